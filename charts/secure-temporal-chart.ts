@@ -1,0 +1,130 @@
+import { Chart, ChartProps, Duration } from 'cdk8s';
+import { k8s, Secret } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { TemporalAdminTools } from '../lib/temporal/admin-tools';
+import { PersistenceProps, ServerServiceProps, TemporalCluster } from '../lib/temporal/cluster';
+import { DynamicConfig } from '../lib/temporal/dynamic-config';
+import { EvaluationPostgres } from '../lib/temporal/evaluation-postgres';
+import { TemporalNamespaceProps } from '../lib/temporal/namespace-job';
+import { requireDnsLabel } from '../lib/temporal/names';
+import { SecretKeyReference } from '../lib/temporal/persistence';
+import { TemporalWebUi, TemporalWebUiProps } from '../lib/temporal/web-ui';
+
+export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'> {
+  /**
+   * Kubernetes namespace of everything.
+   * @default 'temporal'
+   */
+  readonly namespace?: string;
+  /**
+   * Create the Namespace object, labelled to enforce Pod Security Standards "restricted".
+   * @default true
+   */
+  readonly createNamespace?: boolean;
+  /** Name prefix of every object. @default 'temporal' */
+  readonly name?: string;
+  /**
+   * The database. Leave unset for evaluation: a single-replica PostgreSQL (NOT for production) is then
+   * deployed in the namespace.
+   * @default - the evaluation PostgreSQL
+   */
+  readonly persistence?: PersistenceProps;
+  /**
+   * Password of the evaluation PostgreSQL (only used without `persistence`). Create the Secret first:
+   * `kubectl -n temporal create secret generic temporal-db-password --from-literal=password="$(openssl rand -base64 24)"`.
+   * @default - key `password` of Secret `<name>-db-password`
+   */
+  readonly evaluationDatabasePassword?: SecretKeyReference;
+  /** See TemporalClusterProps.numHistoryShards (IMMUTABLE). @default 512 */
+  readonly numHistoryShards?: number;
+  /** @default - 1 replica */
+  readonly frontend?: ServerServiceProps;
+  /** @default - 1 replica */
+  readonly history?: ServerServiceProps;
+  /** @default - 1 replica */
+  readonly matching?: ServerServiceProps;
+  /** @default - 1 replica */
+  readonly worker?: ServerServiceProps;
+  /** @default false */
+  readonly internalFrontend?: boolean | ServerServiceProps;
+  /** @default - DEFAULT_DYNAMIC_CONFIG */
+  readonly dynamicConfig?: DynamicConfig;
+  /** @default - one namespace, `default`, with 3 days retention */
+  readonly namespaces?: readonly TemporalNamespaceProps[];
+  /** Web UI settings, or `false` for none. @default - a Web UI without Ingress */
+  readonly webUi?: false | Omit<TemporalWebUiProps, 'cluster'>;
+  /** @default true */
+  readonly adminTools?: boolean;
+  /** @default 'info' */
+  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** @default 'cluster.local' */
+  readonly clusterDomain?: string;
+}
+
+/**
+ * The secured Temporal deployment with opinionated defaults: every server service, the Web UI, admin
+ * tools, schema and namespace jobs, and (without `persistence`) an evaluation PostgreSQL, all under Pod
+ * Security Standards "restricted".
+ */
+export class SecureTemporalChart extends Chart {
+  public readonly cluster: TemporalCluster;
+  public readonly webUi?: TemporalWebUi;
+  public readonly adminTools?: TemporalAdminTools;
+  public readonly database?: EvaluationPostgres;
+
+  constructor(scope: Construct, id: string, props: SecureTemporalChartProps = {}) {
+    const namespace = props.namespace ?? 'temporal';
+    super(scope, id, { ...props, namespace });
+    requireDnsLabel(this.node.path, 'namespace', namespace);
+    const name = props.name ?? 'temporal';
+
+    if (props.createNamespace ?? true) {
+      new k8s.KubeNamespace(this, 'Namespace', {
+        metadata: {
+          name: namespace,
+          labels: {
+            'pod-security.kubernetes.io/enforce': 'restricted',
+            'pod-security.kubernetes.io/enforce-version': 'latest',
+            'pod-security.kubernetes.io/audit': 'restricted',
+            'pod-security.kubernetes.io/warn': 'restricted',
+          },
+        },
+      });
+    }
+
+    let persistence = props.persistence;
+    if (persistence === undefined) {
+      this.database = new EvaluationPostgres(this, 'EvaluationPostgres', {
+        name,
+        namespace,
+        clusterDomain: props.clusterDomain,
+        password: props.evaluationDatabasePassword ?? {
+          secret: Secret.fromSecretName(this, 'DbPassword', `${name}-db-password`),
+          key: 'password',
+        },
+      });
+      persistence = { default: this.database.store('temporal'), visibility: this.database.store('temporal_visibility') };
+    }
+
+    this.cluster = new TemporalCluster(this, 'Cluster', {
+      name,
+      persistence,
+      numHistoryShards: props.numHistoryShards,
+      frontend: props.frontend,
+      history: props.history,
+      matching: props.matching,
+      worker: props.worker,
+      internalFrontend: props.internalFrontend,
+      dynamicConfig: props.dynamicConfig,
+      namespaces: props.namespaces ?? [{ name: 'default', retention: Duration.days(3) }],
+      logLevel: props.logLevel,
+      clusterDomain: props.clusterDomain,
+    });
+    if (props.webUi !== false) {
+      this.webUi = new TemporalWebUi(this, 'WebUi', { cluster: this.cluster, ...(props.webUi ?? {}) });
+    }
+    if (props.adminTools ?? true) {
+      this.adminTools = new TemporalAdminTools(this, 'AdminTools', { cluster: this.cluster });
+    }
+  }
+}

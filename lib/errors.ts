@@ -1,0 +1,52 @@
+/**
+ * Stable codes for every input the library rejects. A code never changes meaning once released, so
+ * callers and tests may match on it.
+ */
+export type ValidationCode =
+  | 'INVALID_NAME'
+  | 'INVALID_REPLICAS'
+  | 'INVALID_SHARDS'
+  | 'PORT_CLASH'
+  | 'INVALID_PORT'
+  | 'MISSING_PASSWORD_SOURCE'
+  | 'INVALID_STORE'
+  | 'INVALID_NAMESPACE'
+  | 'INVALID_DURATION'
+  | 'INVALID_RESOURCES'
+  | 'INVALID_IMAGE'
+  | 'INVALID_DYNAMIC_CONFIG'
+  | 'INVALID_INGRESS';
+
+/**
+ * Thrown for every invalid prop. The message names the construct path, the bad value and the fix,
+ * e.g. `TemporalCluster/Frontend: replicas must be >= 1 (got 0). Fix: set replicas to 1 or more.`
+ */
+export class ValidationError extends Error {
+  public readonly code: ValidationCode;
+  public readonly path: string;
+  public readonly value: unknown;
+  public readonly fix: string;
+
+  constructor(code: ValidationCode, path: string, problem: string, value: unknown, fix: string) {
+    super(`${path}: ${problem} (got ${describe(value)}). Fix: ${fix}`);
+    this.name = 'ValidationError';
+    this.code = code;
+    this.path = path;
+    this.value = value;
+    this.fix = fix;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) {
+    return 'nothing';
+  }
+  if (typeof value === 'string') {
+    return JSON.stringify(value);
+  }
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,35 @@
+import { ValidationError } from '../errors';
+
+/**
+ * Images, pinned by exact version. The admin tools (temporal-sql-tool, the temporal CLI) must match the
+ * server version: the schema they install is the one that server release expects.
+ */
+export const TEMPORAL_VERSION = '1.31.2';
+
+export const DEFAULT_IMAGES = {
+  server: `temporalio/server:${TEMPORAL_VERSION}`,
+  adminTools: `temporalio/admin-tools:${TEMPORAL_VERSION}`,
+  ui: 'temporalio/ui:2.52.0',
+  postgres: 'postgres:17.6',
+} as const;
+
+/** Image user ids (from the images' Dockerfiles). */
+export const IMAGE_USERS = {
+  server: 1000,
+  adminTools: 1000,
+  ui: 1000,
+  postgres: 999,
+} as const;
+
+
+/** Throws unless `image` names an exact tag or digest (never `:latest`, never untagged). */
+export function requirePinnedImage(path: string, field: string, image: string): string {
+  const lastSegment = image.split('/').pop() ?? '';
+  const digest = image.includes('@sha256:');
+  const tag = lastSegment.includes(':') ? lastSegment.slice(lastSegment.indexOf(':') + 1) : '';
+  if (!digest && (tag === '' || tag === 'latest')) {
+    throw new ValidationError('INVALID_IMAGE', path, `${field} must be pinned to an exact tag or digest`, image,
+      'name an exact version, e.g. "temporalio/server:1.31.2", or a digest "...@sha256:..."');
+  }
+  return image;
+}

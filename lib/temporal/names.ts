@@ -1,0 +1,43 @@
+import { ValidationError } from '../errors';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** True when `value` is an RFC 1123 DNS label (what Kubernetes requires of Service and Namespace names). */
+export function isDnsLabel(value: string): boolean {
+  return value.length <= 63 && DNS_LABEL.test(value);
+}
+
+/**
+ * Throws unless `value` is a DNS label no longer than `maxLength` (shorter than 63 where suffixes are
+ * appended to it, e.g. `<name>-internal-frontend-headless`).
+ */
+export function requireDnsLabel(path: string, field: string, value: string, maxLength = 63): string {
+  if (typeof value !== 'string' || value.length > maxLength || !DNS_LABEL.test(value)) {
+    throw new ValidationError(
+      'INVALID_NAME',
+      path,
+      `${field} must be a DNS label of at most ${maxLength} characters (lower-case letters, digits and '-', ` +
+        'starting and ending with a letter or digit)',
+      value,
+      `choose a ${field} such as "temporal"`,
+    );
+  }
+  return value;
+}
+
+const TEMPORAL_NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+
+/** Temporal namespace names accepted by the namespace job (a safe subset of what the server allows). */
+export function requireTemporalNamespaceName(path: string, value: string): string {
+  if (typeof value !== 'string' || !TEMPORAL_NAMESPACE.test(value) || value === 'temporal-system') {
+    throw new ValidationError(
+      'INVALID_NAMESPACE',
+      path,
+      'a Temporal namespace name must be 1-255 characters of letters, digits, ".", "_" or "-", start with a ' +
+        'letter or digit, and not be "temporal-system"',
+      value,
+      'rename the namespace, e.g. "default" or "orders-prod"',
+    );
+  }
+  return value;
+}

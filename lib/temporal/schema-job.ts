@@ -1,0 +1,113 @@
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { IMAGE_USERS } from './images';
+import { contentName } from './job';
+import { componentLabels } from './labels';
+import { DB_TLS_FILES, ResolvedSqlStore, schemaName } from './persistence';
+import { storeTlsVolumes, TMP_MOUNT, TMP_VOLUME } from './pod';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext, toResourceRequirements } from './security';
+
+export interface SchemaJobProps {
+  readonly instance: string;
+  readonly store: ResolvedSqlStore;
+  /** Admin tools image (ships `temporal-sql-tool` with the schemas of its server release embedded). */
+  readonly image: string;
+  /** ServiceAccount the Job runs as (it gets no API token). */
+  readonly serviceAccountName: string;
+}
+
+/** The `temporal-sql-tool` steps of one store, in order. Each is idempotent. Pure. */
+export function schemaSteps(store: ResolvedSqlStore): { name: string; args: string[] }[] {
+  return [
+    // Creates the database unless it exists (duplicate-database errors are ignored by the tool).
+    ...(store.createDatabase ? [{ name: 'create-database', args: ['create-database'] }] : []),
+    // Creates the schema_version tables IF NOT EXISTS and records version 0.0 only on an empty database.
+    { name: 'setup-versioning', args: ['setup-schema', '-v', '0.0'] },
+    // Applies every embedded versioned migration above the recorded version; a no-op when current.
+    { name: 'update-schema', args: ['update-schema', '--schema-name', schemaName(store)] },
+  ];
+}
+
+/** Environment of `temporal-sql-tool` for a store: connection settings; the password from its Secret. */
+export function sqlToolEnv(store: ResolvedSqlStore): k8s.EnvVar[] {
+  const env: k8s.EnvVar[] = [
+    { name: 'SQL_PLUGIN', value: store.plugin },
+    { name: 'SQL_HOST', value: store.host },
+    { name: 'SQL_PORT', value: String(store.port) },
+    { name: 'SQL_USER', value: store.user },
+    { name: 'SQL_DATABASE', value: store.database },
+    { name: 'SQL_PASSWORD', valueFrom: { secretKeyRef: { name: store.password.secret.name, key: store.password.key } } },
+  ];
+  const attributes = Object.entries(store.connectAttributes);
+  if (attributes.length > 0) {
+    const query = new URLSearchParams(attributes.sort(([a], [b]) => a.localeCompare(b))).toString();
+    env.push({ name: 'SQL_CONNECT_ATTRIBUTES', value: query });
+  }
+  if (store.tls) {
+    env.push(
+      { name: 'SQL_TLS', value: 'true' },
+      { name: 'SQL_TLS_CA_FILE', value: `${store.tls.mountPath}/ca/${DB_TLS_FILES.ca}` },
+      { name: 'SQL_TLS_SERVER_NAME', value: store.tls.serverName },
+      { name: 'SQL_TLS_DISABLE_HOST_VERIFICATION', value: String(!store.tls.enableHostVerification) },
+    );
+    if (store.tls.clientCertificate) {
+      env.push(
+        { name: 'SQL_TLS_CERT_FILE', value: `${store.tls.mountPath}/client/${DB_TLS_FILES.cert}` },
+        { name: 'SQL_TLS_KEY_FILE', value: `${store.tls.mountPath}/client/${DB_TLS_FILES.key}` },
+      );
+    }
+  }
+  return env;
+}
+
+/**
+ * Installs or upgrades the schema of one store. No Helm hooks: the Job retries with back-off until the
+ * database answers, every step is idempotent, and server pods that start before it finishes fail
+ * their schema-version check and are restarted by the kubelet until it has. Its name carries a hash of
+ * its spec, so an upgrade (new admin tools image) creates a new Job.
+ */
+export class SchemaJob extends Construct {
+  public readonly job: k8s.KubeJob;
+
+  constructor(scope: Construct, id: string, props: SchemaJobProps) {
+    super(scope, id);
+    const { store } = props;
+    const labels = componentLabels(props.instance, `schema-${store.role}`);
+    const env = sqlToolEnv(store);
+    const tls = storeTlsVolumes([store]);
+    const steps = schemaSteps(store);
+    const resources = toResourceRequirements(this.node.path, { cpu: '50m', memory: '64Mi', memoryLimit: '256Mi' });
+    const containers: k8s.Container[] = steps.map((step) => ({
+      name: step.name,
+      image: props.image,
+      imagePullPolicy: 'IfNotPresent',
+      command: ['temporal-sql-tool'],
+      args: step.args,
+      env,
+      resources,
+      securityContext: restrictedContainerSecurityContext(),
+      volumeMounts: [TMP_MOUNT, ...tls.mounts],
+    }));
+    const name = contentName(`${props.instance}-schema-${store.role}`, { image: props.image, containers });
+
+    this.job = new k8s.KubeJob(this, 'Job', {
+      metadata: { name, labels },
+      spec: {
+        backoffLimit: 30,
+        template: {
+          metadata: { labels },
+          spec: {
+            restartPolicy: 'OnFailure',
+            serviceAccountName: props.serviceAccountName,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: restrictedPodSecurityContext(IMAGE_USERS.adminTools),
+            initContainers: containers.slice(0, -1),
+            containers: containers.slice(-1),
+            volumes: [TMP_VOLUME, ...tls.volumes],
+          },
+        },
+      },
+    });
+  }
+}
