@@ -17,7 +17,7 @@ export const DEFAULT_IMAGES = {
 export const IMAGE_USERS = {
   server: 1000,
   adminTools: 1000,
-  ui: 1000,
+  ui: 5000,
   postgres: 999,
 } as const;
 
