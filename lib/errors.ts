@@ -15,7 +15,9 @@ export type ValidationCode =
   | 'INVALID_RESOURCES'
   | 'INVALID_IMAGE'
   | 'INVALID_DYNAMIC_CONFIG'
-  | 'INVALID_INGRESS';
+  | 'INVALID_INGRESS'
+  | 'INVALID_FLOW'
+  | 'INVALID_PEER';
 
 /**
  * Thrown for every invalid prop. The message names the construct path, the bad value and the fix,
