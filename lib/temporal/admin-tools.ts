@@ -22,6 +22,8 @@ export class TemporalAdminTools extends Construct {
   public readonly name: string;
   public readonly deployment: k8s.KubeDeployment;
   public readonly selector: Record<string, string>;
+  /** `host:port` the CLI in the pod talks to (`TEMPORAL_ADDRESS`). */
+  public readonly address: string;
 
   constructor(scope: Construct, id: string, props: TemporalAdminToolsProps) {
     super(scope, id);
@@ -29,6 +31,7 @@ export class TemporalAdminTools extends Construct {
     this.name = `${cluster.name}-admintools`;
     const labels = componentLabels(cluster.name, 'admintools');
     this.selector = selectorLabels(cluster.name, 'admintools');
+    this.address = cluster.adminAddress;
     const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
       metadata: { name: this.name, labels },
       automountServiceAccountToken: false,

@@ -5,7 +5,7 @@ import { ValidationError } from '../errors';
 import { goDuration } from './duration';
 import { IMAGE_USERS } from './images';
 import { contentName } from './job';
-import { componentLabels } from './labels';
+import { componentLabels, selectorLabels } from './labels';
 import { requireTemporalNamespaceName } from './names';
 import { TMP_MOUNT, TMP_VOLUME } from './pod';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, toResourceRequirements } from './security';
@@ -87,11 +87,17 @@ export interface NamespaceRegistrationProps {
 export class NamespaceRegistration extends Construct {
   public readonly job: k8s.KubeJob;
   public readonly namespaces: readonly ResolvedTemporalNamespace[];
+  /** Labels that select this Job's pods. */
+  public readonly selector: Record<string, string>;
+  /** `host:port` the Job's CLI talks to. */
+  public readonly address: string;
 
   constructor(scope: Construct, id: string, props: NamespaceRegistrationProps) {
     super(scope, id);
     this.namespaces = resolveNamespaces(this.node.path, props.namespaces);
     const labels = componentLabels(props.instance, 'namespaces');
+    this.selector = selectorLabels(props.instance, 'namespaces');
+    this.address = props.address;
     const container: k8s.Container = {
       name: 'register',
       image: props.image,

@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { IMAGE_USERS } from './images';
 import { contentName } from './job';
-import { componentLabels } from './labels';
+import { componentLabels, selectorLabels } from './labels';
 import { DB_TLS_FILES, ResolvedSqlStore, schemaName } from './persistence';
 import { storeTlsVolumes, TMP_MOUNT, TMP_VOLUME } from './pod';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, toResourceRequirements } from './security';
@@ -68,11 +68,17 @@ export function sqlToolEnv(store: ResolvedSqlStore): k8s.EnvVar[] {
  */
 export class SchemaJob extends Construct {
   public readonly job: k8s.KubeJob;
+  /** Labels that select this Job's pods. */
+  public readonly selector: Record<string, string>;
+  /** The store whose schema it installs (the database it connects to). */
+  public readonly store: ResolvedSqlStore;
 
   constructor(scope: Construct, id: string, props: SchemaJobProps) {
     super(scope, id);
     const { store } = props;
     const labels = componentLabels(props.instance, `schema-${store.role}`);
+    this.selector = selectorLabels(props.instance, `schema-${store.role}`);
+    this.store = store;
     const env = sqlToolEnv(store);
     const tls = storeTlsVolumes([store]);
     const steps = schemaSteps(store);

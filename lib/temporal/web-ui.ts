@@ -49,6 +49,8 @@ export class TemporalWebUi extends Construct {
   public readonly deployment: k8s.KubeDeployment;
   public readonly selector: Record<string, string>;
   public readonly ingress?: k8s.KubeIngress;
+  /** `host:port` of the frontend the UI server calls (`TEMPORAL_ADDRESS`). */
+  public readonly address: string;
 
   constructor(scope: Construct, id: string, props: TemporalWebUiProps) {
     super(scope, id);
@@ -57,6 +59,7 @@ export class TemporalWebUi extends Construct {
     this.name = `${cluster.name}-web`;
     const labels = componentLabels(cluster.name, 'web');
     this.selector = selectorLabels(cluster.name, 'web');
+    this.address = cluster.frontendAddress;
     const replicas = props.replicas ?? 1;
     if (!Number.isInteger(replicas) || replicas < 1) {
       throw new ValidationError('INVALID_REPLICAS', path, 'replicas must be an integer >= 1', props.replicas,
