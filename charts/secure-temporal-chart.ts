@@ -1,6 +1,7 @@
 import { Chart, ChartProps, Duration } from 'cdk8s';
 import { k8s, Secret } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { NetworkBoundary, NetworkBoundaryOptions } from '../lib/network/boundary';
 import { TemporalAdminTools } from '../lib/temporal/admin-tools';
 import { PersistenceProps, ServerServiceProps, TemporalCluster } from '../lib/temporal/cluster';
 import { DynamicConfig } from '../lib/temporal/dynamic-config';
@@ -10,7 +11,12 @@ import { requireDnsLabel } from '../lib/temporal/names';
 import { SecretKeyReference } from '../lib/temporal/persistence';
 import { TemporalWebUi, TemporalWebUiProps } from '../lib/temporal/web-ui';
 
-export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'> {
+/**
+ * Props of the default deployment. The network options (`clientNamespaces`, `ingressController`,
+ * `monitoring`, `clusterDns`, `externalDatabase`, `extraFlows`) are documented on NetworkBoundaryOptions
+ * and in docs/NETWORK.md.
+ */
+export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'>, NetworkBoundaryOptions {
   /**
    * Kubernetes namespace of everything.
    * @default 'temporal'
@@ -64,13 +70,15 @@ export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'> 
 /**
  * The secured Temporal deployment with opinionated defaults: every server service, the Web UI, admin
  * tools, schema and namespace jobs, and (without `persistence`) an evaluation PostgreSQL, all under Pod
- * Security Standards "restricted".
+ * Security Standards "restricted", fenced by a default-deny NetworkPolicy boundary.
  */
 export class SecureTemporalChart extends Chart {
   public readonly cluster: TemporalCluster;
   public readonly webUi?: TemporalWebUi;
   public readonly adminTools?: TemporalAdminTools;
   public readonly database?: EvaluationPostgres;
+  /** The NetworkPolicy boundary: default deny, then the rows of its flows table. */
+  public readonly network: NetworkBoundary;
 
   constructor(scope: Construct, id: string, props: SecureTemporalChartProps = {}) {
     const namespace = props.namespace ?? 'temporal';
@@ -126,5 +134,17 @@ export class SecureTemporalChart extends Chart {
     if (props.adminTools ?? true) {
       this.adminTools = new TemporalAdminTools(this, 'AdminTools', { cluster: this.cluster });
     }
+    this.network = new NetworkBoundary(this, 'Network', {
+      cluster: this.cluster,
+      webUi: this.webUi,
+      adminTools: this.adminTools,
+      evaluationDatabase: this.database,
+      clientNamespaces: props.clientNamespaces,
+      ingressController: props.ingressController,
+      monitoring: props.monitoring,
+      clusterDns: props.clusterDns,
+      externalDatabase: props.externalDatabase,
+      extraFlows: props.extraFlows,
+    });
   }
 }

@@ -1,0 +1,171 @@
+import { TEMPORAL_SERVICES, TemporalService } from '../temporal/ports';
+import { Component, Flow, FlowEndpoint, FlowPort } from './flows';
+import { describePeer } from './peers';
+
+const SERVERS_ID = 'servers';
+const NAMESPACE_ID = 'ns';
+
+function sanitize(id: string): string {
+  return id.replace(/[^A-Za-z0-9]/g, '_');
+}
+
+function nodeId(endpoint: FlowEndpoint): string {
+  return endpoint.kind === 'component' ? `c_${sanitize(endpoint.id)}` : `p_${sanitize(endpoint.id)}`;
+}
+
+function text(value: string): string {
+  return value.replace(/"/g, '#quot;');
+}
+
+function portsText(ports: readonly FlowPort[]): string {
+  return [...new Set(ports.map((p) => `${p.port}/${p.protocol}`))].join(', ');
+}
+
+function isServer(endpoint: FlowEndpoint): boolean {
+  return endpoint.kind === 'component' && TEMPORAL_SERVICES.includes(endpoint.id as TemporalService);
+}
+
+/** Display text of an endpoint in tables: a component's id, or a peer group's label and peers. */
+export function endpointText(endpoint: FlowEndpoint): string {
+  if (endpoint.kind === 'component') {
+    return endpoint.id;
+  }
+  const peers = endpoint.peers.map(describePeer).join('; ');
+  return peers === endpoint.label ? peers : `${endpoint.label} (${peers})`;
+}
+
+interface Edge {
+  readonly from: string;
+  readonly to: string;
+  readonly ports: string[];
+  readonly purposes: string[];
+}
+
+/**
+ * A Mermaid flowchart of the allowed flows. Pure and deterministic. To stay readable it draws a full
+ * membership mesh as one note, DNS from every component as one edge from the namespace, and a flow that
+ * reaches (or leaves) every server service with the same ports as one edge to (or from) the servers box;
+ * anything less regular is drawn flow by flow.
+ */
+export function flowDiagram(namespace: string, components: readonly Component[], flows: readonly Flow[]): string {
+  const servers = components.filter(isServer);
+  const others = components.filter((c) => !isServer(c));
+  const peers: FlowEndpoint[] = [];
+  for (const flow of flows) {
+    for (const side of [flow.from, flow.to]) {
+      if (side.kind === 'peers' && !peers.some((p) => nodeId(p) === nodeId(side))) {
+        peers.push(side);
+      }
+    }
+  }
+  let remaining = [...flows];
+
+  // 1. Membership: a full mesh over the servers becomes a note.
+  const mesh = remaining.filter((f) => f.category === 'membership');
+  const fullMesh = servers.length > 0 && mesh.length === servers.length * servers.length &&
+    servers.every((a) => servers.every((b) => mesh.some((f) => f.from === a && f.to === b)));
+  const meshPorts = portsText(mesh.flatMap((f) => f.ports));
+  if (fullMesh) {
+    remaining = remaining.filter((f) => !mesh.includes(f));
+  }
+
+  const edges: Edge[] = [];
+  const addEdge = (from: string, to: string, ports: readonly FlowPort[], purpose: string): void => {
+    let edge = edges.find((e) => e.from === from && e.to === to);
+    if (edge === undefined) {
+      edge = { from, to, ports: [], purposes: [] };
+      edges.push(edge);
+    }
+    for (const p of portsText(ports).split(', ')) {
+      if (!edge.ports.includes(p)) {
+        edge.ports.push(p);
+      }
+    }
+    if (!edge.purposes.includes(purpose)) {
+      edge.purposes.push(purpose);
+    }
+  };
+
+  // 2. DNS from every component, same destination and ports: one edge from the namespace.
+  const dns = remaining.filter((f) => f.category === 'dns');
+  if (dns.length > 0 && components.every((c) => dns.some((f) => f.from === c)) &&
+    dns.every((f) => f.to === dns[0].to && portsText(f.ports) === portsText(dns[0].ports)) &&
+    dns.length === components.length) {
+    addEdge(NAMESPACE_ID, nodeId(dns[0].to), dns[0].ports, dns[0].purpose);
+    remaining = remaining.filter((f) => !dns.includes(f));
+  }
+
+  // 3. Fan-out to / fan-in from every server with the same ports and purpose: one edge to / from the box.
+  for (const direction of ['to', 'from'] as const) {
+    const other = direction === 'to' ? 'from' : 'to';
+    const groups = new Map<string, Flow[]>();
+    for (const f of remaining) {
+      if (servers.length > 1 && isServer(f[direction])) {
+        const key = `${nodeId(f[other])}|${f.category}|${f.purpose}|${portsText(f.ports)}`;
+        groups.set(key, [...(groups.get(key) ?? []), f]);
+      }
+    }
+    for (const group of groups.values()) {
+      const covered = servers.every((s) => group.some((f) => f[direction] === s));
+      if (covered && group.length === servers.length) {
+        const [first] = group;
+        const from = direction === 'to' ? nodeId(first.from) : SERVERS_ID;
+        const to = direction === 'to' ? SERVERS_ID : nodeId(first.to);
+        addEdge(from, to, first.ports, first.purpose);
+        remaining = remaining.filter((f) => !group.includes(f));
+      }
+    }
+  }
+
+  // 4. Everything else, one edge per (from, to).
+  for (const f of remaining) {
+    addEdge(nodeId(f.from), nodeId(f.to), f.ports, f.purpose);
+  }
+
+  const node = (c: Component): string => {
+    const shape = c.id === 'postgres' ? ['[("', '")]'] : ['["', '"]'];
+    return `${nodeId(c)}${shape[0]}${text(c.id)}${shape[1]}`;
+  };
+  const lines = [
+    '%% Generated from the flows table (lib/network/diagram.ts). Do not edit.',
+    'flowchart LR',
+    `  subgraph ${NAMESPACE_ID}["namespace ${text(namespace)}: default deny, ingress and egress"]`,
+    `    subgraph ${SERVERS_ID}["Temporal server services"]`,
+    ...servers.map((c) => `      ${node(c)}`),
+    ...(fullMesh ? [`      membership{{"membership: every server to every server<br/>${meshPorts}"}}`] : []),
+    '    end',
+    ...others.map((c) => `    ${node(c)}`),
+    '  end',
+    ...peers.map((p) => `  ${nodeId(p)}(["${text(endpointText(p))}"])`),
+    ...edges.map((e) => `  ${e.from} -->|"${text(e.ports.join(', '))}<br/>${text(e.purposes.join('; '))}"| ${e.to}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** The flows table as Markdown rows. Pure. */
+export function flowTableMarkdown(flows: readonly Flow[]): string {
+  const cell = (value: string): string => value.replace(/\|/g, '\\|');
+  const rows = flows.map((f) => `| ${cell(endpointText(f.from))} | ${cell(endpointText(f.to))} | ` +
+    `${portsText(f.ports)} | ${f.category} | ${cell(f.purpose)} |`);
+  return ['| From | To | Ports | Kind | Purpose |', '|---|---|---|---|---|', ...rows].join('\n') + '\n';
+}
+
+/** The generated docs page: the diagram and the full table. Pure. */
+export function flowsDocument(namespace: string, components: readonly Component[], flows: readonly Flow[]): string {
+  return [
+    '# Allowed network flows (generated)',
+    '',
+    '<!-- Generated from the flows table of the default deployment by lib/network/diagram.ts. Do not edit:',
+    '     UPDATE_NETWORK_DOCS=1 npx jest --selectProjects unit test/network/diagram.test.ts -->',
+    '',
+    'Every connection the default deployment (`main.ts`) allows. Everything else is denied, ingress and egress,',
+    'for every pod of the namespace. Why each flow exists, and how to change the set: [NETWORK.md](NETWORK.md).',
+    '',
+    '```mermaid',
+    flowDiagram(namespace, components, flows).trimEnd(),
+    '```',
+    '',
+    flowTableMarkdown(flows).trimEnd(),
+    '',
+  ].join('\n');
+}
