@@ -4,10 +4,12 @@
 import { App, Chart, Duration } from 'cdk8s';
 import { Secret } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { parse } from 'yaml';
 import { SecureTemporalChart } from '../charts/secure-temporal-chart';
 import { PersistenceProps, TemporalCluster, TemporalClusterProps } from '../lib/temporal/cluster';
 import { SecretKeyReference, SqlStoreProps } from '../lib/temporal/persistence';
-import { K8sObject, synth, testChart } from './util';
+import { SERVER_CONFIG_FILE } from '../lib/temporal/server-service';
+import { K8sObject, findObject, synth, testChart } from './util';
 
 /**
  * Password values placed in Secrets created by the test charts. None of them may ever appear in a
@@ -154,3 +156,25 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     },
   },
 ];
+
+/** The parts of the rendered static config the tests read. */
+export interface RenderedServerConfig {
+  readonly persistence: {
+    readonly numHistoryShards: number;
+    readonly datastores: Record<string, { readonly sql: Record<string, unknown> & { readonly tls?: Record<string, unknown> } }>;
+  };
+  readonly services: Record<string, { readonly rpc: Record<string, number | string> }>;
+  readonly global: Record<string, unknown>;
+  readonly clusterMetadata: Record<string, unknown>;
+  readonly dynamicConfigClient: { readonly filepath: string; readonly pollInterval: string };
+  readonly log: { readonly level: string };
+}
+
+/**
+ * The static config in ConfigMap `name` as the server sees it once it has rendered its
+ * `{{ env "X" | quote }}` templates (each becomes the string `env:X`).
+ */
+export function serverConfigOf(objs: readonly K8sObject[], name = 'temporal-config'): RenderedServerConfig {
+  const text = findObject(objs, 'ConfigMap', name).data?.[SERVER_CONFIG_FILE] ?? '';
+  return parse(text.replace(/\{\{ env "([A-Z0-9_]+)" \| quote \}\}/g, (_m, n: string) => JSON.stringify(`env:${n}`)));
+}

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Chart, Testing } from 'cdk8s';
-import { parse } from 'yaml';
 import { TemporalCluster, TemporalClusterProps } from '../../lib/temporal/cluster';
 import { CONFIG_CHECKSUM_ANNOTATION } from '../../lib/temporal/labels';
 import { SERVICE_PORTS } from '../../lib/temporal/ports';
 import { SERVER_CONFIG_FILE } from '../../lib/temporal/server-service';
-import { clusterOutput, postgresPersistence } from '../fixtures';
+import { clusterOutput, postgresPersistence, serverConfigOf } from '../fixtures';
 import {
   K8sObject, expectAtomicFailure, expectValidationError, findAll, findObject, hasObject, testChart,
 } from '../util';
@@ -19,11 +18,7 @@ function checksums(objs: readonly K8sObject[]): Record<string, string | undefine
     .filter(([, sum]) => sum !== undefined));
 }
 
-/** The static config as the server sees it after substituting its `{{ env ... }}` templates. */
-function serverConfig(objs: readonly K8sObject[], name = 'temporal-config'): Record<string, never> {
-  const text = findObject(objs, 'ConfigMap', name).data?.[SERVER_CONFIG_FILE] ?? '';
-  return parse(text.replace(/\{\{ env "([A-Z0-9_]+)" \| quote \}\}/g, (_m, n: string) => JSON.stringify(`env:${n}`)));
-}
+const serverConfig = (objs: readonly K8sObject[]) => serverConfigOf(objs);
 
 function newCluster(chart: Chart, overrides: Partial<TemporalClusterProps> = {}): TemporalCluster {
   return new TemporalCluster(chart, 'Cluster', { persistence: postgresPersistence(chart), ...overrides });
