@@ -1,0 +1,136 @@
+import { Peer } from '../../lib/network/peers';
+import { edgeText, Protocol, reachability } from './evaluator';
+import { externalDatabaseProps, modelOf, synthChart } from './fixtures';
+
+/*
+ * The intended matrix, written by hand from the design (docs/NETWORK.md, reference section 3 "Ports and
+ * traffic"), NOT computed by the library: who may talk to whom, on which port. The evaluator computes
+ * what the synthesized NetworkPolicies actually allow; the two must be equal, edge for edge.
+ */
+
+// Ports as the reference table gives them (hand-copied on purpose, not imported).
+const GRPC: Record<string, number> = { 'frontend': 7233, 'internal-frontend': 7236, 'history': 7234, 'matching': 7235, 'worker': 7239 };
+const MEMBERSHIP: Record<string, number> = {
+  'frontend': 6933, 'internal-frontend': 6936, 'history': 6934, 'matching': 6935, 'worker': 6939,
+};
+const METRICS = 9090;
+const POSTGRES = 5432;
+const WEB = 8080;
+
+const t = (component: string): string => `temporal/${component}`;
+const e = (from: string, to: string, port: number, protocol: Protocol = 'TCP'): string => edgeText(from, to, port, protocol);
+
+interface Design {
+  readonly servers: readonly string[];
+  /** Where the system SDK clients, admin tools and the namespace Job go. */
+  readonly adminTarget: 'frontend' | 'internal-frontend';
+  /** `temporal/postgres` or `ip/database`. */
+  readonly database: string;
+  readonly webIngress: boolean;
+  readonly clients: readonly string[];
+}
+
+function intended(d: Design): string[] {
+  const edges: string[] = [];
+  // Every server to every server (itself included: its other replicas) on the destination's membership port.
+  for (const from of d.servers) {
+    for (const to of d.servers) {
+      edges.push(e(t(from), t(to), MEMBERSHIP[to]));
+    }
+  }
+  const rpc: [string, string][] = [
+    ['frontend', 'history'], ['frontend', 'matching'],
+    ['history', 'history'], ['history', 'matching'],
+    ['matching', 'history'], ['matching', 'matching'],
+    ['worker', 'history'], ['worker', 'matching'],
+  ];
+  if (d.servers.includes('internal-frontend')) {
+    rpc.push(['internal-frontend', 'history'], ['internal-frontend', 'matching']);
+  }
+  // System SDK clients (frontend, internal-frontend, history, worker) call the admin target.
+  for (const client of ['frontend', 'internal-frontend', 'history', 'worker'].filter((s) => d.servers.includes(s))) {
+    rpc.push([client, d.adminTarget]);
+  }
+  for (const [from, to] of rpc) {
+    edges.push(e(t(from), t(to), GRPC[to]));
+  }
+  edges.push(e(t('web'), t('frontend'), GRPC.frontend));
+  edges.push(e(t('admintools'), t(d.adminTarget), GRPC[d.adminTarget]));
+  edges.push(e(t('namespaces'), t(d.adminTarget), GRPC[d.adminTarget]));
+  for (const from of [...d.servers, 'schema-default', 'schema-visibility']) {
+    edges.push(e(t(from), d.database, POSTGRES));
+  }
+  const pods = [...d.servers, 'web', 'admintools', 'namespaces', 'schema-default', 'schema-visibility',
+    ...(d.database === 'temporal/postgres' ? ['postgres'] : [])];
+  for (const from of pods) {
+    edges.push(e(t(from), 'kube-system/kube-dns', 53, 'UDP'), e(t(from), 'kube-system/kube-dns', 53, 'TCP'));
+  }
+  for (const to of d.servers) {
+    edges.push(e('monitoring/prometheus', t(to), METRICS));
+  }
+  if (d.webIngress) {
+    edges.push(e('ingress-nginx/controller', t('web'), WEB));
+  }
+  for (const client of d.clients) {
+    edges.push(e(client, t('frontend'), GRPC.frontend));
+  }
+  return [...new Set(edges)].sort();
+}
+
+/** Edges that touch the Temporal namespace (the rest of the fixture cluster has no policies of ours). */
+function actual(manifests: readonly unknown[]): string[] {
+  return reachability(modelOf(manifests)).filter((edge) => {
+    const [from, , to] = edge.split(' ');
+    return from.startsWith('temporal/') || to.startsWith('temporal/');
+  });
+}
+
+function compare(expected: string[], got: string[]): { missing: string[]; extra: string[] } {
+  return { missing: expected.filter((x) => !got.includes(x)), extra: got.filter((x) => !expected.includes(x)) };
+}
+
+describe('NetworkBoundary reachability matrix', () => {
+  it('does allow exactly the intended flows in the default deployment', () => {
+    const { manifests } = synthChart();
+    const expected = intended({ servers: ['frontend', 'history', 'matching', 'worker'], adminTarget: 'frontend',
+      database: 'temporal/postgres', webIngress: false, clients: [] });
+    expect(compare(expected, actual(manifests))).toEqual({ missing: [], extra: [] });
+    expect(expected.length).toBeGreaterThan(50);
+  });
+
+  it('does allow exactly the intended flows with an external database (CIDR) and a client namespace', () => {
+    const { manifests } = synthChart(externalDatabaseProps({
+      externalDatabase: { peers: [Peer.cidr('10.20.0.0/24')] },
+      clientNamespaces: [Peer.namespace('orders')],
+    }));
+    const expected = intended({ servers: ['frontend', 'history', 'matching', 'worker'], adminTarget: 'frontend',
+      database: 'ip/database', webIngress: false, clients: ['orders/worker'] });
+    expect(compare(expected, actual(manifests))).toEqual({ missing: [], extra: [] });
+  });
+
+  it('does allow exactly the intended flows with internal-frontend on and a Web UI Ingress', () => {
+    const { manifests } = synthChart({ internalFrontend: true, webUi: { ingress: { host: 'temporal.example.com' } } });
+    const expected = intended({ servers: ['frontend', 'internal-frontend', 'history', 'matching', 'worker'],
+      adminTarget: 'internal-frontend', database: 'temporal/postgres', webIngress: true, clients: [] });
+    expect(compare(expected, actual(manifests))).toEqual({ missing: [], extra: [] });
+  });
+
+  it('does let nothing reach the Kubernetes API, the Internet or an undeclared database', () => {
+    for (const { manifests } of [synthChart(), synthChart(externalDatabaseProps({
+      externalDatabase: { peers: [Peer.cidr('10.20.0.0/24')] } }))]) {
+      const edges = actual(manifests);
+      for (const target of ['ip/kube-apiserver', 'ip/kubernetes-service', 'ip/internet', 'ip/other-database']) {
+        expect(edges.filter((x) => x.includes(` -> ${target} `))).toEqual([]);
+      }
+      expect(edges.filter((x) => x.startsWith('other/intruder'))).toEqual([]);
+    }
+  });
+
+  it('does open an extra flow exactly where it is declared', () => {
+    const { manifests } = synthChart({ extraFlows: [{ from: 'frontend', to: Peer.cidr('93.184.216.34/32'), ports: [443],
+      purpose: 'frontend fetches the IdP JWKS' }] });
+    const expected = [...intended({ servers: ['frontend', 'history', 'matching', 'worker'], adminTarget: 'frontend',
+      database: 'temporal/postgres', webIngress: false, clients: [] }), e(t('frontend'), 'ip/internet', 443)].sort();
+    expect(compare(expected, actual(manifests))).toEqual({ missing: [], extra: [] });
+  });
+});
