@@ -17,7 +17,12 @@ export type ValidationCode =
   | 'INVALID_DYNAMIC_CONFIG'
   | 'INVALID_INGRESS'
   | 'INVALID_FLOW'
-  | 'INVALID_PEER';
+  | 'INVALID_PEER'
+  | 'INVALID_TLS'
+  | 'TLS_SERVER_NAME_MISMATCH'
+  | 'TLS_UNTRUSTED_CLIENT'
+  | 'TLS_UNRESOLVED_ISSUER'
+  | 'TLS_SHARED_ISSUER';
 
 /**
  * Thrown for every invalid prop. The message names the construct path, the bad value and the fix,
