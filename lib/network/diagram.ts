@@ -156,7 +156,7 @@ export function flowsDocument(namespace: string, components: readonly Component[
     '# Allowed network flows (generated)',
     '',
     '<!-- Generated from the flows table of the default deployment by lib/network/diagram.ts. Do not edit:',
-    '     UPDATE_NETWORK_DOCS=1 npx jest --selectProjects unit test/network/diagram.test.ts -->',
+    '     UPDATE_NETWORK_DOCS=1 npx jest test/network/diagram.test.ts --selectProjects unit -->',
     '',
     'Every connection the default deployment (`main.ts`) allows. Everything else is denied, ingress and egress,',
     'for every pod of the namespace. Why each flow exists, and how to change the set: [NETWORK.md](NETWORK.md).',
