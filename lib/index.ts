@@ -1,5 +1,11 @@
 // Public API of the library.
 export * from './errors';
+export * from './network/boundary';
+export * from './network/diagram';
+export * from './network/flows';
+export * from './network/peers';
+export * from './network/policies';
+export * from './network/table';
 export * from './temporal/admin-tools';
 export * from './temporal/cluster';
 export * from './temporal/dynamic-config';
