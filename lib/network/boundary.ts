@@ -232,7 +232,7 @@ export class NetworkBoundary extends Construct {
         'an external database is declared but every store uses the evaluation PostgreSQL', props.externalDatabase,
         'remove externalDatabase, or point persistence at the external database');
     }
-    if (postgres && stores.some(onEvaluation)) {
+    if (postgres) {
       components.push(postgres);
     }
     const destinations = (used: readonly ResolvedSqlStore[]): [FlowEndpoint, number[]][] => {
