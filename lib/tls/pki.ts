@@ -1,18 +1,17 @@
-import { ApiObject, Chart, Duration, JsonPatch } from 'cdk8s';
+import { ApiObject, Chart, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { Certificate, ClusterIssuer, Issuer } from '../../imports/cert-manager.io';
+import { Certificate } from '../../imports/cert-manager.io';
 import { ValidationError } from '../errors';
 import { componentLabels } from '../temporal/labels';
 import { requireTemporalNamespaceName } from '../temporal/names';
 import { isDnsName, requireLabel, requireServiceDns, ServiceDns, serviceDnsNames, serviceFqdn } from './dns';
+import { createGeneratedChain } from './generated-chain';
 import { buildGlobalTls, ExpirationChecksProps, GlobalTlsConfig } from './global-tls';
 import { TlsIdentity } from './identity';
 import { DeclaredIssuer, IssuerReference, issuerProblems, ManifestObject } from './issuer-check';
 import { IDENTITY_DIRS, TRUST_DIR, TRUST_FILE_MODE, trustAnchorFile, trustAnchorFileName } from './layout';
-import {
-  KeyRotationPolicy, lifetime, Lifetime, PrivateKeyProps, privateKeySpec, resolvePrivateKey, ResolvedPrivateKey, usagesFor,
-} from './settings';
+import { KeyRotationPolicy, lifetime, Lifetime, PrivateKeyProps, resolvePrivateKey, ResolvedPrivateKey } from './settings';
 import {
   assertSeparableCas, externalByPurpose, ExternalPkiProps, requireCaBundle, requireTrustSource, TrustSource,
 } from './sources';
@@ -177,58 +176,19 @@ export class TemporalPki extends Construct {
       assertSeparableCas(`${path}/external`, byPurpose, this.frontendAccess);
     } else {
       this.mode = 'generated';
-      const caSpec = (secretName: string, commonName: string, issuerRef: IssuerReference, life: Lifetime, ns?: string) => ({
-        metadata: { name: secretName, labels: this.labels, ...(ns ? { namespace: ns } : {}) },
-        spec: {
-          isCa: true,
-          commonName,
-          subject: { organizationalUnits: [this.namespace] },
-          secretName,
-          secretTemplate: { labels: this.labels },
-          issuerRef: { name: issuerRef.name, kind: issuerRef.kind, group: 'cert-manager.io' },
-          duration: life.duration,
-          renewBefore: life.renewBefore,
-          privateKey: privateKeySpec(this.privateKey, this.caPrivateKeyRotationPolicy),
-          usages: usagesFor('ca', this.privateKey.algorithm),
-        },
+      const chain = createGeneratedChain(this, {
+        name: this.name,
+        namespace: this.namespace,
+        clusterResourceNamespace: this.clusterResourceNamespace,
+        privateKey: this.privateKey,
+        rotation: this.caPrivateKeyRotationPolicy,
+        rootLifetime,
+        caLifetime,
+        labels: this.labels,
       });
-      const bootstrap = new Issuer(this, 'Bootstrap', {
-        metadata: { name: `${this.name}-pki-bootstrap`, labels: this.labels },
-        spec: { selfSigned: {} },
-      });
-      const rootName = `${this.name}-root-ca`;
-      cas.root = new Certificate(this, 'RootCa',
-        caSpec(rootName, `${this.name} root CA`, { kind: 'Issuer', name: bootstrap.name }, rootLifetime));
-      const root = new Issuer(this, 'RootIssuer', { metadata: { name: rootName, labels: this.labels }, spec: { ca: { secretName: rootName } } });
-      for (const purpose of ['internode', 'frontend', 'platform-clients'] as const) {
-        const caName = `${this.name}-${purpose}-ca`;
-        cas[purpose] = new Certificate(this, `${pascal(purpose)}Ca`,
-          caSpec(caName, `${this.name} ${purpose} CA`, { kind: 'Issuer', name: root.name }, caLifetime));
-        const issuer = new Issuer(this, `${pascal(purpose)}Issuer`, {
-          metadata: { name: caName, labels: this.labels },
-          spec: { ca: { secretName: caName } },
-        });
-        issuers[purpose] = { kind: 'Issuer', name: issuer.name };
-        sources[purpose] = { secretName: caName, key: 'tls.crt' };
-      }
-      // The workload CA must be a ClusterIssuer (workers live in other namespaces), and a CA ClusterIssuer
-      // reads its Secret from the cluster resource namespace. A namespaced root cannot issue there, and a
-      // root ClusterIssuer would let anyone who may create a Certificate anywhere mint certificates under
-      // the root: so the workload CA is its own self-signed root, in that namespace.
-      const globalPrefix = this.name === this.namespace ? this.name : `${this.namespace}-${this.name}`;
-      const workloadName = `${globalPrefix}-workload-ca`;
-      const workloadBootstrap = new Issuer(this, 'WorkloadBootstrap', {
-        metadata: { name: `${globalPrefix}-workload-bootstrap`, namespace: this.clusterResourceNamespace, labels: this.labels },
-        spec: { selfSigned: {} },
-      });
-      cas.workload = new Certificate(this, 'WorkloadCa', caSpec(workloadName, `${this.name} workload CA`,
-        { kind: 'Issuer', name: workloadBootstrap.name }, rootLifetime, this.clusterResourceNamespace));
-      const workloadIssuer = new ClusterIssuer(this, 'WorkloadIssuer', {
-        metadata: { name: workloadName, labels: this.labels },
-        spec: { ca: { secretName: workloadName } },
-      });
-      stripNamespace(workloadIssuer);
-      issuers.workload = { kind: 'ClusterIssuer', name: workloadIssuer.name };
+      Object.assign(issuers, chain.issuers);
+      Object.assign(sources, chain.sources);
+      Object.assign(cas, chain.certificates);
     }
     this.issuers = issuers;
     this.caCertificates = cas;
@@ -436,13 +396,3 @@ export class TemporalPki extends Construct {
   }
 }
 
-/** cdk8s stamps the chart namespace on every object; a ClusterIssuer is cluster-scoped and must not carry one. */
-function stripNamespace(obj: ApiObject): void {
-  if (obj.metadata.namespace !== undefined) {
-    obj.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
-  }
-}
-
-function pascal(value: string): string {
-  return value.split('-').map((p) => p[0].toUpperCase() + p.slice(1)).join('');
-}

@@ -93,7 +93,7 @@ export function assertServerNameInSans(server: Pick<ServerView, 'path' | 'name' 
   if (!server.dnsNames.some((san) => sanCovers(san, serverName))) {
     throw new ValidationError('TLS_SERVER_NAME_MISMATCH', server.path,
       `serverName is not among the DNS names of the "${server.name}" certificate (${server.dnsNames.join(', ')})`,
-      serverName, `use one of those names, or add it to the certificate's extra hosts`);
+      serverName, 'use one of those names, or add it to the certificate\'s extra hosts');
   }
 }
 
