@@ -112,10 +112,7 @@ describe('NamespaceRegistration', () => {
         { path: 'test/Namespaces/namespaces[0]', value: got });
     });
 
-    // BUG (lib/temporal/duration.ts, goDuration): cdk8s `Duration.toSeconds()` throws a plain Error
-    // ("cannot be converted into a whole number of seconds") for fractional seconds before goDuration's own
-    // integer check runs, so the caller gets a generic Error instead of ValidationError INVALID_DURATION.
-    // Fix: `const seconds = duration.toSeconds({ integral: false });`.
+    // Regression: cdk8s Duration.toSeconds() used to throw a plain Error here (fixed in goDuration).
     it('fails with INVALID_DURATION when retention is not a whole number of seconds', () => {
       expectValidationError(() => register(testChart(), [{ name: 'orders', retention: Duration.millis(86_401_500) }]),
         'INVALID_DURATION', { path: 'test/Namespaces/namespaces[0]', value: '86401.5' });
