@@ -6,6 +6,7 @@ import { Secret } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { parse } from 'yaml';
 import { SecureTemporalChart } from '../charts/secure-temporal-chart';
+import { Peer } from '../lib/network/peers';
 import { PersistenceProps, TemporalCluster, TemporalClusterProps } from '../lib/temporal/cluster';
 import { SecretKeyReference, SqlStoreProps } from '../lib/temporal/persistence';
 import { SERVER_CONFIG_FILE } from '../lib/temporal/server-service';
@@ -117,6 +118,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
       new SecureTemporalChart(app, 'temporal', {
         namespace: 'temporal-mysql',
         persistence: mysqlTlsPersistence(secrets),
+        externalDatabase: { peers: [Peer.cidr('10.20.0.0/24')] },
         logLevel: 'warn',
       });
     },
@@ -149,6 +151,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
         namespace: 'tpg',
         createNamespace: false,
         persistence: postgresPersistence(secrets, { tls: { ca, enableHostVerification: false }, port: 6432 }),
+        externalDatabase: { peers: [Peer.cidr('10.30.0.0/16')] },
         webUi: false,
         adminTools: false,
         logLevel: 'debug',

@@ -1,0 +1,186 @@
+import { App, Chart, Duration, Testing } from 'cdk8s';
+import { Secret } from 'cdk8s-plus-27';
+import { SecureTemporalChart, SecureTemporalChartProps } from '../../charts/secure-temporal-chart';
+import { Peer } from '../../lib/network/peers';
+import { EVALUATION_ONLY_ANNOTATION } from '../../lib/temporal/evaluation-postgres';
+import { postgresPersistence, serverConfigOf } from '../fixtures';
+import {
+  K8sObject, apiObjectsUnder, containerOf, expectValidationError, findAll, findByPrefix, findObject, hasObject, podTemplate,
+  synth,
+} from '../util';
+
+const CLUSTER_SCOPED = ['Namespace'];
+
+function chart(props: SecureTemporalChartProps = {}): { chart: SecureTemporalChart; objs: K8sObject[] } {
+  const c = new SecureTemporalChart(Testing.app(), 'temporal', props);
+  return { chart: c, objs: synth(c) };
+}
+
+/** A chart whose stores are on an external PostgreSQL (built in a fresh App). */
+function external(props: SecureTemporalChartProps = {}): { chart: SecureTemporalChart; objs: K8sObject[] } {
+  const app = Testing.app();
+  const secrets = new Chart(app, 'secrets');
+  const c = new SecureTemporalChart(app, 'temporal', {
+    persistence: postgresPersistence(secrets), externalDatabase: { peers: [Peer.cidr('10.20.0.0/24')] }, ...props,
+  });
+  return { chart: c, objs: synth(c) };
+}
+
+describe('SecureTemporalChart', () => {
+  it('does create the same Namespace as before (change detector)', () => {
+    expect(findObject(chart().objs, 'Namespace', 'temporal').metadata).toMatchSnapshot();
+  });
+
+  it('does label its Namespace to enforce, audit and warn on Pod Security Standards "restricted"', () => {
+    const labels = findObject(chart({ namespace: 'tns' }).objs, 'Namespace', 'tns').metadata.labels;
+    expect(labels).toMatchObject({
+      'pod-security.kubernetes.io/enforce': 'restricted',
+      'pod-security.kubernetes.io/audit': 'restricted',
+      'pod-security.kubernetes.io/warn': 'restricted',
+    });
+  });
+
+  it('does create no Namespace when told not to', () => {
+    expect(findAll(chart({ createNamespace: false }).objs, 'Namespace')).toEqual([]);
+  });
+
+  it('does put every namespaced object in the chart namespace', () => {
+    const { objs } = chart({ namespace: 'temporal-x' });
+    const misplaced = objs.filter((o) => !CLUSTER_SCOPED.includes(o.kind) && o.metadata.namespace !== 'temporal-x');
+    expect(misplaced.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+  });
+
+  it('does deploy the evaluation PostgreSQL by default and point both stores at it', () => {
+    const { chart: c, objs } = chart();
+    expect(c.database).toBeDefined();
+    const sts = findObject(objs, 'StatefulSet', 'temporal-postgres');
+    expect(sts.metadata.annotations?.[EVALUATION_ONLY_ANNOTATION]).toBe('true');
+    const stores = serverConfigOf(objs).persistence.datastores;
+    expect([stores.default.sql.connectAddr, stores.visibility.sql.connectAddr]).toEqual([
+      'temporal-postgres.temporal.svc.cluster.local:5432', 'temporal-postgres.temporal.svc.cluster.local:5432',
+    ]);
+    expect([stores.default.sql.databaseName, stores.visibility.sql.databaseName]).toEqual(['temporal', 'temporal_visibility']);
+  });
+
+  it('does read the evaluation password from Secret <name>-db-password unless told otherwise', () => {
+    const pod = (objs: K8sObject[], name: string) => podTemplate(objs, 'StatefulSet', `${name}-postgres`);
+    const secretOf = (objs: K8sObject[], name: string) =>
+      (pod(objs, name).spec.volumes ?? []).find((v) => v.secret !== undefined)?.secret?.secretName;
+    expect(secretOf(chart().objs, 'temporal')).toBe('temporal-db-password');
+    expect(secretOf(chart({ name: 'tx' }).objs, 'tx')).toBe('tx-db-password');
+    const app = new App();
+    const other = new Chart(app, 'other');
+    const objs = synth(new SecureTemporalChart(app, 'temporal', {
+      evaluationDatabasePassword: { secret: Secret.fromSecretName(other, 'Pw', 'my-pg'), key: 'pw' },
+    }));
+    expect(secretOf(objs, 'temporal')).toBe('my-pg');
+    const history = containerOf(podTemplate(objs, 'Deployment', 'temporal-history').spec, 'history');
+    expect((history.env ?? []).find((e) => e.name === 'TEMPORAL_DEFAULT_STORE_PASSWORD')?.valueFrom)
+      .toEqual({ secretKeyRef: { name: 'my-pg', key: 'pw' } });
+  });
+
+  it('does deploy no database when persistence is given', () => {
+    const { chart: c, objs } = external();
+    expect(c.database).toBeUndefined();
+    expect(findAll(objs, 'StatefulSet')).toEqual([]);
+    expect(hasObject(objs, 'Service', 'temporal-postgres')).toBe(false);
+    expect(serverConfigOf(objs).persistence.datastores.default.sql.connectAddr).toBe('pg.db.example.internal:5432');
+  });
+
+  it('does register the "default" namespace with 3 days retention by default', () => {
+    const job = findByPrefix(chart().objs, 'Job', 'temporal-namespaces-');
+    const script = containerOf(job.spec!.template.spec!, 'register').command?.[2] ?? '';
+    expect(script.split('\n').filter((l) => l.startsWith('ensure '))).toEqual(["ensure 'default' '72h' ''"]);
+  });
+
+  it('does register the declared namespaces instead of the default', () => {
+    const job = findByPrefix(chart({ namespaces: [{ name: 'orders', retention: Duration.days(7) }] }).objs, 'Job',
+      'temporal-namespaces-');
+    const script = containerOf(job.spec!.template.spec!, 'register').command?.[2] ?? '';
+    expect(script.split('\n').filter((l) => l.startsWith('ensure '))).toEqual(["ensure 'orders' '168h' ''"]);
+  });
+
+  it('does include the Web UI and admin tools by default and leave them out when asked', () => {
+    const all = chart();
+    expect([hasObject(all.objs, 'Deployment', 'temporal-web'), hasObject(all.objs, 'Deployment', 'temporal-admintools')])
+      .toEqual([true, true]);
+    const none = chart({ webUi: false, adminTools: false });
+    expect([none.chart.webUi, none.chart.adminTools]).toEqual([undefined, undefined]);
+    expect(findAll(none.objs, 'Deployment').map((d) => d.metadata.name).sort())
+      .toEqual(['temporal-frontend', 'temporal-history', 'temporal-matching', 'temporal-worker']);
+  });
+
+  it('does pass cluster props through to the cluster', () => {
+    const { objs } = chart({
+      numHistoryShards: 1024, internalFrontend: true, history: { replicas: 3 }, logLevel: 'warn',
+      webUi: { ingress: { host: 'temporal.example.com' } },
+    });
+    expect(serverConfigOf(objs).persistence.numHistoryShards).toBe(1024);
+    expect(serverConfigOf(objs).log.level).toBe('warn');
+    expect(findObject(objs, 'Deployment', 'temporal-history').spec?.replicas).toBe(3);
+    expect(hasObject(objs, 'Deployment', 'temporal-internal-frontend')).toBe(true);
+    expect(findObject(objs, 'Ingress', 'temporal-web').spec?.rules?.[0].host).toBe('temporal.example.com');
+  });
+
+  it('does prefix every object with the name', () => {
+    const { objs } = chart({ name: 'tx', createNamespace: false });
+    expect(objs.filter((o) => !o.metadata.name.startsWith('tx-')).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+  });
+
+  describe('validation', () => {
+    it.each(['Temporal', 'temporal_ns', '-temporal', 'a'.repeat(64), ''])('fails when namespace is %j', (namespace) => {
+      expectValidationError(() => new SecureTemporalChart(Testing.app(), 'temporal', { namespace }), 'INVALID_NAME',
+        { path: 'temporal', value: JSON.stringify(namespace) });
+    });
+
+    it('fails when name is not a DNS label (evaluation database first)', () => {
+      expectValidationError(() => chart({ name: 'Temporal' }), 'INVALID_NAME', { path: 'temporal/EvaluationPostgres', value: '"Temporal"' });
+    });
+
+    it('fails when name is not a DNS label (external database)', () => {
+      expectValidationError(() => external({ name: 'Temporal' }), 'INVALID_NAME', { path: 'temporal/Cluster', value: '"Temporal"' });
+    });
+
+    it.each([
+      ['frontend replicas', { frontend: { replicas: 0 } }, 'INVALID_REPLICAS', 'temporal/Cluster/Frontend'],
+      ['history replicas', { history: { replicas: -1 } }, 'INVALID_REPLICAS', 'temporal/Cluster/History'],
+      ['internal-frontend replicas', { internalFrontend: { replicas: 0.5 } }, 'INVALID_REPLICAS', 'temporal/Cluster/InternalFrontend'],
+      ['numHistoryShards', { numHistoryShards: 0 }, 'INVALID_SHARDS', 'temporal/Cluster'],
+      ['a dynamic config key', { dynamicConfig: { rps: [{ value: 1 }] } }, 'INVALID_DYNAMIC_CONFIG', 'temporal/Cluster/DynamicConfig'],
+      ['a duplicate namespace', { namespaces: [{ name: 'a' }, { name: 'a' }] }, 'INVALID_NAMESPACE', 'temporal/Cluster/Namespaces/namespaces[1]'],
+      ['a short retention', { namespaces: [{ name: 'a', retention: Duration.hours(12) }] }, 'INVALID_DURATION',
+        'temporal/Cluster/Namespaces/namespaces[0]'],
+      ['the Web UI image', { webUi: { image: 'temporalio/ui:latest' } }, 'INVALID_IMAGE', 'temporal/WebUi'],
+      ['the Web UI ingress host', { webUi: { ingress: { host: 'not a host' } } }, 'INVALID_INGRESS', 'temporal/WebUi/Ingress'],
+      ['the Web UI replicas', { webUi: { replicas: 0 } }, 'INVALID_REPLICAS', 'temporal/WebUi'],
+      ['the clusterDomain', { clusterDomain: 'Cluster_Local' }, 'INVALID_NAME', 'temporal/Cluster'],
+    ] as const)('fails when %s is invalid', (_what, props, code, path) => {
+      expectValidationError(() => chart(props as SecureTemporalChartProps), code, { path });
+    });
+
+    it('fails when a store has no password, before synth', () => {
+      const app = Testing.app();
+      const other = new Chart(app, 'other');
+      const persistence = postgresPersistence(other, { password: undefined });
+      expectValidationError(() => new SecureTemporalChart(app, 'temporal', { persistence }), 'MISSING_PASSWORD_SOURCE',
+        { path: 'temporal/Cluster/DefaultStore', value: 'nothing' });
+    });
+
+    it('does leave nothing in the App when the namespace is invalid', () => {
+      const app = new App();
+      expect(() => new SecureTemporalChart(app, 'temporal', { namespace: 'Bad' })).toThrow('namespace');
+      expect(apiObjectsUnder(app)).toEqual([]);
+    });
+
+    // BUG (charts/secure-temporal-chart.ts): the chart creates the Namespace and the evaluation PostgreSQL
+    // before TemporalCluster validates its props, so an App that catches the error still holds (and would
+    // synthesize) a half-built deployment. Fix: validate everything first (fix the per-construct ordering bugs,
+    // and in the chart call the pure validators — resolveSqlStore, requireDnsLabel, replicas/shards checks,
+    // mergeDynamicConfig, resolveNamespaces — before creating any child), or build into a detached scope.
+    it.failing('does leave nothing in the App when a cluster prop is invalid', () => {
+      const app = new App();
+      expect(() => new SecureTemporalChart(app, 'temporal', { numHistoryShards: 0 })).toThrow('numHistoryShards');
+      expect(apiObjectsUnder(app).map((o) => `${o.kind}/${o.name}`)).toEqual([]);
+    });
+  });
+});
