@@ -1,0 +1,180 @@
+import { App, Chart, Duration, Testing } from 'cdk8s';
+import { Certificate } from '../../imports/cert-manager.io';
+import { TemporalPki, TemporalPkiProps } from '../../lib/tls/pki';
+import { certificateFor, find, NAMESPACE, ofKind, Obj, synth, tlsFixture } from './fixtures';
+import { expectTlsError, selfSignedPem } from './pem';
+
+function pkiOnly(props: TemporalPkiProps = {}, namespace: string | null = NAMESPACE): { app: App; chart: Chart; pki: TemporalPki } {
+  const app = Testing.app();
+  const chart = new Chart(app, 'pki', namespace === null ? {} : { namespace });
+  return { app, chart, pki: new TemporalPki(chart, 'Pki', props) };
+}
+
+const summary = (objects: Obj[]) => objects.filter((o) => o.apiVersion === 'cert-manager.io/v1').map((o) => ({
+  kind: o.kind,
+  at: `${o.metadata.namespace ?? '<cluster>'}/${o.metadata.name}`,
+  issuer: o.spec.issuerRef ? `${o.spec.issuerRef.kind}/${o.spec.issuerRef.name}` : undefined,
+  issues: o.spec.ca?.secretName ?? (o.spec.selfSigned ? 'self-signed' : undefined),
+}));
+
+describe('TemporalPki', () => {
+  it('does synthesize the generated chain (change detector)', () => {
+    expect(summary(synth(pkiOnly()))).toMatchSnapshot();
+  });
+
+  it('does chain bootstrap -> root CA -> purpose CAs in the Temporal namespace', () => {
+    const objects = synth(pkiOnly());
+    expect(find(objects, 'Issuer', 'temporal-pki-bootstrap', NAMESPACE).spec).toEqual({ selfSigned: {} });
+    const root = certificateFor(objects, NAMESPACE, 'temporal-root-ca');
+    expect(root.spec).toMatchObject({ isCA: true, issuerRef: { kind: 'Issuer', name: 'temporal-pki-bootstrap' } });
+    expect(find(objects, 'Issuer', 'temporal-root-ca', NAMESPACE).spec).toEqual({ ca: { secretName: 'temporal-root-ca' } });
+    for (const purpose of ['internode', 'frontend', 'platform-clients']) {
+      const ca = certificateFor(objects, NAMESPACE, `temporal-${purpose}-ca`);
+      expect(ca.spec).toMatchObject({ isCA: true, issuerRef: { kind: 'Issuer', name: 'temporal-root-ca' } });
+      expect(find(objects, 'Issuer', `temporal-${purpose}-ca`, NAMESPACE).spec).toEqual({ ca: { secretName: `temporal-${purpose}-ca` } });
+    }
+  });
+
+  it('does put the workload CA in the cluster resource namespace, behind a ClusterIssuer without namespace', () => {
+    const objects = synth(pkiOnly());
+    const bootstrap = find(objects, 'Issuer', 'temporal-workload-bootstrap', 'cert-manager');
+    expect(bootstrap.spec).toEqual({ selfSigned: {} });
+    const ca = certificateFor(objects, 'cert-manager', 'temporal-workload-ca');
+    expect(ca.spec).toMatchObject({ isCA: true, issuerRef: { kind: 'Issuer', name: 'temporal-workload-bootstrap' } });
+    const clusterIssuer = find(objects, 'ClusterIssuer', 'temporal-workload-ca');
+    expect(clusterIssuer.metadata.namespace).toBeUndefined();
+    expect(clusterIssuer.spec).toEqual({ ca: { secretName: 'temporal-workload-ca' } });
+  });
+
+  it('does honour another cluster resource namespace and prefix cluster-wide names with the namespace', () => {
+    const chart = new Chart(Testing.app(), 'pki', { namespace: 'temporal-prod' });
+    new TemporalPki(chart, 'Pki', { clusterResourceNamespace: 'security' });
+    const objects = synth({ chart });
+    certificateFor(objects, 'security', 'temporal-prod-temporal-workload-ca');
+    find(objects, 'Issuer', 'temporal-prod-temporal-workload-bootstrap', 'security');
+    expect(find(objects, 'ClusterIssuer', 'temporal-prod-temporal-workload-ca').spec.ca.secretName)
+      .toBe('temporal-prod-temporal-workload-ca');
+    expect(ofKind(objects, 'Certificate').filter((c) => c.metadata.namespace === 'cert-manager')).toEqual([]);
+  });
+
+  it('does carry the workload CA into the Temporal namespace through the ca.crt of a TLS-less certificate', () => {
+    const { pki, chart } = pkiOnly();
+    expect(pki.trustSources.workload).toEqual({ secretName: 'temporal-workload-ca-anchor-tls', key: 'ca.crt' });
+    const carrier = certificateFor(synth({ chart }), NAMESPACE, 'temporal-workload-ca-anchor-tls');
+    expect(carrier.spec.issuerRef).toEqual({ group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'temporal-workload-ca' });
+    expect(carrier.spec.usages).toEqual(['digital signature', 'email protection']);
+  });
+
+  it('does use the purpose CA certificates (tls.crt of their Secrets) as trust anchors, never the root', () => {
+    const { pki } = pkiOnly();
+    expect(pki.trustSources).toMatchObject({
+      'internode': { secretName: 'temporal-internode-ca', key: 'tls.crt' },
+      'frontend': { secretName: 'temporal-frontend-ca', key: 'tls.crt' },
+      'platform-clients': { secretName: 'temporal-platform-clients-ca', key: 'tls.crt' },
+    });
+    expect(JSON.stringify(pki.trustSources)).not.toContain('root');
+  });
+
+  it('does default to ECDSA P-256, PKCS#8, 10y root, 5y CAs renewed a year ahead, 90-day leaves renewed 30 days ahead', () => {
+    const objects = synth(tlsFixture());
+    expect(certificateFor(objects, NAMESPACE, 'temporal-root-ca').spec).toMatchObject({ duration: '87600h', renewBefore: '8760h' });
+    expect(certificateFor(objects, NAMESPACE, 'temporal-internode-ca').spec).toMatchObject({ duration: '43800h', renewBefore: '8760h' });
+    expect(certificateFor(objects, 'cert-manager', 'temporal-workload-ca').spec).toMatchObject({ duration: '87600h' });
+    expect(certificateFor(objects, NAMESPACE, 'temporal-frontend-tls').spec).toMatchObject({ duration: '2160h', renewBefore: '720h' });
+    for (const cert of ofKind(objects, 'Certificate')) {
+      expect(cert.spec.privateKey).toMatchObject({ algorithm: 'ECDSA', size: 256, encoding: 'PKCS8' });
+    }
+  });
+
+  it('does rotate every leaf key (Always) and keep CA keys on renewal (Never) unless told', () => {
+    const check = (objects: Obj[], caPolicy: string) => {
+      for (const cert of ofKind(objects, 'Certificate')) {
+        expect([cert.metadata.name, cert.spec.privateKey.rotationPolicy])
+          .toEqual([cert.metadata.name, cert.spec.isCA ? caPolicy : 'Always']);
+      }
+    };
+    check(synth(tlsFixture()), 'Never');
+    check(synth(tlsFixture({ caPrivateKeyRotationPolicy: 'Always' })), 'Always');
+  });
+
+  it('does apply custom key settings and lifetimes', () => {
+    const objects = synth(tlsFixture({
+      privateKey: { algorithm: 'RSA', size: 4096 }, rootCaDuration: Duration.days(7300), caDuration: Duration.days(730),
+      caRenewBefore: Duration.days(90), leafDuration: Duration.days(30), leafRenewBefore: Duration.days(10),
+    }));
+    expect(certificateFor(objects, NAMESPACE, 'temporal-root-ca').spec).toMatchObject({ duration: '175200h', renewBefore: '2160h' });
+    expect(certificateFor(objects, NAMESPACE, 'temporal-frontend-ca').spec).toMatchObject({ duration: '17520h' });
+    expect(certificateFor(objects, NAMESPACE, 'temporal-frontend-tls').spec).toMatchObject({
+      duration: '720h', renewBefore: '240h', privateKey: { algorithm: 'RSA', size: 4096 },
+    });
+    const ed = synth(tlsFixture({ privateKey: { algorithm: 'Ed25519' } }));
+    expect(certificateFor(ed, NAMESPACE, 'temporal-frontend-tls').spec.privateKey).toEqual({
+      algorithm: 'Ed25519', encoding: 'PKCS8', rotationPolicy: 'Always',
+    });
+  });
+
+  it('does make the frontend trust decision explicit', () => {
+    expect(pkiOnly().pki.frontendClientCas).toEqual(['internode', 'platform-clients', 'workload']);
+    expect(pkiOnly({ frontendAccess: 'authorizer-proxy' }).pki.frontendClientCas).toEqual(['internode', 'platform-clients']);
+  });
+
+  it('does replace a trust anchor with an override bundle in a ConfigMap of public certificates', async () => {
+    const oldCa = await selfSignedPem('old internode CA');
+    const newCa = await selfSignedPem('new internode CA');
+    const { pki, chart } = pkiOnly({ trustOverrides: { internode: oldCa.cert + newCa.cert } });
+    expect(pki.trustSources.internode).toHaveProperty('pem');
+    const configMap = find(synth({ chart }), 'ConfigMap', 'temporal-tls-trust-anchors', NAMESPACE);
+    expect(Object.keys(configMap.data)).toEqual(['internode-ca.crt']);
+    expect(configMap.data['internode-ca.crt'].match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+    expect(pki.trustVolume('trust', ['internode']).projected?.sources).toEqual([
+      { configMap: { name: 'temporal-tls-trust-anchors', items: [{ key: 'internode-ca.crt', path: 'internode-ca.crt' }] } },
+    ]);
+  });
+
+  it('does run the issuer check as a synth-time validation of the chart', () => {
+    const { app, chart, pki } = pkiOnly();
+    pki.issueClientCertificate('Worker', { name: 'w', namespace: 'orders', temporalNamespaces: ['orders'] });
+    expect(pki.issuerProblems()).toEqual([]);
+    expect(() => app.synth()).not.toThrow();
+    // A Certificate of someone else's, in the same chart, naming an issuer that does not exist:
+    new Certificate(chart, 'Stray', { metadata: { name: 'stray' }, spec: { secretName: 'stray', issuerRef: { name: 'nope' } } });
+    expect(pki.issuerProblems()).toEqual([expect.stringMatching(/Certificate temporal\/stray: issuerRef .*"nope" does not resolve/)]);
+    expect(() => app.synth()).toThrow(/does not resolve/);
+  });
+});
+
+describe('TemporalPki failures', () => {
+  it('fails when the Chart has no namespace', () => {
+    expectTlsError(() => pkiOnly({}, null), 'INVALID_NAMESPACE', /no Kubernetes namespace/);
+  });
+
+  it('fails on a bad name, cluster domain or cluster resource namespace', () => {
+    expectTlsError(() => pkiOnly({ name: 'Temporal' }), 'INVALID_TLS', /name must be a DNS label of at most 30/);
+    expectTlsError(() => pkiOnly({ clusterDomain: 'Cluster Local' }), 'INVALID_TLS', /clusterDomain/);
+    expectTlsError(() => pkiOnly({ clusterResourceNamespace: 'cert_manager' }), 'INVALID_TLS', /clusterResourceNamespace/);
+  });
+
+  it('fails on unsupported key settings', () => {
+    expectTlsError(() => pkiOnly({ privateKey: { algorithm: 'ECDSA', size: 255 } }), 'INVALID_TLS', /256, 384, 521/);
+    expectTlsError(() => pkiOnly({ privateKey: { algorithm: 'RSA', size: 1024 } }), 'INVALID_TLS', /2048, 3072, 4096, 8192/);
+    expectTlsError(() => pkiOnly({ privateKey: { algorithm: 'DSA' as never } }), 'INVALID_TLS', /ECDSA, RSA or Ed25519/);
+    expectTlsError(() => pkiOnly({ caPrivateKeyRotationPolicy: 'Sometimes' as never }), 'INVALID_TLS', /Never/);
+  });
+
+  it('fails on lifetimes cert-manager would reject or that do not nest', () => {
+    expectTlsError(() => pkiOnly({ leafDuration: Duration.minutes(30) }), 'INVALID_TLS', /at least 1 hour/);
+    expectTlsError(() => pkiOnly({ leafRenewBefore: Duration.days(90) }), 'INVALID_TLS', /shorter than its duration/);
+    expectTlsError(() => pkiOnly({ leafRenewBefore: Duration.minutes(1) }), 'INVALID_TLS', /at least 5 minutes/);
+    expectTlsError(() => pkiOnly({ caDuration: Duration.days(4000) }), 'INVALID_TLS', /leaf <= CA <= root CA/);
+    expectTlsError(() => pkiOnly({ leafDuration: Duration.days(2000), leafRenewBefore: Duration.days(30) }), 'INVALID_TLS', /nest/);
+  });
+
+  it('fails on trust overrides that are not CA certificates, or carry a private key', async () => {
+    const ca = await selfSignedPem('some CA');
+    const leaf = await selfSignedPem('a leaf', false);
+    expectTlsError(() => pkiOnly({ trustOverrides: { internode: ca.cert + ca.key } }), 'INVALID_TLS', /never a private key/);
+    expectTlsError(() => pkiOnly({ trustOverrides: { internode: leaf.cert } }), 'INVALID_TLS', /not a CA/);
+    expectTlsError(() => pkiOnly({ trustOverrides: { internode: 'hello' } }), 'INVALID_TLS', /PEM "CERTIFICATE" blocks/);
+    expectTlsError(() => pkiOnly({ trustOverrides: { root: ca.cert } as never }), 'INVALID_TLS', /unknown purpose/);
+  });
+});
