@@ -2,8 +2,12 @@ import { ValidationError } from '../errors';
 
 /** A reference to a cert-manager issuer (`spec.issuerRef` of a Certificate). */
 export interface IssuerReference {
-  /** `Issuer` (namespaced: only Certificates of its own namespace can use it) or `ClusterIssuer`. */
-  readonly kind: 'Issuer' | 'ClusterIssuer';
+  /**
+   * `Issuer` (namespaced: only Certificates of its own namespace can use it) or `ClusterIssuer`; for an
+   * external issuer of another API group, its kind (e.g. `AWSPCAClusterIssuer`). Kinds ending in
+   * `ClusterIssuer` are cluster-scoped, any other kind is namespaced.
+   */
+  readonly kind: string;
   /** The issuer's name. */
   readonly name: string;
   /**
@@ -15,8 +19,13 @@ export interface IssuerReference {
 
 /** An issuer that exists in the cluster but not in the synthesized output (Vault, a corporate CA ...). */
 export interface DeclaredIssuer extends IssuerReference {
-  /** Namespace of an `Issuer` (required for kind Issuer, ignored for ClusterIssuer). */
+  /** Namespace of a namespaced issuer (required for those, ignored for cluster-scoped kinds). */
   readonly namespace?: string;
+}
+
+/** True for cluster-scoped issuer kinds (`ClusterIssuer`, `AWSPCAClusterIssuer` ...). */
+export function isClusterScoped(kind: string): boolean {
+  return kind.endsWith('ClusterIssuer');
 }
 
 /** A Kubernetes object as synthesized (plain JSON). */
@@ -82,7 +91,7 @@ export function issuerProblems(objects: readonly ManifestObject[], options: Issu
     const group = issuerRef.group ?? CERT_MANAGER_GROUP;
     const namespace = cert.metadata?.namespace;
     const isDeclared = declared.some((d) => d.name === issuerRef.name && d.kind === kind &&
-      (d.group ?? CERT_MANAGER_GROUP) === group && (kind === 'ClusterIssuer' || d.namespace === namespace));
+      (d.group ?? CERT_MANAGER_GROUP) === group && (isClusterScoped(kind) || d.namespace === namespace));
     if (isDeclared) {
       continue;
     }

@@ -9,7 +9,7 @@ import { isDnsName, requireLabel, requireServiceDns, ServiceDns, serviceDnsNames
 import { createGeneratedChain } from './generated-chain';
 import { buildGlobalTls, ExpirationChecksProps, GlobalTlsConfig } from './global-tls';
 import { TlsIdentity } from './identity';
-import { DeclaredIssuer, IssuerReference, issuerProblems, ManifestObject } from './issuer-check';
+import { DeclaredIssuer, isClusterScoped, IssuerReference, issuerProblems, ManifestObject } from './issuer-check';
 import { IDENTITY_DIRS, TRUST_DIR, TRUST_FILE_MODE, trustAnchorFile, trustAnchorFileName } from './layout';
 import { KeyRotationPolicy, lifetime, Lifetime, PrivateKeyProps, resolvePrivateKey, ResolvedPrivateKey } from './settings';
 import {
@@ -166,8 +166,10 @@ export class TemporalPki extends Construct {
       const byPurpose = externalByPurpose(props.external);
       for (const [purpose, ca] of Object.entries(byPurpose) as [CaPurpose, NonNullable<typeof byPurpose.internode>][]) {
         requireLabel(`${path}/external/${purpose}`, 'issuer name', ca?.issuer?.name, 253);
-        if (ca.issuer.kind !== 'Issuer' && ca.issuer.kind !== 'ClusterIssuer') {
-          throw new ValidationError('INVALID_TLS', `${path}/external/${purpose}`, 'issuer.kind must be Issuer or ClusterIssuer',
+        const certManagerGroup = (ca.issuer.group ?? 'cert-manager.io') === 'cert-manager.io';
+        if (certManagerGroup ? !['Issuer', 'ClusterIssuer'].includes(ca.issuer.kind) : !/^[A-Z][A-Za-z0-9]*$/.test(ca.issuer.kind ?? '')) {
+          throw new ValidationError('INVALID_TLS', `${path}/external/${purpose}`,
+            'issuer.kind must be Issuer or ClusterIssuer (or the kind of an external issuer of another group)',
             ca.issuer.kind, 'use "ClusterIssuer" for an issuer shared across namespaces');
         }
         issuers[purpose] = ca.issuer;
@@ -282,7 +284,7 @@ export class TemporalPki extends Construct {
       throw new ValidationError('TLS_UNRESOLVED_ISSUER', at, 'no workload issuer is configured', undefined,
         'set external.workload to a ClusterIssuer, or use the generated chain');
     }
-    if (issuer.kind === 'Issuer' && namespace !== this.namespace) {
+    if (!isClusterScoped(issuer.kind) && namespace !== this.namespace) {
       throw new ValidationError('TLS_UNRESOLVED_ISSUER', at,
         `the workload issuer "${issuer.name}" is a namespaced Issuer of "${this.namespace}" and cannot issue into another namespace`,
         namespace, 'use a ClusterIssuer as external.workload.issuer');

@@ -49,11 +49,14 @@ describe('TemporalPki with external issuers', () => {
 
   it('does accept an issuer of another API group (e.g. AWS Private CA)', () => {
     const fixture = external({
-      external: { ...EXTERNAL, frontend: { ...corp('pca'), issuer: { kind: 'ClusterIssuer', name: 'pca', group: 'awspca.cert-manager.io' } } },
+      external: {
+        ...EXTERNAL,
+        workload: { ...corp('pca'), issuer: { kind: 'AWSPCAClusterIssuer', name: 'pca', group: 'awspca.cert-manager.io' } },
+      },
     });
     const objects = synth(fixture);
-    expect(certificateFor(objects, NAMESPACE, 'temporal-frontend-tls').spec.issuerRef)
-      .toEqual({ group: 'awspca.cert-manager.io', kind: 'ClusterIssuer', name: 'pca' });
+    expect(certificateFor(objects, 'orders', 'orders-worker-temporal-tls').spec.issuerRef)
+      .toEqual({ group: 'awspca.cert-manager.io', kind: 'AWSPCAClusterIssuer', name: 'pca' });
     expect(issuerProblems(objects, { declared: fixture.pki.declaredIssuers })).toEqual([]);
   });
 
@@ -117,7 +120,9 @@ describe('TemporalPki with external issuers: failures', () => {
   });
 
   it('fails on malformed issuer references and trust sources', () => {
-    expectTlsError(() => external({ external: { ...EXTERNAL, frontend: { ...corp('x'), issuer: { kind: 'Vault' as never, name: 'x' } } } }),
+    expectTlsError(() => external({ external: { ...EXTERNAL, frontend: { ...corp('x'), issuer: { kind: 'Vault', name: 'x' } } } }),
+      'INVALID_TLS', /Issuer or ClusterIssuer/);
+    expectTlsError(() => external({ external: { ...EXTERNAL, frontend: { ...corp('x'), issuer: { kind: 'not a kind', name: 'x', group: 'x.io' } } } }),
       'INVALID_TLS', /Issuer or ClusterIssuer/);
     expectTlsError(() => external({ external: { ...EXTERNAL, frontend: { ...corp('x'), issuer: { kind: 'ClusterIssuer', name: '' } } } }),
       'INVALID_TLS', /issuer name/);
