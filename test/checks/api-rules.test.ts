@@ -1,4 +1,4 @@
-import { apiRuleViolations, isPortName } from './api-rules';
+import { apiRuleViolations, isIngressHost, isPortName } from './api-rules';
 import { defaultOutput, mutated } from './mutate';
 
 const POD = 'spec.template.spec';
@@ -46,6 +46,13 @@ describe('apiRuleViolations', () => {
     const job = defaultOutput().find((o) => o.kind === 'Job')!;
     expect(apiRuleViolations(mutated('Job', job.metadata.name, `${POD}.restartPolicy`, 'Always')))
       .toEqual([`Job/${job.metadata.name}: restartPolicy Always is not allowed for a Job`]);
+  });
+
+  it.each([
+    ['temporal.example.com', true], ['*.example.com', true], ['localhost', true], [`${'a'.repeat(64)}.example.com`, false],
+    ['UI.example.com', false], ['a..b', false],
+  ])('does judge Ingress host %j as valid: %p', (host, valid) => {
+    expect(isIngressHost(host)).toBe(valid);
   });
 
   it('does flag an Ingress whose backend Service does not exist', () => {

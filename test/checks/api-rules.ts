@@ -214,9 +214,16 @@ function selectorViolations(objs: readonly K8sObject[]): string[] {
       ? [`PodDisruptionBudget/${pdb.metadata.name}: selector matches no pod template`] : []));
 }
 
+/** Ingress rule hosts: a DNS-1123 subdomain (labels of at most 63 characters), optionally with a leading `*.`. */
+export function isIngressHost(host: string): boolean {
+  const name = host.startsWith('*.') ? host.slice(2) : host;
+  return name.length <= 253 && DNS1123_SUBDOMAIN.test(name) && name.split('.').every((label) => label.length <= 63);
+}
+
 function ingressViolations(objs: readonly K8sObject[]): string[] {
-  return findAll(objs, 'Ingress').flatMap((ing) => (ing.spec?.rules ?? []).flatMap((rule) =>
-    (rule.http?.paths ?? []).flatMap((path) => {
+  return findAll(objs, 'Ingress').flatMap((ing) => (ing.spec?.rules ?? []).flatMap((rule) => [
+    ...(rule.host !== undefined && !isIngressHost(rule.host) ? [`Ingress/${ing.metadata.name}: host ${rule.host} is invalid`] : []),
+    ...(rule.http?.paths ?? []).flatMap((path) => {
       const backend = path.backend.service;
       const svc = findAll(objs, 'Service').find((s) => s.metadata.name === backend?.name &&
         s.metadata.namespace === ing.metadata.namespace);
@@ -226,7 +233,8 @@ function ingressViolations(objs: readonly K8sObject[]): string[] {
       const ok = (svc.spec?.ports ?? []).some((p) => (backend?.port?.name !== undefined
         ? p.name === backend.port.name : p.port === backend?.port?.number));
       return ok ? [] : [`Ingress/${ing.metadata.name}: backend port is not a port of Service/${svc.metadata.name}`];
-    })));
+    }),
+  ]));
 }
 
 function statefulSetViolations(objs: readonly K8sObject[]): string[] {

@@ -15,6 +15,9 @@ describe('imageProblem', () => {
     ['registry:5000/temporalio/server', 'no tag'],
     ['temporalio/server@sha256:abc', 'malformed digest'],
     ['temporalio/server:1.0 ', 'contains whitespace'],
+    ['Temporalio/Server:1.0', 'not a valid image reference'],
+    ['temporalio//server:1.0', 'not a valid image reference'],
+    ['temporalio/server:-1', 'not a valid image reference'],
     ['', 'no image'],
   ])('does judge %j as %p', (image, problem) => {
     expect(imageProblem(image)).toBe(problem);

@@ -6,6 +6,10 @@ import { K8sObject, allContainers, findAll, podTemplates } from '../util';
 
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** The image reference grammar (distribution/reference): optional registry, lower-case path, tag, digest. */
+const DOMAIN = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?';
+const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const REFERENCE = new RegExp(`^${DOMAIN}${COMPONENT}(?:/${COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`);
 
 /** Why an image reference is not pinned, or undefined when it is (`repo:tag` other than latest, or a digest). */
 export function imageProblem(image: string | undefined): string | undefined {
@@ -16,8 +20,14 @@ export function imageProblem(image: string | undefined): string | undefined {
     return 'contains whitespace';
   }
   const at = image.indexOf('@');
+  if (at >= 0 && !DIGEST.test(image.slice(at + 1))) {
+    return 'malformed digest';
+  }
+  if (!REFERENCE.test(image)) {
+    return 'not a valid image reference';
+  }
   if (at >= 0) {
-    return DIGEST.test(image.slice(at + 1)) ? undefined : 'malformed digest';
+    return undefined;
   }
   const last = image.split('/').pop() ?? '';
   const colon = last.indexOf(':');

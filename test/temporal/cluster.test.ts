@@ -143,6 +143,14 @@ describe('TemporalCluster', () => {
           { path: 'test/Cluster', value: JSON.stringify(name) });
       });
 
+    // BUG (lib/temporal/cluster.ts, requireDnsLabel for `name`): names are checked as RFC 1123 labels, which may
+    // start with a digit, but every Service is named `<name>-...` and Service names must be RFC 1035 labels
+    // (start with a letter); "1temporal" passes and the API server rejects all its Services. Fix: require
+    // /^[a-z]([-a-z0-9]*[a-z0-9])?$/ for `name` (here and in EvaluationPostgres), e.g. a `requireDns1035Label`.
+    it.failing.each(['1temporal', '7'])('fails when name %j starts with a digit', (name) => {
+      expectValidationError(() => newCluster(testChart(), { name }), 'INVALID_NAME', { path: 'test/Cluster', value: JSON.stringify(name) });
+    });
+
     it('fails when the Chart has no namespace', () => {
       const err = expectValidationError(() => newCluster(testChart(null)), 'INVALID_NAMESPACE', { path: 'test/Cluster' });
       expect(err.message).toContain('got nothing');
@@ -171,6 +179,13 @@ describe('TemporalCluster', () => {
     it.each(replicaCases)('fails when %s replicas is %p', (prop, id, replicas) => {
       expectValidationError(() => newCluster(testChart(), { [prop]: { replicas } }), 'INVALID_REPLICAS',
         { path: `test/Cluster/${id}`, value: String(replicas) });
+    });
+
+    // BUG (lib/temporal/cluster.ts): replicas has no upper bound; 2^31 passes and yields a Deployment the API
+    // server rejects (spec.replicas is int32). Fix: also require `replicas <= 2147483647` (or a sane cap).
+    it.failing('fails when replicas exceeds int32', () => {
+      expectValidationError(() => newCluster(testChart(), { frontend: { replicas: 2 ** 31 } }), 'INVALID_REPLICAS',
+        { path: 'test/Cluster/Frontend', value: String(2 ** 31) });
     });
 
     it.each(perService)('fails when %s resources have memoryLimit below the memory request', (prop, id) => {

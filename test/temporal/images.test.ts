@@ -43,4 +43,16 @@ describe('requirePinnedImage', () => {
       { path: 'test/Cluster', value: JSON.stringify(image) });
     expect(err.message).toContain('serverImage must be pinned');
   });
+
+  // BUG (lib/temporal/images.ts, requirePinnedImage): only the tag is checked, not the reference, so images that
+  // can never be pulled pass: surrounding whitespace (the API server rejects it), upper-case repository paths and
+  // malformed digests (the kubelet reports InvalidImageName). Fix: match the distribution reference grammar,
+  // e.g. /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*
+  // (?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/ before the tag/digest check.
+  it.failing.each([
+    'temporalio/server:1.31.2 ', ' temporalio/server:1.31.2', 'Temporalio/Server:1.31.2', 'temporalio/server@sha256:zz',
+  ])('fails when image %j is not a valid reference', (image) => {
+    expectValidationError(() => requirePinnedImage('test/Cluster', 'serverImage', image), 'INVALID_IMAGE',
+      { path: 'test/Cluster', value: JSON.stringify(image) });
+  });
 });

@@ -111,6 +111,18 @@ describe('TemporalWebUi', () => {
           { path: 'test/WebUi/Ingress', value: JSON.stringify(host) });
       });
 
+    // BUG (lib/temporal/web-ui.ts): replicas has no upper bound (spec.replicas is int32). Fix: require <= 2147483647.
+    it.failing('fails when replicas exceeds int32', () => {
+      expectValidationError(() => webUi({ replicas: 2 ** 31 }), 'INVALID_REPLICAS', { path: 'test/WebUi', value: String(2 ** 31) });
+    });
+
+    // BUG (lib/temporal/web-ui.ts): the host regex does not limit labels to 63 characters (nor the name to 253),
+    // so the API server rejects the Ingress. Fix: also check `host.length <= 253 && host.split('.').every((l) => l.length <= 63)`.
+    it.failing('fails when an ingress host label is longer than 63 characters', () => {
+      const host = `${'a'.repeat(64)}.example.com`;
+      expectValidationError(() => webUi({ ingress: { host } }), 'INVALID_INGRESS', { path: 'test/WebUi/Ingress', value: JSON.stringify(host) });
+    });
+
     it('fails when resources are not quantities', () => {
       const resources = { cpu: 'lots', memory: '64Mi', memoryLimit: '128Mi' };
       expectValidationError(() => webUi({ resources }), 'INVALID_RESOURCES', { path: 'test/WebUi', value: JSON.stringify(resources) });
