@@ -19,10 +19,10 @@ export interface ExpirationChecksProps {
   /**
    * Warn when a certificate expires within this window. Must be shorter than the leaves' `renewBefore`,
    * so that a warning means "cert-manager failed to renew", never "renewal not due yet".
-   * @default Duration.days(21)
+   * @default - 70% of the leaves' renewBefore (21 days for the default 30), else 21 days
    */
   readonly warningWindow?: Duration;
-  /** Log an error within this window. Must be shorter than `warningWindow`. @default Duration.days(7) */
+  /** Log an error within this window. Must be shorter than `warningWindow`. @default - a third of warningWindow (7 days) */
   readonly errorWindow?: Duration;
   /** How often to check. @default Duration.hours(1) */
   readonly checkInterval?: Duration;
@@ -139,8 +139,9 @@ export function serverTrustAnchors(internode: ServerView, frontend: ServerView):
 }
 
 function resolveExpirationChecks(path: string, props: ExpirationChecksProps, leafRenewBefore?: Duration) {
-  const warning = props.warningWindow ?? Duration.days(21);
-  const error = props.errorWindow ?? Duration.days(7);
+  const hours = (seconds: number) => Duration.hours(Math.max(1, Math.round(seconds / 3600)));
+  const warning = props.warningWindow ?? (leafRenewBefore ? hours(leafRenewBefore.toSeconds() * 0.7) : Duration.days(21));
+  const error = props.errorWindow ?? hours(warning.toSeconds() / 3);
   const interval = props.checkInterval ?? Duration.hours(1);
   if (error.toSeconds() >= warning.toSeconds()) {
     throw new ValidationError('INVALID_TLS', `${path}/expirationChecks`, 'errorWindow must be shorter than warningWindow',
@@ -150,7 +151,7 @@ function resolveExpirationChecks(path: string, props: ExpirationChecksProps, lea
     throw new ValidationError('INVALID_TLS', `${path}/expirationChecks`,
       'warningWindow must be shorter than the leaves\' renewBefore, or every healthy certificate raises a warning',
       { warningWindow: warning.toHumanString(), renewBefore: leafRenewBefore.toHumanString() },
-      'shorten warningWindow (default 21 days) or lengthen leafRenewBefore (default 30 days)');
+      'shorten warningWindow (it defaults to 70% of renewBefore) or lengthen leafRenewBefore (default 30 days)');
   }
   return {
     warningWindow: goDuration(path, 'expirationChecks.warningWindow', warning),

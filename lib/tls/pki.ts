@@ -328,7 +328,7 @@ export class TemporalPki extends Construct {
     readonly frontend: TlsIdentity;
     /** @default Duration.minutes(1) */
     readonly refreshInterval?: Duration;
-    /** @default - 21 days warning, 7 days error, checked hourly */
+    /** @default - warning at 70% of the leaves' renewBefore (21 days), error at a third of that, checked hourly */
     readonly expirationChecks?: ExpirationChecksProps;
   }): GlobalTlsConfig {
     return buildGlobalTls({

@@ -141,6 +141,13 @@ describe('buildGlobalTls failures', () => {
       'INVALID_TLS', /client auth/);
   });
 
+  it('does derive the default expiry windows from the leaves\' renewBefore', () => {
+    const short = tlsFixture({ leafDuration: Duration.days(30), leafRenewBefore: Duration.days(10) });
+    expect(short.pki.globalTls({ internode: short.internode, frontend: short.frontend }).expirationChecks)
+      .toEqual({ warningWindow: '168h', errorWindow: '56h', checkInterval: '1h' });
+    expect(buildGlobalTls({ internode, frontend }).expirationChecks).toEqual({ warningWindow: '504h', errorWindow: '168h', checkInterval: '1h' });
+  });
+
   it('fails on expiration windows that would warn about healthy certificates, or are inverted', () => {
     expectTlsError(() => fixture.pki.globalTls({ internode: fixture.internode, frontend: fixture.frontend,
       expirationChecks: { warningWindow: Duration.days(45) } }), 'INVALID_TLS', /shorter than the leaves' renewBefore/);
