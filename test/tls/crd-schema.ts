@@ -110,7 +110,11 @@ function check(schema: Schema, value: unknown, path: string, errors: string[]): 
 }
 
 /** Schema errors of one cert-manager object (empty when valid); objects of other groups are skipped. */
-export function certManagerSchemaErrors(obj: { readonly apiVersion?: string; readonly kind?: string; readonly [key: string]: unknown }): string[] {
+export function certManagerSchemaErrors(obj: {
+  readonly apiVersion?: string;
+  readonly kind?: string;
+  readonly [key: string]: unknown;
+}): string[] {
   if (obj.apiVersion !== 'cert-manager.io/v1') {
     return [];
   }
