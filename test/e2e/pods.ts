@@ -1,0 +1,214 @@
+/**
+ * Turns a workload's pod template into local processes: volumes become directories under a temp dir
+ * (ConfigMap files are written with the rewrites applied), env is resolved as the kubelet would
+ * (values, Secret and ConfigMap keys, the downward API, `$(VAR)` expansion) and the container's
+ * command + args become the argv. Nothing else is taken from anywhere but the manifests.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { IContainer, IEnvFromSource, IEnvVar, IKeyToPath, IPodSpec, IVolume } from 'kubernetes-models/v1';
+import { findObject, KubeObject, podSpec, Secrets } from './manifests';
+import { expandKubernetes, Rewriter } from './rewrite';
+
+/** One container to run as a local process. */
+export interface ProcessSpec {
+  /** `<pod>/<container>`, used for log file names. */
+  readonly name: string;
+  /** command + args, after `$(VAR)` expansion and rewrites; argv[0] is looked up on PATH. */
+  readonly argv: readonly string[];
+  /** The container's env only (the runner adds PATH). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd: string;
+}
+
+export interface LocalPod {
+  readonly name: string;
+  readonly dir: string;
+  /** Init containers, in order. */
+  readonly initContainers: readonly ProcessSpec[];
+  readonly containers: readonly ProcessSpec[];
+}
+
+export interface PodOptions {
+  /** All synthesized objects (ConfigMaps are looked up here). */
+  readonly objects: readonly KubeObject[];
+  /** Deployment, StatefulSet or Job. */
+  readonly workload: KubeObject;
+  /** Local pod name (metadata.name of the downward API); also its directory name. */
+  readonly podName: string;
+  /** Parent directory; the pod gets `<root>/<podName>`. */
+  readonly root: string;
+  readonly secrets: Secrets;
+  /** Host and port rewrites; the pod adds its mount paths. */
+  readonly rewriter: Rewriter;
+  /** status.podIP (and status.hostIP) of the downward API. @default '127.0.0.1' */
+  readonly podIp?: string;
+}
+
+function keyItems(data: Readonly<Record<string, string>>, items: readonly IKeyToPath[] | undefined, what: string):
+  { path: string; value: string; mode?: number }[] {
+  if (items === undefined) {
+    return Object.entries(data).map(([key, value]) => ({ path: key, value }));
+  }
+  return items.map((item) => {
+    const value = data[item.key];
+    if (value === undefined) {
+      throw new Error(`${what} has no key ${item.key}`);
+    }
+    return { path: item.path, value, mode: item.mode };
+  });
+}
+
+/** Files of a volume (content not yet rewritten), or undefined for an empty directory. */
+function volumeFiles(opts: PodOptions, volume: IVolume):
+  { path: string; value: string; mode?: number; rewrite: boolean }[] | undefined {
+  if (volume.emptyDir !== undefined) {
+    return undefined;
+  }
+  if (volume.configMap !== undefined) {
+    const cm = findObject(opts.objects, 'ConfigMap', volume.configMap.name ?? '');
+    return keyItems(cm.data ?? {}, volume.configMap.items, `ConfigMap ${cm.metadata.name}`)
+      .map((f) => ({ ...f, mode: f.mode ?? volume.configMap?.defaultMode, rewrite: true }));
+  }
+  if (volume.secret !== undefined) {
+    const name = volume.secret.secretName ?? '';
+    const data = opts.secrets[name];
+    if (data === undefined) {
+      throw new Error(`volume ${volume.name}: Secret ${name} is not in the test secrets`);
+    }
+    return keyItems(data, volume.secret.items, `Secret ${name}`)
+      .map((f) => ({ ...f, mode: f.mode ?? volume.secret?.defaultMode, rewrite: false }));
+  }
+  throw new Error(`volume ${volume.name}: only configMap, secret and emptyDir volumes are supported by the harness`);
+}
+
+/** mountPath -> local directory for every container of the pod. */
+function mountMap(spec: IPodSpec, volumeDir: (name: string) => string): Map<string, string> {
+  const mounts = new Map<string, string>();
+  for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
+    for (const m of container.volumeMounts ?? []) {
+      if (m.subPath !== undefined || m.subPathExpr !== undefined) {
+        throw new Error(`container ${container.name}: subPath mounts are not supported by the harness`);
+      }
+      const local = volumeDir(m.name);
+      const existing = mounts.get(m.mountPath);
+      if (existing !== undefined && existing !== local) {
+        throw new Error(`containers mount different volumes at ${m.mountPath}; the harness shares one path map per pod`);
+      }
+      mounts.set(m.mountPath, local);
+    }
+  }
+  return mounts;
+}
+
+function fieldRef(opts: PodOptions, fieldPath: string): string {
+  const podIp = opts.podIp ?? '127.0.0.1';
+  switch (fieldPath) {
+    case 'status.podIP':
+    case 'status.hostIP':
+      return podIp;
+    case 'metadata.name':
+      return opts.podName;
+    case 'metadata.namespace':
+      return opts.workload.metadata.namespace ?? 'default';
+    default:
+      throw new Error(`fieldRef ${fieldPath} is not supported by the harness`);
+  }
+}
+
+function envFrom(opts: PodOptions, source: IEnvFromSource): Record<string, string> {
+  const prefix = source.prefix ?? '';
+  let data: Readonly<Record<string, string>> | undefined;
+  if (source.configMapRef !== undefined) {
+    data = findObject(opts.objects, 'ConfigMap', source.configMapRef.name ?? '').data ?? {};
+  } else if (source.secretRef !== undefined) {
+    data = opts.secrets[source.secretRef.name ?? ''];
+    if (data === undefined && source.secretRef.optional !== true) {
+      throw new Error(`envFrom: Secret ${source.secretRef.name} is not in the test secrets`);
+    }
+  }
+  return Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [`${prefix}${k}`, v]));
+}
+
+/** One env var as the kubelet resolves it, before `$(VAR)` expansion; undefined when optional and absent. */
+function envValue(opts: PodOptions, v: IEnvVar): string | undefined {
+  const from = v.valueFrom;
+  if (from === undefined) {
+    return v.value ?? '';
+  }
+  if (from.secretKeyRef !== undefined) {
+    const { name = '', key, optional } = from.secretKeyRef;
+    const value = opts.secrets[name]?.[key];
+    if (value === undefined && optional !== true) {
+      throw new Error(`env ${v.name}: Secret ${name} key ${key} is not in the test secrets`);
+    }
+    return value;
+  }
+  if (from.configMapKeyRef !== undefined) {
+    const { name = '', key, optional } = from.configMapKeyRef;
+    const value = findObject(opts.objects, 'ConfigMap', name).data?.[key];
+    if (value === undefined && optional !== true) {
+      throw new Error(`env ${v.name}: ConfigMap ${name} has no key ${key}`);
+    }
+    return value;
+  }
+  if (from.fieldRef !== undefined) {
+    return fieldRef(opts, from.fieldRef.fieldPath);
+  }
+  throw new Error(`env ${v.name}: only value, secretKeyRef, configMapKeyRef and fieldRef are supported by the harness`);
+}
+
+/** The container's env as the kubelet builds it: envFrom, then env in order with `$(VAR)` expansion. */
+export function containerEnv(opts: PodOptions, container: IContainer): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const source of container.envFrom ?? []) {
+    Object.assign(env, envFrom(opts, source));
+  }
+  for (const v of container.env ?? []) {
+    const value = envValue(opts, v);
+    if (value !== undefined) {
+      env[v.name] = expandKubernetes(value, env);
+    }
+  }
+  return env;
+}
+
+function processSpec(opts: PodOptions, container: IContainer, rewriter: Rewriter, cwd: string): ProcessSpec {
+  const name = `${opts.podName}/${container.name}`;
+  if (container.command === undefined || container.command.length === 0) {
+    throw new Error(`${name}: no command; the harness runs the manifest's command, not an image entrypoint`);
+  }
+  const rawEnv = containerEnv(opts, container);
+  const argv = [...container.command, ...(container.args ?? [])].map((a) => rewriter.text(expandKubernetes(a, rawEnv)));
+  const workingDir = container.workingDir !== undefined ? rewriter.text(container.workingDir) : cwd;
+  return { name, argv, env: rewriter.env(rawEnv), cwd: workingDir };
+}
+
+/** Materializes the pod's volumes under `<root>/<podName>` and returns its containers as processes. */
+export function localPod(opts: PodOptions): LocalPod {
+  const spec = podSpec(opts.workload);
+  const dir = join(opts.root, opts.podName);
+  const volumeDir = (name: string): string => join(dir, 'volumes', name);
+  const mounts = mountMap(spec, volumeDir);
+  let rewriter = opts.rewriter;
+  for (const [mountPath, local] of mounts) {
+    rewriter = rewriter.path(mountPath, local);
+  }
+  for (const volume of spec.volumes ?? []) {
+    const root = volumeDir(volume.name);
+    mkdirSync(root, { recursive: true });
+    for (const file of volumeFiles(opts, volume) ?? []) {
+      const target = join(root, file.path);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, file.rewrite ? rewriter.text(file.value) : file.value, { mode: file.mode ?? 0o644 });
+    }
+  }
+  const cwd = join(dir, 'cwd');
+  mkdirSync(cwd, { recursive: true });
+  return {
+    name: opts.podName,
+    dir,
+    initContainers: (spec.initContainers ?? []).map((c) => processSpec(opts, c, rewriter, cwd)),
+    containers: spec.containers.map((c) => processSpec(opts, c, rewriter, cwd)),
+  };
+}
