@@ -1,0 +1,3 @@
+module goverify
+
+go 1.22
