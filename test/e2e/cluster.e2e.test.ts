@@ -5,7 +5,7 @@
  * each server's metrics port (below). Needs the peers of scripts/install-peers.sh; loopback only.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -171,6 +171,24 @@ describe('a wrong database password', () => {
     expect(exit.code).not.toBe(0);
     expect(tail(exit.logFile, 200)).toMatch(/password authentication failed/);
   }), 4 * MINUTE);
+});
+
+describe('the server config', () => {
+  test('points at the mounted dynamic config, whose every key and value the server accepts', () => withLogs(async () => {
+    const frontend = findComponent(context().manifests.objects, 'Deployment', 'frontend');
+    const server = pod(frontend, 'frontend-dynamic-config').containers[0];
+    const configFile = server.env.TEMPORAL_SERVER_CONFIG_FILE_PATH;
+    expect(configFile).toBeDefined();
+    const dynamicConfigFile = /^dynamicConfigClient:\n\s+filepath:\s*"?([^"\s]+)"?$/m.exec(readFileSync(configFile, 'utf8'))?.[1];
+    expect(dynamicConfigFile).toBeDefined();
+    expect(existsSync(dynamicConfigFile ?? '')).toBe(true);
+    const validate = { ...server, name: 'frontend-dynamic-config/validate', argv: [server.argv[0], 'validate-dynamic-config',
+      dynamicConfigFile ?? ''] };
+    const exit = await context().runner.run(validate, MINUTE);
+    expect(exit.code).toBe(0);
+    // validate-dynamic-config exits 0 but prints `error:` / `warning:` lines for unknown keys, bad values or constraints.
+    expect(tail(exit.logFile, 200)).not.toMatch(/^\s*(error|warning):/m);
+  }), 2 * MINUTE);
 });
 
 describe('the Temporal cluster', () => {

@@ -82,6 +82,7 @@ export function startPostgres(opts: PostgresOptions): RunningPostgres {
   const bin = (name: string): string => join(opts.binDir, name);
   let started = false;
   const stop = (): void => {
+    process.removeListener('exit', stop);
     if (started) {
       started = false;
       try {
@@ -101,6 +102,8 @@ export function startPostgres(opts: PostgresOptions): RunningPostgres {
     const serverOptions = `-c listen_addresses=127.0.0.1 -p ${opts.port} -k ${socketDir} -c fsync=off`;
     runAs(user, bin('pg_ctl'), ['-D', data, '-l', logFile, '-w', '-t', '60', '-o', serverOptions, 'start']);
     started = true;
+    // pg_ctl daemonizes the server: stop it even if the test process ends without teardown.
+    process.once('exit', stop);
     runAs(user, bin('createdb'), ['-h', socketDir, '-p', String(opts.port), '-U', opts.user, opts.database]);
   } catch (err) {
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '(no server log)';
