@@ -9,6 +9,9 @@ import { CertificateRole, Lifetime, privateKeySpec, ResolvedPrivateKey, usagesFo
 import { CaPurpose, CertificateView, ServerView } from './trust';
 import type { MountedServer } from './global-tls';
 
+/** Label of every leaf Certificate (and its Secret): the purpose CA that issued it. */
+export const ISSUED_BY_LABEL = 'secure-temporal.io/issued-by';
+
 /** Everything one leaf certificate is made of. Use the `TemporalPki.issue*` facades rather than this directly. */
 export interface TlsIdentityProps {
   /** Instance name for labels (the PKI's name). */
@@ -101,7 +104,9 @@ export class TlsIdentity extends Construct implements CertificateView {
       throw new ValidationError('INVALID_TLS', this.path, 'commonName must be at most 64 characters', this.commonName,
         'shorten the identity name');
     }
-    const labels = componentLabels(props.instance, 'tls');
+    // The issuing CA as a label, so that all leaves of one CA can be renewed at once during a CA key
+    // rotation: `cmctl renew -A -l secure-temporal.io/issued-by=<purpose>`.
+    const labels = { ...componentLabels(props.instance, 'tls'), [ISSUED_BY_LABEL]: props.issuedBy };
     this.certificate = new Certificate(this, 'Certificate', {
       metadata: { name: props.certificateName, namespace: props.namespace, labels },
       spec: {

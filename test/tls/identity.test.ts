@@ -103,6 +103,15 @@ describe('TlsIdentity', () => {
       .toEqual({ name: 'internode-tls', mountPath: '/etc/temporal/tls/internode', readOnly: true });
   });
 
+  it('does label every leaf (and its Secret) with the CA that issued it, for renewal by selector', () => {
+    for (const [ns, secret, ca] of [[NAMESPACE, 'temporal-internode-tls', 'internode'], [NAMESPACE, 'temporal-frontend-tls', 'frontend'],
+      [NAMESPACE, 'temporal-web-client-tls', 'platform-clients'], ['orders', 'orders-worker-temporal-tls', 'workload']]) {
+      const cert = certificateFor(objects, ns, secret);
+      expect(cert.metadata.labels['secure-temporal.io/issued-by']).toBe(ca);
+      expect(cert.spec.secretTemplate.labels['secure-temporal.io/issued-by']).toBe(ca);
+    }
+  });
+
   it('does add key encipherment for RSA keys only', () => {
     const rsa = tlsFixture({ privateKey: { algorithm: 'RSA' } });
     expect(rsa.frontend.usages).toEqual(['digital signature', 'key encipherment', 'server auth']);
