@@ -158,6 +158,14 @@ export class TemporalPki extends Construct {
     this.internodeServerName = `${this.name}-internode.${this.namespace}.svc.${this.clusterDomain}`;
     this.labels = componentLabels(this.name, 'tls');
 
+    // Every prop is validated before the first child object exists: a bad prop leaves nothing behind.
+    const overrides: Partial<Record<CaPurpose, TrustSource>> = {};
+    for (const [purpose, pem] of Object.entries(props.trustOverrides ?? {}) as [CaPurpose, string][]) {
+      if (!CA_PURPOSES.includes(purpose)) {
+        throw new ValidationError('INVALID_TLS', `${path}/trustOverrides`, 'unknown purpose', purpose, `use one of ${CA_PURPOSES.join(', ')}`);
+      }
+      overrides[purpose] = { pem: requireCaBundle(`${path}/trustOverrides`, purpose, pem) };
+    }
     const sources: Partial<Record<CaPurpose, TrustSource>> = {};
     const issuers: Partial<Record<CaPurpose, IssuerReference>> = {};
     const cas: Partial<Record<CaPurpose | 'root', Certificate>> = {};
@@ -195,14 +203,8 @@ export class TemporalPki extends Construct {
     this.issuers = issuers;
     this.caCertificates = cas;
 
-    const overrides = Object.entries(props.trustOverrides ?? {}) as [CaPurpose, string][];
+    Object.assign(sources, overrides);
     const pems: Record<string, string> = {};
-    for (const [purpose, pem] of overrides) {
-      if (!CA_PURPOSES.includes(purpose)) {
-        throw new ValidationError('INVALID_TLS', `${path}/trustOverrides`, 'unknown purpose', purpose, `use one of ${CA_PURPOSES.join(', ')}`);
-      }
-      sources[purpose] = { pem: requireCaBundle(`${path}/trustOverrides`, purpose, pem) };
-    }
     for (const [purpose, source] of Object.entries(sources) as [CaPurpose, TrustSource][]) {
       if ('pem' in source) {
         pems[trustAnchorFileName(purpose)] = source.pem;

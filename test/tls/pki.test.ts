@@ -177,4 +177,12 @@ describe('TemporalPki failures', () => {
     expectTlsError(() => pkiOnly({ trustOverrides: { internode: 'hello' } }), 'INVALID_TLS', /PEM "CERTIFICATE" blocks/);
     expectTlsError(() => pkiOnly({ trustOverrides: { root: ca.cert } as never }), 'INVALID_TLS', /unknown purpose/);
   });
+
+  it('fails without leaving any object behind', async () => {
+    const leaf = await selfSignedPem('a leaf', false);
+    const chart = new Chart(Testing.app(), 'pki', { namespace: NAMESPACE });
+    expectTlsError(() => new TemporalPki(chart, 'Pki', { trustOverrides: { workload: leaf.cert } }), 'INVALID_TLS');
+    expectTlsError(() => new TemporalPki(chart, 'Pki2', { leafDuration: Duration.minutes(1) }), 'INVALID_TLS');
+    expect(Testing.synth(chart)).toEqual([]);
+  });
 });
