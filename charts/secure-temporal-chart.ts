@@ -1,6 +1,7 @@
 import { Chart, ChartProps, Duration } from 'cdk8s';
 import { k8s, Secret } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { rollback } from '../lib/atomic';
 import { NetworkBoundary, NetworkBoundaryOptions } from '../lib/network/boundary';
 import { TemporalAdminTools } from '../lib/temporal/admin-tools';
 import { PersistenceProps, ServerServiceProps, TemporalCluster } from '../lib/temporal/cluster';
@@ -83,68 +84,72 @@ export class SecureTemporalChart extends Chart {
   constructor(scope: Construct, id: string, props: SecureTemporalChartProps = {}) {
     const namespace = props.namespace ?? 'temporal';
     super(scope, id, { ...props, namespace });
-    requireDnsLabel(this.node.path, 'namespace', namespace);
-    const name = props.name ?? 'temporal';
+    try {
+      requireDnsLabel(this.node.path, 'namespace', namespace);
+      const name = props.name ?? 'temporal';
 
-    if (props.createNamespace ?? true) {
-      new k8s.KubeNamespace(this, 'Namespace', {
-        metadata: {
-          name: namespace,
-          labels: {
-            'pod-security.kubernetes.io/enforce': 'restricted',
-            'pod-security.kubernetes.io/enforce-version': 'latest',
-            'pod-security.kubernetes.io/audit': 'restricted',
-            'pod-security.kubernetes.io/warn': 'restricted',
+      if (props.createNamespace ?? true) {
+        new k8s.KubeNamespace(this, 'Namespace', {
+          metadata: {
+            name: namespace,
+            labels: {
+              'pod-security.kubernetes.io/enforce': 'restricted',
+              'pod-security.kubernetes.io/enforce-version': 'latest',
+              'pod-security.kubernetes.io/audit': 'restricted',
+              'pod-security.kubernetes.io/warn': 'restricted',
+            },
           },
-        },
-      });
-    }
+        });
+      }
 
-    let persistence = props.persistence;
-    if (persistence === undefined) {
-      this.database = new EvaluationPostgres(this, 'EvaluationPostgres', {
+      let persistence = props.persistence;
+      if (persistence === undefined) {
+        this.database = new EvaluationPostgres(this, 'EvaluationPostgres', {
+          name,
+          namespace,
+          clusterDomain: props.clusterDomain,
+          password: props.evaluationDatabasePassword ?? {
+            secret: Secret.fromSecretName(this, 'DbPassword', `${name}-db-password`),
+            key: 'password',
+          },
+        });
+        persistence = { default: this.database.store('temporal'), visibility: this.database.store('temporal_visibility') };
+      }
+
+      this.cluster = new TemporalCluster(this, 'Cluster', {
         name,
-        namespace,
+        persistence,
+        numHistoryShards: props.numHistoryShards,
+        frontend: props.frontend,
+        history: props.history,
+        matching: props.matching,
+        worker: props.worker,
+        internalFrontend: props.internalFrontend,
+        dynamicConfig: props.dynamicConfig,
+        namespaces: props.namespaces ?? [{ name: 'default', retention: Duration.days(3) }],
+        logLevel: props.logLevel,
         clusterDomain: props.clusterDomain,
-        password: props.evaluationDatabasePassword ?? {
-          secret: Secret.fromSecretName(this, 'DbPassword', `${name}-db-password`),
-          key: 'password',
-        },
       });
-      persistence = { default: this.database.store('temporal'), visibility: this.database.store('temporal_visibility') };
+      if (props.webUi !== false) {
+        this.webUi = new TemporalWebUi(this, 'WebUi', { cluster: this.cluster, ...(props.webUi ?? {}) });
+      }
+      if (props.adminTools ?? true) {
+        this.adminTools = new TemporalAdminTools(this, 'AdminTools', { cluster: this.cluster });
+      }
+      this.network = new NetworkBoundary(this, 'Network', {
+        cluster: this.cluster,
+        webUi: this.webUi,
+        adminTools: this.adminTools,
+        evaluationDatabase: this.database,
+        clientNamespaces: props.clientNamespaces,
+        ingressController: props.ingressController,
+        monitoring: props.monitoring,
+        clusterDns: props.clusterDns,
+        externalDatabase: props.externalDatabase,
+        extraFlows: props.extraFlows,
+      });
+    } catch (error) {
+      rollback(this, error);
     }
-
-    this.cluster = new TemporalCluster(this, 'Cluster', {
-      name,
-      persistence,
-      numHistoryShards: props.numHistoryShards,
-      frontend: props.frontend,
-      history: props.history,
-      matching: props.matching,
-      worker: props.worker,
-      internalFrontend: props.internalFrontend,
-      dynamicConfig: props.dynamicConfig,
-      namespaces: props.namespaces ?? [{ name: 'default', retention: Duration.days(3) }],
-      logLevel: props.logLevel,
-      clusterDomain: props.clusterDomain,
-    });
-    if (props.webUi !== false) {
-      this.webUi = new TemporalWebUi(this, 'WebUi', { cluster: this.cluster, ...(props.webUi ?? {}) });
-    }
-    if (props.adminTools ?? true) {
-      this.adminTools = new TemporalAdminTools(this, 'AdminTools', { cluster: this.cluster });
-    }
-    this.network = new NetworkBoundary(this, 'Network', {
-      cluster: this.cluster,
-      webUi: this.webUi,
-      adminTools: this.adminTools,
-      evaluationDatabase: this.database,
-      clientNamespaces: props.clientNamespaces,
-      ingressController: props.ingressController,
-      monitoring: props.monitoring,
-      clusterDns: props.clusterDns,
-      externalDatabase: props.externalDatabase,
-      extraFlows: props.extraFlows,
-    });
   }
 }

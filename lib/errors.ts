@@ -51,6 +51,9 @@ function describe(value: unknown): string {
   if (typeof value === 'string') {
     return JSON.stringify(value);
   }
+  if (typeof value === 'number') {
+    return String(value);
+  }
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {

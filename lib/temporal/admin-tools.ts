@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { rollback } from '../atomic';
 import { TemporalCluster } from './cluster';
 import { IMAGE_USERS } from './images';
 import { componentLabels, selectorLabels } from './labels';
@@ -27,47 +28,51 @@ export class TemporalAdminTools extends Construct {
 
   constructor(scope: Construct, id: string, props: TemporalAdminToolsProps) {
     super(scope, id);
-    const { cluster } = props;
-    this.name = `${cluster.name}-admintools`;
-    const labels = componentLabels(cluster.name, 'admintools');
-    this.selector = selectorLabels(cluster.name, 'admintools');
-    this.address = cluster.adminAddress;
-    const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, labels },
-      automountServiceAccountToken: false,
-    });
-    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
-      metadata: { name: this.name, labels },
-      spec: {
-        replicas: 1,
-        revisionHistoryLimit: 5,
-        selector: { matchLabels: this.selector },
-        template: {
-          metadata: { labels },
-          spec: {
-            serviceAccountName: account.name,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurityContext(IMAGE_USERS.adminTools),
-            terminationGracePeriodSeconds: 5,
-            containers: [{
-              name: 'admintools',
-              image: cluster.adminToolsImage,
-              imagePullPolicy: 'IfNotPresent',
-              command: ['sh', '-c', 'trap exit INT HUP TERM; sleep infinity & wait'],
-              env: [
-                { name: 'TEMPORAL_ADDRESS', value: cluster.adminAddress },
-                { name: 'HOME', value: '/tmp' },
-              ],
-              resources: toResourceRequirements(this.node.path, props.resources ??
-                { cpu: '10m', memory: '64Mi', memoryLimit: '256Mi' }),
-              securityContext: restrictedContainerSecurityContext(),
-              volumeMounts: [TMP_MOUNT],
-            }],
-            volumes: [TMP_VOLUME],
+    try {
+      const { cluster } = props;
+      this.name = `${cluster.name}-admintools`;
+      const labels = componentLabels(cluster.name, 'admintools');
+      this.selector = selectorLabels(cluster.name, 'admintools');
+      this.address = cluster.adminAddress;
+      const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+        metadata: { name: this.name, labels },
+        automountServiceAccountToken: false,
+      });
+      this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+        metadata: { name: this.name, labels },
+        spec: {
+          replicas: 1,
+          revisionHistoryLimit: 5,
+          selector: { matchLabels: this.selector },
+          template: {
+            metadata: { labels },
+            spec: {
+              serviceAccountName: account.name,
+              automountServiceAccountToken: false,
+              enableServiceLinks: false,
+              securityContext: restrictedPodSecurityContext(IMAGE_USERS.adminTools),
+              terminationGracePeriodSeconds: 5,
+              containers: [{
+                name: 'admintools',
+                image: cluster.adminToolsImage,
+                imagePullPolicy: 'IfNotPresent',
+                command: ['sh', '-c', 'trap exit INT HUP TERM; sleep infinity & wait'],
+                env: [
+                  { name: 'TEMPORAL_ADDRESS', value: cluster.adminAddress },
+                  { name: 'HOME', value: '/tmp' },
+                ],
+                resources: toResourceRequirements(this.node.path, props.resources ??
+                  { cpu: '10m', memory: '64Mi', memoryLimit: '256Mi' }),
+                securityContext: restrictedContainerSecurityContext(),
+                volumeMounts: [TMP_MOUNT],
+              }],
+              volumes: [TMP_VOLUME],
+            },
           },
         },
-      },
-    });
+      });
+    } catch (error) {
+      rollback(this, error);
+    }
   }
 }

@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { rollback } from '../atomic';
 import { ValidationError } from '../errors';
 import { DynamicConfig, mergeDynamicConfig, renderDynamicConfig } from './dynamic-config';
 import { DEFAULT_IMAGES, requirePinnedImage } from './images';
 import { componentLabels } from './labels';
-import { requireDnsLabel } from './names';
+import { requireDns1035Label, requireDnsLabel, requireReplicas } from './names';
 import { NamespaceRegistration, TemporalNamespaceProps } from './namespace-job';
 import { ResolvedSqlStore, resolveSqlStore, SqlStoreProps } from './persistence';
 import { assertNoPortClash, PORT_NAMES, SERVICE_PORTS, TemporalService } from './ports';
@@ -113,115 +114,116 @@ export class TemporalCluster extends Construct {
 
   constructor(scope: Construct, id: string, props: TemporalClusterProps) {
     super(scope, id);
-    const path = this.node.path;
-    this.name = requireDnsLabel(path, 'name', props.name ?? 'temporal', 30);
-    const namespace = Chart.of(this).namespace;
-    if (namespace === undefined) {
-      throw new ValidationError('INVALID_NAMESPACE', path, 'the Chart has no Kubernetes namespace', namespace,
-        'create the Chart with { namespace: "temporal" }: DNS names and certificates depend on it');
-    }
-    this.namespace = requireDnsLabel(path, 'namespace', namespace);
-    this.clusterDomain = props.clusterDomain ?? 'cluster.local';
-    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(this.clusterDomain)) {
-      throw new ValidationError('INVALID_NAME', path, 'clusterDomain must be a DNS name', this.clusterDomain,
-        'use the cluster\'s DNS domain, usually "cluster.local"');
-    }
-    this.numHistoryShards = props.numHistoryShards ?? 512;
-    if (!Number.isInteger(this.numHistoryShards) || this.numHistoryShards < 1 || this.numHistoryShards > 65536) {
-      throw new ValidationError('INVALID_SHARDS', path, 'numHistoryShards must be an integer from 1 to 65536',
-        props.numHistoryShards, 'choose it once, e.g. 512 (production) or 4 (evaluation); it can never change');
-    }
-    const serverImage = requirePinnedImage(path, 'serverImage', props.serverImage ?? DEFAULT_IMAGES.server);
-    this.adminToolsImage = requirePinnedImage(path, 'adminToolsImage', props.adminToolsImage ?? DEFAULT_IMAGES.adminTools);
-    this.defaultStore = resolveSqlStore(path, 'default', props.persistence?.default);
-    this.visibilityStore = resolveSqlStore(path, 'visibility', props.persistence?.visibility);
-
-    const internal = props.internalFrontend;
-    const serviceProps: Partial<Record<TemporalService, ServerServiceProps>> = {
-      'frontend': props.frontend ?? {},
-      'history': props.history ?? {},
-      'matching': props.matching ?? {},
-      'worker': props.worker ?? {},
-      ...(internal ? { 'internal-frontend': internal === true ? {} : internal } : {}),
-    };
-    this.services = (Object.keys(SERVICE_PORTS) as TemporalService[]).filter((s) => serviceProps[s] !== undefined);
-    assertNoPortClash(path, Object.fromEntries(this.services.map((s) => [s, SERVICE_PORTS[s]])));
-
-    this.serverConfig = buildServerConfig({
-      services: this.services,
-      numHistoryShards: this.numHistoryShards,
-      defaultStore: this.defaultStore,
-      visibilityStore: this.visibilityStore,
-      frontendAddress: this.frontendAddress,
-      frontendHttpAddress: `${this.frontendHost}:${SERVICE_PORTS.frontend.http}`,
-      dynamicConfigPath: `${DYNAMIC_CONFIG_DIR}/${DYNAMIC_CONFIG_FILE}`,
-      dynamicConfigPollSeconds: 10,
-      logLevel: props.logLevel ?? 'info',
-      podIpEnv: POD_IP_ENV,
-    });
-    this.renderedConfig = renderServerConfig(this.serverConfig);
-    const dynamicConfig = renderDynamicConfig(mergeDynamicConfig(`${path}/DynamicConfig`, props.dynamicConfig));
-
-    const labels = componentLabels(this.name, 'server');
-    const configMap = new k8s.KubeConfigMap(this, 'Config', {
-      metadata: { name: `${this.name}-config`, labels },
-      data: { [SERVER_CONFIG_FILE]: this.renderedConfig },
-    });
-    const dynamicConfigMap = new k8s.KubeConfigMap(this, 'DynamicConfig', {
-      metadata: { name: `${this.name}-dynamic-config`, labels },
-      data: { [DYNAMIC_CONFIG_FILE]: dynamicConfig },
-    });
-    const configChecksum = createHash('sha256').update(this.renderedConfig).digest('hex');
-
-    const created: Partial<Record<TemporalService, TemporalServerService>> = {};
-    for (const service of this.services) {
-      const sp = serviceProps[service] ?? {};
-      const servicePath = `${path}/${pascal(service)}`;
-      const replicas = sp.replicas ?? 1;
-      if (!Number.isInteger(replicas) || replicas < 1) {
-        throw new ValidationError('INVALID_REPLICAS', servicePath, 'replicas must be an integer >= 1', sp.replicas,
-          'set replicas to 1 or more (scale to zero by deleting the cluster, not one service)');
+    try {
+      const path = this.node.path;
+      this.name = requireDns1035Label(path, 'name', props.name ?? 'temporal', 30);
+      const namespace = Chart.of(this).namespace;
+      if (namespace === undefined) {
+        throw new ValidationError('INVALID_NAMESPACE', path, 'the Chart has no Kubernetes namespace', namespace,
+          'create the Chart with { namespace: "temporal" }: DNS names and certificates depend on it');
       }
-      created[service] = new TemporalServerService(this, pascal(service), {
-        instance: this.name,
-        service,
-        ports: SERVICE_PORTS[service],
-        replicas,
-        resources: toResourceRequirements(servicePath, sp.resources ?? DEFAULT_SERVER_RESOURCES[service]),
-        image: serverImage,
-        configMapName: configMap.name,
-        dynamicConfigMapName: dynamicConfigMap.name,
-        configChecksum,
-        stores: [this.defaultStore, this.visibilityStore],
+      this.namespace = requireDnsLabel(path, 'namespace', namespace);
+      this.clusterDomain = props.clusterDomain ?? 'cluster.local';
+      if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(this.clusterDomain)) {
+        throw new ValidationError('INVALID_NAME', path, 'clusterDomain must be a DNS name', this.clusterDomain,
+          'use the cluster\'s DNS domain, usually "cluster.local"');
+      }
+      this.numHistoryShards = props.numHistoryShards ?? 512;
+      if (!Number.isInteger(this.numHistoryShards) || this.numHistoryShards < 1 || this.numHistoryShards > 65536) {
+        throw new ValidationError('INVALID_SHARDS', path, 'numHistoryShards must be an integer from 1 to 65536',
+          props.numHistoryShards, 'choose it once, e.g. 512 (production) or 4 (evaluation); it can never change');
+      }
+      const serverImage = requirePinnedImage(path, 'serverImage', props.serverImage ?? DEFAULT_IMAGES.server);
+      this.adminToolsImage = requirePinnedImage(path, 'adminToolsImage', props.adminToolsImage ?? DEFAULT_IMAGES.adminTools);
+      this.defaultStore = resolveSqlStore(path, 'default', props.persistence?.default);
+      this.visibilityStore = resolveSqlStore(path, 'visibility', props.persistence?.visibility);
+
+      const internal = props.internalFrontend;
+      const serviceProps: Partial<Record<TemporalService, ServerServiceProps>> = {
+        'frontend': props.frontend ?? {},
+        'history': props.history ?? {},
+        'matching': props.matching ?? {},
+        'worker': props.worker ?? {},
+        ...(internal ? { 'internal-frontend': internal === true ? {} : internal } : {}),
+      };
+      this.services = (Object.keys(SERVICE_PORTS) as TemporalService[]).filter((s) => serviceProps[s] !== undefined);
+      assertNoPortClash(path, Object.fromEntries(this.services.map((s) => [s, SERVICE_PORTS[s]])));
+
+      this.serverConfig = buildServerConfig({
+        services: this.services,
+        numHistoryShards: this.numHistoryShards,
+        defaultStore: this.defaultStore,
+        visibilityStore: this.visibilityStore,
+        frontendAddress: this.frontendAddress,
+        frontendHttpAddress: `${this.frontendHost}:${SERVICE_PORTS.frontend.http}`,
+        dynamicConfigPath: `${DYNAMIC_CONFIG_DIR}/${DYNAMIC_CONFIG_FILE}`,
+        dynamicConfigPollSeconds: 10,
+        logLevel: props.logLevel ?? 'info',
+        podIpEnv: POD_IP_ENV,
       });
-    }
-    this.serverServices = created;
+      this.renderedConfig = renderServerConfig(this.serverConfig);
+      const dynamicConfig = renderDynamicConfig(mergeDynamicConfig(`${path}/DynamicConfig`, props.dynamicConfig));
 
-    this.frontendService = this.clientService('frontend');
-    if (this.services.includes('internal-frontend')) {
-      this.internalFrontendService = this.clientService('internal-frontend');
-    }
-
-    const jobsAccount = new k8s.KubeServiceAccount(this, 'JobsServiceAccount', {
-      metadata: { name: `${this.name}-jobs`, labels: componentLabels(this.name, 'jobs') },
-      automountServiceAccountToken: false,
-    });
-    this.schemaJobs = [this.defaultStore, this.visibilityStore].map((store) => new SchemaJob(this,
-      `Schema${store.role === 'default' ? 'Default' : 'Visibility'}`, {
-        instance: this.name,
-        store,
-        image: this.adminToolsImage,
-        serviceAccountName: jobsAccount.name,
-      }));
-
-    if (props.namespaces && props.namespaces.length > 0) {
-      this.namespaceRegistration = new NamespaceRegistration(this, 'Namespaces', {
-        instance: this.name,
-        image: this.adminToolsImage,
-        address: this.adminAddress,
-        namespaces: props.namespaces,
-        serviceAccountName: jobsAccount.name,
+      const labels = componentLabels(this.name, 'server');
+      const configMap = new k8s.KubeConfigMap(this, 'Config', {
+        metadata: { name: `${this.name}-config`, labels },
+        data: { [SERVER_CONFIG_FILE]: this.renderedConfig },
       });
+      const dynamicConfigMap = new k8s.KubeConfigMap(this, 'DynamicConfig', {
+        metadata: { name: `${this.name}-dynamic-config`, labels },
+        data: { [DYNAMIC_CONFIG_FILE]: dynamicConfig },
+      });
+      const configChecksum = createHash('sha256').update(this.renderedConfig).digest('hex');
+
+      const created: Partial<Record<TemporalService, TemporalServerService>> = {};
+      for (const service of this.services) {
+        const sp = serviceProps[service] ?? {};
+        const servicePath = `${path}/${pascal(service)}`;
+        const replicas = requireReplicas(servicePath, sp.replicas ?? 1,
+          'set replicas to 1 or more (scale to zero by deleting the cluster, not one service)');
+        created[service] = new TemporalServerService(this, pascal(service), {
+          instance: this.name,
+          service,
+          ports: SERVICE_PORTS[service],
+          replicas,
+          resources: toResourceRequirements(servicePath, sp.resources ?? DEFAULT_SERVER_RESOURCES[service]),
+          image: serverImage,
+          configMapName: configMap.name,
+          dynamicConfigMapName: dynamicConfigMap.name,
+          configChecksum,
+          stores: [this.defaultStore, this.visibilityStore],
+        });
+      }
+      this.serverServices = created;
+
+      this.frontendService = this.clientService('frontend');
+      if (this.services.includes('internal-frontend')) {
+        this.internalFrontendService = this.clientService('internal-frontend');
+      }
+
+      const jobsAccount = new k8s.KubeServiceAccount(this, 'JobsServiceAccount', {
+        metadata: { name: `${this.name}-jobs`, labels: componentLabels(this.name, 'jobs') },
+        automountServiceAccountToken: false,
+      });
+      this.schemaJobs = [this.defaultStore, this.visibilityStore].map((store) => new SchemaJob(this,
+        `Schema${store.role === 'default' ? 'Default' : 'Visibility'}`, {
+          instance: this.name,
+          store,
+          image: this.adminToolsImage,
+          serviceAccountName: jobsAccount.name,
+        }));
+
+      if (props.namespaces && props.namespaces.length > 0) {
+        this.namespaceRegistration = new NamespaceRegistration(this, 'Namespaces', {
+          instance: this.name,
+          image: this.adminToolsImage,
+          address: this.adminAddress,
+          namespaces: props.namespaces,
+          serviceAccountName: jobsAccount.name,
+        });
+      }
+    } catch (error) {
+      rollback(this, error);
     }
   }
 

@@ -28,7 +28,7 @@ export function mergeDynamicConfig(path: string, overrides: DynamicConfig = {}):
       throw new ValidationError('INVALID_DYNAMIC_CONFIG', path, 'dynamic config key must look like "area.settingName"',
         key, 'use a key from Temporal\'s dynamic config reference, e.g. "frontend.namespaceRPS"');
     }
-    if (!Array.isArray(values) || values.length === 0 || values.some((v) => v === null || !('value' in v))) {
+    if (!Array.isArray(values) || values.length === 0 || values.some((v) => v === null || typeof v !== 'object' || !('value' in v))) {
       throw new ValidationError('INVALID_DYNAMIC_CONFIG', path, `dynamic config "${key}" needs at least one { value }`,
         values, `write "${key}": [{ value: ... }]`);
     }

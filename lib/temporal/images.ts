@@ -23,13 +23,20 @@ export const IMAGE_USERS = {
 
 
 /** Throws unless `image` names an exact tag or digest (never `:latest`, never untagged). */
+const IMAGE_REFERENCE = new RegExp('^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*' +
+  '(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$');
+
 export function requirePinnedImage(path: string, field: string, image: string): string {
-  const lastSegment = image.split('/').pop() ?? '';
-  const digest = image.includes('@sha256:');
+  const lastSegment = String(image).split('/').pop() ?? '';
+  const digest = String(image).includes('@sha256:');
   const tag = lastSegment.includes(':') ? lastSegment.slice(lastSegment.indexOf(':') + 1) : '';
   if (!digest && (tag === '' || tag === 'latest')) {
     throw new ValidationError('INVALID_IMAGE', path, `${field} must be pinned to an exact tag or digest`, image,
       'name an exact version, e.g. "temporalio/server:1.31.2", or a digest "...@sha256:..."');
+  }
+  if (typeof image !== 'string' || !IMAGE_REFERENCE.test(image)) {
+    throw new ValidationError('INVALID_IMAGE', path, `${field} is not a valid image reference`, image,
+      'use "repository:tag" or "repository@sha256:<64 hex digits>", lower-case repository, no spaces');
   }
   return image;
 }

@@ -25,6 +25,34 @@ export function requireDnsLabel(path: string, field: string, value: string, maxL
   return value;
 }
 
+const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Throws unless `value` is an RFC 1035 label (starts with a letter) of at most `maxLength` characters:
+ * what Kubernetes requires of Service names, so of every name prefix that Services are named after.
+ */
+export function requireDns1035Label(path: string, field: string, value: string, maxLength = 63): string {
+  if (typeof value !== 'string' || value.length > maxLength || !DNS_1035_LABEL.test(value)) {
+    throw new ValidationError(
+      'INVALID_NAME',
+      path,
+      `${field} must be an RFC 1035 label of at most ${maxLength} characters (lower-case letters, digits and ` +
+        "'-', starting with a letter and ending with a letter or digit)",
+      value,
+      `choose a ${field} such as "temporal"`,
+    );
+  }
+  return value;
+}
+
+/** Throws unless `replicas` is an integer from 1 to 2^31-1 (Kubernetes' int32). */
+export function requireReplicas(path: string, replicas: unknown, fix: string): number {
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 1 || replicas > 2147483647) {
+    throw new ValidationError('INVALID_REPLICAS', path, 'replicas must be an integer >= 1', replicas, fix);
+  }
+  return replicas;
+}
+
 const TEMPORAL_NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
 /** Temporal namespace names accepted by the namespace job (a safe subset of what the server allows). */

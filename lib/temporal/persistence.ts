@@ -1,3 +1,4 @@
+import { isIP, isIPv6 } from 'node:net';
 import { Duration } from 'cdk8s';
 import { ISecret } from 'cdk8s-plus-27';
 import { ValidationError } from '../errors';
@@ -110,7 +111,7 @@ export interface ResolvedSqlStore {
   readonly createDatabase: boolean;
 }
 
-const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^[0-9a-fA-F:]+$/;
+const DNS_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
 const DB_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 export function isPostgres(plugin: SqlPlugin): boolean {
@@ -128,7 +129,7 @@ export function resolveSqlStore(path: string, role: StoreRole, props: SqlStorePr
     throw new ValidationError('INVALID_STORE', at, 'plugin is not a supported SQL plugin', props.plugin,
       `use one of ${SQL_PLUGINS.join(', ')}`);
   }
-  if (typeof props.host !== 'string' || !HOST.test(props.host)) {
+  if (typeof props.host !== 'string' || (isIP(props.host) === 0 && !DNS_NAME.test(props.host))) {
     throw new ValidationError('INVALID_STORE', at, 'host must be a DNS name or IP address', props.host,
       'set host to the database server name, e.g. "db.example.internal"');
   }
@@ -178,6 +179,16 @@ export function resolveSqlStore(path: string, role: StoreRole, props: SqlStorePr
     connectAttributes: { ...(props.connectAttributes ?? {}) },
     createDatabase: props.createDatabase ?? true,
   };
+}
+
+/** The host as it goes before `:port` (IPv6 literals in brackets, as Go's net.SplitHostPort expects). */
+export function bracketHost(host: string): string {
+  return isIPv6(host) ? `[${host}]` : host;
+}
+
+/** `host:port` of a store. */
+export function storeAddress(store: Pick<ResolvedSqlStore, 'host' | 'port'>): string {
+  return `${bracketHost(store.host)}:${store.port}`;
 }
 
 /** Embedded schema of `temporal-sql-tool update-schema --schema-name` for a store. */

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { IMAGE_USERS } from './images';
 import { contentName } from './job';
 import { componentLabels, selectorLabels } from './labels';
-import { DB_TLS_FILES, ResolvedSqlStore, schemaName } from './persistence';
+import { bracketHost, DB_TLS_FILES, ResolvedSqlStore, schemaName } from './persistence';
 import { storeTlsVolumes, TMP_MOUNT, TMP_VOLUME } from './pod';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, toResourceRequirements } from './security';
 
@@ -32,7 +32,8 @@ export function schemaSteps(store: ResolvedSqlStore): { name: string; args: stri
 export function sqlToolEnv(store: ResolvedSqlStore): k8s.EnvVar[] {
   const env: k8s.EnvVar[] = [
     { name: 'SQL_PLUGIN', value: store.plugin },
-    { name: 'SQL_HOST', value: store.host },
+    // temporal-sql-tool joins host and port with ':', so an IPv6 literal must arrive in brackets.
+    { name: 'SQL_HOST', value: bracketHost(store.host) },
     { name: 'SQL_PORT', value: String(store.port) },
     { name: 'SQL_USER', value: store.user },
     { name: 'SQL_DATABASE', value: store.database },

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { DB_TLS_FILES, ResolvedSqlStore } from './persistence';
+import { DB_TLS_FILES, ResolvedSqlStore, storeAddress } from './persistence';
 import { SERVICE_PORTS, ServicePorts, TemporalService } from './ports';
 
 /**
@@ -61,7 +61,7 @@ function sqlStore(store: ResolvedSqlStore): { sql: Record<string, unknown> } {
   const sql: Record<string, unknown> = {
     pluginName: store.plugin,
     databaseName: store.database,
-    connectAddr: `${store.host}:${store.port}`,
+    connectAddr: storeAddress(store),
     connectProtocol: 'tcp',
     user: store.user,
     password: new EnvValue(store.passwordEnv),

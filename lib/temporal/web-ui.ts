@@ -1,9 +1,11 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { rollback } from '../atomic';
 import { ValidationError } from '../errors';
 import { TemporalCluster } from './cluster';
 import { DEFAULT_IMAGES, IMAGE_USERS, requirePinnedImage } from './images';
 import { componentLabels, selectorLabels } from './labels';
+import { requireReplicas } from './names';
 import { spreadConstraints, TMP_MOUNT, TMP_VOLUME } from './pod';
 import { WEB_UI_PORT } from './ports';
 import {
@@ -54,100 +56,101 @@ export class TemporalWebUi extends Construct {
 
   constructor(scope: Construct, id: string, props: TemporalWebUiProps) {
     super(scope, id);
-    const path = this.node.path;
-    const { cluster } = props;
-    this.name = `${cluster.name}-web`;
-    const labels = componentLabels(cluster.name, 'web');
-    this.selector = selectorLabels(cluster.name, 'web');
-    this.address = cluster.frontendAddress;
-    const replicas = props.replicas ?? 1;
-    if (!Number.isInteger(replicas) || replicas < 1) {
-      throw new ValidationError('INVALID_REPLICAS', path, 'replicas must be an integer >= 1', props.replicas,
-        'set replicas to 1 or more, or leave the Web UI out');
-    }
-    const image = requirePinnedImage(path, 'image', props.image ?? DEFAULT_IMAGES.ui);
-    const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: this.name, labels },
-      automountServiceAccountToken: false,
-    });
-    const probe = (extra: Partial<k8s.Probe>): k8s.Probe => ({
-      httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('http') },
-      periodSeconds: 10,
-      ...extra,
-    });
-    this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
-      metadata: { name: this.name, labels },
-      spec: {
-        replicas,
-        revisionHistoryLimit: 5,
-        selector: { matchLabels: this.selector },
-        template: {
-          metadata: { labels },
-          spec: {
-            serviceAccountName: account.name,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurityContext(IMAGE_USERS.ui),
-            topologySpreadConstraints: spreadConstraints(this.selector),
-            containers: [{
-              name: 'web',
-              image,
-              imagePullPolicy: 'IfNotPresent',
-              env: [
-                { name: 'TEMPORAL_ADDRESS', value: cluster.frontendAddress },
-                { name: 'TEMPORAL_UI_PORT', value: String(WEB_UI_PORT) },
-                { name: 'TEMPORAL_DEFAULT_NAMESPACE', value: props.defaultNamespace ?? 'default' },
-                { name: 'TEMPORAL_DISABLE_NEWS_FETCH', value: 'true' },
-              ],
-              ports: [{ name: 'http', containerPort: WEB_UI_PORT, protocol: 'TCP' }],
-              readinessProbe: probe({ failureThreshold: 3 }),
-              livenessProbe: probe({ failureThreshold: 6, periodSeconds: 20 }),
-              resources: toResourceRequirements(path, props.resources ??
-                { cpu: '50m', memory: '64Mi', memoryLimit: '256Mi' }),
-              securityContext: restrictedContainerSecurityContext(),
-              volumeMounts: [TMP_MOUNT],
-            }],
-            volumes: [TMP_VOLUME],
+    try {
+      const path = this.node.path;
+      const { cluster } = props;
+      this.name = `${cluster.name}-web`;
+      const labels = componentLabels(cluster.name, 'web');
+      this.selector = selectorLabels(cluster.name, 'web');
+      this.address = cluster.frontendAddress;
+      const replicas = requireReplicas(path, props.replicas ?? 1, 'set replicas to 1 or more, or leave the Web UI out');
+      const image = requirePinnedImage(path, 'image', props.image ?? DEFAULT_IMAGES.ui);
+      const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+        metadata: { name: this.name, labels },
+        automountServiceAccountToken: false,
+      });
+      const probe = (extra: Partial<k8s.Probe>): k8s.Probe => ({
+        httpGet: { path: '/healthz', port: k8s.IntOrString.fromString('http') },
+        periodSeconds: 10,
+        ...extra,
+      });
+      this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+        metadata: { name: this.name, labels },
+        spec: {
+          replicas,
+          revisionHistoryLimit: 5,
+          selector: { matchLabels: this.selector },
+          template: {
+            metadata: { labels },
+            spec: {
+              serviceAccountName: account.name,
+              automountServiceAccountToken: false,
+              enableServiceLinks: false,
+              securityContext: restrictedPodSecurityContext(IMAGE_USERS.ui),
+              topologySpreadConstraints: spreadConstraints(this.selector),
+              containers: [{
+                name: 'web',
+                image,
+                imagePullPolicy: 'IfNotPresent',
+                env: [
+                  { name: 'TEMPORAL_ADDRESS', value: cluster.frontendAddress },
+                  { name: 'TEMPORAL_UI_PORT', value: String(WEB_UI_PORT) },
+                  { name: 'TEMPORAL_DEFAULT_NAMESPACE', value: props.defaultNamespace ?? 'default' },
+                  { name: 'TEMPORAL_DISABLE_NEWS_FETCH', value: 'true' },
+                ],
+                ports: [{ name: 'http', containerPort: WEB_UI_PORT, protocol: 'TCP' }],
+                readinessProbe: probe({ failureThreshold: 3 }),
+                livenessProbe: probe({ failureThreshold: 6, periodSeconds: 20 }),
+                resources: toResourceRequirements(path, props.resources ??
+                  { cpu: '50m', memory: '64Mi', memoryLimit: '256Mi' }),
+                securityContext: restrictedContainerSecurityContext(),
+                volumeMounts: [TMP_MOUNT],
+              }],
+              volumes: [TMP_VOLUME],
+            },
           },
         },
-      },
-    });
-    this.service = new k8s.KubeService(this, 'Service', {
-      metadata: { name: this.name, labels },
-      spec: {
-        type: 'ClusterIP',
-        selector: this.selector,
-        ports: [{ name: 'http', port: WEB_UI_PORT, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP',
-          appProtocol: 'http' }],
-      },
-    });
-    new k8s.KubePodDisruptionBudget(this, 'Pdb', {
-      metadata: { name: this.name, labels },
-      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
-    });
-    if (props.ingress) {
-      const { host } = props.ingress;
-      if (typeof host !== 'string' || !/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/.test(host)) {
-        throw new ValidationError('INVALID_INGRESS', `${path}/Ingress`, 'ingress.host must be a fully qualified DNS name',
-          host, 'set ingress.host, e.g. "temporal.example.com"');
-      }
-      this.ingress = new k8s.KubeIngress(this, 'Ingress', {
-        metadata: { name: this.name, labels, annotations: { ...(props.ingress.annotations ?? {}) } },
+      });
+      this.service = new k8s.KubeService(this, 'Service', {
+        metadata: { name: this.name, labels },
         spec: {
-          ingressClassName: props.ingress.className,
-          tls: props.ingress.tlsSecretName ? [{ hosts: [host], secretName: props.ingress.tlsSecretName }] : undefined,
-          rules: [{
-            host,
-            http: {
-              paths: [{
-                path: '/',
-                pathType: 'Prefix',
-                backend: { service: { name: this.service.name, port: { name: 'http' } } },
-              }],
-            },
-          }],
+          type: 'ClusterIP',
+          selector: this.selector,
+          ports: [{ name: 'http', port: WEB_UI_PORT, targetPort: k8s.IntOrString.fromString('http'), protocol: 'TCP',
+            appProtocol: 'http' }],
         },
       });
+      new k8s.KubePodDisruptionBudget(this, 'Pdb', {
+        metadata: { name: this.name, labels },
+        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
+      });
+      if (props.ingress) {
+        const { host } = props.ingress;
+        if (typeof host !== 'string' || host.length > 253 || host.split('.').some((label) => label.length > 63) ||
+          !/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/.test(host)) {
+          throw new ValidationError('INVALID_INGRESS', `${path}/Ingress`, 'ingress.host must be a fully qualified DNS name',
+            host, 'set ingress.host, e.g. "temporal.example.com"');
+        }
+        this.ingress = new k8s.KubeIngress(this, 'Ingress', {
+          metadata: { name: this.name, labels, annotations: { ...(props.ingress.annotations ?? {}) } },
+          spec: {
+            ingressClassName: props.ingress.className,
+            tls: props.ingress.tlsSecretName ? [{ hosts: [host], secretName: props.ingress.tlsSecretName }] : undefined,
+            rules: [{
+              host,
+              http: {
+                paths: [{
+                  path: '/',
+                  pathType: 'Prefix',
+                  backend: { service: { name: this.service.name, port: { name: 'http' } } },
+                }],
+              },
+            }],
+          },
+        });
+      }
+    } catch (error) {
+      rollback(this, error);
     }
   }
 }

@@ -177,7 +177,7 @@ describe('SecureTemporalChart', () => {
     // synthesize) a half-built deployment. Fix: validate everything first (fix the per-construct ordering bugs,
     // and in the chart call the pure validators — resolveSqlStore, requireDnsLabel, replicas/shards checks,
     // mergeDynamicConfig, resolveNamespaces — before creating any child), or build into a detached scope.
-    it.failing('does leave nothing in the App when a cluster prop is invalid', () => {
+    it('does leave nothing in the App when a cluster prop is invalid', () => {
       const app = new App();
       expect(() => new SecureTemporalChart(app, 'temporal', { numHistoryShards: 0 })).toThrow('numHistoryShards');
       expect(apiObjectsUnder(app).map((o) => `${o.kind}/${o.name}`)).toEqual([]);

@@ -75,7 +75,7 @@ describe('TemporalAdminTools', () => {
 
     // BUG (lib/temporal/admin-tools.ts): resources are validated while building the Deployment, after the
     // ServiceAccount was added to the tree. Fix: call toResourceRequirements first, before any child.
-    it.failing('does leave no objects behind when resources are invalid', () => {
+    it('does leave no objects behind when resources are invalid', () => {
       expectAtomicFailure((chart) => cluster(chart), (chart, c) => new TemporalAdminTools(chart, 'AdminTools', {
         cluster: c, resources: { cpu: '10m', memory: '64Mi', memoryLimit: '32Mi' },
       }), 'INVALID_RESOURCES');

@@ -147,7 +147,7 @@ describe('TemporalCluster', () => {
     // start with a digit, but every Service is named `<name>-...` and Service names must be RFC 1035 labels
     // (start with a letter); "1temporal" passes and the API server rejects all its Services. Fix: require
     // /^[a-z]([-a-z0-9]*[a-z0-9])?$/ for `name` (here and in EvaluationPostgres), e.g. a `requireDns1035Label`.
-    it.failing.each(['1temporal', '7'])('fails when name %j starts with a digit', (name) => {
+    it.each(['1temporal', '7'])('fails when name %j starts with a digit', (name) => {
       expectValidationError(() => newCluster(testChart(), { name }), 'INVALID_NAME', { path: 'test/Cluster', value: JSON.stringify(name) });
     });
 
@@ -183,7 +183,7 @@ describe('TemporalCluster', () => {
 
     // BUG (lib/temporal/cluster.ts): replicas has no upper bound; 2^31 passes and yields a Deployment the API
     // server rejects (spec.replicas is int32). Fix: also require `replicas <= 2147483647` (or a sane cap).
-    it.failing('fails when replicas exceeds int32', () => {
+    it('fails when replicas exceeds int32', () => {
       expectValidationError(() => newCluster(testChart(), { frontend: { replicas: 2 ** 31 } }), 'INVALID_REPLICAS',
         { path: 'test/Cluster/Frontend', value: String(2 ** 31) });
     });
@@ -235,7 +235,7 @@ describe('TemporalCluster', () => {
     // BUG (lib/temporal/cluster.ts): per-service replicas and resources are validated inside the loop that
     // creates the services, after the ConfigMaps and earlier services were added to the tree; a caller
     // that catches the error and synthesizes gets a half-built cluster.
-    it.failing.each([
+    it.each([
       ['matching replicas', { matching: { replicas: 0 } }, 'INVALID_REPLICAS'],
       ['worker resources', { worker: { resources: { cpu: '1', memory: '2Gi', memoryLimit: '1Gi' } } }, 'INVALID_RESOURCES'],
     ] as const)('does leave no objects behind when %s is invalid', (_prop, overrides, code) => {
@@ -244,7 +244,7 @@ describe('TemporalCluster', () => {
 
     // BUG (lib/temporal/cluster.ts): Temporal namespaces are validated by NamespaceRegistration, the last
     // child created, so a duplicate namespace leaves the whole cluster (minus that Job) in the tree.
-    it.failing('does leave no objects behind when a Temporal namespace is invalid', () => {
+    it('does leave no objects behind when a Temporal namespace is invalid', () => {
       expectAtomicFailure(() => undefined,
         (chart) => newCluster(chart, { namespaces: [{ name: 'a' }, { name: 'a' }] }), 'INVALID_NAMESPACE');
     });

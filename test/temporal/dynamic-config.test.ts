@@ -67,7 +67,7 @@ describe('mergeDynamicConfig', () => {
     // BUG (lib/temporal/dynamic-config.ts, mergeDynamicConfig): `'value' in v` throws a TypeError for a
     // primitive entry (e.g. `[5]` from untyped JSON/JS callers) instead of a ValidationError.
     // Fix: `values.some((v) => v === null || typeof v !== 'object' || !('value' in v))`.
-    it.failing('fails with INVALID_DYNAMIC_CONFIG when an entry is not an object', () => {
+    it('fails with INVALID_DYNAMIC_CONFIG when an entry is not an object', () => {
       expectValidationError(() => mergeDynamicConfig('test', { 'frontend.rps': [5] } as unknown as DynamicConfig),
         'INVALID_DYNAMIC_CONFIG', { path: 'test' });
     });

@@ -80,7 +80,7 @@ describe('EvaluationPostgres', () => {
 
     // BUG (lib/temporal/evaluation-postgres.ts): `name` may start with a digit, but it prefixes Service
     // `<name>-postgres`, which must be an RFC 1035 label. Fix: require /^[a-z]([-a-z0-9]*[a-z0-9])?$/.
-    it.failing('fails when name starts with a digit', () => {
+    it('fails when name starts with a digit', () => {
       expectValidationError(() => postgres({ name: '1temporal' }), 'INVALID_NAME', { path: 'test/Postgres', value: '"1temporal"' });
     });
 
@@ -125,7 +125,7 @@ describe('EvaluationPostgres', () => {
 
     // BUG (lib/temporal/evaluation-postgres.ts): resources are validated while building the StatefulSet, after
     // the ServiceAccount and Service were added. Fix: call toResourceRequirements next to the other checks.
-    it.failing('does leave no objects behind when resources are invalid', () => {
+    it('does leave no objects behind when resources are invalid', () => {
       expectAtomicFailure(() => undefined, (chart) => new EvaluationPostgres(chart, 'Postgres', {
         namespace: 'temporal', password: passwordRef(chart), resources: { cpu: '1', memory: '1Gi', memoryLimit: '1Mi' },
       }), 'INVALID_RESOURCES');

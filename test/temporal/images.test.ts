@@ -49,7 +49,7 @@ describe('requirePinnedImage', () => {
   // malformed digests (the kubelet reports InvalidImageName). Fix: match the distribution reference grammar,
   // e.g. /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*
   // (?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/ before the tag/digest check.
-  it.failing.each([
+  it.each([
     'temporalio/server:1.31.2 ', ' temporalio/server:1.31.2', 'Temporalio/Server:1.31.2', 'temporalio/server@sha256:zz',
   ])('fails when image %j is not a valid reference', (image) => {
     expectValidationError(() => requirePinnedImage('test/Cluster', 'serverImage', image), 'INVALID_IMAGE',

@@ -78,7 +78,7 @@ describe('resolveSqlStore', () => {
     // host:port whose name uses only hex letters ("db:5432", "cafe:5432", "1:2"), so a port typed into host
     // is accepted and rendered as connectAddr "db:5432:5432". Fix: accept an IPv6 literal only when
     // `net.isIPv6(host)` (node:net), and DNS names/IPv4 with the existing first alternative.
-    it.failing.each(['db:5432', 'cafe:5432', '1:2'])('fails when host is %j (host:port that looks like IPv6)', (host) => {
+    it.each(['db:5432', 'cafe:5432', '1:2'])('fails when host is %j (host:port that looks like IPv6)', (host) => {
       expectValidationError(() => resolveSqlStore('test', 'default', props({ host })), 'INVALID_STORE',
         { path: 'test/DefaultStore', value: JSON.stringify(host) });
     });

@@ -112,13 +112,13 @@ describe('TemporalWebUi', () => {
       });
 
     // BUG (lib/temporal/web-ui.ts): replicas has no upper bound (spec.replicas is int32). Fix: require <= 2147483647.
-    it.failing('fails when replicas exceeds int32', () => {
+    it('fails when replicas exceeds int32', () => {
       expectValidationError(() => webUi({ replicas: 2 ** 31 }), 'INVALID_REPLICAS', { path: 'test/WebUi', value: String(2 ** 31) });
     });
 
     // BUG (lib/temporal/web-ui.ts): the host regex does not limit labels to 63 characters (nor the name to 253),
     // so the API server rejects the Ingress. Fix: also check `host.length <= 253 && host.split('.').every((l) => l.length <= 63)`.
-    it.failing('fails when an ingress host label is longer than 63 characters', () => {
+    it('fails when an ingress host label is longer than 63 characters', () => {
       const host = `${'a'.repeat(64)}.example.com`;
       expectValidationError(() => webUi({ ingress: { host } }), 'INVALID_INGRESS', { path: 'test/WebUi/Ingress', value: JSON.stringify(host) });
     });
@@ -141,7 +141,7 @@ describe('TemporalWebUi', () => {
     // PodDisruptionBudget were added to the tree, and resources only while building the Deployment (after the
     // ServiceAccount). Fix: validate ingress.host and call toResourceRequirements at the top of the constructor,
     // next to the replicas and image checks, before creating any child.
-    it.failing.each([
+    it.each([
       ['ingress host', { ingress: { host: 'localhost' } }, 'INVALID_INGRESS'],
       ['resources', { resources: { cpu: '1', memory: '1Gi', memoryLimit: '1Mi' } }, 'INVALID_RESOURCES'],
     ] as const)('does leave no objects behind when %s is invalid', (_prop, props, code) => {
