@@ -7,12 +7,13 @@
 #
 # Environment:
 #   SECURE_TEMPORAL_PEERS    cache directory (default: $HOME/.cache/secure-temporal/peers)
-#   SECURE_TEMPORAL_CLI_SRC  optional: a checkout of the temporal CLI at CLI_VERSION, used instead of
-#                            cloning it when `go install` cannot build it (see install_cli).
 set -euo pipefail
 
 SERVER_VERSION='v1.31.2'
-CLI_VERSION='v1.9.1'
+# v1.5.1 is the newest CLI release `go install` builds from the module proxy (later go.mod files
+# replace a nested module with a local path, which `go install` refuses). The namespace Job only uses
+# `operator cluster health` and `operator namespace describe|create|update`, stable across 1.x.
+CLI_VERSION='v1.5.1'
 SERVER_MODULE='go.temporal.io/server'
 CLI_MODULE='github.com/temporalio/cli'
 
@@ -57,43 +58,6 @@ go_install() {
   stamp "$name" "$version"
 }
 
-# The CLI's go.mod has `replace github.com/temporalio/cli/cliext => ./cliext` (a nested module), so
-# `go install ...@version` refuses to build it. Try it anyway (a later release may drop the replace),
-# then build from a source checkout of the tag: SECURE_TEMPORAL_CLI_SRC, or a shallow clone.
-install_cli() {
-  local name='temporal'
-  if installed "$name" "$CLI_VERSION"; then
-    log "$name $CLI_VERSION: already installed"
-    return
-  fi
-  require_go
-  local tmpbin
-  tmpbin="$(mktemp -d)"
-  if GOBIN="$tmpbin" go install "$CLI_MODULE/cmd/temporal@$CLI_VERSION" 2>"$tmpbin/install.log"; then
-    mv -f "$tmpbin/temporal" "$BIN/$name"
-  else
-    log "$name $CLI_VERSION: go install cannot build it:"
-    grep -v '^go: downloading' "$tmpbin/install.log" | sed 's/^/    /' >&2 || true
-    local src="${SECURE_TEMPORAL_CLI_SRC:-}"
-    if [ -z "$src" ]; then
-      src="$tmpbin/cli"
-      log "$name $CLI_VERSION: cloning the $CLI_VERSION tag to build it"
-      git clone --quiet --depth 1 --branch "$CLI_VERSION" "https://$CLI_MODULE" "$src"
-    fi
-    if [ ! -f "$src/go.mod" ] || [ ! -d "$src/cliext" ]; then
-      log "$src is not a checkout of $CLI_MODULE (no go.mod or cliext/)"
-      exit 1
-    fi
-    log "$name $CLI_VERSION: go build ./cmd/temporal in $src"
-    (cd "$src" && go build -trimpath \
-      -ldflags "-s -w -X $CLI_MODULE/internal/temporalcli.Version=${CLI_VERSION#v}" \
-      -o "$tmpbin/temporal" ./cmd/temporal)
-    mv -f "$tmpbin/temporal" "$BIN/$name"
-  fi
-  rm -rf "$tmpbin"
-  stamp "$name" "$CLI_VERSION"
-}
-
 # Prints the directory holding initdb and pg_ctl, or nothing.
 postgres_bindir() {
   if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
@@ -132,7 +96,7 @@ install_postgres() {
 
 go_install temporal-server "$SERVER_MODULE/cmd/server" "$SERVER_VERSION" server
 go_install temporal-sql-tool "$SERVER_MODULE/cmd/tools/sql" "$SERVER_VERSION" sql
-install_cli
+go_install temporal "$CLI_MODULE/cmd/temporal" "$CLI_VERSION" temporal
 install_postgres
 log "peers in $BIN:"
 for b in temporal-server temporal-sql-tool temporal; do

@@ -96,6 +96,10 @@ export class TemporalServerService extends Construct {
               env: [
                 { name: 'TEMPORAL_SERVER_CONFIG_FILE_PATH', value: `${SERVER_CONFIG_DIR}/${SERVER_CONFIG_FILE}` },
                 { name: POD_IP_ENV, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                // No authorizer is configured at this layer: the server then lets every authenticated
+                // caller act on every namespace. Say so explicitly instead of relying on a start-up warning
+                // (future server releases require the flag); authorization is added by the authorizer layer.
+                { name: 'TEMPORAL_ALLOW_NO_AUTH', value: 'true' },
                 ...storePasswordEnv(props.stores),
               ],
               ports: containerPorts,
