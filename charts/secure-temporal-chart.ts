@@ -4,11 +4,13 @@ import { Construct } from 'constructs';
 import { rollback } from '../lib/atomic';
 import { NetworkBoundary, NetworkBoundaryOptions } from '../lib/network/boundary';
 import { TemporalAdminTools } from '../lib/temporal/admin-tools';
+import { TlsIdentity } from '../lib/tls/identity';
+import { ClientIdentityProps, TemporalPki, TemporalPkiProps } from '../lib/tls/pki';
 import { PersistenceProps, ServerServiceProps, TemporalCluster } from '../lib/temporal/cluster';
 import { DynamicConfig } from '../lib/temporal/dynamic-config';
 import { EvaluationPostgres } from '../lib/temporal/evaluation-postgres';
 import { TemporalNamespaceProps } from '../lib/temporal/namespace-job';
-import { requireDnsLabel } from '../lib/temporal/names';
+import { requireClusterDomain, requireDns1035Label, requireDnsLabel } from '../lib/temporal/names';
 import { SecretKeyReference } from '../lib/temporal/persistence';
 import { TemporalWebUi, TemporalWebUiProps } from '../lib/temporal/web-ui';
 
@@ -66,6 +68,20 @@ export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'>,
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** @default 'cluster.local' */
   readonly clusterDomain?: string;
+  /**
+   * PKI settings: key algorithm, lifetimes, renewBefore, an existing issuer in place of the generated
+   * chain, the cert-manager cluster resource namespace (see docs/SECURITY.md). mTLS itself is always on.
+   * @default - the generated chain with the defaults of TemporalPkiProps
+   */
+  readonly tls?: Omit<TemporalPkiProps, 'name' | 'clusterDomain'>;
+  /** Extra DNS names of the frontend (ingress / load balancer), added to its certificate. @default - none */
+  readonly frontendExtraHosts?: readonly string[];
+  /**
+   * Client identities of workloads (a worker app in Kubernetes namespace X for Temporal namespaces Y):
+   * each gets a certificate from the workload CA, issued into its own namespace, for it to mount.
+   * @default - none
+   */
+  readonly clientIdentities?: readonly ClientIdentityProps[];
 }
 
 /**
@@ -80,13 +96,19 @@ export class SecureTemporalChart extends Chart {
   public readonly database?: EvaluationPostgres;
   /** The NetworkPolicy boundary: default deny, then the rows of its flows table. */
   public readonly network: NetworkBoundary;
+  /** The PKI (cert-manager issuers and CA certificates) behind every certificate of the deployment. */
+  public readonly pki: TemporalPki;
+  /** The declared workload client identities, in the order of `clientIdentities`. */
+  public readonly clientIdentities: readonly TlsIdentity[];
 
   constructor(scope: Construct, id: string, props: SecureTemporalChartProps = {}) {
     const namespace = props.namespace ?? 'temporal';
     super(scope, id, { ...props, namespace });
     try {
       requireDnsLabel(this.node.path, 'namespace', namespace);
-      const name = props.name ?? 'temporal';
+      // Checked here, before the PKI and the cluster derive names from them.
+      const name = requireDns1035Label(this.node.path, 'name', props.name ?? 'temporal', 30);
+      requireClusterDomain(this.node.path, props.clusterDomain ?? 'cluster.local');
 
       if (props.createNamespace ?? true) {
         new k8s.KubeNamespace(this, 'Namespace', {
@@ -116,8 +138,11 @@ export class SecureTemporalChart extends Chart {
         persistence = { default: this.database.store('temporal'), visibility: this.database.store('temporal_visibility') };
       }
 
+      this.pki = new TemporalPki(this, 'Pki', { ...(props.tls ?? {}), name, clusterDomain: props.clusterDomain });
       this.cluster = new TemporalCluster(this, 'Cluster', {
         name,
+        pki: this.pki,
+        frontendExtraHosts: props.frontendExtraHosts,
         persistence,
         numHistoryShards: props.numHistoryShards,
         frontend: props.frontend,
@@ -136,6 +161,8 @@ export class SecureTemporalChart extends Chart {
       if (props.adminTools ?? true) {
         this.adminTools = new TemporalAdminTools(this, 'AdminTools', { cluster: this.cluster });
       }
+      this.clientIdentities = (props.clientIdentities ?? []).map((identity, i) =>
+        this.pki.issueClientCertificate(`Client${i}`, identity));
       this.network = new NetworkBoundary(this, 'Network', {
         cluster: this.cluster,
         webUi: this.webUi,

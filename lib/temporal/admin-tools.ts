@@ -34,6 +34,9 @@ export class TemporalAdminTools extends Construct {
       const labels = componentLabels(cluster.name, 'admintools');
       this.selector = selectorLabels(cluster.name, 'admintools');
       this.address = cluster.adminAddress;
+      const resources = toResourceRequirements(this.node.path, props.resources ??
+        { cpu: '10m', memory: '64Mi', memoryLimit: '256Mi' });
+      const tls = cluster.adminClientTls('AdminToolsClient', 'admintools');
       const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
         metadata: { name: this.name, labels },
         automountServiceAccountToken: false,
@@ -60,13 +63,13 @@ export class TemporalAdminTools extends Construct {
                 env: [
                   { name: 'TEMPORAL_ADDRESS', value: cluster.adminAddress },
                   { name: 'HOME', value: '/tmp' },
+                  ...(tls?.env ?? []),
                 ],
-                resources: toResourceRequirements(this.node.path, props.resources ??
-                  { cpu: '10m', memory: '64Mi', memoryLimit: '256Mi' }),
+                resources,
                 securityContext: restrictedContainerSecurityContext(),
-                volumeMounts: [TMP_MOUNT],
+                volumeMounts: [TMP_MOUNT, ...(tls?.wiring.mounts ?? [])],
               }],
-              volumes: [TMP_VOLUME],
+              volumes: [TMP_VOLUME, ...(tls?.wiring.volumes ?? [])],
             },
           },
         },

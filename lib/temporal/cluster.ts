@@ -6,9 +6,13 @@ import { rollback } from '../atomic';
 import { ValidationError } from '../errors';
 import { DynamicConfig, mergeDynamicConfig, renderDynamicConfig } from './dynamic-config';
 import { DEFAULT_IMAGES, requirePinnedImage } from './images';
-import { componentLabels } from './labels';
-import { requireDns1035Label, requireDnsLabel, requireReplicas } from './names';
-import { NamespaceRegistration, TemporalNamespaceProps } from './namespace-job';
+import { serviceDnsOf, serviceFqdn } from '../tls/dns';
+import { RINGPOP_TLS_DYNAMIC_CONFIG } from '../tls/global-tls';
+import { TemporalPki } from '../tls/pki';
+import { ClientTls, ClusterTls, issueClusterTls, platformClientTls } from './cluster-tls';
+import { componentLabels, selectorLabels } from './labels';
+import { requireClusterDomain, requireDns1035Label, requireDnsLabel, requireReplicas } from './names';
+import { NamespaceRegistration, resolveNamespaces, TemporalNamespaceProps } from './namespace-job';
 import { ResolvedSqlStore, resolveSqlStore, SqlStoreProps } from './persistence';
 import { assertNoPortClash, PORT_NAMES, SERVICE_PORTS, TemporalService } from './ports';
 import { ComputeResources, toResourceRequirements } from './security';
@@ -77,6 +81,19 @@ export interface TemporalClusterProps {
   readonly adminToolsImage?: string;
   /** Kubernetes cluster DNS domain. @default 'cluster.local' */
   readonly clusterDomain?: string;
+  /**
+   * The PKI that issues the cluster's certificates: with it, every listener (frontend, internode,
+   * membership) requires mutual TLS. Without it the cluster runs in PLAINTEXT, which is only for tests;
+   * `SecureTemporalChart` always passes one.
+   * @default - plaintext
+   */
+  readonly pki?: TemporalPki;
+  /**
+   * Extra DNS names clients use to reach the frontend (an ingress or load-balancer name), added to the
+   * frontend certificate's SANs.
+   * @default - none
+   */
+  readonly frontendExtraHosts?: readonly string[];
 }
 
 /** Default resources per service (requests; memory limits). */
@@ -111,6 +128,8 @@ export class TemporalCluster extends Construct {
   public readonly adminToolsImage: string;
   public readonly schemaJobs: readonly SchemaJob[];
   public readonly namespaceRegistration?: NamespaceRegistration;
+  /** The cluster's server certificates and TLS config, when it has a PKI. */
+  public readonly tls?: ClusterTls;
 
   constructor(scope: Construct, id: string, props: TemporalClusterProps) {
     super(scope, id);
@@ -123,11 +142,7 @@ export class TemporalCluster extends Construct {
           'create the Chart with { namespace: "temporal" }: DNS names and certificates depend on it');
       }
       this.namespace = requireDnsLabel(path, 'namespace', namespace);
-      this.clusterDomain = props.clusterDomain ?? 'cluster.local';
-      if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(this.clusterDomain)) {
-        throw new ValidationError('INVALID_NAME', path, 'clusterDomain must be a DNS name', this.clusterDomain,
-          'use the cluster\'s DNS domain, usually "cluster.local"');
-      }
+      this.clusterDomain = requireClusterDomain(path, props.clusterDomain ?? 'cluster.local');
       this.numHistoryShards = props.numHistoryShards ?? 512;
       if (!Number.isInteger(this.numHistoryShards) || this.numHistoryShards < 1 || this.numHistoryShards > 65536) {
         throw new ValidationError('INVALID_SHARDS', path, 'numHistoryShards must be an integer from 1 to 65536',
@@ -148,6 +163,26 @@ export class TemporalCluster extends Construct {
       };
       this.services = (Object.keys(SERVICE_PORTS) as TemporalService[]).filter((s) => serviceProps[s] !== undefined);
       assertNoPortClash(path, Object.fromEntries(this.services.map((s) => [s, SERVICE_PORTS[s]])));
+      const resolved = this.services.map((service) => {
+        const sp = serviceProps[service] ?? {};
+        const servicePath = `${path}/${pascal(service)}`;
+        const replicas = requireReplicas(servicePath, sp.replicas ?? 1,
+          'set replicas to 1 or more (scale to zero by deleting the cluster, not one service)');
+        return [service, replicas, toResourceRequirements(servicePath, sp.resources ?? DEFAULT_SERVER_RESOURCES[service])] as const;
+      });
+      resolveNamespaces(`${path}/Namespaces`, props.namespaces ?? []);
+
+      // Client-facing Services first: certificates and addresses are derived from them.
+      this.frontendService = this.clientService('frontend');
+      if (this.services.includes('internal-frontend')) {
+        this.internalFrontendService = this.clientService('internal-frontend');
+      }
+      this.tls = props.pki ? issueClusterTls(props.pki, {
+        frontendService: this.frontendService,
+        internalFrontendService: this.internalFrontendService,
+        clusterDomain: this.clusterDomain,
+        frontendExtraHosts: props.frontendExtraHosts,
+      }) : undefined;
 
       this.serverConfig = buildServerConfig({
         services: this.services,
@@ -160,9 +195,15 @@ export class TemporalCluster extends Construct {
         dynamicConfigPollSeconds: 10,
         logLevel: props.logLevel ?? 'info',
         podIpEnv: POD_IP_ENV,
+        tls: this.tls?.globalTls,
       });
       this.renderedConfig = renderServerConfig(this.serverConfig);
-      const dynamicConfig = renderDynamicConfig(mergeDynamicConfig(`${path}/DynamicConfig`, props.dynamicConfig));
+      // With mTLS, ringpop membership traffic uses the internode TLS settings too; that is enforced over
+      // any user value (membership in plaintext would bypass the internode mTLS).
+      const dynamicConfig = renderDynamicConfig(mergeDynamicConfig(`${path}/DynamicConfig`, {
+        ...(props.dynamicConfig ?? {}),
+        ...(this.tls ? RINGPOP_TLS_DYNAMIC_CONFIG : {}),
+      }));
 
       const labels = componentLabels(this.name, 'server');
       const configMap = new k8s.KubeConfigMap(this, 'Config', {
@@ -176,30 +217,22 @@ export class TemporalCluster extends Construct {
       const configChecksum = createHash('sha256').update(this.renderedConfig).digest('hex');
 
       const created: Partial<Record<TemporalService, TemporalServerService>> = {};
-      for (const service of this.services) {
-        const sp = serviceProps[service] ?? {};
-        const servicePath = `${path}/${pascal(service)}`;
-        const replicas = requireReplicas(servicePath, sp.replicas ?? 1,
-          'set replicas to 1 or more (scale to zero by deleting the cluster, not one service)');
+      for (const [service, replicas, resources] of resolved) {
         created[service] = new TemporalServerService(this, pascal(service), {
           instance: this.name,
           service,
           ports: SERVICE_PORTS[service],
           replicas,
-          resources: toResourceRequirements(servicePath, sp.resources ?? DEFAULT_SERVER_RESOURCES[service]),
+          resources,
           image: serverImage,
           configMapName: configMap.name,
           dynamicConfigMapName: dynamicConfigMap.name,
           configChecksum,
           stores: [this.defaultStore, this.visibilityStore],
+          tls: this.tls?.serverWiring,
         });
       }
       this.serverServices = created;
-
-      this.frontendService = this.clientService('frontend');
-      if (this.services.includes('internal-frontend')) {
-        this.internalFrontendService = this.clientService('internal-frontend');
-      }
 
       const jobsAccount = new k8s.KubeServiceAccount(this, 'JobsServiceAccount', {
         metadata: { name: `${this.name}-jobs`, labels: componentLabels(this.name, 'jobs') },
@@ -220,6 +253,7 @@ export class TemporalCluster extends Construct {
           address: this.adminAddress,
           namespaces: props.namespaces,
           serviceAccountName: jobsAccount.name,
+          tls: this.adminClientTls('JobsClient', 'jobs'),
         });
       }
     } catch (error) {
@@ -227,9 +261,9 @@ export class TemporalCluster extends Construct {
     }
   }
 
-  /** DNS name of the frontend Service. */
+  /** DNS name of the frontend Service (read from the Service object). */
   public get frontendHost(): string {
-    return `${this.name}-frontend.${this.namespace}.svc.${this.clusterDomain}`;
+    return serviceFqdn(serviceDnsOf(this.frontendService, this.clusterDomain));
   }
 
   /** `host:port` clients (SDK workers, the Web UI) use. */
@@ -239,21 +273,34 @@ export class TemporalCluster extends Construct {
 
   /** `host:port` admin tools and jobs use: the internal-frontend when enabled, else the frontend. */
   public get adminAddress(): string {
-    if (this.services.includes('internal-frontend')) {
-      return `${this.name}-internal-frontend.${this.namespace}.svc.${this.clusterDomain}:` +
+    if (this.internalFrontendService) {
+      return `${serviceFqdn(serviceDnsOf(this.internalFrontendService, this.clusterDomain))}:` +
         `${SERVICE_PORTS['internal-frontend'].grpc}`;
     }
     return this.frontendAddress;
   }
 
+  /**
+   * mTLS of an admin client (admin tools, jobs) towards `adminAddress`: a platform-clients certificate
+   * named `name` for the frontend, or the internode certificate for the internal-frontend (which admits
+   * only internode certificates). Undefined without a PKI.
+   */
+  public adminClientTls(id: string, name: string): ClientTls | undefined {
+    if (!this.tls) {
+      return undefined;
+    }
+    return platformClientTls(this.tls, {
+      id, name, target: this.internalFrontendService ? 'internal-frontend' : 'frontend', program: 'temporal-cli',
+    });
+  }
+
   private clientService(service: 'frontend' | 'internal-frontend'): k8s.KubeService {
     const ports = SERVICE_PORTS[service];
-    const server = this.serverServices[service];
     return new k8s.KubeService(this, `${pascal(service)}Service`, {
       metadata: { name: `${this.name}-${service}`, labels: componentLabels(this.name, service) },
       spec: {
         type: 'ClusterIP',
-        selector: server?.selector,
+        selector: selectorLabels(this.name, service),
         ports: [
           { name: PORT_NAMES.grpc, port: ports.grpc, targetPort: k8s.IntOrString.fromString(PORT_NAMES.grpc),
             protocol: 'TCP', appProtocol: 'tcp' },

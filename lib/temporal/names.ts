@@ -53,6 +53,15 @@ export function requireReplicas(path: string, replicas: unknown, fix: string): n
   return replicas;
 }
 
+/** Throws unless `value` is a DNS name usable as the cluster DNS domain (e.g. `cluster.local`). */
+export function requireClusterDomain(path: string, value: string): string {
+  if (typeof value !== 'string' || value.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value)) {
+    throw new ValidationError('INVALID_NAME', path, 'clusterDomain must be a DNS name', value,
+      'use the cluster\'s DNS domain, usually "cluster.local"');
+  }
+  return value;
+}
+
 const TEMPORAL_NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
 /** Temporal namespace names accepted by the namespace job (a safe subset of what the server allows). */

@@ -1,6 +1,7 @@
 import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import type { ClientTls } from './cluster-tls';
 import { ValidationError } from '../errors';
 import { goDuration } from './duration';
 import { IMAGE_USERS } from './images';
@@ -90,6 +91,8 @@ export interface NamespaceRegistrationProps {
   readonly address: string;
   readonly namespaces: readonly TemporalNamespaceProps[];
   readonly serviceAccountName: string;
+  /** mTLS to the frontend: the CLI's TLS env, certificate and trust anchor. @default - plaintext */
+  readonly tls?: ClientTls;
 }
 
 /** A Job that registers the declared Temporal namespaces with the `temporal` CLI of the admin tools image. */
@@ -115,10 +118,11 @@ export class NamespaceRegistration extends Construct {
       env: [
         { name: 'TEMPORAL_ADDRESS', value: props.address },
         { name: 'HOME', value: '/tmp' },
+        ...(props.tls?.env ?? []),
       ],
       resources: toResourceRequirements(this.node.path, { cpu: '50m', memory: '64Mi', memoryLimit: '256Mi' }),
       securityContext: restrictedContainerSecurityContext(),
-      volumeMounts: [TMP_MOUNT],
+      volumeMounts: [TMP_MOUNT, ...(props.tls?.wiring.mounts ?? [])],
     };
     this.job = new k8s.KubeJob(this, 'Job', {
       metadata: { name: contentName(`${props.instance}-namespaces`, { image: props.image, container }), labels },
@@ -133,7 +137,7 @@ export class NamespaceRegistration extends Construct {
             enableServiceLinks: false,
             securityContext: restrictedPodSecurityContext(IMAGE_USERS.adminTools),
             containers: [container],
-            volumes: [TMP_VOLUME],
+            volumes: [TMP_VOLUME, ...(props.tls?.wiring.volumes ?? [])],
           },
         },
       },

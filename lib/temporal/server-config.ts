@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import { DB_TLS_FILES, ResolvedSqlStore, storeAddress } from './persistence';
+import type { GlobalTlsConfig } from '../tls/global-tls';
 import { SERVICE_PORTS, ServicePorts, TemporalService } from './ports';
 
 /**
@@ -31,6 +32,8 @@ export interface ServerConfigInput {
   readonly podIpEnv: string;
   /** Ports per service. @default SERVICE_PORTS */
   readonly ports?: Readonly<Record<TemporalService, ServicePorts>>;
+  /** `global.tls` (mTLS of every listener). @default - none: plaintext */
+  readonly tls?: GlobalTlsConfig;
 }
 
 /** The cluster name in `clusterMetadata` (single cluster). */
@@ -50,6 +53,7 @@ export interface ServerConfig {
     readonly metrics: {
       readonly prometheus: { readonly framework: 'tally'; readonly timerType: 'histogram'; readonly listenAddress: string };
     };
+    readonly tls?: GlobalTlsConfig;
   };
   readonly services: Record<string, { readonly rpc: Record<string, unknown> }>;
   readonly clusterMetadata: Record<string, unknown>;
@@ -119,6 +123,7 @@ export function buildServerConfig(input: ServerConfigInput): ServerConfig {
       metrics: {
         prometheus: { framework: 'tally', timerType: 'histogram', listenAddress: `0.0.0.0:${ports.frontend.metrics}` },
       },
+      ...(input.tls ? { tls: input.tls } : {}),
     },
     services,
     clusterMetadata: {

@@ -1,5 +1,6 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import type { TlsPodWiring } from '../tls/consumers';
 import { CONFIG_CHECKSUM_ANNOTATION, componentLabels, selectorLabels } from './labels';
 import { ResolvedSqlStore } from './persistence';
 import { spreadConstraints, storePasswordEnv, storeTlsVolumes, TMP_MOUNT, TMP_VOLUME } from './pod';
@@ -25,6 +26,8 @@ export interface TemporalServerServiceProps {
   readonly dynamicConfigMapName: string;
   readonly configChecksum: string;
   readonly stores: readonly ResolvedSqlStore[];
+  /** Certificates and trust anchors of the server's listeners. @default - none (plaintext) */
+  readonly tls?: TlsPodWiring;
 }
 
 /**
@@ -113,6 +116,7 @@ export class TemporalServerService extends Construct {
                 { name: 'dynamic-config', mountPath: DYNAMIC_CONFIG_DIR, readOnly: true },
                 TMP_MOUNT,
                 ...tls.mounts,
+                ...(props.tls?.mounts ?? []),
               ],
             }],
             volumes: [
@@ -120,6 +124,7 @@ export class TemporalServerService extends Construct {
               { name: 'dynamic-config', configMap: { name: props.dynamicConfigMapName } },
               TMP_VOLUME,
               ...tls.volumes,
+              ...(props.tls?.volumes ?? []),
             ],
           },
         },

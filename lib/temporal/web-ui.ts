@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { rollback } from '../atomic';
 import { ValidationError } from '../errors';
 import { TemporalCluster } from './cluster';
+import { platformClientTls } from './cluster-tls';
 import { DEFAULT_IMAGES, IMAGE_USERS, requirePinnedImage } from './images';
 import { componentLabels, selectorLabels } from './labels';
 import { requireReplicas } from './names';
@@ -65,6 +66,18 @@ export class TemporalWebUi extends Construct {
       this.address = cluster.frontendAddress;
       const replicas = requireReplicas(path, props.replicas ?? 1, 'set replicas to 1 or more, or leave the Web UI out');
       const image = requirePinnedImage(path, 'image', props.image ?? DEFAULT_IMAGES.ui);
+      const host = props.ingress?.host;
+      if (props.ingress) {
+        if (typeof host !== 'string' || host.length > 253 || host.split('.').some((label) => label.length > 63) ||
+          !/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/.test(host)) {
+          throw new ValidationError('INVALID_INGRESS', `${path}/Ingress`, 'ingress.host must be a fully qualified DNS name',
+            host, 'set ingress.host, e.g. "temporal.example.com"');
+        }
+      }
+      const resources = toResourceRequirements(path, props.resources ?? { cpu: '50m', memory: '64Mi', memoryLimit: '256Mi' });
+      // mTLS to the frontend with a platform-clients certificate; host verification on.
+      const tls = cluster.tls ? platformClientTls(cluster.tls, { id: 'WebClient', name: 'web', target: 'frontend',
+        program: 'web-ui' }) : undefined;
       const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
         metadata: { name: this.name, labels },
         automountServiceAccountToken: false,
@@ -97,16 +110,16 @@ export class TemporalWebUi extends Construct {
                   { name: 'TEMPORAL_UI_PORT', value: String(WEB_UI_PORT) },
                   { name: 'TEMPORAL_DEFAULT_NAMESPACE', value: props.defaultNamespace ?? 'default' },
                   { name: 'TEMPORAL_DISABLE_NEWS_FETCH', value: 'true' },
+                  ...(tls?.env ?? []),
                 ],
                 ports: [{ name: 'http', containerPort: WEB_UI_PORT, protocol: 'TCP' }],
                 readinessProbe: probe({ failureThreshold: 3 }),
                 livenessProbe: probe({ failureThreshold: 6, periodSeconds: 20 }),
-                resources: toResourceRequirements(path, props.resources ??
-                  { cpu: '50m', memory: '64Mi', memoryLimit: '256Mi' }),
+                resources,
                 securityContext: restrictedContainerSecurityContext(),
-                volumeMounts: [TMP_MOUNT],
+                volumeMounts: [TMP_MOUNT, ...(tls?.wiring.mounts ?? [])],
               }],
-              volumes: [TMP_VOLUME],
+              volumes: [TMP_VOLUME, ...(tls?.wiring.volumes ?? [])],
             },
           },
         },
@@ -124,13 +137,7 @@ export class TemporalWebUi extends Construct {
         metadata: { name: this.name, labels },
         spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
       });
-      if (props.ingress) {
-        const { host } = props.ingress;
-        if (typeof host !== 'string' || host.length > 253 || host.split('.').some((label) => label.length > 63) ||
-          !/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,}$/.test(host)) {
-          throw new ValidationError('INVALID_INGRESS', `${path}/Ingress`, 'ingress.host must be a fully qualified DNS name',
-            host, 'set ingress.host, e.g. "temporal.example.com"');
-        }
+      if (props.ingress && host !== undefined) {
         this.ingress = new k8s.KubeIngress(this, 'Ingress', {
           metadata: { name: this.name, labels, annotations: { ...(props.ingress.annotations ?? {}) } },
           spec: {

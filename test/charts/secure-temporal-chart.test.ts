@@ -9,7 +9,7 @@ import {
   synth,
 } from '../util';
 
-const CLUSTER_SCOPED = ['Namespace'];
+const CLUSTER_SCOPED = ['Namespace', 'ClusterIssuer'];
 
 function chart(props: SecureTemporalChartProps = {}): { chart: SecureTemporalChart; objs: K8sObject[] } {
   const c = new SecureTemporalChart(Testing.app(), 'temporal', props);
@@ -46,7 +46,10 @@ describe('SecureTemporalChart', () => {
 
   it('does put every namespaced object in the chart namespace', () => {
     const { objs } = chart({ namespace: 'temporal-x' });
-    const misplaced = objs.filter((o) => !CLUSTER_SCOPED.includes(o.kind) && o.metadata.namespace !== 'temporal-x');
+    // The workload CA lives in cert-manager's cluster resource namespace: a CA ClusterIssuer reads its Secret
+    // there (see docs/SECURITY.md); its objects carry the chart namespace in their names instead.
+    const misplaced = objs.filter((o) => !CLUSTER_SCOPED.includes(o.kind) && o.metadata.namespace !== 'temporal-x' &&
+      !(o.metadata.namespace === 'cert-manager' && o.metadata.name.startsWith('temporal-x-temporal-workload-')));
     expect(misplaced.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
   });
 
@@ -124,7 +127,9 @@ describe('SecureTemporalChart', () => {
 
   it('does prefix every object with the name', () => {
     const { objs } = chart({ name: 'tx', createNamespace: false });
-    expect(objs.filter((o) => !o.metadata.name.startsWith('tx-')).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    // Objects outside the chart namespace (the workload CA) are prefixed with the chart namespace, too.
+    const prefixed = (o: K8sObject) => o.metadata.name.startsWith('tx-') || o.metadata.name.startsWith('temporal-tx-');
+    expect(objs.filter((o) => !prefixed(o)).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
   });
 
   describe('validation', () => {
@@ -133,12 +138,12 @@ describe('SecureTemporalChart', () => {
         { path: 'temporal', value: JSON.stringify(namespace) });
     });
 
-    it('fails when name is not a DNS label (evaluation database first)', () => {
-      expectValidationError(() => chart({ name: 'Temporal' }), 'INVALID_NAME', { path: 'temporal/EvaluationPostgres', value: '"Temporal"' });
+    it('fails when name is not a DNS label (evaluation database)', () => {
+      expectValidationError(() => chart({ name: 'Temporal' }), 'INVALID_NAME', { path: 'temporal', value: '"Temporal"' });
     });
 
     it('fails when name is not a DNS label (external database)', () => {
-      expectValidationError(() => external({ name: 'Temporal' }), 'INVALID_NAME', { path: 'temporal/Cluster', value: '"Temporal"' });
+      expectValidationError(() => external({ name: 'Temporal' }), 'INVALID_NAME', { path: 'temporal', value: '"Temporal"' });
     });
 
     it.each([
@@ -153,7 +158,7 @@ describe('SecureTemporalChart', () => {
       ['the Web UI image', { webUi: { image: 'temporalio/ui:latest' } }, 'INVALID_IMAGE', 'temporal/WebUi'],
       ['the Web UI ingress host', { webUi: { ingress: { host: 'not a host' } } }, 'INVALID_INGRESS', 'temporal/WebUi/Ingress'],
       ['the Web UI replicas', { webUi: { replicas: 0 } }, 'INVALID_REPLICAS', 'temporal/WebUi'],
-      ['the clusterDomain', { clusterDomain: 'Cluster_Local' }, 'INVALID_NAME', 'temporal/Cluster'],
+      ['the clusterDomain', { clusterDomain: 'Cluster_Local' }, 'INVALID_NAME', 'temporal'],
     ] as const)('fails when %s is invalid', (_what, props, code, path) => {
       expectValidationError(() => chart(props as SecureTemporalChartProps), code, { path });
     });

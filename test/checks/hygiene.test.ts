@@ -53,7 +53,7 @@ describe('hygiene checks', () => {
     expect(secretLiteralViolations(objs, ['pw-s3cret-value'])).toHaveLength(1);
   });
 
-  it('does allow *_FILE paths into a mounted Secret but not elsewhere', () => {
+  it('does allow paths into a mounted Secret (password files, TLS keys) but not elsewhere', () => {
     expect(secretLiteralViolations(defaultOutput())).toEqual([]);
     const objs = mutated('StatefulSet', 'temporal-postgres', `${C0}.env[1].value`, '/tmp/password');
     expect(secretLiteralViolations(objs)).toEqual([

@@ -79,8 +79,9 @@ export function secretValues(objs: readonly K8sObject[]): string[] {
 
 /**
  * Env vars that carry a secret as a literal: a name matching PASSWORD/SECRET/TOKEN/KEY with a literal
- * `value` (except `*_FILE` vars whose value is a path inside a mounted Secret volume), or any literal
- * equal to a known secret value.
+ * `value` (except a value that is a path to a file inside a mounted Secret volume, such as
+ * `POSTGRES_PASSWORD_FILE` or `TEMPORAL_TLS_KEY`: the name points at the secret, it is not the secret),
+ * or any literal equal to a known secret value.
  */
 export function secretLiteralViolations(objs: readonly K8sObject[], knownSecrets: readonly string[] = []): string[] {
   const secrets = [...knownSecrets, ...secretValues(objs)];
@@ -101,7 +102,7 @@ export function secretLiteralViolations(objs: readonly K8sObject[], knownSecrets
         if (!SECRET_NAME.test(e.name)) {
           return [];
         }
-        const fileInSecret = e.name.endsWith('_FILE') && secretMounts.some((dir) => e.value?.startsWith(`${dir}/`));
+        const fileInSecret = secretMounts.some((dir) => e.value?.startsWith(`${dir}/`));
         return fileInSecret ? [] : [`${at}: secret-like name with a literal value`];
       });
     });
