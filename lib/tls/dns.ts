@@ -1,5 +1,6 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { ValidationError } from '../errors';
+import { isDnsLabel } from '../temporal/names';
 
 /**
  * Where a Kubernetes Service answers in cluster DNS. Certificates and `serverName`s are derived from
@@ -14,14 +15,10 @@ export interface ServiceDns {
   readonly clusterDomain: string;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const WILDCARD_DNS_NAME = /^\*\.(?=.{1,251}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/;
 
-/** True for an RFC 1123 DNS label of at most 63 characters. */
-export function isDnsLabel(value: string): boolean {
-  return typeof value === 'string' && value.length <= 63 && DNS_LABEL.test(value);
-}
+export { isDnsLabel };
 
 /** True for a lower-case DNS name (labels of at most 63 characters, 253 in all); `*.` allowed in front when asked. */
 export function isDnsName(value: string, allowWildcard = false): boolean {
