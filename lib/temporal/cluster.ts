@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { rollback } from '../atomic';
@@ -11,7 +10,7 @@ import { RINGPOP_TLS_DYNAMIC_CONFIG } from '../tls/global-tls';
 import { TemporalPki } from '../tls/pki';
 import { ClientTls, ClusterTls, issueClusterTls, platformClientTls } from './cluster-tls';
 import { componentLabels, selectorLabels } from './labels';
-import { requireClusterDomain, requireDns1035Label, requireDnsLabel, requireReplicas } from './names';
+import { requireChartNamespace, requireClusterDomain, requireDns1035Label, requireReplicas } from './names';
 import { NamespaceRegistration, resolveNamespaces, TemporalNamespaceProps } from './namespace-job';
 import { ResolvedSqlStore, resolveSqlStore, SqlStoreProps } from './persistence';
 import { assertNoPortClash, PORT_NAMES, SERVICE_PORTS, TemporalService } from './ports';
@@ -136,12 +135,7 @@ export class TemporalCluster extends Construct {
     try {
       const path = this.node.path;
       this.name = requireDns1035Label(path, 'name', props.name ?? 'temporal', 30);
-      const namespace = Chart.of(this).namespace;
-      if (namespace === undefined) {
-        throw new ValidationError('INVALID_NAMESPACE', path, 'the Chart has no Kubernetes namespace', namespace,
-          'create the Chart with { namespace: "temporal" }: DNS names and certificates depend on it');
-      }
-      this.namespace = requireDnsLabel(path, 'namespace', namespace);
+      this.namespace = requireChartNamespace(this);
       this.clusterDomain = requireClusterDomain(path, props.clusterDomain ?? 'cluster.local');
       this.numHistoryShards = props.numHistoryShards ?? 512;
       if (!Number.isInteger(this.numHistoryShards) || this.numHistoryShards < 1 || this.numHistoryShards > 65536) {

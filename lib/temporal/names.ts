@@ -1,3 +1,5 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
 import { ValidationError } from '../errors';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -60,6 +62,20 @@ export function requireClusterDomain(path: string, value: string): string {
       'use the cluster\'s DNS domain, usually "cluster.local"');
   }
   return value;
+}
+
+/**
+ * The Kubernetes namespace of the Chart `construct` lives in, validated. Constructs whose DNS names,
+ * certificates or Issuers depend on the namespace require the Chart to have one.
+ */
+export function requireChartNamespace(construct: Construct): string {
+  const path = construct.node.path;
+  const namespace = Chart.of(construct).namespace;
+  if (namespace === undefined) {
+    throw new ValidationError('INVALID_NAMESPACE', path, 'the Chart has no Kubernetes namespace', namespace,
+      'create the Chart with { namespace: "temporal" }: DNS names, certificates and Issuers depend on it');
+  }
+  return requireDnsLabel(path, 'namespace', namespace);
 }
 
 const TEMPORAL_NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;

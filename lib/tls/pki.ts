@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { Certificate } from '../../imports/cert-manager.io';
 import { ValidationError } from '../errors';
 import { componentLabels } from '../temporal/labels';
-import { requireTemporalNamespaceName } from '../temporal/names';
+import { requireChartNamespace, requireTemporalNamespaceName } from '../temporal/names';
 import { isDnsName, requireLabel, requireServiceDns, ServiceDns, serviceDnsNames, serviceFqdn } from './dns';
 import { createGeneratedChain } from './generated-chain';
 import { buildGlobalTls, ExpirationChecksProps, GlobalTlsConfig } from './global-tls';
@@ -122,12 +122,7 @@ export class TemporalPki extends Construct {
     super(scope, id);
     const path = this.node.path;
     this.name = requireLabel(path, 'name', props.name ?? 'temporal', 30);
-    const namespace = Chart.of(this).namespace;
-    if (namespace === undefined) {
-      throw new ValidationError('INVALID_NAMESPACE', path, 'the Chart has no Kubernetes namespace', namespace,
-        'create the Chart with { namespace: "temporal" }: Issuers are namespaced and SANs depend on it');
-    }
-    this.namespace = requireLabel(path, 'namespace', namespace);
+    this.namespace = requireChartNamespace(this);
     this.clusterDomain = props.clusterDomain ?? 'cluster.local';
     if (!isDnsName(this.clusterDomain)) {
       throw new ValidationError('INVALID_TLS', path, 'clusterDomain must be a DNS name', this.clusterDomain,
