@@ -1,5 +1,5 @@
 import { Chart, ChartProps, Duration } from 'cdk8s';
-import { k8s, Secret } from 'cdk8s-plus-27';
+import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { rollback } from '../lib/atomic';
 import { NetworkBoundary, NetworkBoundaryOptions } from '../lib/network/boundary';
@@ -11,7 +11,6 @@ import { DynamicConfig } from '../lib/temporal/dynamic-config';
 import { EvaluationPostgres } from '../lib/temporal/evaluation-postgres';
 import { TemporalNamespaceProps } from '../lib/temporal/namespace-job';
 import { requireClusterDomain, requireDns1035Label, requireDnsLabel } from '../lib/temporal/names';
-import { SecretKeyReference } from '../lib/temporal/persistence';
 import { TemporalWebUi, TemporalWebUiProps } from '../lib/temporal/web-ui';
 
 /**
@@ -38,12 +37,6 @@ export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'>,
    * @default - the evaluation PostgreSQL
    */
   readonly persistence?: PersistenceProps;
-  /**
-   * Password of the evaluation PostgreSQL (only used without `persistence`). Create the Secret first:
-   * `kubectl -n temporal create secret generic temporal-db-password --from-literal=password="$(openssl rand -base64 24)"`.
-   * @default - key `password` of Secret `<name>-db-password`
-   */
-  readonly evaluationDatabasePassword?: SecretKeyReference;
   /** See TemporalClusterProps.numHistoryShards (IMMUTABLE). @default 512 */
   readonly numHistoryShards?: number;
   /** @default - 1 replica */
@@ -124,21 +117,19 @@ export class SecureTemporalChart extends Chart {
         });
       }
 
+      this.pki = new TemporalPki(this, 'Pki', { ...(props.tls ?? {}), name, clusterDomain: props.clusterDomain });
       let persistence = props.persistence;
       if (persistence === undefined) {
+        // TLS only, certificate authentication: the default deployment has no database password at all.
         this.database = new EvaluationPostgres(this, 'EvaluationPostgres', {
           name,
           namespace,
           clusterDomain: props.clusterDomain,
-          password: props.evaluationDatabasePassword ?? {
-            secret: Secret.fromSecretName(this, 'DbPassword', `${name}-db-password`),
-            key: 'password',
-          },
+          pki: this.pki,
         });
         persistence = { default: this.database.store('temporal'), visibility: this.database.store('temporal_visibility') };
       }
 
-      this.pki = new TemporalPki(this, 'Pki', { ...(props.tls ?? {}), name, clusterDomain: props.clusterDomain });
       this.cluster = new TemporalCluster(this, 'Cluster', {
         name,
         pki: this.pki,

@@ -1,7 +1,11 @@
-import { k8s } from 'cdk8s-plus-27';
+import { k8s, Secret } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { rollback } from '../atomic';
 import { ValidationError } from '../errors';
+import { serviceDnsOf, serviceFqdn } from '../tls/dns';
+import { TlsIdentity } from '../tls/identity';
+import { trustAnchorFile } from '../tls/layout';
+import { TemporalPki } from '../tls/pki';
 import { DEFAULT_IMAGES, IMAGE_USERS, requirePinnedImage } from './images';
 import { componentLabels, selectorLabels } from './labels';
 import { requireDns1035Label } from './names';
@@ -14,8 +18,18 @@ import {
 export interface EvaluationPostgresProps {
   /** Name prefix (`<name>-postgres`). @default 'temporal' */
   readonly name?: string;
-  /** The superuser password (the Secret must exist before the pods start). */
-  readonly password: SecretKeyReference;
+  /**
+   * The PKI: with it, PostgreSQL serves TLS only, with a server certificate of the frontend CA, and
+   * authenticates clients by certificate (`cert`: the certificate's CN is the user name), so no
+   * password exists at all. Clients get a platform-clients certificate whose CN is `user`.
+   * @default - no TLS; password authentication (then `password` is required)
+   */
+  readonly pki?: TemporalPki;
+  /**
+   * The superuser password (the Secret must exist before the pods start). Only without `pki`.
+   * @default - none (certificate authentication)
+   */
+  readonly password?: SecretKeyReference;
   /** @default 'temporal' */
   readonly user?: string;
   /** Size of the data volume. @default '10Gi' */
@@ -35,6 +49,26 @@ export interface EvaluationPostgresProps {
 /** Annotation that marks objects meant for evaluation only. */
 export const EVALUATION_ONLY_ANNOTATION = 'secure-temporal.io/evaluation-only';
 
+/** Where the server's TLS material and its client-authentication rules are mounted. */
+export const POSTGRES_TLS_DIR = '/etc/postgres/tls';
+export const POSTGRES_TRUST_DIR = '/etc/postgres/trust';
+export const POSTGRES_HBA_DIR = '/etc/postgres/hba';
+
+/**
+ * Client authentication of the evaluation PostgreSQL with TLS: the in-pod socket (initialization
+ * scripts, probes) is trusted; over the network only TLS with a client certificate whose CN is the
+ * user name (`cert`). No `host` line: plaintext connections are refused. Pure.
+ */
+export function certificateHbaConf(): string {
+  return [
+    '# Generated: client authentication of the evaluation PostgreSQL.',
+    '# TYPE   DATABASE USER ADDRESS METHOD',
+    'local    all      all          trust',
+    'hostssl  all      all  all     cert',
+    '',
+  ].join('\n');
+}
+
 /**
  * NOT FOR PRODUCTION. A single-replica PostgreSQL (StatefulSet with one volume, no backups, no
  * replication, no failover) so that the default deployment runs on an empty cluster. Use a managed or
@@ -46,9 +80,15 @@ export class EvaluationPostgres extends Construct {
   public readonly host: string;
   public readonly port = POSTGRES_PORT;
   public readonly user: string;
-  public readonly password: SecretKeyReference;
+  /** The password (only without a PKI). */
+  public readonly password?: SecretKeyReference;
+  /** The server certificate (with a PKI). */
+  public readonly serverIdentity?: TlsIdentity;
+  /** The certificate clients authenticate with (CN = `user`; with a PKI). */
+  public readonly clientIdentity?: TlsIdentity;
   public readonly selector: Record<string, string>;
   public readonly statefulSet: k8s.KubeStatefulSet;
+  private readonly storeTls?: SqlStoreProps['tls'];
 
   constructor(scope: Construct, id: string, props: EvaluationPostgresProps) {
     super(scope, id);
@@ -56,15 +96,19 @@ export class EvaluationPostgres extends Construct {
       const path = this.node.path;
       const prefix = requireDns1035Label(path, 'name', props.name ?? 'temporal', 30);
       this.name = `${prefix}-postgres`;
-      this.host = `${this.name}.${props.namespace}.svc.${props.clusterDomain ?? 'cluster.local'}`;
       this.user = props.user ?? 'temporal';
       if (!/^[a-z_][a-z0-9_]{0,62}$/.test(this.user)) {
         throw new ValidationError('INVALID_STORE', path, 'user must be a lower-case SQL identifier', props.user,
           'use e.g. "temporal"');
       }
-      if (props.password === undefined || props.password.secret === undefined || !props.password.key) {
+      if (props.pki === undefined && (props.password?.secret === undefined || !props.password?.key)) {
         throw new ValidationError('MISSING_PASSWORD_SOURCE', path, 'the evaluation PostgreSQL has no password source',
-          props.password, 'set password: { secret: Secret.fromSecretName(this, "DbPassword", "temporal-db"), key: "password" }');
+          props.password, 'pass pki (certificate authentication, no password) or password: ' +
+            '{ secret: Secret.fromSecretName(this, "DbPassword", "temporal-db"), key: "password" }');
+      }
+      if (props.pki !== undefined && props.password !== undefined) {
+        throw new ValidationError('INVALID_STORE', path, 'password and pki are exclusive', 'password',
+          'drop password: with a PKI the database authenticates clients by certificate only');
       }
       this.password = props.password;
       const storage = props.storage ?? '10Gi';
@@ -73,6 +117,7 @@ export class EvaluationPostgres extends Construct {
           'use e.g. "10Gi"');
       }
       const image = requirePinnedImage(path, 'image', props.image ?? DEFAULT_IMAGES.postgres);
+      const resources = toResourceRequirements(path, props.resources ?? { cpu: '250m', memory: '512Mi', memoryLimit: '1Gi' });
       const labels = componentLabels(prefix, 'postgres');
       this.selector = selectorLabels(prefix, 'postgres');
       const annotations = { [EVALUATION_ONLY_ANNOTATION]: 'true' };
@@ -90,8 +135,78 @@ export class EvaluationPostgres extends Construct {
             protocol: 'TCP', appProtocol: 'tcp' }],
         },
       });
+      const dns = serviceDnsOf(service, props.clusterDomain ?? 'cluster.local');
+      this.host = serviceFqdn(dns);
+
+      const volumes: k8s.Volume[] = [
+        { name: 'run', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+        { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
+      ];
+      const mounts: k8s.VolumeMount[] = [
+        { name: 'data', mountPath: '/var/lib/postgresql/data' },
+        { name: 'run', mountPath: '/var/run/postgresql' },
+        { name: 'tmp', mountPath: '/tmp' },
+      ];
+      const env: k8s.EnvVar[] = [
+        { name: 'POSTGRES_USER', value: this.user },
+        { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
+      ];
+      let args: string[] | undefined;
+      if (props.pki) {
+        const pki = props.pki;
+        const frontendAnchor = pki.trustSources.frontend;
+        if (frontendAnchor === undefined || !('secretName' in frontendAnchor)) {
+          throw new ValidationError('INVALID_TLS', path, 'the frontend CA\'s trust anchor is not in a Secret', frontendAnchor,
+            'use the generated chain, or an external frontend CA whose trustAnchor is { secretName, key }');
+        }
+        this.serverIdentity = pki.issueServerCertificate('EvaluationPostgres', {
+          service: dns, acceptsClientsFrom: ['platform-clients'],
+        });
+        this.clientIdentity = pki.issuePlatformClientCertificate('EvaluationPostgresClient', { name: this.user });
+        const hba = new k8s.KubeConfigMap(this, 'Hba', {
+          metadata: { name: `${this.name}-hba`, labels, annotations },
+          data: { 'pg_hba.conf': certificateHbaConf() },
+        });
+        volumes.push(
+          this.serverIdentity.volume('tls'),
+          pki.trustVolume('trust', ['platform-clients']),
+          { name: 'hba', configMap: { name: hba.name } },
+        );
+        mounts.push(
+          this.serverIdentity.volumeMount('tls', POSTGRES_TLS_DIR),
+          { name: 'trust', mountPath: POSTGRES_TRUST_DIR, readOnly: true },
+          { name: 'hba', mountPath: POSTGRES_HBA_DIR, readOnly: true },
+        );
+        // The image's entrypoint refuses to initialize without a password unless this says `trust`. It only
+        // writes a line into PGDATA's own pg_hba.conf, which `hba_file` below replaces: authentication is
+        // decided by the mounted certificateHbaConf() (socket in the pod; certificates over the network).
+        env.push({ name: 'POSTGRES_HOST_AUTH_METHOD', value: 'trust' });
+        args = [
+          '-c', 'ssl=on',
+          '-c', `ssl_cert_file=${POSTGRES_TLS_DIR}/tls.crt`,
+          '-c', `ssl_key_file=${POSTGRES_TLS_DIR}/tls.key`,
+          '-c', `ssl_ca_file=${trustAnchorFile('platform-clients', POSTGRES_TRUST_DIR)}`,
+          '-c', 'ssl_min_protocol_version=TLSv1.2',
+          '-c', `hba_file=${POSTGRES_HBA_DIR}/pg_hba.conf`,
+        ];
+        this.storeTls = {
+          ca: { secret: Secret.fromSecretName(this, 'FrontendCa', frontendAnchor.secretName), key: frontendAnchor.key },
+          clientCertificate: Secret.fromSecretName(this, 'ClientCertificate', this.clientIdentity.secretName),
+          serverName: this.host,
+          enableHostVerification: true,
+        };
+      } else if (props.password) {
+        volumes.push({
+          name: 'password',
+          secret: { secretName: props.password.secret.name, items: [{ key: props.password.key, path: 'password' }],
+            defaultMode: 0o440 },
+        });
+        mounts.push({ name: 'password', mountPath: '/etc/postgres-secret', readOnly: true });
+        env.push({ name: 'POSTGRES_PASSWORD_FILE', value: '/etc/postgres-secret/password' });
+      }
+
       const ready: k8s.Probe = {
-        exec: { command: ['pg_isready', '-h', '127.0.0.1', '-U', this.user] },
+        exec: { command: ['pg_isready', '-h', '/var/run/postgresql', '-U', this.user] },
         periodSeconds: 10,
         timeoutSeconds: 5,
       };
@@ -112,33 +227,16 @@ export class EvaluationPostgres extends Construct {
                 name: 'postgres',
                 image,
                 imagePullPolicy: 'IfNotPresent',
-                env: [
-                  { name: 'POSTGRES_USER', value: this.user },
-                  { name: 'POSTGRES_PASSWORD_FILE', value: '/etc/postgres-secret/password' },
-                  { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
-                ],
+                args,
+                env,
                 ports: [{ name: 'postgres', containerPort: POSTGRES_PORT, protocol: 'TCP' }],
                 readinessProbe: ready,
                 livenessProbe: { ...ready, failureThreshold: 6, periodSeconds: 20, initialDelaySeconds: 30 },
-                resources: toResourceRequirements(path, props.resources ??
-                  { cpu: '250m', memory: '512Mi', memoryLimit: '1Gi' }),
+                resources,
                 securityContext: restrictedContainerSecurityContext(),
-                volumeMounts: [
-                  { name: 'data', mountPath: '/var/lib/postgresql/data' },
-                  { name: 'run', mountPath: '/var/run/postgresql' },
-                  { name: 'tmp', mountPath: '/tmp' },
-                  { name: 'password', mountPath: '/etc/postgres-secret', readOnly: true },
-                ],
+                volumeMounts: mounts,
               }],
-              volumes: [
-                { name: 'run', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
-                { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('256Mi') } },
-                {
-                  name: 'password',
-                  secret: { secretName: props.password.secret.name, items: [{ key: props.password.key, path: 'password' }],
-                    defaultMode: 0o440 },
-                },
-              ],
+              volumes,
             },
           },
           volumeClaimTemplates: [{
@@ -156,9 +254,11 @@ export class EvaluationPostgres extends Construct {
     }
   }
 
-  /** A store on this server. */
+  /** A store on this server: certificate authentication over verified TLS with a PKI, else the password. */
   public store(database: string): SqlStoreProps {
-    return { plugin: 'postgres12_pgx', host: this.host, port: this.port, database, user: this.user,
-      password: this.password };
+    return {
+      plugin: 'postgres12_pgx', host: this.host, port: this.port, database, user: this.user,
+      ...(this.storeTls ? { tls: this.storeTls } : { password: this.password }),
+    };
   }
 }

@@ -59,7 +59,9 @@ export interface SqlStoreProps {
   readonly user: string;
   /**
    * Where the password comes from. It reaches the server only as a Secret-backed environment variable
-   * referenced by the config template; it never appears in a ConfigMap.
+   * referenced by the config template; it never appears in a ConfigMap. Required unless the store
+   * authenticates with a client certificate (`tls.clientCertificate`).
+   * @default - none: certificate authentication
    */
   readonly password?: SecretKeyReference;
   /**
@@ -93,8 +95,9 @@ export interface ResolvedSqlStore {
   readonly port: number;
   readonly database: string;
   readonly user: string;
-  readonly password: SecretKeyReference;
-  /** Name of the env var that carries the password into server and job containers. */
+  /** The password, unless the store authenticates with a client certificate. */
+  readonly password?: SecretKeyReference;
+  /** Name of the env var that carries the password into server and job containers (when there is one). */
   readonly passwordEnv: string;
   readonly tls?: {
     readonly ca: SecretKeyReference;
@@ -144,10 +147,12 @@ export function resolveSqlStore(path: string, role: StoreRole, props: SqlStorePr
         `set ${field}, e.g. "temporal"`);
     }
   }
-  if (props.password === undefined || props.password.secret === undefined || !props.password.key) {
+  const certificateAuth = props.tls?.clientCertificate !== undefined;
+  const passwordGiven = props.password !== undefined;
+  if ((!certificateAuth || passwordGiven) && (props.password?.secret === undefined || !props.password?.key)) {
     throw new ValidationError('MISSING_PASSWORD_SOURCE', at, 'the store has no password source', props.password,
-      'set password: { secret: Secret.fromSecretName(this, "DbPassword", "<secret>"), key: "password" }; ' +
-        'passwords are never accepted as literals');
+      'set password: { secret: Secret.fromSecretName(this, "DbPassword", "<secret>"), key: "password" }, or ' +
+        'authenticate with tls.clientCertificate; passwords are never accepted as literals');
   }
   const maxConns = props.maxConns ?? 20;
   const maxIdleConns = props.maxIdleConns ?? maxConns;

@@ -7,10 +7,10 @@ export const TMP_MOUNT: k8s.VolumeMount = { name: 'tmp', mountPath: '/tmp' };
 
 /** Env vars that carry the store passwords from their Secrets. */
 export function storePasswordEnv(stores: readonly ResolvedSqlStore[]): k8s.EnvVar[] {
-  return stores.map((store) => ({
+  return stores.flatMap((store) => store.password ? [{
     name: store.passwordEnv,
     valueFrom: { secretKeyRef: { name: store.password.secret.name, key: store.password.key } },
-  }));
+  }] : []);
 }
 
 /** Volumes and mounts for the TLS material of the stores that use TLS (deduplicated by role). */

@@ -37,7 +37,8 @@ export function sqlToolEnv(store: ResolvedSqlStore): k8s.EnvVar[] {
     { name: 'SQL_PORT', value: String(store.port) },
     { name: 'SQL_USER', value: store.user },
     { name: 'SQL_DATABASE', value: store.database },
-    { name: 'SQL_PASSWORD', valueFrom: { secretKeyRef: { name: store.password.secret.name, key: store.password.key } } },
+    ...(store.password ? [{ name: 'SQL_PASSWORD',
+      valueFrom: { secretKeyRef: { name: store.password.secret.name, key: store.password.key } } }] : []),
   ];
   const attributes = Object.entries(store.connectAttributes);
   if (attributes.length > 0) {

@@ -68,7 +68,7 @@ function sqlStore(store: ResolvedSqlStore): { sql: Record<string, unknown> } {
     connectAddr: storeAddress(store),
     connectProtocol: 'tcp',
     user: store.user,
-    password: new EnvValue(store.passwordEnv),
+    ...(store.password ? { password: new EnvValue(store.passwordEnv) } : {}),
     maxConns: store.maxConns,
     maxIdleConns: store.maxIdleConns,
     maxConnLifetime: store.maxConnLifetime,

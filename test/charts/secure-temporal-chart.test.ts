@@ -1,5 +1,4 @@
 import { App, Chart, Duration, Testing } from 'cdk8s';
-import { Secret } from 'cdk8s-plus-27';
 import { SecureTemporalChart, SecureTemporalChartProps } from '../../charts/secure-temporal-chart';
 import { Peer } from '../../lib/network/peers';
 import { EVALUATION_ONLY_ANNOTATION } from '../../lib/temporal/evaluation-postgres';
@@ -65,21 +64,30 @@ describe('SecureTemporalChart', () => {
     expect([stores.default.sql.databaseName, stores.visibility.sql.databaseName]).toEqual(['temporal', 'temporal_visibility']);
   });
 
-  it('does read the evaluation password from Secret <name>-db-password unless told otherwise', () => {
-    const pod = (objs: K8sObject[], name: string) => podTemplate(objs, 'StatefulSet', `${name}-postgres`);
-    const secretOf = (objs: K8sObject[], name: string) =>
-      (pod(objs, name).spec.volumes ?? []).find((v) => v.secret !== undefined)?.secret?.secretName;
-    expect(secretOf(chart().objs, 'temporal')).toBe('temporal-db-password');
-    expect(secretOf(chart({ name: 'tx' }).objs, 'tx')).toBe('tx-db-password');
-    const app = new App();
-    const other = new Chart(app, 'other');
-    const objs = synth(new SecureTemporalChart(app, 'temporal', {
-      evaluationDatabasePassword: { secret: Secret.fromSecretName(other, 'Pw', 'my-pg'), key: 'pw' },
-    }));
-    expect(secretOf(objs, 'temporal')).toBe('my-pg');
-    const history = containerOf(podTemplate(objs, 'Deployment', 'temporal-history').spec, 'history');
-    expect((history.env ?? []).find((e) => e.name === 'TEMPORAL_DEFAULT_STORE_PASSWORD')?.valueFrom)
-      .toEqual({ secretKeyRef: { name: 'my-pg', key: 'pw' } });
+  it('does authenticate the evaluation database by certificate over verified TLS, with no password anywhere', () => {
+    const { objs } = chart();
+    const pg = containerOf(podTemplate(objs, 'StatefulSet', 'temporal-postgres').spec, 'postgres');
+    expect(pg.args).toEqual(expect.arrayContaining(['ssl=on', 'hba_file=/etc/postgres/hba/pg_hba.conf',
+      'ssl_ca_file=/etc/postgres/trust/platform-clients-ca.crt']));
+    expect((pg.env ?? []).map((e) => e.name)).not.toContain('POSTGRES_PASSWORD_FILE');
+    const hba = findObject(objs, 'ConfigMap', 'temporal-postgres-hba').data?.['pg_hba.conf'] ?? '';
+    const rules = hba.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).map((l) => l.split(/\s+/));
+    expect(rules).toEqual([['local', 'all', 'all', 'trust'], ['hostssl', 'all', 'all', 'all', 'cert']]);
+    // The client certificate's CN is the database user (`cert` authentication maps CN to user).
+    const client = findObject(objs, 'Certificate', 'temporal-temporal-client');
+    expect((client.spec as { commonName?: string }).commonName).toBe('temporal');
+    // Server config: TLS with full verification, client certificate, no password.
+    const sql = serverConfigOf(objs).persistence.datastores.default.sql;
+    expect(sql.password).toBeUndefined();
+    expect(sql.tls).toMatchObject({ enabled: true, enableHostVerification: true,
+      serverName: 'temporal-postgres.temporal.svc.cluster.local' });
+    for (const name of ['temporal-history', 'temporal-frontend']) {
+      const env = containerOf(podTemplate(objs, 'Deployment', name).spec, name.replace('temporal-', '')).env ?? [];
+      expect(env.map((e) => e.name).filter((n) => /PASSWORD/.test(n))).toEqual([]);
+    }
+    const schemaEnv = containerOf(findByPrefix(objs, 'Job', 'temporal-schema-default-').spec!.template.spec!, 'update-schema').env ?? [];
+    expect(schemaEnv.map((e) => e.name)).toEqual(expect.arrayContaining(['SQL_TLS', 'SQL_TLS_CERT_FILE', 'SQL_TLS_KEY_FILE']));
+    expect(schemaEnv.map((e) => e.name)).not.toContain('SQL_PASSWORD');
   });
 
   it('does deploy no database when persistence is given', () => {

@@ -65,7 +65,7 @@ describe('apiRuleViolations', () => {
 
   it('does flag two objects with the same kind, namespace and name', () => {
     const objs = defaultOutput();
-    objs.push(objs.find((o) => o.kind === 'ConfigMap')!);
+    objs.push(objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'temporal-config')!);
     expect(apiRuleViolations(objs)).toEqual(['duplicate object v1/ConfigMap/temporal/temporal-config']);
   });
 });

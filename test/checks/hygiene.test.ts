@@ -2,6 +2,7 @@ import {
   configMapSecretViolations, imageProblem, imageViolations, secretLiteralViolations, serviceExposureViolations,
 } from './hygiene';
 import { defaultOutput, mutated } from './mutate';
+import { podTemplate } from '../util';
 
 const C0 = 'spec.template.spec.containers[0]';
 
@@ -55,9 +56,12 @@ describe('hygiene checks', () => {
 
   it('does allow paths into a mounted Secret (password files, TLS keys) but not elsewhere', () => {
     expect(secretLiteralViolations(defaultOutput())).toEqual([]);
-    const objs = mutated('StatefulSet', 'temporal-postgres', `${C0}.env[1].value`, '/tmp/password');
+    const web = podTemplate(defaultOutput(), 'Deployment', 'temporal-web').spec.containers[0].env ?? [];
+    const keyEnv = web.findIndex((e) => e.name === 'TEMPORAL_TLS_KEY');
+    expect(web[keyEnv].value).toMatch(/^\/etc\/temporal\/tls\/client\//);
+    const objs = mutated('Deployment', 'temporal-web', `${C0}.env[${keyEnv}].value`, '/tmp/tls.key');
     expect(secretLiteralViolations(objs)).toEqual([
-      'StatefulSet/temporal-postgres: container postgres env POSTGRES_PASSWORD_FILE: secret-like name with a literal value',
+      'Deployment/temporal-web: container web env TEMPORAL_TLS_KEY: secret-like name with a literal value',
     ]);
   });
 

@@ -1,5 +1,8 @@
 import { Secret } from 'cdk8s-plus-27';
-import { EVALUATION_ONLY_ANNOTATION, EvaluationPostgres, EvaluationPostgresProps } from '../../lib/temporal/evaluation-postgres';
+import {
+  certificateHbaConf, EVALUATION_ONLY_ANNOTATION, EvaluationPostgres, EvaluationPostgresProps,
+} from '../../lib/temporal/evaluation-postgres';
+import { TemporalPki } from '../../lib/tls/pki';
 import { POSTGRES_PORT } from '../../lib/temporal/ports';
 import { passwordRef } from '../fixtures';
 import {
@@ -73,13 +76,50 @@ describe('EvaluationPostgres', () => {
     expect(pod.spec.automountServiceAccountToken).toBe(false);
   });
 
+  describe('with a PKI (certificate authentication)', () => {
+    function withPki(props: Partial<EvaluationPostgresProps> = {}) {
+      const chart = testChart();
+      const pki = new TemporalPki(chart, 'Pki');
+      const db = new EvaluationPostgres(chart, 'Postgres', { namespace: 'temporal', pki, ...props });
+      return { db, objs: synth(chart) };
+    }
+
+    it('does serve TLS with a certificate whose SANs are its Service names, and verify clients against one CA', () => {
+      const { db, objs } = withPki();
+      expect(db.serverIdentity?.dnsNames).toEqual(expect.arrayContaining(['temporal-postgres.temporal.svc.cluster.local']));
+      const args = container(objs).args ?? [];
+      expect(args.filter((_a, i) => args[i - 1] === '-c')).toEqual([
+        'ssl=on', 'ssl_cert_file=/etc/postgres/tls/tls.crt', 'ssl_key_file=/etc/postgres/tls/tls.key',
+        'ssl_ca_file=/etc/postgres/trust/platform-clients-ca.crt', 'ssl_min_protocol_version=TLSv1.2',
+        'hba_file=/etc/postgres/hba/pg_hba.conf',
+      ]);
+      expect(certificateHbaConf()).not.toMatch(/^host\s/m);
+    });
+
+    it('does give stores a client certificate and full verification instead of a password', () => {
+      const { db } = withPki();
+      const store = db.store('temporal');
+      expect(store.password).toBeUndefined();
+      expect(store.tls?.enableHostVerification).toBe(true);
+      expect(store.tls?.clientCertificate?.name).toBe(db.clientIdentity?.secretName);
+      expect(db.clientIdentity?.dnsNames ?? []).toEqual([]);
+    });
+
+    it('fails when a password is also given', () => {
+      expectValidationError(() => {
+        const chart = testChart();
+        new EvaluationPostgres(chart, 'Postgres', { namespace: 'temporal', pki: new TemporalPki(chart, 'Pki'),
+          password: passwordRef(chart, 'pg-pw') });
+      }, 'INVALID_STORE', { path: 'test/Postgres' });
+    });
+  });
+
   describe('validation', () => {
     it.each(['Temporal', 'a'.repeat(31), 'tem.poral'])('fails when name is %j', (name) => {
       expectValidationError(() => postgres({ name }), 'INVALID_NAME', { path: 'test/Postgres', value: JSON.stringify(name) });
     });
 
-    // BUG (lib/temporal/evaluation-postgres.ts): `name` may start with a digit, but it prefixes Service
-    // `<name>-postgres`, which must be an RFC 1035 label. Fix: require /^[a-z]([-a-z0-9]*[a-z0-9])?$/.
+    // `name` prefixes Service `<name>-postgres`, which must be an RFC 1035 label (start with a letter).
     it('fails when name starts with a digit', () => {
       expectValidationError(() => postgres({ name: '1temporal' }), 'INVALID_NAME', { path: 'test/Postgres', value: '"1temporal"' });
     });

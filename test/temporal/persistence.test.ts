@@ -11,7 +11,7 @@ function props(overrides: Partial<SqlStoreProps> = {}): SqlStoreProps {
 describe('resolveSqlStore', () => {
   it('does resolve the same defaults as before (change detector)', () => {
     const { password, ...rest } = resolveSqlStore('test', 'default', props());
-    expect({ ...rest, password: { secret: password.secret.name, key: password.key } }).toMatchSnapshot();
+    expect({ ...rest, password: { secret: password!.secret.name, key: password!.key } }).toMatchSnapshot();
   });
 
   it('does default the port by plugin', () => {
