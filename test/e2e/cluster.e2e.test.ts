@@ -11,7 +11,9 @@ import {
   tearDown,
   withLogs,
 } from './harness';
+import { registerMtlsTests } from './mtls';
 import { tail } from './processes';
+import { registerRotationTests } from './rotation';
 import { client, connectWorkload, createWorker } from './workload';
 import { greet } from './workflows/greeting';
 
@@ -136,4 +138,8 @@ describe('the Temporal cluster', () => {
     expect(body).toMatch(/^# TYPE \w+ (counter|gauge|histogram|summary)$/m);
     expect(body).toMatch(/^service_requests\{.*operation="StartWorkflowExecution".*\} [1-9]/m);
   }), MINUTE);
+
+  registerMtlsTests();
+  // Last: it replaces the certificates every other test reads.
+  registerRotationTests();
 });
