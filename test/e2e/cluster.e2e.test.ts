@@ -1,155 +1,28 @@
 /**
- * End-to-end: the synthesized manifests run a real Temporal server. Every command, argument, env var
- * and config file comes from the synthesized objects; the harness only rewrites in-cluster host names
- * to 127.0.0.1, the database port to a throwaway PostgreSQL's, container paths to temp directories and
- * each server's metrics port (below). Needs the peers of scripts/install-peers.sh; loopback only.
+ * End-to-end: the synthesized manifests run a real Temporal server with the synthesized mTLS: every
+ * certificate is issued to the spec of the synthesized cert-manager objects (certificates.ts) and reaches
+ * the processes only through the pods' volume definitions. See harness.ts for the few rewrites.
  */
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { existsSync, readFileSync } from 'node:fs';
+import { findComponent, onlyContainer, Secrets } from './manifests';
+import { isPortFree, waitUntil } from './net';
 import {
-  COMPONENT_LABEL, containerPort, evaluationDatabase, findAllByLabels, findComponent, KubeObject, Manifests, onlyContainer,
-  Secrets, serviceHost, servicePorts, synthesize,
-} from './manifests';
-import { freePort, isPortFree, waitUntil } from './net';
-import { findPeers, Peers } from './peers';
-import { LocalPod, localPod } from './pods';
-import { RunningPostgres, startPostgres } from './postgres';
-import { ProcessRunner, Running, tail } from './processes';
-import { Rewriter } from './rewrite';
-import * as activities from './workflows/activities';
+  context, currentSecrets, DB_SECRET, MINUTE, pod, runJob, server, serverDeployments, serverRewriter, servers, setUp, startServer,
+  tearDown,
+  withLogs,
+} from './harness';
+import { registerMtlsTests } from './mtls';
+import { tail } from './processes';
+import { registerRotationTests } from './rotation';
+import { client, connectWorkload, createWorker } from './workload';
 import { greet } from './workflows/greeting';
 
-const MINUTE = 60_000;
-/** The Secret users create before deploying (README; SecureTemporalChart's default password source). */
-const DB_SECRET = 'temporal-db-password';
 /** What SecureTemporalChart declares by default: namespace `default` with 3 days retention. */
 const DECLARED_NAMESPACE = { name: 'default', retentionSeconds: 3 * 24 * 3600 };
 const SERVER_COMPONENTS = ['frontend', 'history', 'matching', 'worker'];
-/** Listen on every interface: in a pod, its own IP; here, loopback only. */
-const ANY_IP = '0.0.0.0';
 
-interface Context {
-  readonly work: string;
-  readonly peers: Peers;
-  readonly manifests: Manifests;
-  readonly secrets: Secrets;
-  readonly rewriter: Rewriter;
-  readonly runner: ProcessRunner;
-  readonly postgres: RunningPostgres;
-}
-
-let ctx: Context | undefined;
-/** Running server processes and their (rewritten) metrics ports, by component. */
-const servers = new Map<string, { running: Running; metricsPort: number }>();
-
-function context(): Context {
-  if (ctx === undefined) {
-    throw new Error('the end-to-end setup failed (see the first error)');
-  }
-  return ctx;
-}
-
-/** Runs `fn`; on failure appends the tail of every process log to the error. */
-async function withLogs<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    const logs = ctx ? `${ctx.runner.tails()}\n--- postgres ---\n${tail(ctx.postgres.logFile, 20)}` : '';
-    const e = err as Error;
-    e.message = `${e.message}\n${logs}`;
-    throw e;
-  }
-}
-
-function pod(workload: KubeObject, podName: string, opts: { rewriter?: Rewriter; secrets?: Secrets } = {}): LocalPod {
-  const c = context();
-  return localPod({
-    objects: c.manifests.objects,
-    workload,
-    podName,
-    root: join(c.work, 'pods'),
-    secrets: opts.secrets ?? c.secrets,
-    rewriter: opts.rewriter ?? c.rewriter,
-  });
-}
-
-/** Runs a Job's pod like the kubelet: init containers in order, then the containers; each must exit 0. */
-async function runJob(job: KubeObject, podName: string, timeoutMs: number): Promise<void> {
-  const local = pod(job, podName);
-  for (const spec of [...local.initContainers, ...local.containers]) {
-    const exit = await context().runner.run(spec, timeoutMs);
-    if (exit.code !== 0) {
-      throw new Error(`${spec.name} exited ${exit.code ?? exit.signal}:\n${tail(exit.logFile)}`);
-    }
-  }
-}
-
-/**
- * Every server pod reads the same config, whose metrics listener is `0.0.0.0:<metrics port>` (fine in
- * Kubernetes, one pod per IP). On one host they would clash, so each process gets its own free port:
- * the one port rewrite beyond the database's.
- */
-async function serverRewriter(server: KubeObject): Promise<{ rewriter: Rewriter; metricsPort: number }> {
-  const metricsPort = await freePort();
-  const declared = containerPort(onlyContainer(server), 'metrics');
-  return { rewriter: context().rewriter.endpoint(ANY_IP, declared, '127.0.0.1', metricsPort), metricsPort };
-}
-
-/** Deployments whose container runs `temporal-server`, by component label. */
-function serverDeployments(): Map<string, KubeObject> {
-  const deployments = findAllByLabels(context().manifests.objects, 'Deployment', {})
-    .filter((d) => onlyContainer(d).command?.[0] === 'temporal-server');
-  return new Map(deployments.map((d) => [d.metadata.labels?.[COMPONENT_LABEL] ?? d.metadata.name, d]));
-}
-
-/** `host:port` of the frontend Service's gRPC port, rewritten for this host. */
-function frontendAddress(): string {
-  const c = context();
-  const service = findAllByLabels(c.manifests.objects, 'Service', { [COMPONENT_LABEL]: 'frontend' })
-    .find((s) => (s.spec as { clusterIP?: string }).clusterIP !== 'None');
-  const port = service && servicePorts(service).find((p) => p.name === 'grpc-rpc')?.port;
-  if (service === undefined || port === undefined) {
-    throw new Error('no frontend ClusterIP Service with a grpc-rpc port');
-  }
-  return c.rewriter.text(`${serviceHost(service, c.manifests.clusterDomain)}:${port}`);
-}
-
-beforeAll(async () => {
-  const peers = findPeers();
-  const work = mkdtempSync(join(tmpdir(), 'secure-temporal-e2e-'));
-  chmodSync(work, 0o711); // PostgreSQL runs as an unprivileged user when the tests run as root
-  mkdirSync(join(work, 'logs'));
-  const manifests = synthesize();
-  const secrets: Secrets = { [DB_SECRET]: { password: `e2e-${randomBytes(12).toString('hex')}` } };
-  const db = evaluationDatabase(manifests, secrets);
-  const port = await freePort();
-  const postgres = startPostgres({
-    binDir: peers.postgresBinDir, dir: join(work, 'postgres'), port,
-    user: db.user, password: db.password, database: db.database,
-  });
-  let rewriter = Rewriter.empty().endpoint(db.host, db.port, postgres.host, postgres.port);
-  for (const service of manifests.objects.filter((o) => o.kind === 'Service')) {
-    rewriter = rewriter.host(serviceHost(service, manifests.clusterDomain), '127.0.0.1');
-  }
-  rewriter = rewriter.host(ANY_IP, '127.0.0.1');
-  ctx = { work, peers, manifests, secrets, rewriter, postgres, runner: new ProcessRunner(join(work, 'logs'), [peers.binDir]) };
-}, 2 * MINUTE);
-
-afterAll(async () => {
-  if (ctx !== undefined) {
-    await ctx.runner.stopAll();
-    ctx.postgres.stop();
-    if (process.env.SECURE_TEMPORAL_E2E_KEEP) {
-      process.stderr.write(`kept ${ctx.work} (SECURE_TEMPORAL_E2E_KEEP)\n`);
-    } else {
-      rmSync(ctx.work, { recursive: true, force: true });
-    }
-  }
-}, 2 * MINUTE);
+beforeAll(setUp, 2 * MINUTE);
+afterAll(tearDown, 2 * MINUTE);
 
 describe('schema Jobs', () => {
   test.each(['schema-default', 'schema-visibility'])('%s runs to completion, and again (idempotent)', (component) =>
@@ -164,7 +37,7 @@ describe('a wrong database password', () => {
   test('keeps the server from starting (the password flows from the Secret into the config)', () => withLogs(async () => {
     const frontend = findComponent(context().manifests.objects, 'Deployment', 'frontend');
     const { rewriter } = await serverRewriter(frontend);
-    const secrets: Secrets = { [DB_SECRET]: { password: 'not-the-password' } };
+    const secrets: Secrets = { ...currentSecrets(), [DB_SECRET]: { password: 'not-the-password' } };
     const local = pod(frontend, 'frontend-wrong-password', { rewriter, secrets });
     const exit = await context().runner.run(local.containers[0], 3 * MINUTE);
     expect(exit.signal).toBeNull(); // it exited by itself, not killed at the timeout
@@ -205,11 +78,10 @@ describe('the Temporal cluster', () => {
       }
     }
     for (const [component, deployment] of deployments) {
-      const { rewriter, metricsPort } = await serverRewriter(deployment);
-      const local = pod(deployment, `${deployment.metadata.name}-0`, { rewriter });
-      servers.set(component, { running: c.runner.start(local.containers[0]), metricsPort });
+      await startServer(component, deployment);
     }
-    // `kubectl exec deploy/<name>-admintools -- temporal operator cluster health`
+    // `kubectl exec deploy/<name>-admintools -- temporal operator cluster health`, over mTLS with the
+    // admin tools' own certificate, CA and serverName (their pod's TLS env, paths rewritten).
     const admin = pod(findComponent(c.manifests.objects, 'Deployment', 'admintools'), 'admintools-0').containers[0];
     const health = { ...admin, name: 'admintools-0/health', argv: ['temporal', 'operator', 'cluster', 'health'] };
     await waitUntil('the frontend to report SERVING', async () => (await c.runner.run(health, 30_000)).code === 0, {
@@ -223,51 +95,38 @@ describe('the Temporal cluster', () => {
   test('the namespace Job registers the declared namespace, and again (idempotent)', () => withLogs(async () => {
     const c = context();
     const job = findComponent(c.manifests.objects, 'Job', 'namespaces');
-    const connection = await Connection.connect({ address: frontendAddress() });
+    const connections = await connectWorkload();
     try {
       for (const round of [1, 2]) {
         await runJob(job, `namespaces-${round}`, 6 * MINUTE);
-        const described = await connection.workflowService.describeNamespace({ namespace: DECLARED_NAMESPACE.name });
+        const described = await connections.client.workflowService.describeNamespace({ namespace: DECLARED_NAMESPACE.name });
         expect(described.namespaceInfo?.name).toBe(DECLARED_NAMESPACE.name);
         expect(Number(described.config?.workflowExecutionRetentionTtl?.seconds)).toBe(DECLARED_NAMESPACE.retentionSeconds);
       }
     } finally {
-      await connection.close();
+      await connections.close();
     }
   }), 13 * MINUTE);
 
-  test('a workflow with an activity runs to completion', () => withLogs(async () => {
-    const address = frontendAddress();
-    const taskQueue = `e2e-${randomBytes(4).toString('hex')}`;
-    const nativeConnection = await NativeConnection.connect({ address });
-    const connection = await Connection.connect({ address });
-    try {
-      const worker = await Worker.create({
-        connection: nativeConnection,
-        namespace: DECLARED_NAMESPACE.name,
-        taskQueue,
-        workflowsPath: require.resolve('./workflows/greeting'),
-        activities,
-      });
-      const client = new Client({ connection, namespace: DECLARED_NAMESPACE.name });
-      const result = await worker.runUntil(client.workflow.execute(greet, {
-        taskQueue,
-        workflowId: `greet-${taskQueue}`,
-        args: ['end-to-end'],
-        workflowExecutionTimeout: '2 minutes',
-      }));
-      expect(result).toBe('Hello, end-to-end!');
-    } finally {
-      await connection.close();
-      await nativeConnection.close();
-    }
-  }), 5 * MINUTE);
+  test('a workflow with an activity completes through mTLS with the declared workload identity\'s certificate', () =>
+    withLogs(async () => {
+      const connections = await connectWorkload();
+      try {
+        const { worker, taskQueue } = await createWorker(connections.native, DECLARED_NAMESPACE.name);
+        const result = await worker.runUntil(client(connections.client, DECLARED_NAMESPACE.name).workflow.execute(greet, {
+          taskQueue,
+          workflowId: `greet-${taskQueue}`,
+          args: ['end-to-end'],
+          workflowExecutionTimeout: '2 minutes',
+        }));
+        expect(result).toBe('Hello, end-to-end!');
+      } finally {
+        await connections.close();
+      }
+    }), 5 * MINUTE);
 
   test('the frontend serves Prometheus metrics', () => withLogs(async () => {
-    const frontend = servers.get('frontend');
-    if (frontend === undefined) {
-      throw new Error('the frontend is not running');
-    }
+    const frontend = server('frontend');
     const template = (findComponent(context().manifests.objects, 'Deployment', 'frontend').spec as {
       template: { metadata?: { annotations?: Record<string, string> } };
     }).template;
@@ -279,4 +138,8 @@ describe('the Temporal cluster', () => {
     expect(body).toMatch(/^# TYPE \w+ (counter|gauge|histogram|summary)$/m);
     expect(body).toMatch(/^service_requests\{.*operation="StartWorkflowExecution".*\} [1-9]/m);
   }), MINUTE);
+
+  registerMtlsTests();
+  // Last: it replaces the certificates every other test reads.
+  registerRotationTests();
 });

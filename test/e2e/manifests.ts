@@ -5,7 +5,7 @@
 import { App } from 'cdk8s';
 import type { IContainer, IPodSpec, IServicePort } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
-import { SecureTemporalChart } from '../../charts/secure-temporal-chart';
+import { SecureTemporalChart, SecureTemporalChartProps } from '../../charts/secure-temporal-chart';
 
 /** A synthesized Kubernetes object (only the fields the harness reads are typed). */
 export interface KubeObject {
@@ -30,16 +30,21 @@ export interface Manifests {
   readonly objects: readonly KubeObject[];
   /** Cluster DNS domain the chart was synthesized for (Service host names end in `.svc.<domain>`). */
   readonly clusterDomain: string;
+  /** cert-manager's cluster resource namespace the chart was synthesized for (where ClusterIssuers read their CA). */
+  readonly clusterResourceNamespace: string;
 }
 
-/** Synthesizes the default chart in-process, exactly as main.ts does, and parses the YAML stream. */
-export function synthesize(): Manifests {
+/**
+ * Synthesizes the chart in-process as main.ts does (main.ts passes no props; the tests may declare
+ * e.g. a workload identity) and parses the YAML stream.
+ */
+export function synthesize(props: SecureTemporalChartProps = {}): Manifests {
   const app = new App();
-  const chart = new SecureTemporalChart(app, 'temporal');
+  const chart = new SecureTemporalChart(app, 'temporal', props);
   const objects = parseAllDocuments(app.synthYaml())
     .map((doc) => doc.toJS() as KubeObject | null)
     .filter((o): o is KubeObject => o !== null && typeof o === 'object');
-  return { objects, clusterDomain: chart.cluster.clusterDomain };
+  return { objects, clusterDomain: chart.cluster.clusterDomain, clusterResourceNamespace: chart.pki.clusterResourceNamespace };
 }
 
 function describeMatches(matches: readonly KubeObject[]): string {

@@ -1,14 +1,16 @@
 /**
- * Turns a workload's pod template into local processes: volumes become directories under a temp dir
- * (ConfigMap files are written with the rewrites applied), env is resolved as the kubelet would
+ * Turns a workload's pod template into local processes: volumes become directories under a temp dir,
+ * written like the kubelet writes them (ConfigMap files with the rewrites applied; Secret files as they
+ * are; projected volumes from their secret and configMap sources), env is resolved as the kubelet would
  * (values, Secret and ConfigMap keys, the downward API, `$(VAR)` expansion) and the container's
  * command + args become the argv. Nothing else is taken from anywhere but the manifests.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { IContainer, IEnvFromSource, IEnvVar, IKeyToPath, IPodSpec, IVolume } from 'kubernetes-models/v1';
 import { findObject, KubeObject, podSpec, Secrets } from './manifests';
 import { expandKubernetes, Rewriter } from './rewrite';
+import { writeVolume } from './volumes';
 
 /** One container to run as a local process. */
 export interface ProcessSpec {
@@ -27,6 +29,11 @@ export interface LocalPod {
   /** Init containers, in order. */
   readonly initContainers: readonly ProcessSpec[];
   readonly containers: readonly ProcessSpec[];
+  /**
+   * What the kubelet does when a Secret changes: rewrites every Secret, ConfigMap and projected volume
+   * of the pod from `secrets`, each in one atomic swap (volumes.ts). Running processes see new files.
+   */
+  syncVolumes(secrets: Secrets): void;
 }
 
 export interface PodOptions {
@@ -59,27 +66,64 @@ function keyItems(data: Readonly<Record<string, string>>, items: readonly IKeyTo
   });
 }
 
+/** The kubelet's default file mode of Secret, ConfigMap and projected volumes. */
+const DEFAULT_MODE = 0o644;
+
+interface SourceFile {
+  readonly path: string;
+  readonly value: string;
+  readonly mode?: number;
+  /** ConfigMap content (config files) is rewritten; Secret content (keys, certificates) never is. */
+  readonly rewrite: boolean;
+}
+
+function configMapFiles(opts: PodOptions, ref: { name?: string; items?: IKeyToPath[]; optional?: boolean }): SourceFile[] {
+  const cm = opts.objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === ref.name);
+  if (cm === undefined && ref.optional === true) {
+    return [];
+  }
+  const found = findObject(opts.objects, 'ConfigMap', ref.name ?? '');
+  return keyItems(found.data ?? {}, ref.items, `ConfigMap ${found.metadata.name}`).map((f) => ({ ...f, rewrite: true }));
+}
+
+function secretFiles(opts: PodOptions, name: string, ref: { items?: IKeyToPath[]; optional?: boolean }, what: string): SourceFile[] {
+  const data = opts.secrets[name];
+  if (data === undefined) {
+    if (ref.optional === true) {
+      return [];
+    }
+    throw new Error(`${what}: Secret ${name} is not in the test secrets`);
+  }
+  return keyItems(data, ref.items, `Secret ${name}`).map((f) => ({ ...f, rewrite: false }));
+}
+
 /** Files of a volume (content not yet rewritten), or undefined for an empty directory. */
-function volumeFiles(opts: PodOptions, volume: IVolume):
-  { path: string; value: string; mode?: number; rewrite: boolean }[] | undefined {
+function volumeFiles(opts: PodOptions, volume: IVolume): (SourceFile & { mode: number })[] | undefined {
+  const withMode = (files: SourceFile[], defaultMode?: number) =>
+    files.map((f) => ({ ...f, mode: f.mode ?? defaultMode ?? DEFAULT_MODE }));
   if (volume.emptyDir !== undefined) {
     return undefined;
   }
   if (volume.configMap !== undefined) {
-    const cm = findObject(opts.objects, 'ConfigMap', volume.configMap.name ?? '');
-    return keyItems(cm.data ?? {}, volume.configMap.items, `ConfigMap ${cm.metadata.name}`)
-      .map((f) => ({ ...f, mode: f.mode ?? volume.configMap?.defaultMode, rewrite: true }));
+    return withMode(configMapFiles(opts, volume.configMap), volume.configMap.defaultMode);
   }
   if (volume.secret !== undefined) {
-    const name = volume.secret.secretName ?? '';
-    const data = opts.secrets[name];
-    if (data === undefined) {
-      throw new Error(`volume ${volume.name}: Secret ${name} is not in the test secrets`);
-    }
-    return keyItems(data, volume.secret.items, `Secret ${name}`)
-      .map((f) => ({ ...f, mode: f.mode ?? volume.secret?.defaultMode, rewrite: false }));
+    return withMode(secretFiles(opts, volume.secret.secretName ?? '', volume.secret, `volume ${volume.name}`),
+      volume.secret.defaultMode);
   }
-  throw new Error(`volume ${volume.name}: only configMap, secret and emptyDir volumes are supported by the harness`);
+  if (volume.projected !== undefined) {
+    const files = (volume.projected.sources ?? []).flatMap((source): SourceFile[] => {
+      if (source.secret !== undefined) {
+        return secretFiles(opts, source.secret.name ?? '', source.secret, `volume ${volume.name}`);
+      }
+      if (source.configMap !== undefined) {
+        return configMapFiles(opts, source.configMap);
+      }
+      throw new Error(`volume ${volume.name}: only secret and configMap projections are supported by the harness`);
+    });
+    return withMode(files, volume.projected.defaultMode);
+  }
+  throw new Error(`volume ${volume.name}: only configMap, secret, projected and emptyDir volumes are supported by the harness`);
 }
 
 /** mountPath -> local directory for every container of the pod. */
@@ -194,15 +238,19 @@ export function localPod(opts: PodOptions): LocalPod {
   for (const [mountPath, local] of mounts) {
     rewriter = rewriter.path(mountPath, local);
   }
-  for (const volume of spec.volumes ?? []) {
-    const root = volumeDir(volume.name);
-    mkdirSync(root, { recursive: true });
-    for (const file of volumeFiles(opts, volume) ?? []) {
-      const target = join(root, file.path);
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, file.rewrite ? rewriter.text(file.value) : file.value, { mode: file.mode ?? 0o644 });
+  const syncVolumes = (secrets: Secrets): void => {
+    for (const volume of spec.volumes ?? []) {
+      const files = volumeFiles({ ...opts, secrets }, volume);
+      if (files === undefined) {
+        mkdirSync(volumeDir(volume.name), { recursive: true });
+      } else {
+        writeVolume(volumeDir(volume.name), files.map((f) => ({
+          path: f.path, mode: f.mode, content: f.rewrite ? rewriter.text(f.value) : f.value,
+        })));
+      }
     }
-  }
+  };
+  syncVolumes(opts.secrets);
   const cwd = join(dir, 'cwd');
   mkdirSync(cwd, { recursive: true });
   return {
@@ -210,5 +258,6 @@ export function localPod(opts: PodOptions): LocalPod {
     dir,
     initContainers: (spec.initContainers ?? []).map((c) => processSpec(opts, c, rewriter, cwd)),
     containers: spec.containers.map((c) => processSpec(opts, c, rewriter, cwd)),
+    syncVolumes,
   };
 }

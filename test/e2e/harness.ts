@@ -1,0 +1,244 @@
+/**
+ * The end-to-end harness: synthesizes the chart, issues its certificates (certificates.ts), starts a
+ * throwaway PostgreSQL and runs pods as local processes (pods.ts). Every command, argument, env var,
+ * config file and mounted file comes from the synthesized objects; the harness only rewrites in-cluster
+ * host names to 127.0.0.1, the database port to the throwaway PostgreSQL's, container paths to temp
+ * directories and each server's metrics port. Needs the peers of scripts/install-peers.sh; loopback only.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { CLI_TLS_ENV, WEB_UI_TLS_ENV } from '../../lib/tls/consumers';
+import type { ClientIdentityProps } from '../../lib/tls/pki';
+import { CertificateStore, SecretFiles } from './certificates';
+import {
+  COMPONENT_LABEL, containerPort, evaluationDatabase, findAllByLabels, findComponent, KubeObject, Manifests, onlyContainer,
+  Secrets, serviceHost, servicePorts, synthesize,
+} from './manifests';
+import { freePort } from './net';
+import { findPeers, Peers } from './peers';
+import { LocalPod, localPod } from './pods';
+import { RunningPostgres, startPostgres } from './postgres';
+import { ProcessRunner, Running, tail } from './processes';
+import { Rewriter } from './rewrite';
+
+export const MINUTE = 60_000;
+/** The Secret users create before deploying (README; SecureTemporalChart's default password source). */
+export const DB_SECRET = 'temporal-db-password';
+/** A workload identity declared like a user would, so that the workload CA issues it a certificate. */
+export const WORKLOAD: ClientIdentityProps = { name: 'e2e-worker', namespace: 'workers', temporalNamespaces: ['default'] };
+/** Listen on every interface: in a pod, its own IP; here, loopback only. */
+const ANY_IP = '0.0.0.0';
+
+export interface Context {
+  readonly work: string;
+  readonly peers: Peers;
+  readonly manifests: Manifests;
+  /** Namespace of the Temporal objects (their pods read Secrets from there). */
+  readonly namespace: string;
+  readonly certificates: CertificateStore;
+  readonly dbPassword: string;
+  readonly rewriter: Rewriter;
+  readonly runner: ProcessRunner;
+  readonly postgres: RunningPostgres;
+}
+
+/** A running server process with its pod, (rewritten) metrics port and ports from its container spec. */
+export interface Server {
+  readonly component: string;
+  readonly pod: LocalPod;
+  readonly running: Running;
+  readonly metricsPort: number;
+  readonly grpcPort: number;
+  readonly membershipPort: number;
+}
+
+let ctx: Context | undefined;
+/** Pods whose volumes follow Secret changes (the kubelet's sync), i.e. those made with the current Secrets. */
+const syncedPods: LocalPod[] = [];
+/** Running server processes, by component. */
+export const servers = new Map<string, Server>();
+
+export function context(): Context {
+  if (ctx === undefined) {
+    throw new Error('the end-to-end setup failed (see the first error)');
+  }
+  return ctx;
+}
+
+/** The Secrets of the Temporal namespace as they are now: the issued certificates and the DB password. */
+export function currentSecrets(): Secrets {
+  const c = context();
+  return { ...c.certificates.secrets(c.namespace), [DB_SECRET]: { password: c.dbPassword } };
+}
+
+/** The kubelet's Secret sync: every pod made with the current Secrets gets their new content. */
+export function syncSecretVolumes(): void {
+  const secrets = currentSecrets();
+  for (const p of syncedPods) {
+    p.syncVolumes(secrets);
+  }
+}
+
+/** Runs `fn`; on failure appends the tail of every process log to the error. */
+export async function withLogs<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const logs = ctx ? `${ctx.runner.tails()}\n--- postgres ---\n${tail(ctx.postgres.logFile, 20)}` : '';
+    const e = err as Error;
+    e.message = `${e.message}\n${logs}`;
+    throw e;
+  }
+}
+
+export function pod(workload: KubeObject, podName: string, opts: { rewriter?: Rewriter; secrets?: Secrets } = {}): LocalPod {
+  const c = context();
+  const local = localPod({
+    objects: c.manifests.objects,
+    workload,
+    podName,
+    root: join(c.work, 'pods'),
+    secrets: opts.secrets ?? currentSecrets(),
+    rewriter: opts.rewriter ?? c.rewriter,
+  });
+  if (opts.secrets === undefined) {
+    syncedPods.push(local);
+  }
+  return local;
+}
+
+/** Runs a Job's pod like the kubelet: init containers in order, then the containers; each must exit 0. */
+export async function runJob(job: KubeObject, podName: string, timeoutMs: number): Promise<void> {
+  const local = pod(job, podName);
+  for (const spec of [...local.initContainers, ...local.containers]) {
+    const exit = await context().runner.run(spec, timeoutMs);
+    if (exit.code !== 0) {
+      throw new Error(`${spec.name} exited ${exit.code ?? exit.signal}:\n${tail(exit.logFile)}`);
+    }
+  }
+}
+
+/**
+ * Every server pod reads the same config, whose metrics listener is `0.0.0.0:<metrics port>` (fine in
+ * Kubernetes, one pod per IP). On one host they would clash, so each process gets its own free port:
+ * the one port rewrite beyond the database's.
+ */
+export async function serverRewriter(server: KubeObject): Promise<{ rewriter: Rewriter; metricsPort: number }> {
+  const metricsPort = await freePort();
+  const declared = containerPort(onlyContainer(server), 'metrics');
+  return { rewriter: context().rewriter.endpoint(ANY_IP, declared, '127.0.0.1', metricsPort), metricsPort };
+}
+
+/** Deployments whose container runs `temporal-server`, by component label. */
+export function serverDeployments(): Map<string, KubeObject> {
+  const deployments = findAllByLabels(context().manifests.objects, 'Deployment', {})
+    .filter((d) => onlyContainer(d).command?.[0] === 'temporal-server');
+  return new Map(deployments.map((d) => [d.metadata.labels?.[COMPONENT_LABEL] ?? d.metadata.name, d]));
+}
+
+/** Starts the server of `deployment` in pod `<name>-0`. */
+export async function startServer(component: string, deployment: KubeObject): Promise<Server> {
+  const { rewriter, metricsPort } = await serverRewriter(deployment);
+  const local = pod(deployment, `${deployment.metadata.name}-0`, { rewriter });
+  const container = onlyContainer(deployment);
+  const server: Server = {
+    component, pod: local, running: context().runner.start(local.containers[0]), metricsPort,
+    grpcPort: containerPort(container, 'grpc-rpc'), membershipPort: containerPort(container, 'grpc-membership'),
+  };
+  servers.set(component, server);
+  return server;
+}
+
+/** `host:port` of the frontend Service's gRPC port, rewritten for this host. */
+export function frontendAddress(): string {
+  const c = context();
+  const service = findAllByLabels(c.manifests.objects, 'Service', { [COMPONENT_LABEL]: 'frontend' })
+    .find((s) => (s.spec as { clusterIP?: string }).clusterIP !== 'None');
+  const port = service && servicePorts(service).find((p) => p.name === 'grpc-rpc')?.port;
+  if (service === undefined || port === undefined) {
+    throw new Error('no frontend ClusterIP Service with a grpc-rpc port');
+  }
+  return c.rewriter.text(`${serviceHost(service, c.manifests.clusterDomain)}:${port}`);
+}
+
+interface ClientTlsConfig { serverName: string; rootCaFiles: string[] }
+interface ServerTlsConfig { certFile: string; keyFile: string; clientCaFiles: string[] }
+/** The part of a running server's rendered `global.tls` the tests read (paths already local). */
+export interface GlobalTls {
+  readonly refreshInterval: string;
+  readonly internode: { server: ServerTlsConfig; client: ClientTlsConfig };
+  readonly frontend: { server: ServerTlsConfig; client: ClientTlsConfig };
+}
+
+/** `global.tls` of the config file a running server reads (its `{{ ... }}` template actions blanked out). */
+export function globalTlsOf(server: Server): GlobalTls {
+  const file = server.running.spec.env.TEMPORAL_SERVER_CONFIG_FILE_PATH;
+  const config = parse(readFileSync(file, 'utf8').replace(/\{\{.*?\}\}/g, '""')) as { global?: { tls?: GlobalTls } };
+  if (config.global?.tls === undefined) {
+    throw new Error(`${file} has no global.tls`);
+  }
+  return config.global.tls;
+}
+
+/** The running server of a component. */
+export function server(component: string): Server {
+  const s = servers.get(component);
+  if (s === undefined) {
+    throw new Error(`the ${component} server is not running`);
+  }
+  return s;
+}
+
+/** Files of the declared workload identity's Secret (in its own namespace, as its worker would mount it). */
+export function workloadFiles(): SecretFiles {
+  const { certificates } = context();
+  return certificates.files(WORKLOAD.namespace, certificates.secretNameOf(WORKLOAD.namespace, () => true));
+}
+
+export async function setUp(): Promise<void> {
+  const peers = findPeers();
+  const work = mkdtempSync(join(tmpdir(), 'secure-temporal-e2e-'));
+  chmodSync(work, 0o711); // PostgreSQL runs as an unprivileged user when the tests run as root
+  mkdirSync(join(work, 'logs'));
+  const manifests = synthesize({ clientIdentities: [WORKLOAD] });
+  const namespace = findComponent(manifests.objects, 'Deployment', 'frontend').metadata.namespace ?? 'default';
+  const certificates = await CertificateStore.issue(manifests, join(work, 'pki'));
+  const dbPassword = `e2e-${randomBytes(12).toString('hex')}`;
+  const db = evaluationDatabase(manifests, { [DB_SECRET]: { password: dbPassword } });
+  const port = await freePort();
+  const postgres = startPostgres({
+    binDir: peers.postgresBinDir, dir: join(work, 'postgres'), port,
+    user: db.user, password: db.password, database: db.database,
+  });
+  let rewriter = Rewriter.empty().endpoint(db.host, db.port, postgres.host, postgres.port);
+  for (const service of manifests.objects.filter((o) => o.kind === 'Service')) {
+    rewriter = rewriter.host(serviceHost(service, manifests.clusterDomain), '127.0.0.1');
+  }
+  // A TLS server name is verified in the server's certificate, not connected to: never rewritten.
+  rewriter = rewriter.host(ANY_IP, '127.0.0.1')
+    .keep('\\bserverName:[ \\t]*["\']?[^\\s"\']*')
+    .keepEnv(CLI_TLS_ENV.serverName)
+    .keepEnv(WEB_UI_TLS_ENV.serverName);
+  ctx = {
+    work, peers, manifests, namespace, certificates, dbPassword, rewriter, postgres,
+    runner: new ProcessRunner(join(work, 'logs'), [peers.binDir]),
+  };
+}
+
+export async function tearDown(): Promise<void> {
+  if (ctx !== undefined) {
+    try {
+      await ctx.runner.stopAll();
+    } finally {
+      ctx.postgres.stop();
+      if (process.env.SECURE_TEMPORAL_E2E_KEEP) {
+        process.stderr.write(`kept ${ctx.work} (SECURE_TEMPORAL_E2E_KEEP)\n`);
+      } else {
+        rmSync(ctx.work, { recursive: true, force: true });
+      }
+    }
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * A workload (worker and client) connecting through mTLS the way docs/SECURITY.md tells a worker to:
+ * the declared identity's certificate and key, the frontend CA as the only trust anchor, and the
+ * frontend's serverName, all read from the running frontend's config and the issued Secret's files.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createSecureContext } from 'node:tls';
+import { Client, Connection, ConnectionOptions, TLSConfig } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { SecretFiles } from './certificates';
+import { frontendAddress, globalTlsOf, server, workloadFiles } from './harness';
+import * as activities from './workflows/activities';
+
+/** The frontend's serverName and trust anchor, from `global.tls.frontend.client` of the running frontend. */
+export function frontendTrust(): { serverName: string; caFile: string } {
+  const { client } = globalTlsOf(server('frontend')).frontend;
+  if (client.rootCaFiles.length !== 1) {
+    throw new Error(`expected one frontend root CA file, got ${client.rootCaFiles.join(', ')}`);
+  }
+  return { serverName: client.serverName, caFile: client.rootCaFiles[0] };
+}
+
+/** SDK TLS options for a client certificate (default: the declared workload identity's). */
+export function workloadTls(files: SecretFiles = workloadFiles(), overrides: Partial<TLSConfig> = {}): TLSConfig {
+  const trust = frontendTrust();
+  return {
+    serverNameOverride: trust.serverName,
+    serverRootCACertificate: readFileSync(trust.caFile),
+    clientCertPair: { crt: readFileSync(files.cert), key: readFileSync(files.key) },
+    ...overrides,
+  };
+}
+
+/**
+ * The grpc-js that @temporalio/client itself loads (its ChannelCredentials must be that module's): a
+ * dependency of the SDK, not of this project.
+ */
+const grpc = createRequire(require.resolve('@temporalio/client'))('@grpc/grpc-js') as typeof import('@grpc/grpc-js');
+
+/**
+ * Client connection options for `tls`. The SDK's own `tls` option cannot be used: grpc-js verifies with
+ * Node's OpenSSL, which without X509_V_FLAG_PARTIAL_CHAIN only accepts a chain ending in a self-signed
+ * root, and the frontend CA anchor is an intermediate (error UNABLE_TO_GET_ISSUER_CERT, "unable to get
+ * issuer certificate"; the SDK reports "Failed to connect before the deadline"). The same files and
+ * serverName, through a SecureContext with `allowPartialTrustChain`, do work (and verify the host name).
+ */
+export function clientConnectionOptions(tls: TLSConfig): Pick<ConnectionOptions, 'credentials' | 'channelArgs'> {
+  const context = createSecureContext({
+    ca: tls.serverRootCACertificate === undefined ? undefined : Buffer.from(tls.serverRootCACertificate),
+    cert: tls.clientCertPair === undefined ? undefined : Buffer.from(tls.clientCertPair.crt),
+    key: tls.clientCertPair === undefined ? undefined : Buffer.from(tls.clientCertPair.key),
+    allowPartialTrustChain: true,
+  });
+  const name = tls.serverNameOverride;
+  return {
+    credentials: grpc.credentials.createFromSecureContext(context),
+    channelArgs: name === undefined ? {} : { 'grpc.ssl_target_name_override': name, 'grpc.default_authority': name },
+  };
+}
+
+/** Both SDK connections of a workload: the worker's (Rust core, rustls) and the client's (grpc-js, OpenSSL). */
+export interface WorkloadConnections {
+  readonly native: NativeConnection;
+  readonly client: Connection;
+  close(): Promise<void>;
+}
+
+export async function connectWorkload(tls: TLSConfig = workloadTls()): Promise<WorkloadConnections> {
+  const address = frontendAddress();
+  const native = await NativeConnection.connect({ address, tls });
+  try {
+    const client = await Connection.connect({ address, ...clientConnectionOptions(tls), connectTimeout: 10_000 });
+    return {
+      native, client, close: async () => {
+        await client.close();
+        await native.close();
+      },
+    };
+  } catch (err) {
+    await native.close();
+    throw err;
+  }
+}
+
+/** A worker on a fresh task queue, with the test activities and workflows. */
+export async function createWorker(connection: NativeConnection, namespace: string): Promise<{ worker: Worker; taskQueue: string }> {
+  const taskQueue = `e2e-${randomBytes(4).toString('hex')}`;
+  const worker = await Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    workflowsPath: require.resolve('./workflows/greeting'),
+    activities,
+  });
+  return { worker, taskQueue };
+}
+
+export function client(connection: Connection, namespace: string): Client {
+  return new Client({ connection, namespace });
+}
