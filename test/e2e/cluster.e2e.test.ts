@@ -8,8 +8,7 @@ import { findComponent, onlyContainer, Secrets } from './manifests';
 import { isPortFree, waitUntil } from './net';
 import {
   context, currentSecrets, DB_SECRET, MINUTE, pod, runJob, server, serverDeployments, serverRewriter, servers, setUp, startServer,
-  tearDown,
-  withLogs,
+  tearDown, withLogs,
 } from './harness';
 import { registerMtlsTests } from './mtls';
 import { tail } from './processes';

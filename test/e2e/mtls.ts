@@ -49,10 +49,11 @@ async function sdkConnect(tls: Parameters<typeof workloadTls>[1], files?: Secret
 /**
  * How the SDK reports a refusal: rustls completes a TLS 1.3 handshake before the server has verified
  * the client certificate, so the server's alert races the SDK's first request. The error names the
- * alert when rustls reads it first, otherwise the connection the server closed.
+ * alert when rustls reads it first ("received fatal alert: UnknownCA"), otherwise the connection the
+ * server closed (hyper Canceled "connection closed", or BrokenPipe); all three were observed.
  */
 function sdkRefusal(alert: string): RegExp {
-  return new RegExp(`tonic::transport::Error\\(Transport, .*(AlertReceived\\(${alert}\\)|Canceled, "connection closed"|BrokenPipe)`);
+  return new RegExp(`tonic::transport::Error\\(Transport, .*(received fatal alert: ${alert}\\b|Canceled, "connection closed"|BrokenPipe)`);
 }
 
 /** Client TLS for the frontend with a client certificate (or none). */

@@ -78,12 +78,11 @@ interface SourceFile {
 }
 
 function configMapFiles(opts: PodOptions, ref: { name?: string; items?: IKeyToPath[]; optional?: boolean }): SourceFile[] {
-  const cm = opts.objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === ref.name);
-  if (cm === undefined && ref.optional === true) {
+  if (ref.optional === true && !opts.objects.some((o) => o.kind === 'ConfigMap' && o.metadata.name === ref.name)) {
     return [];
   }
-  const found = findObject(opts.objects, 'ConfigMap', ref.name ?? '');
-  return keyItems(found.data ?? {}, ref.items, `ConfigMap ${found.metadata.name}`).map((f) => ({ ...f, rewrite: true }));
+  const cm = findObject(opts.objects, 'ConfigMap', ref.name ?? '');
+  return keyItems(cm.data ?? {}, ref.items, `ConfigMap ${cm.metadata.name}`).map((f) => ({ ...f, rewrite: true }));
 }
 
 function secretFiles(opts: PodOptions, name: string, ref: { items?: IKeyToPath[]; optional?: boolean }, what: string): SourceFile[] {
