@@ -53,6 +53,8 @@ export const EVALUATION_ONLY_ANNOTATION = 'secure-temporal.io/evaluation-only';
 export const POSTGRES_TLS_DIR = '/etc/postgres/tls';
 export const POSTGRES_TRUST_DIR = '/etc/postgres/trust';
 export const POSTGRES_HBA_DIR = '/etc/postgres/hba';
+/** File name of the client CA (the generated root) in the trust directory. */
+export const POSTGRES_CLIENT_CA_FILE = 'root-ca.crt';
 
 /**
  * Client authentication of the evaluation PostgreSQL with TLS: the in-pod socket (initialization
@@ -167,9 +169,20 @@ export class EvaluationPostgres extends Construct {
           metadata: { name: `${this.name}-hba`, labels, annotations },
           data: { 'pg_hba.conf': certificateHbaConf() },
         });
+        // PostgreSQL verifies client certificates with OpenSSL, which needs a chain ending at a self-signed
+        // root: with the generated chain, trust the root (clients send leaf + platform-clients CA); the
+        // `cert` rule then admits only a certificate whose CN is the database user. With external issuers,
+        // the platform-clients trust anchor (it must then be a root, or its file a complete chain).
+        const root = pki.rootTrustSource;
+        const trust: k8s.Volume = root
+          ? { name: 'trust', secret: { secretName: root.secretName, items: [{ key: root.key, path: POSTGRES_CLIENT_CA_FILE }],
+            defaultMode: 0o444 } }
+          : pki.trustVolume('trust', ['platform-clients']);
+        const clientCaFile = root ? `${POSTGRES_TRUST_DIR}/${POSTGRES_CLIENT_CA_FILE}`
+          : trustAnchorFile('platform-clients', POSTGRES_TRUST_DIR);
         volumes.push(
           this.serverIdentity.volume('tls'),
-          pki.trustVolume('trust', ['platform-clients']),
+          trust,
           { name: 'hba', configMap: { name: hba.name } },
         );
         mounts.push(
@@ -185,7 +198,7 @@ export class EvaluationPostgres extends Construct {
           '-c', 'ssl=on',
           '-c', `ssl_cert_file=${POSTGRES_TLS_DIR}/tls.crt`,
           '-c', `ssl_key_file=${POSTGRES_TLS_DIR}/tls.key`,
-          '-c', `ssl_ca_file=${trustAnchorFile('platform-clients', POSTGRES_TRUST_DIR)}`,
+          '-c', `ssl_ca_file=${clientCaFile}`,
           '-c', 'ssl_min_protocol_version=TLSv1.2',
           '-c', `hba_file=${POSTGRES_HBA_DIR}/pg_hba.conf`,
         ];

@@ -23,6 +23,8 @@ export interface GeneratedChain {
   /** Trust anchors of the purposes whose CA Secret lives in the Temporal namespace (not the workload CA). */
   readonly sources: Partial<Record<CaPurpose, TrustSource>>;
   readonly certificates: Record<CaPurpose | 'root', Certificate>;
+  /** The root CA's certificate (self-signed), for verifiers that need a chain ending at a self-signed root. */
+  readonly root: { readonly secretName: string; readonly key: string };
 }
 
 /**
@@ -106,6 +108,7 @@ export function createGeneratedChain(scope: Construct, s: GeneratedChainSettings
   return {
     issuers: issuers as Record<CaPurpose, IssuerReference>,
     sources,
+    root: { secretName: rootName, key: 'tls.crt' },
     certificates: certificates as Record<CaPurpose | 'root', Certificate>,
   };
 }

@@ -114,6 +114,11 @@ export class TemporalPki extends Construct {
   public readonly trustConfigMap?: k8s.KubeConfigMap;
   /** The certificate that carries the workload CA into the Temporal namespace (generated mode). */
   public readonly workloadTrustCarrier?: TlsIdentity;
+  /**
+   * The generated root CA's certificate (one key of its Secret), for OpenSSL-based verifiers such as
+   * PostgreSQL that only accept chains ending at a self-signed root. Undefined with external issuers.
+   */
+  public readonly rootTrustSource?: { readonly secretName: string; readonly key: string };
   /** Logical name every internode certificate carries and every internode client verifies. */
   public readonly internodeServerName: string;
   private readonly labels: Record<string, string>;
@@ -193,6 +198,7 @@ export class TemporalPki extends Construct {
       });
       Object.assign(issuers, chain.issuers);
       Object.assign(sources, chain.sources);
+      this.rootTrustSource = chain.root;
       Object.assign(cas, chain.certificates);
     }
     this.issuers = issuers;

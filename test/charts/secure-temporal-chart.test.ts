@@ -68,7 +68,7 @@ describe('SecureTemporalChart', () => {
     const { objs } = chart();
     const pg = containerOf(podTemplate(objs, 'StatefulSet', 'temporal-postgres').spec, 'postgres');
     expect(pg.args).toEqual(expect.arrayContaining(['ssl=on', 'hba_file=/etc/postgres/hba/pg_hba.conf',
-      'ssl_ca_file=/etc/postgres/trust/platform-clients-ca.crt']));
+      'ssl_ca_file=/etc/postgres/trust/root-ca.crt']));
     expect((pg.env ?? []).map((e) => e.name)).not.toContain('POSTGRES_PASSWORD_FILE');
     const hba = findObject(objs, 'ConfigMap', 'temporal-postgres-hba').data?.['pg_hba.conf'] ?? '';
     const rules = hba.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).map((l) => l.split(/\s+/));

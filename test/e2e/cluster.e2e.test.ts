@@ -3,11 +3,13 @@
  * certificate is issued to the spec of the synthesized cert-manager objects (certificates.ts) and reaches
  * the processes only through the pods' volume definitions. See harness.ts for the few rewrites.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { findComponent, onlyContainer, Secrets } from './manifests';
 import { isPortFree, waitUntil } from './net';
 import {
-  context, currentSecrets, DB_SECRET, MINUTE, pod, runJob, server, serverDeployments, serverRewriter, servers, setUp, startServer,
+  context, currentSecrets, MINUTE, pod, runJob, server, serverDeployments, serverRewriter, servers, setUp, startServer,
   tearDown, withLogs,
 } from './harness';
 import { registerMtlsTests } from './mtls';
@@ -32,17 +34,42 @@ describe('schema Jobs', () => {
     }), 5 * MINUTE);
 });
 
-describe('a wrong database password', () => {
-  test('keeps the server from starting (the password flows from the Secret into the config)', () => withLogs(async () => {
-    const frontend = findComponent(context().manifests.objects, 'Deployment', 'frontend');
+describe('the database', () => {
+  // The evaluation PostgreSQL has no password: it admits only TLS clients whose certificate (CN = user) its
+  // client CA issued. A frontend whose database client certificate has expired must be refused.
+  test('refuses a server whose database client certificate has expired (certificate authentication)', () => withLogs(async () => {
+    const c = context();
+    const frontend = findComponent(c.manifests.objects, 'Deployment', 'frontend');
+    const dbClientSecret = c.certificates.secretNameOf(c.namespace,
+      (cert) => (cert.spec as { commonName?: string }).commonName === 'temporal');
+    const past = Date.now() - 48 * 3600_000;
+    const expired = await c.certificates.variant(c.namespace, dbClientSecret, 'expired-db-client',
+      { notBefore: new Date(past - 24 * 3600_000), notAfter: new Date(past) });
+    const secrets: Secrets = { ...currentSecrets(), [dbClientSecret]: {
+      ...currentSecrets()[dbClientSecret], 'tls.crt': readFileSync(expired.cert, 'utf8'), 'tls.key': readFileSync(expired.key, 'utf8'),
+    } };
     const { rewriter } = await serverRewriter(frontend);
-    const secrets: Secrets = { ...currentSecrets(), [DB_SECRET]: { password: 'not-the-password' } };
-    const local = pod(frontend, 'frontend-wrong-password', { rewriter, secrets });
-    const exit = await context().runner.run(local.containers[0], 3 * MINUTE);
+    const local = pod(frontend, 'frontend-expired-db-certificate', { rewriter, secrets });
+    const exit = await c.runner.run(local.containers[0], 3 * MINUTE);
     expect(exit.signal).toBeNull(); // it exited by itself, not killed at the timeout
     expect(exit.code).not.toBe(0);
-    expect(tail(exit.logFile, 200)).toMatch(/password authentication failed/);
+    expect(tail(exit.logFile, 200)).toMatch(/certificate|tls/i);
+    expect(tail(c.postgres.logFile, 50)).toMatch(/certificate/i);
   }), 4 * MINUTE);
+
+  test('refuses plaintext, and TLS without a client certificate', () => {
+    const c = context();
+    const psql = join(c.peers.postgresBinDir, 'psql');
+    const attempt = (sslmode: string) => spawnSync(psql, [
+      `host=127.0.0.1 port=${c.postgres.port} user=temporal dbname=temporal sslmode=${sslmode} connect_timeout=5`, '-c', 'select 1',
+    ], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', PGSSLCERT: '/nonexistent', PGSSLKEY: '/nonexistent' } });
+    const plain = attempt('disable');
+    expect(plain.status).not.toBe(0);
+    expect(plain.stderr).toMatch(/no pg_hba\.conf entry .*no encryption/);
+    const noCert = attempt('require');
+    expect(noCert.status).not.toBe(0);
+    expect(noCert.stderr).toMatch(/certificate/i);
+  });
 });
 
 describe('the server config', () => {

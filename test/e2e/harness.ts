@@ -5,7 +5,6 @@
  * host names to 127.0.0.1, the database port to the throwaway PostgreSQL's, container paths to temp
  * directories and each server's metrics port. Needs the peers of scripts/install-peers.sh; loopback only.
  */
-import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +24,6 @@ import { ProcessRunner, Running, tail } from './processes';
 import { Rewriter } from './rewrite';
 
 export const MINUTE = 60_000;
-/** The Secret users create before deploying (README; SecureTemporalChart's default password source). */
-export const DB_SECRET = 'temporal-db-password';
 /** A workload identity declared like a user would, so that the workload CA issues it a certificate. */
 export const WORKLOAD: ClientIdentityProps = { name: 'e2e-worker', namespace: 'workers', temporalNamespaces: ['default'] };
 /** Listen on every interface: in a pod, its own IP; here, loopback only. */
@@ -39,7 +36,6 @@ export interface Context {
   /** Namespace of the Temporal objects (their pods read Secrets from there). */
   readonly namespace: string;
   readonly certificates: CertificateStore;
-  readonly dbPassword: string;
   readonly rewriter: Rewriter;
   readonly runner: ProcessRunner;
   readonly postgres: RunningPostgres;
@@ -68,10 +64,10 @@ export function context(): Context {
   return ctx;
 }
 
-/** The Secrets of the Temporal namespace as they are now: the issued certificates and the DB password. */
+/** The Secrets of the Temporal namespace as they are now: the issued certificates (there is no password). */
 export function currentSecrets(): Secrets {
   const c = context();
-  return { ...c.certificates.secrets(c.namespace), [DB_SECRET]: { password: c.dbPassword } };
+  return c.certificates.secrets(c.namespace);
 }
 
 /** The kubelet's Secret sync: every pod made with the current Secrets gets their new content. */
@@ -205,15 +201,19 @@ export async function setUp(): Promise<void> {
   mkdirSync(join(work, 'logs'));
   const manifests = synthesize({ clientIdentities: [WORKLOAD] });
   const namespace = findComponent(manifests.objects, 'Deployment', 'frontend').metadata.namespace ?? 'default';
+  const db = evaluationDatabase(manifests);
+  // Host rewrite, certificate side: the stores verify the database with sslmode=verify-full against the
+  // host they dial, which here is 127.0.0.1 instead of the Service name; so the server certificate also
+  // carries that address. Everything else about it is the synthesized spec.
+  for (const cert of manifests.objects.filter((o) => o.kind === 'Certificate')) {
+    const spec = cert.spec as { secretName?: string; ipAddresses?: string[] };
+    if (spec.secretName === db.serverCertificateSecret) {
+      spec.ipAddresses = [...(spec.ipAddresses ?? []), '127.0.0.1'];
+    }
+  }
   const certificates = await CertificateStore.issue(manifests, join(work, 'pki'));
-  const dbPassword = `e2e-${randomBytes(12).toString('hex')}`;
-  const db = evaluationDatabase(manifests, { [DB_SECRET]: { password: dbPassword } });
   const port = await freePort();
-  const postgres = startPostgres({
-    binDir: peers.postgresBinDir, dir: join(work, 'postgres'), port,
-    user: db.user, password: db.password, database: db.database,
-  });
-  let rewriter = Rewriter.empty().endpoint(db.host, db.port, postgres.host, postgres.port);
+  let rewriter = Rewriter.empty().endpoint(db.host, db.port, '127.0.0.1', port);
   for (const service of manifests.objects.filter((o) => o.kind === 'Service')) {
     rewriter = rewriter.host(serviceHost(service, manifests.clusterDomain), '127.0.0.1');
   }
@@ -222,8 +222,26 @@ export async function setUp(): Promise<void> {
     .keep('\\bserverName:[ \\t]*["\']?[^\\s"\']*')
     .keepEnv(CLI_TLS_ENV.serverName)
     .keepEnv(WEB_UI_TLS_ENV.serverName);
+  // The StatefulSet's pod, materialized like any other: its TLS key, client CA and pg_hba.conf come from
+  // its volumes, its server arguments from its container (the image runs `postgres <args>`).
+  const dbWorkload = structuredClone(db.statefulSet);
+  const dbContainer = (dbWorkload.spec as { template: { spec: { containers: { command?: string[] }[] } } })
+    .template.spec.containers[0];
+  dbContainer.command = ['postgres'];
+  const dbPod = localPod({
+    objects: manifests.objects, workload: dbWorkload, podName: 'postgres-0', root: join(work, 'pods'),
+    secrets: certificates.secrets(namespace), rewriter,
+  });
+  const serverArgs = dbPod.containers[0].argv.slice(1);
+  // The kubelet gives the Secret's files to the pod's fsGroup (the postgres group); here the user must own them.
+  const ownFiles = ['ssl_cert_file=', 'ssl_key_file='].flatMap((key) =>
+    serverArgs.filter((a) => a.startsWith(key)).map((a) => a.slice(key.length)));
+  const postgres = startPostgres({
+    binDir: peers.postgresBinDir, dir: join(work, 'postgres'), port,
+    user: db.user, database: db.database, serverArgs, ownFiles,
+  });
   ctx = {
-    work, peers, manifests, namespace, certificates, dbPassword, rewriter, postgres,
+    work, peers, manifests, namespace, certificates, rewriter, postgres,
     runner: new ProcessRunner(join(work, 'logs'), [peers.binDir]),
   };
 }

@@ -124,6 +124,8 @@ export function serviceHost(service: KubeObject, clusterDomain: string): string 
 
 /** What the `postgres` image makes of the evaluation PostgreSQL StatefulSet. */
 export interface EvaluationDatabase {
+  /** The StatefulSet itself (its volumes and args are run by the harness). */
+  readonly statefulSet: KubeObject;
   /** DNS name of its Service (what the stores connect to). */
   readonly host: string;
   readonly port: number;
@@ -131,44 +133,31 @@ export interface EvaluationDatabase {
   readonly user: string;
   /** POSTGRES_DB (image default: the user): created at first start. */
   readonly database: string;
-  /** The superuser password: POSTGRES_PASSWORD, or the Secret item mounted at POSTGRES_PASSWORD_FILE. */
-  readonly password: string;
+  /** Secret of its server certificate (the volume mounted where `ssl_cert_file` points), if it serves TLS. */
+  readonly serverCertificateSecret?: string;
 }
 
 /**
- * Reads the evaluation PostgreSQL (StatefulSet with component `postgres`, its governing Service and its
- * password Secret) the way the `postgres` image's entrypoint does.
+ * Reads the evaluation PostgreSQL (StatefulSet with component `postgres` and its governing Service) the
+ * way the `postgres` image's entrypoint does. It has no password: it authenticates by certificate.
  */
-export function evaluationDatabase(manifests: Manifests, secrets: Secrets): EvaluationDatabase {
+export function evaluationDatabase(manifests: Manifests): EvaluationDatabase {
   const sts = findComponent(manifests.objects, 'StatefulSet', 'postgres');
   const pod = podSpec(sts);
   const container = onlyContainer(sts);
   const env = new Map((container.env ?? []).map((e) => [e.name, e.value]));
   const user = env.get('POSTGRES_USER') ?? 'postgres';
   const database = env.get('POSTGRES_DB') ?? user;
-  let password = env.get('POSTGRES_PASSWORD');
-  const passwordFile = env.get('POSTGRES_PASSWORD_FILE');
-  if (password === undefined && passwordFile !== undefined) {
-    const mount = (container.volumeMounts ?? []).find((m) => passwordFile.startsWith(`${m.mountPath}/`));
-    const secret = pod.volumes?.find((v) => v.name === mount?.name)?.secret;
-    if (mount === undefined || secret?.secretName === undefined) {
-      throw new Error(`POSTGRES_PASSWORD_FILE ${passwordFile} is not in a mounted Secret volume`);
-    }
-    const file = passwordFile.slice(mount.mountPath.length + 1);
-    const key = secret.items?.find((i) => i.path === file)?.key ?? file;
-    password = secrets[secret.secretName]?.[key];
-    if (password === undefined) {
-      throw new Error(`Secret ${secret.secretName} key ${key} (POSTGRES_PASSWORD_FILE) is not in the test secrets`);
-    }
-  }
-  if (password === undefined) {
-    throw new Error('the evaluation PostgreSQL sets neither POSTGRES_PASSWORD nor POSTGRES_PASSWORD_FILE');
-  }
+  const args = container.args ?? [];
+  const certFile = args.find((a) => a.startsWith('ssl_cert_file='))?.slice('ssl_cert_file='.length);
+  const certMount = certFile === undefined ? undefined
+    : (container.volumeMounts ?? []).find((m) => certFile.startsWith(`${m.mountPath}/`));
+  const serverCertificateSecret = pod.volumes?.find((v) => v.name === certMount?.name)?.secret?.secretName;
   const serviceName = (sts.spec as { serviceName?: string }).serviceName;
   if (serviceName === undefined) {
     throw new Error(`StatefulSet ${sts.metadata.name} has no serviceName`);
   }
   const service = findObject(manifests.objects, 'Service', serviceName);
   const port = servicePorts(service).find((p) => p.name === 'postgres')?.port ?? containerPort(container, 'postgres');
-  return { host: serviceHost(service, manifests.clusterDomain), port, user, database, password };
+  return { statefulSet: sts, host: serviceHost(service, manifests.clusterDomain), port, user, database, serverCertificateSecret };
 }

@@ -1,12 +1,13 @@
 /**
  * A throwaway PostgreSQL on 127.0.0.1 for the end-to-end tests, standing in for the evaluation
- * PostgreSQL StatefulSet: same superuser, password and initial database as the `postgres` image
- * creates from that StatefulSet's env (see `evaluationDatabase` in manifests.ts), password
- * authentication (scram-sha-256) over TCP. PostgreSQL refuses to run as root, so when the tests run
- * as root (CI) every PostgreSQL command runs as the unprivileged `postgres` (or `nobody`) user.
+ * PostgreSQL StatefulSet: same superuser and initial database as the `postgres` image creates from that
+ * StatefulSet's env (see `evaluationDatabase` in manifests.ts), started with the StatefulSet's own
+ * server arguments (TLS certificate and key, client CA, pg_hba.conf: certificate authentication only;
+ * their paths rewritten to the materialized volumes). PostgreSQL refuses to run as root, so when the
+ * tests run as root (CI) every PostgreSQL command runs as the unprivileged `postgres` (or `nobody`) user.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface PostgresOptions {
@@ -20,7 +21,13 @@ export interface PostgresOptions {
   readonly port: number;
   /** Superuser (POSTGRES_USER of the image). */
   readonly user: string;
-  readonly password: string;
+  /** The container's server arguments (`-c name=value` pairs), paths already rewritten. */
+  readonly serverArgs: readonly string[];
+  /**
+   * Files PostgreSQL must own (its TLS certificate and key: PostgreSQL refuses a key readable by others;
+   * the kubelet makes the pod's fsGroup their group, here the unprivileged user must own them).
+   */
+  readonly ownFiles: readonly string[];
   /** Database created after initdb (POSTGRES_DB of the image, which defaults to the user). */
   readonly database: string;
 }
@@ -70,11 +77,12 @@ export function startPostgres(opts: PostgresOptions): RunningPostgres {
   const data = join(opts.dir, 'data');
   const socketDir = join(opts.dir, 'socket');
   const logFile = join(opts.dir, 'postgres.log');
-  const pwFile = join(opts.dir, 'pwfile');
   mkdirSync(socketDir, { recursive: true });
-  writeFileSync(pwFile, `${opts.password}\n`, { mode: 0o600 });
+  for (const file of opts.ownFiles) {
+    chmodSync(realpathSync(file), 0o600);
+  }
   if (user !== undefined) {
-    for (const p of [opts.dir, socketDir, pwFile]) {
+    for (const p of [opts.dir, socketDir, ...opts.ownFiles.map((f) => realpathSync(f))]) {
       chownSync(p, user.uid, user.gid);
     }
     chmodSync(opts.dir, 0o700);
@@ -95,11 +103,12 @@ export function startPostgres(opts: PostgresOptions): RunningPostgres {
   };
   try {
     runAs(user, bin('initdb'), [
-      '-D', data, '--username', opts.user, '--pwfile', pwFile, '--auth-local', 'trust', '--auth-host', 'scram-sha-256',
+      '-D', data, '--username', opts.user, '--auth-local', 'trust', '--auth-host', 'reject',
       '--encoding', 'UTF8', '--no-instructions',
     ]);
-    rmSync(pwFile);
-    const serverOptions = `-c listen_addresses=127.0.0.1 -p ${opts.port} -k ${socketDir} -c fsync=off`;
+    // The StatefulSet's arguments (TLS, client CA, hba_file) plus where to listen here.
+    const serverOptions = [...opts.serverArgs,
+      '-c', 'listen_addresses=127.0.0.1', '-p', String(opts.port), '-k', socketDir, '-c', 'fsync=off'].join(' ');
     runAs(user, bin('pg_ctl'), ['-D', data, '-l', logFile, '-w', '-t', '60', '-o', serverOptions, 'start']);
     started = true;
     // pg_ctl daemonizes the server: stop it even if the test process ends without teardown.

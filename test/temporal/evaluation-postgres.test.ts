@@ -84,13 +84,13 @@ describe('EvaluationPostgres', () => {
       return { db, objs: synth(chart) };
     }
 
-    it('does serve TLS with a certificate whose SANs are its Service names, and verify clients against one CA', () => {
+    it('does serve TLS with a certificate whose SANs are its Service names, and verify clients against the generated root', () => {
       const { db, objs } = withPki();
       expect(db.serverIdentity?.dnsNames).toEqual(expect.arrayContaining(['temporal-postgres.temporal.svc.cluster.local']));
       const args = container(objs).args ?? [];
       expect(args.filter((_a, i) => args[i - 1] === '-c')).toEqual([
         'ssl=on', 'ssl_cert_file=/etc/postgres/tls/tls.crt', 'ssl_key_file=/etc/postgres/tls/tls.key',
-        'ssl_ca_file=/etc/postgres/trust/platform-clients-ca.crt', 'ssl_min_protocol_version=TLSv1.2',
+        'ssl_ca_file=/etc/postgres/trust/root-ca.crt', 'ssl_min_protocol_version=TLSv1.2',
         'hba_file=/etc/postgres/hba/pg_hba.conf',
       ]);
       expect(certificateHbaConf()).not.toMatch(/^host\s/m);
