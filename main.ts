@@ -5,8 +5,8 @@ import { SecureTemporalChart } from './charts/secure-temporal-chart';
 
 /**
  * The default deployment: namespace `temporal`, every Temporal service, Web UI, admin tools, schema and
- * namespace jobs, and an evaluation PostgreSQL whose password comes from Secret
- * `temporal-db-password` (create it first; see README). Next to the manifests, `network-flows.mmd` is
+ * namespace jobs, the PKI (cert-manager) with mTLS everywhere, the NetworkPolicy boundary, and an
+ * evaluation PostgreSQL that authenticates by certificate (no password; see README). Next to the manifests, `network-flows.mmd` is
  * the Mermaid picture of the flows the NetworkPolicies allow (docs/NETWORK.md).
  */
 const app = new App();

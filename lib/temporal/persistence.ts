@@ -66,7 +66,7 @@ export interface SqlStoreProps {
   readonly password?: SecretKeyReference;
   /**
    * TLS to the database, with full verification by default.
-   * @default - plaintext (only for a database on a trusted network, such as the evaluation PostgreSQL)
+   * @default - plaintext (only for a database on a trusted network; prefer TLS)
    */
   readonly tls?: DatabaseTlsProps;
   /** @default 20 */

@@ -1,4 +1,5 @@
 import { k8s } from 'cdk8s-plus-27';
+import { KEY_FILE_MODE } from '../tls/layout';
 import { ResolvedSqlStore } from './persistence';
 
 /** A writable scratch directory on a read-only root filesystem. */
@@ -34,6 +35,8 @@ export function storeTlsVolumes(stores: readonly ResolvedSqlStore[]): { volumes:
         secret: {
           secretName: store.tls.clientCertificate.name,
           items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }],
+          // The key is readable by the owner and the pod's fsGroup only, like every other key volume.
+          defaultMode: KEY_FILE_MODE,
         },
       });
       mounts.push({ name: client, mountPath: `${store.tls.mountPath}/client`, readOnly: true });

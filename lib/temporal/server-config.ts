@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import { DB_TLS_FILES, ResolvedSqlStore, storeAddress } from './persistence';
 import type { GlobalTlsConfig } from '../tls/global-tls';
-import { SERVICE_PORTS, ServicePorts, TemporalService } from './ports';
+import { METRICS_PORT, SERVICE_PORTS, ServicePorts, TemporalService } from './ports';
 
 /**
  * A value the server fills in at start-up from an environment variable (`{{ env "NAME" | quote }}` in a
@@ -121,7 +121,7 @@ export function buildServerConfig(input: ServerConfigInput): ServerConfig {
     global: {
       membership: { maxJoinDuration: '30s', broadcastAddress: new EnvValue(input.podIpEnv) },
       metrics: {
-        prometheus: { framework: 'tally', timerType: 'histogram', listenAddress: `0.0.0.0:${ports.frontend.metrics}` },
+        prometheus: { framework: 'tally', timerType: 'histogram', listenAddress: `0.0.0.0:${METRICS_PORT}` },
       },
       ...(input.tls ? { tls: input.tls } : {}),
     },
