@@ -42,6 +42,16 @@ describe('whole-output invariants', () => {
       expect(serviceExposureViolations(objs)).toEqual([]);
     });
 
+    it('does mount every private key (tls.key) readable by owner and group only', () => {
+      const problems = podTemplates(objs).flatMap((pod) => (pod.spec.volumes ?? []).flatMap((v) => {
+        const items = v.secret?.items ?? [];
+        const keys = items.filter((i) => i.path.endsWith('.key') || i.key.endsWith('.key'));
+        return keys.map((i) => ({ at: `${pod.kind}/${pod.name} volume ${v.name} ${i.path}`, mode: i.mode ?? v.secret?.defaultMode ?? 0o644 }))
+          .filter(({ mode }) => (mode & 0o037) !== 0).map(({ at, mode }) => `${at}: mode ${mode.toString(8)}`);
+      }));
+      expect(problems).toEqual([]);
+    });
+
     it('does carry no secret as a literal env value', () => {
       expect(secretLiteralViolations(objs, TEST_PASSWORDS)).toEqual([]);
     });
