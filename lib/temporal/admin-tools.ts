@@ -6,7 +6,7 @@ import { IMAGE_USERS } from './images';
 import { componentLabels, selectorLabels } from './labels';
 import { TMP_MOUNT, TMP_VOLUME } from './pod';
 import {
-  ComputeResources, restrictedContainerSecurityContext, restrictedPodSecurityContext, toResourceRequirements,
+  ComputeResources, restrictedContainerSecurityContext, restrictedPodBasics, toResourceRequirements,
 } from './security';
 
 export interface TemporalAdminToolsProps {
@@ -50,10 +50,7 @@ export class TemporalAdminTools extends Construct {
           template: {
             metadata: { labels },
             spec: {
-              serviceAccountName: account.name,
-              automountServiceAccountToken: false,
-              enableServiceLinks: false,
-              securityContext: restrictedPodSecurityContext(IMAGE_USERS.adminTools),
+              ...restrictedPodBasics(account.name, IMAGE_USERS.adminTools),
               terminationGracePeriodSeconds: 5,
               containers: [{
                 name: 'admintools',

@@ -12,7 +12,7 @@ import { requireDns1035Label } from './names';
 import { SecretKeyReference, SqlStoreProps } from './persistence';
 import { POSTGRES_PORT } from './ports';
 import {
-  ComputeResources, restrictedContainerSecurityContext, restrictedPodSecurityContext, toResourceRequirements,
+  ComputeResources, restrictedContainerSecurityContext, restrictedPodBasics, toResourceRequirements,
 } from './security';
 
 export interface EvaluationPostgresProps {
@@ -232,10 +232,7 @@ export class EvaluationPostgres extends Construct {
           template: {
             metadata: { labels, annotations },
             spec: {
-              serviceAccountName: account.name,
-              automountServiceAccountToken: false,
-              enableServiceLinks: false,
-              securityContext: restrictedPodSecurityContext(IMAGE_USERS.postgres),
+              ...restrictedPodBasics(account.name, IMAGE_USERS.postgres),
               containers: [{
                 name: 'postgres',
                 image,

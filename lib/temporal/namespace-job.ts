@@ -9,7 +9,7 @@ import { contentName } from './job';
 import { componentLabels, selectorLabels } from './labels';
 import { requireTemporalNamespaceName } from './names';
 import { TMP_MOUNT, TMP_VOLUME } from './pod';
-import { restrictedContainerSecurityContext, restrictedPodSecurityContext, toResourceRequirements } from './security';
+import { restrictedContainerSecurityContext, restrictedPodBasics, toResourceRequirements } from './security';
 
 /** A Temporal namespace to register. */
 export interface TemporalNamespaceProps {
@@ -132,10 +132,7 @@ export class NamespaceRegistration extends Construct {
           metadata: { labels },
           spec: {
             restartPolicy: 'OnFailure',
-            serviceAccountName: props.serviceAccountName,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurityContext(IMAGE_USERS.adminTools),
+            ...restrictedPodBasics(props.serviceAccountName, IMAGE_USERS.adminTools),
             containers: [container],
             volumes: [TMP_VOLUME, ...(props.tls?.wiring.volumes ?? [])],
           },

@@ -5,7 +5,7 @@ import { contentName } from './job';
 import { componentLabels, selectorLabels } from './labels';
 import { bracketHost, DB_TLS_FILES, ResolvedSqlStore, schemaName } from './persistence';
 import { storeTlsVolumes, TMP_MOUNT, TMP_VOLUME } from './pod';
-import { restrictedContainerSecurityContext, restrictedPodSecurityContext, toResourceRequirements } from './security';
+import { restrictedContainerSecurityContext, restrictedPodBasics, toResourceRequirements } from './security';
 
 export interface SchemaJobProps {
   readonly instance: string;
@@ -106,10 +106,7 @@ export class SchemaJob extends Construct {
           metadata: { labels },
           spec: {
             restartPolicy: 'OnFailure',
-            serviceAccountName: props.serviceAccountName,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurityContext(IMAGE_USERS.adminTools),
+            ...restrictedPodBasics(props.serviceAccountName, IMAGE_USERS.adminTools),
             initContainers: containers.slice(0, -1),
             containers: containers.slice(-1),
             volumes: [TMP_VOLUME, ...tls.volumes],

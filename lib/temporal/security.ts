@@ -16,6 +16,20 @@ export function restrictedPodSecurityContext(uid: number): k8s.PodSecurityContex
   };
 }
 
+/**
+ * The identity and isolation part of every pod spec: its ServiceAccount, no API token, no service-link
+ * env vars, and the restricted pod security context for the image's own user.
+ */
+export function restrictedPodBasics(serviceAccountName: string, uid: number): Pick<k8s.PodSpec,
+  'serviceAccountName' | 'automountServiceAccountToken' | 'enableServiceLinks' | 'securityContext'> {
+  return {
+    serviceAccountName,
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: restrictedPodSecurityContext(uid),
+  };
+}
+
 export function restrictedContainerSecurityContext(): k8s.SecurityContext {
   return {
     allowPrivilegeEscalation: false,

@@ -5,7 +5,7 @@ import { CONFIG_CHECKSUM_ANNOTATION, componentLabels, selectorLabels } from './l
 import { ResolvedSqlStore } from './persistence';
 import { spreadConstraints, storePasswordEnv, storeTlsVolumes, TMP_MOUNT, TMP_VOLUME } from './pod';
 import { PORT_NAMES, ServicePorts, TemporalService } from './ports';
-import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from './security';
+import { restrictedContainerSecurityContext, restrictedPodBasics } from './security';
 import { IMAGE_USERS } from './images';
 
 /** Where the static config and the dynamic config are mounted in server containers. */
@@ -85,10 +85,7 @@ export class TemporalServerService extends Construct {
             },
           },
           spec: {
-            serviceAccountName: this.serviceAccount.name,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurityContext(IMAGE_USERS.server),
+            ...restrictedPodBasics(this.serviceAccount.name, IMAGE_USERS.server),
             topologySpreadConstraints: spreadConstraints(this.selector),
             terminationGracePeriodSeconds: 60,
             containers: [{

@@ -10,7 +10,7 @@ import { requireReplicas } from './names';
 import { spreadConstraints, TMP_MOUNT, TMP_VOLUME } from './pod';
 import { WEB_UI_PORT } from './ports';
 import {
-  ComputeResources, restrictedContainerSecurityContext, restrictedPodSecurityContext, toResourceRequirements,
+  ComputeResources, restrictedContainerSecurityContext, restrictedPodBasics, toResourceRequirements,
 } from './security';
 
 /** Ingress in front of the Web UI. */
@@ -96,10 +96,7 @@ export class TemporalWebUi extends Construct {
           template: {
             metadata: { labels },
             spec: {
-              serviceAccountName: account.name,
-              automountServiceAccountToken: false,
-              enableServiceLinks: false,
-              securityContext: restrictedPodSecurityContext(IMAGE_USERS.ui),
+              ...restrictedPodBasics(account.name, IMAGE_USERS.ui),
               topologySpreadConstraints: spreadConstraints(this.selector),
               containers: [{
                 name: 'web',
