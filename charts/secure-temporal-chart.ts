@@ -10,7 +10,7 @@ import { PersistenceProps, ServerServiceProps, TemporalCluster } from '../lib/te
 import { DynamicConfig } from '../lib/temporal/dynamic-config';
 import { EvaluationPostgres } from '../lib/temporal/evaluation-postgres';
 import { TemporalNamespaceProps } from '../lib/temporal/namespace-job';
-import { requireClusterDomain, requireDns1035Label, requireDnsLabel } from '../lib/temporal/names';
+import { DEFAULT_CLUSTER_DOMAIN, requireClusterDomain, requireDns1035Label, requireDnsLabel } from '../lib/temporal/names';
 import { TemporalWebUi, TemporalWebUiProps } from '../lib/temporal/web-ui';
 
 /**
@@ -101,7 +101,7 @@ export class SecureTemporalChart extends Chart {
       requireDnsLabel(this.node.path, 'namespace', namespace);
       // Checked here, before the PKI and the cluster derive names from them.
       const name = requireDns1035Label(this.node.path, 'name', props.name ?? 'temporal', 30);
-      requireClusterDomain(this.node.path, props.clusterDomain ?? 'cluster.local');
+      requireClusterDomain(this.node.path, props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
 
       if (props.createNamespace ?? true) {
         new k8s.KubeNamespace(this, 'Namespace', {

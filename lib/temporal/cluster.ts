@@ -10,7 +10,7 @@ import { RINGPOP_TLS_DYNAMIC_CONFIG } from '../tls/global-tls';
 import { TemporalPki } from '../tls/pki';
 import { ClientTls, ClusterTls, issueClusterTls, platformClientTls } from './cluster-tls';
 import { componentLabels, selectorLabels } from './labels';
-import { requireChartNamespace, requireClusterDomain, requireDns1035Label, requireReplicas } from './names';
+import { DEFAULT_CLUSTER_DOMAIN, requireChartNamespace, requireClusterDomain, requireDns1035Label, requireReplicas } from './names';
 import { NamespaceRegistration, resolveNamespaces, TemporalNamespaceProps } from './namespace-job';
 import { ResolvedSqlStore, resolveSqlStore, SqlStoreProps } from './persistence';
 import { assertNoPortClash, PORT_NAMES, SERVICE_PORTS, TemporalService } from './ports';
@@ -136,7 +136,7 @@ export class TemporalCluster extends Construct {
       const path = this.node.path;
       this.name = requireDns1035Label(path, 'name', props.name ?? 'temporal', 30);
       this.namespace = requireChartNamespace(this);
-      this.clusterDomain = requireClusterDomain(path, props.clusterDomain ?? 'cluster.local');
+      this.clusterDomain = requireClusterDomain(path, props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
       this.numHistoryShards = props.numHistoryShards ?? 512;
       if (!Number.isInteger(this.numHistoryShards) || this.numHistoryShards < 1 || this.numHistoryShards > 65536) {
         throw new ValidationError('INVALID_SHARDS', path, 'numHistoryShards must be an integer from 1 to 65536',

@@ -8,7 +8,7 @@ import { trustAnchorFile } from '../tls/layout';
 import { TemporalPki } from '../tls/pki';
 import { DEFAULT_IMAGES, IMAGE_USERS, requirePinnedImage } from './images';
 import { componentLabels, selectorLabels } from './labels';
-import { requireDns1035Label } from './names';
+import { DEFAULT_CLUSTER_DOMAIN, requireDns1035Label } from './names';
 import { SecretKeyReference, SqlStoreProps } from './persistence';
 import { POSTGRES_PORT } from './ports';
 import {
@@ -137,7 +137,7 @@ export class EvaluationPostgres extends Construct {
             protocol: 'TCP', appProtocol: 'tcp' }],
         },
       });
-      const dns = serviceDnsOf(service, props.clusterDomain ?? 'cluster.local');
+      const dns = serviceDnsOf(service, props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
       this.host = serviceFqdn(dns);
 
       const volumes: k8s.Volume[] = [

@@ -55,6 +55,9 @@ export function requireReplicas(path: string, replicas: unknown, fix: string): n
   return replicas;
 }
 
+/** The Kubernetes cluster DNS domain unless told otherwise. */
+export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
+
 /** Throws unless `value` is a DNS name usable as the cluster DNS domain (e.g. `cluster.local`). */
 export function requireClusterDomain(path: string, value: string): string {
   if (typeof value !== 'string' || value.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value)) {

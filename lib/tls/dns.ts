@@ -1,6 +1,6 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { ValidationError } from '../errors';
-import { isDnsLabel } from '../temporal/names';
+import { DEFAULT_CLUSTER_DOMAIN, isDnsLabel } from '../temporal/names';
 
 /**
  * Where a Kubernetes Service answers in cluster DNS. Certificates and `serverName`s are derived from
@@ -68,7 +68,7 @@ export function serviceFqdn(service: ServiceDns): string {
  * The ServiceDns of a synthesized Service object (a `k8s.KubeService` or any ApiObject of kind
  * Service): its name and namespace are read from the object, so a rename can never leave a stale SAN.
  */
-export function serviceDnsOf(service: ApiObject, clusterDomain = 'cluster.local'): ServiceDns {
+export function serviceDnsOf(service: ApiObject, clusterDomain = DEFAULT_CLUSTER_DOMAIN): ServiceDns {
   const path = service.node.path;
   if (service.kind !== 'Service') {
     throw new ValidationError('INVALID_TLS', path, 'expected a Service object', service.kind,

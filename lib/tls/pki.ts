@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { Certificate } from '../../imports/cert-manager.io';
 import { ValidationError } from '../errors';
 import { componentLabels } from '../temporal/labels';
-import { requireChartNamespace, requireTemporalNamespaceName } from '../temporal/names';
+import { DEFAULT_CLUSTER_DOMAIN, requireChartNamespace, requireTemporalNamespaceName } from '../temporal/names';
 import { isDnsName, requireLabel, requireServiceDns, ServiceDns, serviceDnsNames, serviceFqdn } from './dns';
 import { createGeneratedChain } from './generated-chain';
 import { buildGlobalTls, ExpirationChecksProps, GlobalTlsConfig } from './global-tls';
@@ -128,7 +128,7 @@ export class TemporalPki extends Construct {
     const path = this.node.path;
     this.name = requireLabel(path, 'name', props.name ?? 'temporal', 30);
     this.namespace = requireChartNamespace(this);
-    this.clusterDomain = props.clusterDomain ?? 'cluster.local';
+    this.clusterDomain = props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
     if (!isDnsName(this.clusterDomain)) {
       throw new ValidationError('INVALID_TLS', path, 'clusterDomain must be a DNS name', this.clusterDomain,
         'use the cluster\'s DNS domain, usually "cluster.local"');
