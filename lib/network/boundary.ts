@@ -1,7 +1,9 @@
 import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { rollback } from '../atomic';
 import { ValidationError } from '../errors';
+import { serviceDnsOf, serviceFqdn } from '../tls/dns';
 import { TemporalAdminTools } from '../temporal/admin-tools';
 import { TemporalCluster } from '../temporal/cluster';
 import { EvaluationPostgres } from '../temporal/evaluation-postgres';
@@ -139,155 +141,161 @@ export class NetworkBoundary extends Construct {
 
   constructor(scope: Construct, id: string, props: NetworkBoundaryProps) {
     super(scope, id);
-    const path = this.node.path;
-    const { cluster } = props;
-    validateOptions(path, props);
-    const component = (cid: string, selector: Record<string, string>, workload: ApiObject): Component => {
-      const template = podTemplate(workload);
-      const missing = Object.entries(selector).filter(([k, v]) => template.labels[k] !== v);
-      if (missing.length > 0) {
-        throw new ValidationError('INVALID_FLOW', `${path}/${cid}`, 'the selector does not select the pods',
-          Object.fromEntries(missing), 'label the pod template with the selector labels');
-      }
-      return { kind: 'component', id: cid, selector: { ...selector }, listens: template.ports };
-    };
+    try {
+      const path = this.node.path;
+      const { cluster } = props;
+      validateOptions(path, props);
+      const component = (cid: string, selector: Record<string, string>, workload: ApiObject): Component => {
+        const template = podTemplate(workload);
+        const missing = Object.entries(selector).filter(([k, v]) => template.labels[k] !== v);
+        if (missing.length > 0) {
+          throw new ValidationError('INVALID_FLOW', `${path}/${cid}`, 'the selector does not select the pods',
+            Object.fromEntries(missing), 'label the pod template with the selector labels');
+        }
+        return { kind: 'component', id: cid, selector: { ...selector }, listens: template.ports };
+      };
 
-    // Server services: listening ports as synthesized; the flows take them from the ports table.
-    const servers: Partial<Record<TemporalService, Component>> = {};
-    for (const service of cluster.services) {
-      const server = cluster.serverServices[service];
-      if (server) {
-        const declared = component(service, server.selector, server.deployment);
-        servers[service] = { ...serverComponent(service, server.selector), listens: declared.listens };
-      }
-    }
-    // Temporal's rule: system SDK clients use internal-frontend when it is configured, else the frontend.
-    const systemTarget: TemporalService = 'internal-frontend' in cluster.serverConfig.services ? 'internal-frontend' : 'frontend';
-    const flows: Flow[] = serverFlows(servers, systemTarget);
-    const components: Component[] = Object.values(servers);
-
-    const serverAt = (client: string, address: string): [TemporalService, Component] => {
-      const services: [TemporalService, k8s.KubeService | undefined][] = [
-        ['frontend', cluster.frontendService], ['internal-frontend', cluster.internalFrontendService],
-      ];
-      const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
-      for (const [service, svc] of services) {
-        const target = servers[service];
-        if (svc && target && host.split('.')[0] === svc.name && port === SERVICE_PORTS[service].grpc) {
-          return [service, target];
+      // Server services: listening ports as synthesized; the flows take them from the ports table.
+      const servers: Partial<Record<TemporalService, Component>> = {};
+      for (const service of cluster.services) {
+        const server = cluster.serverServices[service];
+        if (server) {
+          const declared = component(service, server.selector, server.deployment);
+          servers[service] = { ...serverComponent(service, server.selector), listens: declared.listens };
         }
       }
-      throw new ValidationError('INVALID_FLOW', `${path}/${client}`, 'the client talks to an address no frontend Service serves',
-        address, 'point it at cluster.frontendAddress or cluster.adminAddress');
-    };
+      // Temporal's rule: system SDK clients use internal-frontend when it is configured, else the frontend.
+      const systemTarget: TemporalService = 'internal-frontend' in cluster.serverConfig.services ? 'internal-frontend' : 'frontend';
+      const flows: Flow[] = serverFlows(servers, systemTarget);
+      const components: Component[] = Object.values(servers);
 
-    if (props.webUi) {
-      const web = component('web', props.webUi.selector, props.webUi.deployment);
-      components.push(web);
-      const [service, target] = serverAt('web', props.webUi.address);
-      flows.push(callFlow(web, target, service, 'ui', 'the Web UI server calls the frontend API'));
-      if (props.webUi.ingress) {
-        const controller: PeerGroup = { kind: 'peers', id: 'ingress-controller', label: 'ingress controller',
-          peers: [props.ingressController ?? DEFAULT_INGRESS_CONTROLLER_PEER] };
-        flows.push({ from: controller, to: web, ports: [{ port: WEB_UI_PORT, protocol: 'TCP', name: 'web http' }],
-          category: 'ingress', purpose: 'browsers reach the Web UI through the Ingress' });
+      const serverAt = (client: string, address: string): [TemporalService, Component] => {
+        const services: [TemporalService, k8s.KubeService | undefined][] = [
+          ['frontend', cluster.frontendService], ['internal-frontend', cluster.internalFrontendService],
+        ];
+        const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+        for (const [service, svc] of services) {
+          const target = servers[service];
+          // The client's host must be the Service's full DNS name, derived as the cluster derives addresses.
+          if (svc && target && host === serviceFqdn(serviceDnsOf(svc, cluster.clusterDomain)) &&
+            port === SERVICE_PORTS[service].grpc) {
+            return [service, target];
+          }
+        }
+        throw new ValidationError('INVALID_FLOW', `${path}/${client}`, 'the client talks to an address no frontend Service serves',
+          address, 'point it at cluster.frontendAddress or cluster.adminAddress');
+      };
+
+      if (props.webUi) {
+        const web = component('web', props.webUi.selector, props.webUi.deployment);
+        components.push(web);
+        const [service, target] = serverAt('web', props.webUi.address);
+        flows.push(callFlow(web, target, service, 'ui', 'the Web UI server calls the frontend API'));
+        if (props.webUi.ingress) {
+          const controller: PeerGroup = { kind: 'peers', id: 'ingress-controller', label: 'ingress controller',
+            peers: [props.ingressController ?? DEFAULT_INGRESS_CONTROLLER_PEER] };
+          flows.push({ from: controller, to: web, ports: [{ port: WEB_UI_PORT, protocol: 'TCP', name: 'web http' }],
+            category: 'ingress', purpose: 'browsers reach the Web UI through the Ingress' });
+        }
       }
-    }
-    const admins: [string, Record<string, string>, ApiObject, string][] = [];
-    if (props.adminTools) {
-      admins.push(['admintools', props.adminTools.selector, props.adminTools.deployment, props.adminTools.address]);
-    }
-    if (cluster.namespaceRegistration) {
-      const job = cluster.namespaceRegistration;
-      admins.push(['namespaces', job.selector, job.job, job.address]);
-    }
-    for (const [cid, selector, workload, address] of admins) {
-      const admin = component(cid, selector, workload);
-      components.push(admin);
-      const [service, target] = serverAt(cid, address);
-      flows.push(callFlow(admin, target, service, 'admin', `${cid === 'namespaces' ? 'registers namespaces' : 'operator CLI'} ` +
-        `(${service === 'internal-frontend' ? 'internal-frontend: system admin over internode mTLS' : 'frontend API'})`));
-    }
+      const admins: [string, Record<string, string>, ApiObject, string][] = [];
+      if (props.adminTools) {
+        admins.push(['admintools', props.adminTools.selector, props.adminTools.deployment, props.adminTools.address]);
+      }
+      if (cluster.namespaceRegistration) {
+        const job = cluster.namespaceRegistration;
+        admins.push(['namespaces', job.selector, job.job, job.address]);
+      }
+      for (const [cid, selector, workload, address] of admins) {
+        const admin = component(cid, selector, workload);
+        components.push(admin);
+        const [service, target] = serverAt(cid, address);
+        flows.push(callFlow(admin, target, service, 'admin', `${cid === 'namespaces' ? 'registers namespaces' : 'operator CLI'} ` +
+          `(${service === 'internal-frontend' ? 'internal-frontend: system admin over internode mTLS' : 'frontend API'})`));
+      }
 
-    // Databases: a store on the evaluation PostgreSQL is reached by pod selector, any other by the
-    // declared external peers.
-    const schemaJobs = cluster.schemaJobs.map((job) => ({ job, comp: component(`schema-${job.store.role}`, job.selector, job.job) }));
-    components.push(...schemaJobs.map((s) => s.comp));
-    const evaluation = props.evaluationDatabase;
-    const postgres = evaluation ? component('postgres', evaluation.selector, evaluation.statefulSet) : undefined;
-    const onEvaluation = (store: ResolvedSqlStore): boolean => evaluation !== undefined && store.host === evaluation.host;
-    const stores = [cluster.defaultStore, cluster.visibilityStore];
-    const externalStores = stores.filter((s) => !onEvaluation(s));
-    let external: PeerGroup | undefined;
-    if (externalStores.length > 0) {
-      if (!props.externalDatabase || props.externalDatabase.peers.length === 0) {
+      // Databases: a store on the evaluation PostgreSQL is reached by pod selector, any other by the
+      // declared external peers.
+      const schemaJobs = cluster.schemaJobs.map((job) => ({ job, comp: component(`schema-${job.store.role}`, job.selector, job.job) }));
+      components.push(...schemaJobs.map((s) => s.comp));
+      const evaluation = props.evaluationDatabase;
+      const postgres = evaluation ? component('postgres', evaluation.selector, evaluation.statefulSet) : undefined;
+      const onEvaluation = (store: ResolvedSqlStore): boolean => evaluation !== undefined && store.host === evaluation.host;
+      const stores = [cluster.defaultStore, cluster.visibilityStore];
+      const externalStores = stores.filter((s) => !onEvaluation(s));
+      let external: PeerGroup | undefined;
+      if (externalStores.length > 0) {
+        if (!props.externalDatabase || props.externalDatabase.peers.length === 0) {
+          throw new ValidationError('INVALID_PEER', `${path}/externalDatabase`,
+            `store(s) ${externalStores.map((s) => `${s.role} at ${s.host}:${s.port}`).join(', ')} are outside the namespace ` +
+            'and no database peer is declared', props.externalDatabase,
+            'set externalDatabase: { peers: [Peer.cidr("10.20.0.0/24")] } (the database\'s address range)');
+        }
+        external = { kind: 'peers', id: 'database', label: 'external database', peers: props.externalDatabase.peers };
+      } else if (props.externalDatabase) {
         throw new ValidationError('INVALID_PEER', `${path}/externalDatabase`,
-          `store(s) ${externalStores.map((s) => `${s.role} at ${s.host}:${s.port}`).join(', ')} are outside the namespace ` +
-          'and no database peer is declared', props.externalDatabase,
-          'set externalDatabase: { peers: [Peer.cidr("10.20.0.0/24")] } (the database\'s address range)');
+          'an external database is declared but every store uses the evaluation PostgreSQL', props.externalDatabase,
+          'remove externalDatabase, or point persistence at the external database');
       }
-      external = { kind: 'peers', id: 'database', label: 'external database', peers: props.externalDatabase.peers };
-    } else if (props.externalDatabase) {
-      throw new ValidationError('INVALID_PEER', `${path}/externalDatabase`,
-        'an external database is declared but every store uses the evaluation PostgreSQL', props.externalDatabase,
-        'remove externalDatabase, or point persistence at the external database');
-    }
-    if (postgres) {
-      components.push(postgres);
-    }
-    const destinations = (used: readonly ResolvedSqlStore[]): [FlowEndpoint, number[]][] => {
-      const out: [FlowEndpoint, number[]][] = [];
-      const onPod = used.filter(onEvaluation);
-      if (postgres && onPod.length > 0) {
-        out.push([postgres, onPod.map((s) => s.port)]);
+      if (postgres) {
+        components.push(postgres);
       }
-      const outside = used.filter((s) => !onEvaluation(s));
-      if (external && outside.length > 0) {
-        out.push([external, [...(props.externalDatabase?.ports ?? outside.map((s) => s.port))]]);
+      const destinations = (used: readonly ResolvedSqlStore[]): [FlowEndpoint, number[]][] => {
+        const out: [FlowEndpoint, number[]][] = [];
+        const onPod = used.filter(onEvaluation);
+        if (postgres && onPod.length > 0) {
+          out.push([postgres, onPod.map((s) => s.port)]);
+        }
+        const outside = used.filter((s) => !onEvaluation(s));
+        if (external && outside.length > 0) {
+          out.push([external, [...(props.externalDatabase?.ports ?? outside.map((s) => s.port))]]);
+        }
+        return out;
+      };
+      for (const server of Object.values(servers)) {
+        for (const [to, ports] of destinations(stores)) {
+          flows.push({ from: server, to, ports: databasePorts(ports), category: 'database',
+            purpose: 'persistence (default and visibility stores)' });
+        }
       }
-      return out;
-    };
-    for (const server of Object.values(servers)) {
-      for (const [to, ports] of destinations(stores)) {
-        flows.push({ from: server, to, ports: databasePorts(ports), category: 'database',
-          purpose: 'persistence (default and visibility stores)' });
+      for (const { job, comp } of schemaJobs) {
+        for (const [to, ports] of destinations([job.store])) {
+          flows.push({ from: comp, to, ports: databasePorts(ports), category: 'database',
+            purpose: `installs and upgrades the ${job.store.role} schema` });
+        }
       }
-    }
-    for (const { job, comp } of schemaJobs) {
-      for (const [to, ports] of destinations([job.store])) {
-        flows.push({ from: comp, to, ports: databasePorts(ports), category: 'database',
-          purpose: `installs and upgrades the ${job.store.role} schema` });
-      }
-    }
 
-    if (props.clientNamespaces && props.clientNamespaces.length > 0) {
-      const clients: PeerGroup = { kind: 'peers', id: 'clients', label: 'client namespaces', peers: props.clientNamespaces };
-      flows.push(callFlow(clients, servers.frontend as Component, 'frontend', 'client',
-        'SDK clients and workers of the declared namespaces (this row moves to the authorizer proxy)'));
-    }
-    if (props.monitoring !== false) {
-      const monitoring: PeerGroup = { kind: 'peers', id: 'monitoring', label: 'monitoring',
-        peers: [props.monitoring ?? DEFAULT_MONITORING_PEER] };
-      flows.push(...metricsFlows(monitoring, Object.values(servers)));
-    }
-    for (const contribution of props.contributions ?? []) {
-      components.push(...contribution.components);
-      flows.push(...contribution.flows);
-    }
-    const dns: PeerGroup = { kind: 'peers', id: 'dns', label: 'cluster DNS', peers: [props.clusterDns?.peer ?? DEFAULT_DNS_PEER] };
-    flows.push(...dnsFlows(components, dns, props.clusterDns?.port ?? 53));
-    flows.push(...resolveExtraFlows(path, components, props.extraFlows ?? []));
+      if (props.clientNamespaces && props.clientNamespaces.length > 0) {
+        const clients: PeerGroup = { kind: 'peers', id: 'clients', label: 'client namespaces', peers: props.clientNamespaces };
+        flows.push(callFlow(clients, servers.frontend as Component, 'frontend', 'client',
+          'SDK clients and workers of the declared namespaces (this row moves to the authorizer proxy)'));
+      }
+      if (props.monitoring !== false) {
+        const monitoring: PeerGroup = { kind: 'peers', id: 'monitoring', label: 'monitoring',
+          peers: [props.monitoring ?? DEFAULT_MONITORING_PEER] };
+        flows.push(...metricsFlows(monitoring, Object.values(servers)));
+      }
+      for (const contribution of props.contributions ?? []) {
+        components.push(...contribution.components);
+        flows.push(...contribution.flows);
+      }
+      const dns: PeerGroup = { kind: 'peers', id: 'dns', label: 'cluster DNS', peers: [props.clusterDns?.peer ?? DEFAULT_DNS_PEER] };
+      flows.push(...dnsFlows(components, dns, props.clusterDns?.port ?? 53));
+      flows.push(...resolveExtraFlows(path, components, props.extraFlows ?? []));
 
-    validateFlowTable(path, components, flows);
-    this.components = components;
-    this.flows = flows;
-    this.policyDocuments = networkPolicies(cluster.name, components, flows);
-    const labels = componentLabels(cluster.name, 'network');
-    this.policies = this.policyDocuments.map((doc) => new k8s.KubeNetworkPolicy(this, doc.component ?? 'DefaultDeny', {
-      metadata: { name: doc.name, labels },
-      spec: doc.spec,
-    }));
-    this.diagram = flowDiagram(cluster.namespace, components, flows);
-    this.document = flowsDocument(cluster.namespace, components, flows);
+      validateFlowTable(path, components, flows);
+      this.components = components;
+      this.flows = flows;
+      this.policyDocuments = networkPolicies(cluster.name, components, flows);
+      const labels = componentLabels(cluster.name, 'network');
+      this.policies = this.policyDocuments.map((doc) => new k8s.KubeNetworkPolicy(this, doc.component ?? 'DefaultDeny', {
+        metadata: { name: doc.name, labels },
+        spec: doc.spec,
+      }));
+      this.diagram = flowDiagram(cluster.namespace, components, flows);
+      this.document = flowsDocument(cluster.namespace, components, flows);
+    } catch (error) {
+      rollback(this, error);
+    }
   }
 }

@@ -1,6 +1,7 @@
 import { ApiObject, Chart, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { rollback } from '../atomic';
 import { Certificate } from '../../imports/cert-manager.io';
 import { ValidationError } from '../errors';
 import { componentLabels } from '../temporal/labels';
@@ -125,109 +126,113 @@ export class TemporalPki extends Construct {
 
   constructor(scope: Construct, id: string, props: TemporalPkiProps = {}) {
     super(scope, id);
-    const path = this.node.path;
-    this.name = requireLabel(path, 'name', props.name ?? 'temporal', 30);
-    this.namespace = requireChartNamespace(this);
-    this.clusterDomain = props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
-    if (!isDnsName(this.clusterDomain)) {
-      throw new ValidationError('INVALID_TLS', path, 'clusterDomain must be a DNS name', this.clusterDomain,
-        'use the cluster\'s DNS domain, usually "cluster.local"');
-    }
-    this.clusterResourceNamespace = requireLabel(path, 'clusterResourceNamespace', props.clusterResourceNamespace ?? 'cert-manager');
-    this.frontendAccess = props.frontendAccess ?? 'direct';
-    this.frontendClientCas = frontendClientCas(this.frontendAccess);
-    this.privateKey = resolvePrivateKey(path, props.privateKey);
-    this.leafRenewBefore = props.leafRenewBefore ?? Duration.days(30);
-    this.leafLifetime = lifetime(path, 'leaf', props.leafDuration ?? Duration.days(90), this.leafRenewBefore);
-    const caDuration = props.caDuration ?? Duration.days(1825);
-    const rootDuration = props.rootCaDuration ?? Duration.days(3650);
-    const caRenewBefore = props.caRenewBefore ?? Duration.days(365);
-    const caLifetime = lifetime(path, 'CA', caDuration, caRenewBefore);
-    const rootLifetime = lifetime(path, 'root CA', rootDuration, caRenewBefore);
-    const leafSeconds = (props.leafDuration ?? Duration.days(90)).toSeconds();
-    if (caDuration.toSeconds() > rootDuration.toSeconds() || leafSeconds > caDuration.toSeconds()) {
-      throw new ValidationError('INVALID_TLS', path, 'lifetimes must nest: leaf <= CA <= root CA',
-        { leaf: this.leafLifetime.duration, ca: caLifetime.duration, root: rootLifetime.duration },
-        'shorten the inner lifetime or lengthen the outer one');
-    }
-    this.caPrivateKeyRotationPolicy = props.caPrivateKeyRotationPolicy ?? 'Never';
-    if (!['Never', 'Always'].includes(this.caPrivateKeyRotationPolicy)) {
-      throw new ValidationError('INVALID_TLS', path, 'caPrivateKeyRotationPolicy must be "Never" or "Always"',
-        this.caPrivateKeyRotationPolicy, 'keep the default "Never" unless you follow the overlap procedure');
-    }
-    this.internodeServerName = `${this.name}-internode.${this.namespace}.svc.${this.clusterDomain}`;
-    this.labels = componentLabels(this.name, 'tls');
-
-    // Every prop is validated before the first child object exists: a bad prop leaves nothing behind.
-    const overrides: Partial<Record<CaPurpose, TrustSource>> = {};
-    for (const [purpose, pem] of Object.entries(props.trustOverrides ?? {}) as [CaPurpose, string][]) {
-      if (!CA_PURPOSES.includes(purpose)) {
-        throw new ValidationError('INVALID_TLS', `${path}/trustOverrides`, 'unknown purpose', purpose, `use one of ${CA_PURPOSES.join(', ')}`);
+    try {
+      const path = this.node.path;
+      this.name = requireLabel(path, 'name', props.name ?? 'temporal', 30);
+      this.namespace = requireChartNamespace(this);
+      this.clusterDomain = props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+      if (!isDnsName(this.clusterDomain)) {
+        throw new ValidationError('INVALID_TLS', path, 'clusterDomain must be a DNS name', this.clusterDomain,
+          'use the cluster\'s DNS domain, usually "cluster.local"');
       }
-      overrides[purpose] = { pem: requireCaBundle(`${path}/trustOverrides`, purpose, pem) };
-    }
-    const sources: Partial<Record<CaPurpose, TrustSource>> = {};
-    const issuers: Partial<Record<CaPurpose, IssuerReference>> = {};
-    const cas: Partial<Record<CaPurpose | 'root', Certificate>> = {};
-    if (props.external) {
-      this.mode = 'external';
-      const byPurpose = externalByPurpose(props.external);
-      for (const [purpose, ca] of Object.entries(byPurpose) as [CaPurpose, NonNullable<typeof byPurpose.internode>][]) {
-        requireLabel(`${path}/external/${purpose}`, 'issuer name', ca?.issuer?.name, 253);
-        const certManagerGroup = (ca.issuer.group ?? 'cert-manager.io') === 'cert-manager.io';
-        if (certManagerGroup ? !['Issuer', 'ClusterIssuer'].includes(ca.issuer.kind) : !/^[A-Z][A-Za-z0-9]*$/.test(ca.issuer.kind ?? '')) {
-          throw new ValidationError('INVALID_TLS', `${path}/external/${purpose}`,
-            'issuer.kind must be Issuer or ClusterIssuer (or the kind of an external issuer of another group)',
-            ca.issuer.kind, 'use "ClusterIssuer" for an issuer shared across namespaces');
+      this.clusterResourceNamespace = requireLabel(path, 'clusterResourceNamespace', props.clusterResourceNamespace ?? 'cert-manager');
+      this.frontendAccess = props.frontendAccess ?? 'direct';
+      this.frontendClientCas = frontendClientCas(this.frontendAccess);
+      this.privateKey = resolvePrivateKey(path, props.privateKey);
+      this.leafRenewBefore = props.leafRenewBefore ?? Duration.days(30);
+      this.leafLifetime = lifetime(path, 'leaf', props.leafDuration ?? Duration.days(90), this.leafRenewBefore);
+      const caDuration = props.caDuration ?? Duration.days(1825);
+      const rootDuration = props.rootCaDuration ?? Duration.days(3650);
+      const caRenewBefore = props.caRenewBefore ?? Duration.days(365);
+      const caLifetime = lifetime(path, 'CA', caDuration, caRenewBefore);
+      const rootLifetime = lifetime(path, 'root CA', rootDuration, caRenewBefore);
+      const leafSeconds = (props.leafDuration ?? Duration.days(90)).toSeconds();
+      if (caDuration.toSeconds() > rootDuration.toSeconds() || leafSeconds > caDuration.toSeconds()) {
+        throw new ValidationError('INVALID_TLS', path, 'lifetimes must nest: leaf <= CA <= root CA',
+          { leaf: this.leafLifetime.duration, ca: caLifetime.duration, root: rootLifetime.duration },
+          'shorten the inner lifetime or lengthen the outer one');
+      }
+      this.caPrivateKeyRotationPolicy = props.caPrivateKeyRotationPolicy ?? 'Never';
+      if (!['Never', 'Always'].includes(this.caPrivateKeyRotationPolicy)) {
+        throw new ValidationError('INVALID_TLS', path, 'caPrivateKeyRotationPolicy must be "Never" or "Always"',
+          this.caPrivateKeyRotationPolicy, 'keep the default "Never" unless you follow the overlap procedure');
+      }
+      this.internodeServerName = `${this.name}-internode.${this.namespace}.svc.${this.clusterDomain}`;
+      this.labels = componentLabels(this.name, 'tls');
+
+      // Every prop is validated before the first child object exists: a bad prop leaves nothing behind.
+      const overrides: Partial<Record<CaPurpose, TrustSource>> = {};
+      for (const [purpose, pem] of Object.entries(props.trustOverrides ?? {}) as [CaPurpose, string][]) {
+        if (!CA_PURPOSES.includes(purpose)) {
+          throw new ValidationError('INVALID_TLS', `${path}/trustOverrides`, 'unknown purpose', purpose, `use one of ${CA_PURPOSES.join(', ')}`);
         }
-        issuers[purpose] = ca.issuer;
-        sources[purpose] = requireTrustSource(`${path}/external/${purpose}`, 'trustAnchor', ca.trustAnchor);
+        overrides[purpose] = { pem: requireCaBundle(`${path}/trustOverrides`, purpose, pem) };
       }
-      assertSeparableCas(`${path}/external`, byPurpose, this.frontendAccess);
-    } else {
-      this.mode = 'generated';
-      const chain = createGeneratedChain(this, {
-        name: this.name,
-        namespace: this.namespace,
-        clusterResourceNamespace: this.clusterResourceNamespace,
-        privateKey: this.privateKey,
-        rotation: this.caPrivateKeyRotationPolicy,
-        rootLifetime,
-        caLifetime,
-        labels: this.labels,
-      });
-      Object.assign(issuers, chain.issuers);
-      Object.assign(sources, chain.sources);
-      this.rootTrustSource = chain.root;
-      Object.assign(cas, chain.certificates);
-    }
-    this.issuers = issuers;
-    this.caCertificates = cas;
+      const sources: Partial<Record<CaPurpose, TrustSource>> = {};
+      const issuers: Partial<Record<CaPurpose, IssuerReference>> = {};
+      const cas: Partial<Record<CaPurpose | 'root', Certificate>> = {};
+      if (props.external) {
+        this.mode = 'external';
+        const byPurpose = externalByPurpose(props.external);
+        for (const [purpose, ca] of Object.entries(byPurpose) as [CaPurpose, NonNullable<typeof byPurpose.internode>][]) {
+          requireLabel(`${path}/external/${purpose}`, 'issuer name', ca?.issuer?.name, 253);
+          const certManagerGroup = (ca.issuer.group ?? 'cert-manager.io') === 'cert-manager.io';
+          if (certManagerGroup ? !['Issuer', 'ClusterIssuer'].includes(ca.issuer.kind) : !/^[A-Z][A-Za-z0-9]*$/.test(ca.issuer.kind ?? '')) {
+            throw new ValidationError('INVALID_TLS', `${path}/external/${purpose}`,
+              'issuer.kind must be Issuer or ClusterIssuer (or the kind of an external issuer of another group)',
+              ca.issuer.kind, 'use "ClusterIssuer" for an issuer shared across namespaces');
+          }
+          issuers[purpose] = ca.issuer;
+          sources[purpose] = requireTrustSource(`${path}/external/${purpose}`, 'trustAnchor', ca.trustAnchor);
+        }
+        assertSeparableCas(`${path}/external`, byPurpose, this.frontendAccess);
+      } else {
+        this.mode = 'generated';
+        const chain = createGeneratedChain(this, {
+          name: this.name,
+          namespace: this.namespace,
+          clusterResourceNamespace: this.clusterResourceNamespace,
+          privateKey: this.privateKey,
+          rotation: this.caPrivateKeyRotationPolicy,
+          rootLifetime,
+          caLifetime,
+          labels: this.labels,
+        });
+        Object.assign(issuers, chain.issuers);
+        Object.assign(sources, chain.sources);
+        this.rootTrustSource = chain.root;
+        Object.assign(cas, chain.certificates);
+      }
+      this.issuers = issuers;
+      this.caCertificates = cas;
 
-    Object.assign(sources, overrides);
-    const pems: Record<string, string> = {};
-    for (const [purpose, source] of Object.entries(sources) as [CaPurpose, TrustSource][]) {
-      if ('pem' in source) {
-        pems[trustAnchorFileName(purpose)] = source.pem;
+      Object.assign(sources, overrides);
+      const pems: Record<string, string> = {};
+      for (const [purpose, source] of Object.entries(sources) as [CaPurpose, TrustSource][]) {
+        if ('pem' in source) {
+          pems[trustAnchorFileName(purpose)] = source.pem;
+        }
       }
+      if (Object.keys(pems).length > 0) {
+        this.trustConfigMap = new k8s.KubeConfigMap(this, 'TrustAnchors', {
+          metadata: { name: `${this.name}-tls-trust-anchors`, labels: this.labels },
+          data: Object.fromEntries(Object.entries(pems).sort(([a], [b]) => a.localeCompare(b))),
+        });
+      }
+      if (this.mode === 'generated' && sources.workload === undefined) {
+        // cert-manager writes the issuing CA into `ca.crt` of every Secret it issues; for the self-signed
+        // workload CA that is exactly the workload CA. This carrier brings it into the Temporal namespace.
+        this.workloadTrustCarrier = this.leaf('WorkloadTrustCarrier', {
+          role: 'trust-carrier', name: 'workload-ca-anchor', purpose: 'workload', namespace: this.namespace,
+          commonName: `${this.name} workload CA anchor`, mountDir: TRUST_DIR,
+        });
+        sources.workload = { secretName: this.workloadTrustCarrier.secretName, key: 'ca.crt' };
+      }
+      this.trustSources = sources;
+      this.node.addValidation({ validate: () => this.issuerProblems() });
+    } catch (error) {
+      rollback(this, error);
     }
-    if (Object.keys(pems).length > 0) {
-      this.trustConfigMap = new k8s.KubeConfigMap(this, 'TrustAnchors', {
-        metadata: { name: `${this.name}-tls-trust-anchors`, labels: this.labels },
-        data: Object.fromEntries(Object.entries(pems).sort(([a], [b]) => a.localeCompare(b))),
-      });
-    }
-    if (this.mode === 'generated' && sources.workload === undefined) {
-      // cert-manager writes the issuing CA into `ca.crt` of every Secret it issues; for the self-signed
-      // workload CA that is exactly the workload CA. This carrier brings it into the Temporal namespace.
-      this.workloadTrustCarrier = this.leaf('WorkloadTrustCarrier', {
-        role: 'trust-carrier', name: 'workload-ca-anchor', purpose: 'workload', namespace: this.namespace,
-        commonName: `${this.name} workload CA anchor`, mountDir: TRUST_DIR,
-      });
-      sources.workload = { secretName: this.workloadTrustCarrier.secretName, key: 'ca.crt' };
-    }
-    this.trustSources = sources;
-    this.node.addValidation({ validate: () => this.issuerProblems() });
   }
 
   /**

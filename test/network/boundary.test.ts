@@ -5,6 +5,7 @@ import { NetworkBoundary } from '../../lib/network/boundary';
 import { Component } from '../../lib/network/flows';
 import { Peer } from '../../lib/network/peers';
 import { TemporalCluster } from '../../lib/temporal/cluster';
+import { TemporalWebUi } from '../../lib/temporal/web-ui';
 import { NetworkPolicyObject } from './evaluator';
 import { externalDatabaseProps, synthChart } from './fixtures';
 
@@ -119,6 +120,19 @@ describe('NetworkBoundary', () => {
   });
 
   describe('fails', () => {
+    it('fails when a client talks to the frontend Service name of another namespace', () => {
+      const chart = new Chart(Testing.app(), 'standalone', { namespace: 'temporal' });
+      const cluster = new TemporalCluster(chart, 'Cluster', { persistence: externalDatabaseProps().persistence! });
+      const webUi = new TemporalWebUi(chart, 'WebUi', { cluster });
+      // Same Service name, other namespace: not the cluster's frontend, so no flow may be derived for it.
+      (webUi as { address: string }).address = 'temporal-frontend.elsewhere.svc.cluster.local:7233';
+      const build = () => new NetworkBoundary(chart, 'Network', {
+        cluster, webUi, externalDatabase: { peers: [Peer.cidr('10.20.0.0/24')] },
+      });
+      expect(build).toThrow(ValidationError);
+      expect(build).toThrow(/no frontend Service serves/);
+    });
+
     it('fails when an extra flow targets a port no one listens on', () => {
       expectInvalid({ extraFlows: [{ from: 'web', to: 'frontend', ports: [9999], purpose: 'x' }] }, 'INVALID_FLOW',
         'no one listens on this port of frontend', '"9999/TCP"', '7233/TCP');
