@@ -91,19 +91,27 @@ function expectGoodValidationError(e: unknown): void {
   expect(e.message).toContain('. Fix: ');
 }
 
+/**
+ * The property itself: `build` either throws a well-formed ValidationError (false) or yields a chart whose
+ * output passes every invariant (true). Anything else thrown fails the run.
+ */
+function buildOrReject(build: () => Chart): boolean {
+  let chart: Chart;
+  try {
+    chart = build();
+  } catch (e) {
+    expectGoodValidationError(e);
+    return false;
+  }
+  expect(allViolations(synth(chart))).toEqual(NO_VIOLATIONS);
+  return true;
+}
+
 describe('SecureTemporalChart (property)', () => {
   it('does either throw a ValidationError or synthesize output that passes every invariant', () => {
     let synthesized = 0;
     fc.assert(fc.property(chartProps, (props) => {
-      let chart: Chart;
-      try {
-        chart = new SecureTemporalChart(new App(), 'temporal', props);
-      } catch (e) {
-        expectGoodValidationError(e);
-        return;
-      }
-      expect(allViolations(synth(chart))).toEqual(NO_VIOLATIONS);
-      synthesized += 1;
+      synthesized += buildOrReject(() => new SecureTemporalChart(new App(), 'temporal', props)) ? 1 : 0;
     }), { numRuns: RUNS });
     // The property is vacuous if (almost) every run is rejected: most runs must synthesize.
     expect(synthesized).toBeGreaterThanOrEqual(RUNS * 0.3);
@@ -158,14 +166,10 @@ describe('TemporalCluster (property)', () => {
       const props: TemporalClusterProps = {
         ...rest, persistence: { default: toStore(defaultStore), visibility: toStore(visibilityStore) },
       };
-      try {
+      synthesized += buildOrReject(() => {
         new TemporalCluster(chart, 'Cluster', props);
-      } catch (e) {
-        expectGoodValidationError(e);
-        return;
-      }
-      expect(allViolations(synth(chart))).toEqual(NO_VIOLATIONS);
-      synthesized += 1;
+        return chart;
+      }) ? 1 : 0;
     }), { numRuns: RUNS });
     expect(synthesized).toBeGreaterThanOrEqual(RUNS * 0.3);
   });
