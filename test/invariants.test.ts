@@ -73,13 +73,17 @@ describe('whole-output invariants', () => {
       expect(apiRuleViolations(objs)).toEqual([]);
     });
 
-    it('does give every pod its own ServiceAccount and no API token', () => {
+    it('does give every component its own ServiceAccount (the Jobs share one) and no API token', () => {
       const accounts = new Map(findAll(objs, 'ServiceAccount').map((sa) => [sa.metadata.name, sa]));
+      const users = new Map<string, string[]>();
       for (const pod of podTemplates(objs)) {
         const name = pod.spec.serviceAccountName ?? 'default';
         expect([pod.name, name === 'default', pod.spec.automountServiceAccountToken]).toEqual([pod.name, false, false]);
         expect([name, accounts.get(name)?.automountServiceAccountToken]).toEqual([name, false]);
+        users.set(name, [...(users.get(name) ?? []), `${pod.kind}/${pod.name}`]);
       }
+      const shared = [...users].filter(([, pods]) => pods.length > 1 && pods.some((p) => !p.startsWith('Job/')));
+      expect(shared).toEqual([]);
     });
 
     it('does turn off service links in every pod', () => {
