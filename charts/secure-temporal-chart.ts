@@ -1,24 +1,39 @@
 import { Chart, ChartProps, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { rollback } from '../lib/atomic';
+import { ValidationError } from '../lib/core/errors';
+import { Installation, InstallationProps } from '../lib/core/installation';
+import { requireDnsLabel } from '../lib/core/names';
+import { admitsNamespace, describePeer, ExternalPeer } from '../lib/core/peers';
+import { rollback } from '../lib/core/rollback';
+import { requireUnusedNames } from '../lib/core/unique';
 import { NetworkBoundary, NetworkBoundaryOptions } from '../lib/network/boundary';
 import { TemporalAdminTools } from '../lib/temporal/admin-tools';
-import { TlsIdentity } from '../lib/tls/identity';
-import { ClientIdentityProps, TemporalPki, TemporalPkiProps } from '../lib/tls/pki';
-import { PersistenceProps, ServerServiceProps, TemporalCluster } from '../lib/temporal/cluster';
-import { DynamicConfig } from '../lib/temporal/dynamic-config';
+import { PersistenceProps, TemporalCluster, TemporalClusterProps } from '../lib/temporal/cluster';
 import { EvaluationPostgres } from '../lib/temporal/evaluation-postgres';
 import { TemporalNamespaceProps } from '../lib/temporal/namespace-job';
-import { DEFAULT_CLUSTER_DOMAIN, requireClusterDomain, requireDns1035Label, requireDnsLabel } from '../lib/temporal/names';
 import { TemporalWebUi, TemporalWebUiProps } from '../lib/temporal/web-ui';
+import { TlsIdentity } from '../lib/tls/identity';
+import { ClientIdentityProps, TemporalPki, TemporalPkiProps } from '../lib/tls/pki';
+
+/** The parts of a deployment, for constructs added to it (`addComponents`). */
+export interface SecureTemporalDeployment {
+  readonly installation: Installation;
+  readonly pki: TemporalPki;
+  readonly cluster: TemporalCluster;
+  readonly webUi?: TemporalWebUi;
+  readonly adminTools?: TemporalAdminTools;
+  readonly database?: EvaluationPostgres;
+}
 
 /**
- * Props of the default deployment. The network options (`clientNamespaces`, `ingressController`,
- * `monitoring`, `clusterDns`, `externalDatabase`, `extraFlows`) are documented on NetworkBoundaryOptions
- * and in docs/NETWORK.md.
+ * Props of the default deployment. Every prop of `TemporalCluster` is accepted here too (replicas and
+ * resources per service, images, dynamic config, shards ...), as are the network options (`clientNamespaces`,
+ * `ingressController`, `monitoring`, `clusterDns`, `externalDatabase`, `extraFlows`; see NetworkBoundaryOptions
+ * and docs/NETWORK.md) and the installation's `name` and `clusterDomain`.
  */
-export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'>, NetworkBoundaryOptions {
+export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'>, InstallationProps,
+  Omit<TemporalClusterProps, 'installation' | 'persistence' | 'pki' | 'namespaces'>, NetworkBoundaryOptions {
   /**
    * Kubernetes namespace of everything.
    * @default 'temporal'
@@ -29,52 +44,40 @@ export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'>,
    * @default true
    */
   readonly createNamespace?: boolean;
-  /** Name prefix of every object. @default 'temporal' */
-  readonly name?: string;
   /**
    * The database. Leave unset for evaluation: a single-replica PostgreSQL (NOT for production) is then
    * deployed in the namespace.
    * @default - the evaluation PostgreSQL
    */
   readonly persistence?: PersistenceProps;
-  /** See TemporalClusterProps.numHistoryShards (IMMUTABLE). @default 512 */
-  readonly numHistoryShards?: number;
-  /** @default - 1 replica */
-  readonly frontend?: ServerServiceProps;
-  /** @default - 1 replica */
-  readonly history?: ServerServiceProps;
-  /** @default - 1 replica */
-  readonly matching?: ServerServiceProps;
-  /** @default - 1 replica */
-  readonly worker?: ServerServiceProps;
-  /** @default false */
-  readonly internalFrontend?: boolean | ServerServiceProps;
-  /** @default - DEFAULT_DYNAMIC_CONFIG */
-  readonly dynamicConfig?: DynamicConfig;
   /** @default - one namespace, `default`, with 3 days retention */
   readonly namespaces?: readonly TemporalNamespaceProps[];
   /** Web UI settings, or `false` for none. @default - a Web UI without Ingress */
   readonly webUi?: false | Omit<TemporalWebUiProps, 'cluster'>;
   /** @default true */
   readonly adminTools?: boolean;
-  /** @default 'info' */
-  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
-  /** @default 'cluster.local' */
-  readonly clusterDomain?: string;
   /**
-   * PKI settings: key algorithm, lifetimes, renewBefore, an existing issuer in place of the generated
-   * chain, the cert-manager cluster resource namespace (see docs/SECURITY.md). mTLS itself is always on.
+   * PKI settings: key algorithm, lifetimes, renewBefore, existing issuers in place of the generated chain,
+   * certificates minted outside cert-manager, the cert-manager cluster resource namespace (see
+   * docs/SECURITY.md). mTLS itself is always on.
    * @default - the generated chain with the defaults of TemporalPkiProps
    */
-  readonly tls?: Omit<TemporalPkiProps, 'name' | 'clusterDomain'>;
-  /** Extra DNS names of the frontend (ingress / load balancer), added to its certificate. @default - none */
-  readonly frontendExtraHosts?: readonly string[];
+  readonly tls?: Omit<TemporalPkiProps, 'installation'>;
   /**
    * Client identities of workloads (a worker app in Kubernetes namespace X for Temporal namespaces Y):
-   * each gets a certificate from the workload CA, issued into its own namespace, for it to mount.
+   * each gets a certificate from the workload CA, issued into its own namespace, for it to mount. Each
+   * namespace must be admitted by `clientNamespaces`.
    * @default - none
    */
   readonly clientIdentities?: readonly ClientIdentityProps[];
+  /**
+   * Your own components in the Temporal namespace, created inside the chart after its built-in parts and
+   * before its network boundary: every construct created here that implements `IComponent` gets its
+   * NetworkPolicy rows, DNS egress and its place in the diagram; certificates it asks the PKI for are
+   * issued into its own scope.
+   * @default - none
+   */
+  readonly addComponents?: (scope: Construct, deployment: SecureTemporalDeployment) => void;
 }
 
 /**
@@ -82,7 +85,9 @@ export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'>,
  * tools, schema and namespace jobs, and (without `persistence`) an evaluation PostgreSQL, all under Pod
  * Security Standards "restricted", fenced by a default-deny NetworkPolicy boundary.
  */
-export class SecureTemporalChart extends Chart {
+export class SecureTemporalChart extends Chart implements SecureTemporalDeployment {
+  /** Name, namespace and cluster domain, validated once and shared by every part. */
+  public readonly installation: Installation;
   public readonly cluster: TemporalCluster;
   public readonly webUi?: TemporalWebUi;
   public readonly adminTools?: TemporalAdminTools;
@@ -96,14 +101,20 @@ export class SecureTemporalChart extends Chart {
 
   constructor(scope: Construct, id: string, props: SecureTemporalChartProps = {}) {
     const namespace = props.namespace ?? 'temporal';
-    super(scope, id, { ...props, namespace });
+    super(scope, id, { labels: props.labels, disableResourceNameHashes: props.disableResourceNameHashes, namespace });
     try {
       requireDnsLabel(this.node.path, 'namespace', namespace);
-      // Checked here, before the PKI and the cluster derive names from them.
-      const name = requireDns1035Label(this.node.path, 'name', props.name ?? 'temporal', 30);
-      requireClusterDomain(this.node.path, props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
+      this.installation = Installation.of(this, { name: props.name, clusterDomain: props.clusterDomain });
+      requireOneInstallation(this);
+      const createNamespace = props.createNamespace ?? true;
+      if (createNamespace) {
+        requireUnusedNames(this, [{ kind: 'Namespace', name: namespace }],
+          'set createNamespace: false on every chart of this namespace but one');
+      }
+      const identities = (props.clientIdentities ?? []);
+      requireAdmittedIdentities(this.node.path, identities, props.clientNamespaces ?? []);
 
-      if (props.createNamespace ?? true) {
+      if (createNamespace) {
         new k8s.KubeNamespace(this, 'Namespace', {
           metadata: {
             name: namespace,
@@ -117,48 +128,33 @@ export class SecureTemporalChart extends Chart {
         });
       }
 
-      this.pki = new TemporalPki(this, 'Pki', { ...(props.tls ?? {}), name, clusterDomain: props.clusterDomain });
+      this.pki = new TemporalPki(this, 'Pki', { ...(props.tls ?? {}), installation: this.installation });
       let persistence = props.persistence;
       if (persistence === undefined) {
         // TLS only, certificate authentication: the default deployment has no database password at all.
-        this.database = new EvaluationPostgres(this, 'EvaluationPostgres', {
-          name,
-          namespace,
-          clusterDomain: props.clusterDomain,
-          pki: this.pki,
-        });
+        this.database = new EvaluationPostgres(this, 'EvaluationPostgres', { installation: this.installation, pki: this.pki });
         persistence = { default: this.database.store('temporal'), visibility: this.database.store('temporal_visibility') };
       }
 
+      // Every cluster prop reaches the cluster as given; the chart adds what it owns.
       this.cluster = new TemporalCluster(this, 'Cluster', {
-        name,
+        ...props,
+        installation: this.installation,
         pki: this.pki,
-        frontendExtraHosts: props.frontendExtraHosts,
         persistence,
-        numHistoryShards: props.numHistoryShards,
-        frontend: props.frontend,
-        history: props.history,
-        matching: props.matching,
-        worker: props.worker,
-        internalFrontend: props.internalFrontend,
-        dynamicConfig: props.dynamicConfig,
         namespaces: props.namespaces ?? [{ name: 'default', retention: Duration.days(3) }],
-        logLevel: props.logLevel,
-        clusterDomain: props.clusterDomain,
       });
       if (props.webUi !== false) {
-        this.webUi = new TemporalWebUi(this, 'WebUi', { cluster: this.cluster, ...(props.webUi ?? {}) });
+        this.webUi = new TemporalWebUi(this, 'WebUi', { ...(props.webUi ?? {}), cluster: this.cluster });
       }
       if (props.adminTools ?? true) {
         this.adminTools = new TemporalAdminTools(this, 'AdminTools', { cluster: this.cluster });
       }
-      this.clientIdentities = (props.clientIdentities ?? []).map((identity, i) =>
-        this.pki.issueClientCertificate(`Client${i}`, identity));
+      const clients = new Construct(this, 'ClientIdentities');
+      this.clientIdentities = identities.map((identity, i) => this.pki.issueClientCertificate(clients, `Client${i}`, identity));
+      props.addComponents?.(this, this);
       this.network = new NetworkBoundary(this, 'Network', {
-        cluster: this.cluster,
-        webUi: this.webUi,
-        adminTools: this.adminTools,
-        evaluationDatabase: this.database,
+        installation: this.installation,
         clientNamespaces: props.clientNamespaces,
         ingressController: props.ingressController,
         monitoring: props.monitoring,
@@ -170,4 +166,39 @@ export class SecureTemporalChart extends Chart {
       rollback(this, error);
     }
   }
+}
+
+/** Throws `DUPLICATE_NAME` when another chart of the App deploys the same installation (namespace and name). */
+function requireOneInstallation(chart: SecureTemporalChart): void {
+  const charts = chart.node.root.node.findAll().filter((c): c is SecureTemporalChart => c instanceof SecureTemporalChart);
+  const other = charts.find((c) => c !== chart && c.installation !== undefined &&
+    c.installation.namespace === chart.installation.namespace && c.installation.name === chart.installation.name);
+  if (other !== undefined) {
+    throw new ValidationError('DUPLICATE_NAME', chart.node.path,
+      `${other.node.path} already deploys installation "${chart.installation.name}" in namespace "${chart.installation.namespace}"`,
+      chart.installation.name, 'give the second chart another namespace, or another name');
+  }
+}
+
+/**
+ * Throws `CLIENT_NOT_ADMITTED` for a client identity whose Kubernetes namespace no client namespace peer can
+ * admit (its certificate would be issued, its traffic blocked), and `DUPLICATE_NAME` for an identity declared
+ * twice. A peer selecting namespaces by other labels than the name may admit any namespace.
+ */
+function requireAdmittedIdentities(path: string, identities: readonly ClientIdentityProps[], peers: readonly ExternalPeer[]): void {
+  identities.forEach((identity, i) => {
+    const at = `${path}/clientIdentities[${i}]`;
+    const first = identities.findIndex((o) => o.name === identity.name && o.namespace === identity.namespace);
+    if (first !== i) {
+      throw new ValidationError('DUPLICATE_NAME', at, `the identity "${identity.namespace}/${identity.name}" is declared twice ` +
+        `(also clientIdentities[${first}])`, identity.name, 'declare each identity once; list all its Temporal namespaces there');
+    }
+    if (typeof identity.namespace === 'string' && !peers.some((peer) => admitsNamespace(peer, identity.namespace))) {
+      const declared = peers.length > 0 ? peers.map(describePeer).join('; ') : 'none';
+      throw new ValidationError('CLIENT_NOT_ADMITTED', at,
+        `the identity's namespace "${identity.namespace}" is not admitted by clientNamespaces (${declared}): its certificate ` +
+          'would be issued, its traffic blocked', identity.namespace,
+        `add Peer.namespace("${identity.namespace}") to clientNamespaces`);
+    }
+  });
 }

@@ -1,26 +1,72 @@
-// Public API of the library.
-export * from './errors';
-export * from './network/boundary';
-export * from './network/diagram';
-export * from './network/flows';
-export * from './network/peers';
-export * from './network/policies';
-export * from './network/table';
-export * from './temporal/admin-tools';
-export * from './temporal/cluster';
-export * from './temporal/cluster-tls';
-export * from './temporal/dynamic-config';
-export * from './temporal/evaluation-postgres';
-export * from './temporal/images';
-export * from './temporal/labels';
-export * from './temporal/names';
-export * from './temporal/namespace-job';
-export * from './temporal/persistence';
-export * from './temporal/ports';
-export * from './temporal/schema-job';
-export * from './temporal/security';
-export * from './temporal/server-config';
-export * from './temporal/server-service';
-export * from './temporal/web-ui';
-export * from '../charts/secure-temporal-chart';
-export * from './tls';
+// The public API of the construct library (the package entry point adds the charts). Everything exported here
+// is supported; modules not exported here are internals and may change without notice.
+
+// Shared basics, and the building blocks of a component of your own.
+export { ValidationError, type ValidationCode } from './core/errors';
+export { Installation, type InstallationProps } from './core/installation';
+export {
+  type Admission, type Call, type ComponentDescription, type ComponentGroup, Components, type Endpoint,
+  endpointAddress, type FlowCategory, type IComponent, type IdentityRef, type NamedPort, type OutsidePeers,
+  type OutsideRole, type Protocol,
+} from './core/component';
+export { type ServiceDns, serviceDnsNames, serviceDnsOf, serviceFqdn } from './core/dns';
+export { DEFAULT_IMAGES, IMAGE_USERS, TEMPORAL_VERSION } from './core/images';
+export { componentLabels, selectorLabels } from './core/labels';
+export { DEFAULT_CLUSTER_DOMAIN } from './core/names';
+export { type CidrPeer, type DnsPeerProps, type ExternalPeer, type NamespacePeer, Peer } from './core/peers';
+export {
+  type ComputeResources, restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT,
+  TMP_VOLUME, toResourceRequirements,
+} from './core/pod-security';
+export { rollback } from './core/rollback';
+
+// TLS: the PKI, identities, and the checks and wiring helpers of an mTLS connection.
+export {
+  clientTlsFiles, type ClientTlsFiles, clientTlsWiring, temporalCliTlsEnv, type TlsPodWiring, webUiTlsEnv,
+} from './tls/consumers';
+export { type ExpirationChecksProps, type GlobalTlsConfig } from './tls/global-tls';
+export { ISSUED_BY_LABEL, type Issuance, TlsIdentity } from './tls/identity';
+export { type DeclaredIssuer, type IssuerReference, issuerProblems } from './tls/issuer-check';
+export { TLS_FILES, TRUST_DIR } from './tls/layout';
+export {
+  type CertificateIssuance, type ClientIdentityProps, type ServerCertificateProps, TemporalPki,
+  type TemporalPkiProps,
+} from './tls/pki';
+export { type KeyAlgorithm, type KeyRotationPolicy, type PrivateKeyProps } from './tls/settings';
+export { type ExternalCaProps, type ExternalPkiProps, type TrustSource } from './tls/sources';
+export { type CaName, type CertificateSpecification, specificationProblems } from './tls/specification';
+export { CA_PURPOSES, type CaPurpose, clientConnection, type FrontendAccess, frontendClientCas } from './tls/trust';
+
+// Temporal: the cluster, its parts, and the pure functions behind its config.
+export { TemporalAdminTools, type TemporalAdminToolsProps } from './temporal/admin-tools';
+export { SERVER_RPCS } from './temporal/call-graph';
+export {
+  DEFAULT_SERVER_RESOURCES, type PersistenceProps, type ServerServiceProps, TemporalCluster,
+  type TemporalClusterProps,
+} from './temporal/cluster';
+export {
+  DEFAULT_DYNAMIC_CONFIG, type DynamicConfig, type DynamicConfigValue, mergeDynamicConfig, renderDynamicConfig,
+} from './temporal/dynamic-config';
+export {
+  EVALUATION_ONLY_ANNOTATION, EvaluationPostgres, type EvaluationPostgresProps,
+} from './temporal/evaluation-postgres';
+export { NamespaceRegistration, namespaceScript, type TemporalNamespaceProps } from './temporal/namespace-job';
+export {
+  type DatabaseTlsProps, type SecretKeyReference, SQL_PLUGINS, type SqlPlugin, type SqlStoreProps,
+} from './temporal/persistence';
+export {
+  assertNoPortClash, METRICS_PORT, SERVICE_PORTS, type ServicePorts, TEMPORAL_SERVICES, type TemporalService,
+} from './temporal/ports';
+export { SchemaJob, schemaSteps, sqlToolEnv } from './temporal/schema-job';
+export { buildServerConfig, renderServerConfig, type ServerConfig } from './temporal/server-config';
+export { TemporalServerService } from './temporal/server-service';
+export { TemporalWebUi, type TemporalWebUiProps, type WebUiIngressProps } from './temporal/web-ui';
+
+// Network: the boundary and its table.
+export {
+  type ExternalDatabaseProps, NetworkBoundary, type NetworkBoundaryOptions, type NetworkBoundaryProps,
+} from './network/boundary';
+export { flowDiagram, flowsDocument } from './network/diagram';
+export { type Component, type Flow, type FlowEndpoint, type FlowPort, type PeerGroup } from './network/flows';
+export { networkPolicies, type PolicyDocument } from './network/policies';
+export { type ExtraFlow, type ExtraFlowPort } from './network/table';

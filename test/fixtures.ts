@@ -6,7 +6,7 @@ import { Secret } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { parse } from 'yaml';
 import { SecureTemporalChart } from '../charts/secure-temporal-chart';
-import { Peer } from '../lib/network/peers';
+import { Peer } from '../lib/core/peers';
 import { PersistenceProps, TemporalCluster, TemporalClusterProps } from '../lib/temporal/cluster';
 import { SecretKeyReference, SqlStoreProps } from '../lib/temporal/persistence';
 import { SERVER_CONFIG_FILE } from '../lib/temporal/server-service';

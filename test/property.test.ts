@@ -7,11 +7,11 @@ import { App, Chart, Duration } from 'cdk8s';
 import { Secret } from 'cdk8s-plus-27';
 import * as fc from 'fast-check';
 import { SecureTemporalChart, SecureTemporalChartProps } from '../charts/secure-temporal-chart';
-import { ValidationError } from '../lib/errors';
+import { ValidationError } from '../lib/core/errors';
 import { TemporalCluster, TemporalClusterProps } from '../lib/temporal/cluster';
 import { DynamicConfigValue } from '../lib/temporal/dynamic-config';
 import { SqlStoreProps } from '../lib/temporal/persistence';
-import { ComputeResources } from '../lib/temporal/security';
+import { ComputeResources } from '../lib/core/pod-security';
 import { NO_VIOLATIONS, allViolations } from './checks';
 import { synth } from './util';
 
@@ -74,7 +74,9 @@ const chartProps: fc.Arbitrary<SecureTemporalChartProps> = fc.record({
   namespaces: fc.array(temporalNamespace, { maxLength: 3 }),
   dynamicConfig,
   webUi: fc.oneof(fc.constant(false as const), fc.record({
-    replicas, resources, image: image('temporalio/ui', '2.52.0'), ingress: fc.record({ host: ingressHost }),
+    replicas, resources, image: image('temporalio/ui', '2.52.0'),
+    ingress: fc.record({ host: ingressHost, tlsSecretName: mostly(fc.constant('temporal-web-tls'), fc.constant('Bad Secret')),
+      allowPlaintext: fc.boolean() }, { requiredKeys: ['host'] }),
     defaultNamespace: fc.constantFrom('default', 'orders'),
   }, { requiredKeys: [] })),
   adminTools: fc.boolean(),

@@ -13,7 +13,7 @@ function libraryExample(): string {
   if (!match) {
     throw new Error('README has no TypeScript example under "Use it as a library"');
   }
-  return match[1].replace(/from 'secure-temporal'/g, `from ${JSON.stringify(join(root, 'lib'))}`);
+  return match[1].replace(/from 'secure-temporal'/g, `from ${JSON.stringify(join(root, 'index'))}`);
 }
 
 describe('README', () => {

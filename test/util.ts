@@ -12,7 +12,7 @@ import type {
   IConfigMap, IContainer, IEnvVar, INamespace, IPodSpec, ISecret, IService, IServiceAccount,
 } from 'kubernetes-models/v1';
 import type { IObjectMeta } from '@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta';
-import { ValidationCode, ValidationError } from '../lib/errors';
+import { ValidationCode, ValidationError } from '../lib/core/errors';
 
 /** A synthesized Kubernetes object, as plain JSON. */
 export interface K8sObject {

@@ -1,24 +1,19 @@
-import { ApiObject } from 'cdk8s';
+import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { rollback } from '../atomic';
-import { ValidationError } from '../errors';
-import { serviceDnsOf, serviceFqdn } from '../tls/dns';
-import { TemporalAdminTools } from '../temporal/admin-tools';
-import { TemporalCluster } from '../temporal/cluster';
-import { EvaluationPostgres } from '../temporal/evaluation-postgres';
-import { componentLabels } from '../temporal/labels';
-import { ResolvedSqlStore } from '../temporal/persistence';
-import { SERVICE_PORTS, TemporalService, WEB_UI_PORT } from '../temporal/ports';
-import { TemporalWebUi } from '../temporal/web-ui';
-import { flowDiagram, flowsDocument } from './diagram';
-import {
-  callFlow, Component, databasePorts, dnsFlows, Flow, FlowContribution, FlowEndpoint, ListenPort, metricsFlows,
-  PeerGroup, Protocol, serverComponent, serverFlows,
-} from './flows';
+import { Components, IComponent, OutsidePeers } from '../core/component';
+import { ValidationError } from '../core/errors';
+import { Installation } from '../core/installation';
+import { componentLabels } from '../core/labels';
 import {
   DEFAULT_DNS_PEER, DEFAULT_INGRESS_CONTROLLER_PEER, DEFAULT_MONITORING_PEER, DnsPeerProps, ExternalPeer, validatePeer,
-} from './peers';
+} from '../core/peers';
+import { rollback } from '../core/rollback';
+import { flowDiagram, flowsDocument } from './diagram';
+import {
+  Component, componentNode, databasePorts, declaredFlows, DescribedComponent, dnsFlows, Flow, FlowPort, OutsideResolver,
+  PeerGroup,
+} from './flows';
 import { networkPolicies, PolicyDocument } from './policies';
 import { ExtraFlow, resolveExtraFlows, validateFlowTable } from './table';
 
@@ -61,36 +56,16 @@ export interface NetworkBoundaryOptions {
 }
 
 export interface NetworkBoundaryProps extends NetworkBoundaryOptions {
-  readonly cluster: TemporalCluster;
-  /** @default - no Web UI */
-  readonly webUi?: TemporalWebUi;
-  /** @default - no admin tools */
-  readonly adminTools?: TemporalAdminTools;
-  /** @default - no evaluation database */
-  readonly evaluationDatabase?: EvaluationPostgres;
   /**
-   * Rows contributed by other constructs (a codec server, an authorizer proxy): their components and
-   * the flows they need. DNS egress is added for every contributed component.
-   * @default - none
+   * The installation: its name prefixes the NetworkPolicies (`<name>-<component>`).
+   * @default - Installation.of(the boundary's Chart)
    */
-  readonly contributions?: readonly FlowContribution[];
-}
-
-interface PodTemplate {
-  readonly labels: Record<string, string>;
-  readonly ports: ListenPort[];
-}
-
-/** Labels and container ports of a workload's pod template, as synthesized. */
-function podTemplate(workload: ApiObject): PodTemplate {
-  const json = workload.toJson() as {
-    spec?: { template?: { metadata?: { labels?: Record<string, string> }; spec?: { containers?: {
-      ports?: { name?: string; containerPort: number; protocol?: Protocol }[] }[] } } };
-  };
-  const template = json.spec?.template;
-  const ports = (template?.spec?.containers ?? []).flatMap((c) => c.ports ?? [])
-    .map((p) => ({ name: p.name ?? '', port: p.containerPort, protocol: p.protocol ?? 'TCP' }));
-  return { labels: template?.metadata?.labels ?? {}, ports };
+  readonly installation?: Installation;
+  /**
+   * The components to fence.
+   * @default - every component (construct implementing IComponent) of the boundary's Chart, in the order they were added
+   */
+  readonly components?: readonly IComponent[];
 }
 
 function validPort(port: unknown): boolean {
@@ -123,11 +98,29 @@ function validateOptions(path: string, props: NetworkBoundaryOptions): void {
   }
 }
 
+/** What the components say they need from the external database (the stores outside the namespace). */
+function externalStores(described: readonly DescribedComponent[]): string[] {
+  const targets: string[] = [];
+  for (const { description } of described) {
+    for (const call of description.calls ?? []) {
+      if ('outside' in call && 'role' in call.outside && call.outside.role === 'database') {
+        for (const target of call.targets ?? []) {
+          if (!targets.includes(target)) {
+            targets.push(target);
+          }
+        }
+      }
+    }
+  }
+  return targets;
+}
+
 /**
  * The NetworkPolicy boundary of one Temporal deployment: default deny for ingress and egress of every
- * pod in the namespace, then exactly the rows of one flows table, which is built by pure functions from
- * the constructs' own facts (selectors, ports from the ports table, the addresses clients use, which
- * services exist), plus declared extra flows. `flows` is the table; `diagram` its picture.
+ * pod in the namespace, then exactly the rows of one flows table, built by pure functions from what the
+ * components say about themselves (their ports, what they call, what they admit), plus DNS for each and
+ * declared extra flows. It reads only the component interface: a construct of your own that implements
+ * IComponent gets its rows by being in the Chart. `flows` is the table; `diagram` its picture.
  */
 export class NetworkBoundary extends Construct {
   public readonly components: readonly Component[];
@@ -139,146 +132,29 @@ export class NetworkBoundary extends Construct {
   /** Markdown page: the diagram and the full table. */
   public readonly document: string;
 
-  constructor(scope: Construct, id: string, props: NetworkBoundaryProps) {
+  constructor(scope: Construct, id: string, props: NetworkBoundaryProps = {}) {
     super(scope, id);
     try {
       const path = this.node.path;
-      const { cluster } = props;
+      const installation = (props.installation ?? Installation.of(this)).requireSameNamespace(this);
       validateOptions(path, props);
-      const component = (cid: string, selector: Record<string, string>, workload: ApiObject): Component => {
-        const template = podTemplate(workload);
-        const missing = Object.entries(selector).filter(([k, v]) => template.labels[k] !== v);
-        if (missing.length > 0) {
-          throw new ValidationError('INVALID_FLOW', `${path}/${cid}`, 'the selector does not select the pods',
-            Object.fromEntries(missing), 'label the pod template with the selector labels');
-        }
-        return { kind: 'component', id: cid, selector: { ...selector }, listens: template.ports };
-      };
+      const constructs = props.components ?? Components.findAll(Chart.of(this));
+      const described = constructs.map((c) => componentNode(path, c));
+      const components = described.map((d) => d.node);
 
-      // Server services: listening ports as synthesized; the flows take them from the ports table.
-      const servers: Partial<Record<TemporalService, Component>> = {};
-      for (const service of cluster.services) {
-        const server = cluster.serverServices[service];
-        if (server) {
-          const declared = component(service, server.selector, server.deployment);
-          servers[service] = { ...serverComponent(service, server.selector), listens: declared.listens };
-        }
+      const stores = externalStores(described);
+      if (stores.length > 0 && (!props.externalDatabase || props.externalDatabase.peers.length === 0)) {
+        throw new ValidationError('INVALID_PEER', `${path}/externalDatabase`,
+          `store(s) ${stores.join(', ')} are outside the namespace and no database peer is declared`, props.externalDatabase,
+          'set externalDatabase: { peers: [Peer.cidr("10.20.0.0/24")] } (the database\'s address range)');
       }
-      // Temporal's rule: system SDK clients use internal-frontend when it is configured, else the frontend.
-      const systemTarget: TemporalService = 'internal-frontend' in cluster.serverConfig.services ? 'internal-frontend' : 'frontend';
-      const flows: Flow[] = serverFlows(servers, systemTarget);
-      const components: Component[] = Object.values(servers);
-
-      const serverAt = (client: string, address: string): [TemporalService, Component] => {
-        const services: [TemporalService, k8s.KubeService | undefined][] = [
-          ['frontend', cluster.frontendService], ['internal-frontend', cluster.internalFrontendService],
-        ];
-        const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
-        for (const [service, svc] of services) {
-          const target = servers[service];
-          // The client's host must be the Service's full DNS name, derived as the cluster derives addresses.
-          if (svc && target && host === serviceFqdn(serviceDnsOf(svc, cluster.clusterDomain)) &&
-            port === SERVICE_PORTS[service].grpc) {
-            return [service, target];
-          }
-        }
-        throw new ValidationError('INVALID_FLOW', `${path}/${client}`, 'the client talks to an address no frontend Service serves',
-          address, 'point it at cluster.frontendAddress or cluster.adminAddress');
-      };
-
-      if (props.webUi) {
-        const web = component('web', props.webUi.selector, props.webUi.deployment);
-        components.push(web);
-        const [service, target] = serverAt('web', props.webUi.address);
-        flows.push(callFlow(web, target, service, 'ui', 'the Web UI server calls the frontend API'));
-        if (props.webUi.ingress) {
-          const controller: PeerGroup = { kind: 'peers', id: 'ingress-controller', label: 'ingress controller',
-            peers: [props.ingressController ?? DEFAULT_INGRESS_CONTROLLER_PEER] };
-          flows.push({ from: controller, to: web, ports: [{ port: WEB_UI_PORT, protocol: 'TCP', name: 'web http' }],
-            category: 'ingress', purpose: 'browsers reach the Web UI through the Ingress' });
-        }
-      }
-      const admins: [string, Record<string, string>, ApiObject, string][] = [];
-      if (props.adminTools) {
-        admins.push(['admintools', props.adminTools.selector, props.adminTools.deployment, props.adminTools.address]);
-      }
-      if (cluster.namespaceRegistration) {
-        const job = cluster.namespaceRegistration;
-        admins.push(['namespaces', job.selector, job.job, job.address]);
-      }
-      for (const [cid, selector, workload, address] of admins) {
-        const admin = component(cid, selector, workload);
-        components.push(admin);
-        const [service, target] = serverAt(cid, address);
-        flows.push(callFlow(admin, target, service, 'admin', `${cid === 'namespaces' ? 'registers namespaces' : 'operator CLI'} ` +
-          `(${service === 'internal-frontend' ? 'internal-frontend: system admin over internode mTLS' : 'frontend API'})`));
-      }
-
-      // Databases: a store on the evaluation PostgreSQL is reached by pod selector, any other by the
-      // declared external peers.
-      const schemaJobs = cluster.schemaJobs.map((job) => ({ job, comp: component(`schema-${job.store.role}`, job.selector, job.job) }));
-      components.push(...schemaJobs.map((s) => s.comp));
-      const evaluation = props.evaluationDatabase;
-      const postgres = evaluation ? component('postgres', evaluation.selector, evaluation.statefulSet) : undefined;
-      const onEvaluation = (store: ResolvedSqlStore): boolean => evaluation !== undefined && store.host === evaluation.host;
-      const stores = [cluster.defaultStore, cluster.visibilityStore];
-      const externalStores = stores.filter((s) => !onEvaluation(s));
-      let external: PeerGroup | undefined;
-      if (externalStores.length > 0) {
-        if (!props.externalDatabase || props.externalDatabase.peers.length === 0) {
-          throw new ValidationError('INVALID_PEER', `${path}/externalDatabase`,
-            `store(s) ${externalStores.map((s) => `${s.role} at ${s.host}:${s.port}`).join(', ')} are outside the namespace ` +
-            'and no database peer is declared', props.externalDatabase,
-            'set externalDatabase: { peers: [Peer.cidr("10.20.0.0/24")] } (the database\'s address range)');
-        }
-        external = { kind: 'peers', id: 'database', label: 'external database', peers: props.externalDatabase.peers };
-      } else if (props.externalDatabase) {
+      if (stores.length === 0 && props.externalDatabase) {
         throw new ValidationError('INVALID_PEER', `${path}/externalDatabase`,
           'an external database is declared but every store uses the evaluation PostgreSQL', props.externalDatabase,
           'remove externalDatabase, or point persistence at the external database');
       }
-      if (postgres) {
-        components.push(postgres);
-      }
-      const destinations = (used: readonly ResolvedSqlStore[]): [FlowEndpoint, number[]][] => {
-        const out: [FlowEndpoint, number[]][] = [];
-        const onPod = used.filter(onEvaluation);
-        if (postgres && onPod.length > 0) {
-          out.push([postgres, onPod.map((s) => s.port)]);
-        }
-        const outside = used.filter((s) => !onEvaluation(s));
-        if (external && outside.length > 0) {
-          out.push([external, [...(props.externalDatabase?.ports ?? outside.map((s) => s.port))]]);
-        }
-        return out;
-      };
-      for (const server of Object.values(servers)) {
-        for (const [to, ports] of destinations(stores)) {
-          flows.push({ from: server, to, ports: databasePorts(ports), category: 'database',
-            purpose: 'persistence (default and visibility stores)' });
-        }
-      }
-      for (const { job, comp } of schemaJobs) {
-        for (const [to, ports] of destinations([job.store])) {
-          flows.push({ from: comp, to, ports: databasePorts(ports), category: 'database',
-            purpose: `installs and upgrades the ${job.store.role} schema` });
-        }
-      }
 
-      if (props.clientNamespaces && props.clientNamespaces.length > 0) {
-        const clients: PeerGroup = { kind: 'peers', id: 'clients', label: 'client namespaces', peers: props.clientNamespaces };
-        flows.push(callFlow(clients, servers.frontend as Component, 'frontend', 'client',
-          'SDK clients and workers of the declared namespaces (this row moves to the authorizer proxy)'));
-      }
-      if (props.monitoring !== false) {
-        const monitoring: PeerGroup = { kind: 'peers', id: 'monitoring', label: 'monitoring',
-          peers: [props.monitoring ?? DEFAULT_MONITORING_PEER] };
-        flows.push(...metricsFlows(monitoring, Object.values(servers)));
-      }
-      for (const contribution of props.contributions ?? []) {
-        components.push(...contribution.components);
-        flows.push(...contribution.flows);
-      }
+      const flows: Flow[] = declaredFlows(path, described, this.outsideResolver(path, props));
       const dns: PeerGroup = { kind: 'peers', id: 'dns', label: 'cluster DNS', peers: [props.clusterDns?.peer ?? DEFAULT_DNS_PEER] };
       flows.push(...dnsFlows(components, dns, props.clusterDns?.port ?? 53));
       flows.push(...resolveExtraFlows(path, components, props.extraFlows ?? []));
@@ -286,16 +162,43 @@ export class NetworkBoundary extends Construct {
       validateFlowTable(path, components, flows);
       this.components = components;
       this.flows = flows;
-      this.policyDocuments = networkPolicies(cluster.name, components, flows);
-      const labels = componentLabels(cluster.name, 'network');
+      this.policyDocuments = networkPolicies(installation.name, components, flows);
+      const labels = componentLabels(installation.name, 'network');
       this.policies = this.policyDocuments.map((doc) => new k8s.KubeNetworkPolicy(this, doc.component ?? 'DefaultDeny', {
         metadata: { name: doc.name, labels },
         spec: doc.spec,
       }));
-      this.diagram = flowDiagram(cluster.namespace, components, flows);
-      this.document = flowsDocument(cluster.namespace, components, flows);
+      this.diagram = flowDiagram(installation.namespace, components, flows);
+      this.document = flowsDocument(installation.namespace, components, flows);
     } catch (error) {
       rollback(this, error);
     }
+  }
+
+  /** The deployment's answer to "which peers outside?" for each role a component names. */
+  private outsideResolver(path: string, props: NetworkBoundaryOptions): OutsideResolver {
+    const group = (id: string, label: string, peers: readonly ExternalPeer[]): PeerGroup => ({ kind: 'peers', id, label, peers });
+    return (outside: OutsidePeers, ports: readonly FlowPort[]) => {
+      if (!('role' in outside)) {
+        outside.peers.forEach((peer, i) => validatePeer(path, `${outside.id}.peers[${i}]`, peer));
+        return { group: group(outside.id, outside.label, outside.peers), ports };
+      }
+      switch (outside.role) {
+        case 'clients':
+          return props.clientNamespaces && props.clientNamespaces.length > 0
+            ? { group: group('clients', 'client namespaces', props.clientNamespaces), ports } : undefined;
+        case 'ingress-controller':
+          return { group: group('ingress-controller', 'ingress controller', [props.ingressController ?? DEFAULT_INGRESS_CONTROLLER_PEER]),
+            ports };
+        case 'monitoring':
+          return props.monitoring === false ? undefined
+            : { group: group('monitoring', 'monitoring', [props.monitoring ?? DEFAULT_MONITORING_PEER]), ports };
+        case 'database': {
+          const db = props.externalDatabase as ExternalDatabaseProps;
+          return { group: group('database', 'external database', db.peers),
+            ports: databasePorts(db.ports ?? ports.map((p) => p.port)) };
+        }
+      }
+    };
   }
 }

@@ -1,8 +1,7 @@
-import { TEMPORAL_SERVICES, TemporalService } from '../temporal/ports';
+import { ComponentGroup } from '../core/component';
+import { describePeer } from '../core/peers';
 import { Component, Flow, FlowEndpoint, FlowPort } from './flows';
-import { describePeer } from './peers';
 
-const SERVERS_ID = 'servers';
 const NAMESPACE_ID = 'ns';
 
 function sanitize(id: string): string {
@@ -19,10 +18,6 @@ function text(value: string): string {
 
 function portsText(ports: readonly FlowPort[]): string {
   return [...new Set(ports.map((p) => `${p.port}/${p.protocol}`))].join(', ');
-}
-
-function isServer(endpoint: FlowEndpoint): boolean {
-  return endpoint.kind === 'component' && TEMPORAL_SERVICES.includes(endpoint.id as TemporalService);
 }
 
 /** Display text of an endpoint in tables: a component's id, or a peer group's label and peers. */
@@ -42,14 +37,23 @@ interface Edge {
 }
 
 /**
- * A Mermaid flowchart of the allowed flows. Pure and deterministic. To stay readable it draws a full
- * membership mesh as one note, DNS from every component as one edge from the namespace, and a flow that
- * reaches (or leaves) every server service with the same ports as one edge to (or from) the servers box;
+ * A Mermaid flowchart of the allowed flows. Pure and deterministic. Components that share a group (the
+ * Temporal server services) are drawn in a box of their own. To stay readable it draws a full membership
+ * mesh inside a group as one note, DNS from every component as one edge from the namespace, and a flow that
+ * reaches (or leaves) every member of a group with the same ports as one edge to (or from) the group's box;
  * anything less regular is drawn flow by flow.
  */
 export function flowDiagram(namespace: string, components: readonly Component[], flows: readonly Flow[]): string {
-  const servers = components.filter(isServer);
-  const others = components.filter((c) => !isServer(c));
+  const groups: ComponentGroup[] = [];
+  for (const c of components) {
+    if (c.group && !groups.some((g) => g.id === c.group?.id)) {
+      groups.push(c.group);
+    }
+  }
+  const members = (group: ComponentGroup): Component[] => components.filter((c) => c.group?.id === group.id);
+  const memberOf = (group: ComponentGroup, endpoint: FlowEndpoint): boolean =>
+    endpoint.kind === 'component' && endpoint.group?.id === group.id;
+  const loose = components.filter((c) => c.group === undefined);
   const peers: FlowEndpoint[] = [];
   for (const flow of flows) {
     for (const side of [flow.from, flow.to]) {
@@ -60,13 +64,18 @@ export function flowDiagram(namespace: string, components: readonly Component[],
   }
   let remaining = [...flows];
 
-  // 1. Membership: a full mesh over the servers becomes a note.
-  const mesh = remaining.filter((f) => f.category === 'membership');
-  const fullMesh = servers.length > 0 && mesh.length === servers.length * servers.length &&
-    servers.every((a) => servers.every((b) => mesh.some((f) => f.from === a && f.to === b)));
-  const meshPorts = portsText(mesh.flatMap((f) => f.ports));
-  if (fullMesh) {
-    remaining = remaining.filter((f) => !mesh.includes(f));
+  // 1. Membership: a full mesh over a group becomes a note inside its box.
+  const meshNotes = new Map<string, string>();
+  for (const group of groups) {
+    const inside = members(group);
+    const mesh = remaining.filter((f) => f.category === 'membership' && memberOf(group, f.from) && memberOf(group, f.to));
+    const fullMesh = mesh.length === inside.length * inside.length &&
+      inside.every((a) => inside.every((b) => mesh.some((f) => f.from === a && f.to === b)));
+    if (inside.length > 0 && fullMesh) {
+      meshNotes.set(group.id, `${sanitize(group.id)}_membership{{"membership: every member to every member<br/>` +
+        `${portsText(mesh.flatMap((f) => f.ports))}"}}`);
+      remaining = remaining.filter((f) => !mesh.includes(f));
+    }
   }
 
   const edges: Edge[] = [];
@@ -95,24 +104,28 @@ export function flowDiagram(namespace: string, components: readonly Component[],
     remaining = remaining.filter((f) => !dns.includes(f));
   }
 
-  // 3. Fan-out to / fan-in from every server with the same ports and purpose: one edge to / from the box.
-  for (const direction of ['to', 'from'] as const) {
-    const other = direction === 'to' ? 'from' : 'to';
-    const groups = new Map<string, Flow[]>();
-    for (const f of remaining) {
-      if (servers.length > 1 && isServer(f[direction])) {
-        const key = `${nodeId(f[other])}|${f.category}|${f.purpose}|${portsText(f.ports)}`;
-        groups.set(key, [...(groups.get(key) ?? []), f]);
+  // 3. Fan-out to / fan-in from every member of a group with the same ports and purpose: one edge to / from the box.
+  for (const group of groups) {
+    const inside = members(group);
+    const box = sanitize(group.id);
+    for (const direction of ['to', 'from'] as const) {
+      const other = direction === 'to' ? 'from' : 'to';
+      const fans = new Map<string, Flow[]>();
+      for (const f of remaining) {
+        if (inside.length > 1 && memberOf(group, f[direction])) {
+          const key = `${nodeId(f[other])}|${f.category}|${f.purpose}|${portsText(f.ports)}`;
+          fans.set(key, [...(fans.get(key) ?? []), f]);
+        }
       }
-    }
-    for (const group of groups.values()) {
-      const covered = servers.every((s) => group.some((f) => f[direction] === s));
-      if (covered && group.length === servers.length) {
-        const [first] = group;
-        const from = direction === 'to' ? nodeId(first.from) : SERVERS_ID;
-        const to = direction === 'to' ? SERVERS_ID : nodeId(first.to);
-        addEdge(from, to, first.ports, first.purpose);
-        remaining = remaining.filter((f) => !group.includes(f));
+      for (const fan of fans.values()) {
+        const covered = inside.every((s) => fan.some((f) => f[direction] === s));
+        if (covered && fan.length === inside.length) {
+          const [first] = fan;
+          const from = direction === 'to' ? nodeId(first.from) : box;
+          const to = direction === 'to' ? box : nodeId(first.to);
+          addEdge(from, to, first.ports, first.purpose);
+          remaining = remaining.filter((f) => !fan.includes(f));
+        }
       }
     }
   }
@@ -123,18 +136,20 @@ export function flowDiagram(namespace: string, components: readonly Component[],
   }
 
   const node = (c: Component): string => {
-    const shape = c.id === 'postgres' ? ['[("', '")]'] : ['["', '"]'];
+    const shape = c.datastore ? ['[("', '")]'] : ['["', '"]'];
     return `${nodeId(c)}${shape[0]}${text(c.id)}${shape[1]}`;
   };
   const lines = [
     '%% Generated from the flows table (lib/network/diagram.ts). Do not edit.',
     'flowchart LR',
     `  subgraph ${NAMESPACE_ID}["namespace ${text(namespace)}: default deny, ingress and egress"]`,
-    `    subgraph ${SERVERS_ID}["Temporal server services"]`,
-    ...servers.map((c) => `      ${node(c)}`),
-    ...(fullMesh ? [`      membership{{"membership: every server to every server<br/>${meshPorts}"}}`] : []),
-    '    end',
-    ...others.map((c) => `    ${node(c)}`),
+    ...groups.flatMap((group) => [
+      `    subgraph ${sanitize(group.id)}["${text(group.label)}"]`,
+      ...members(group).map((c) => `      ${node(c)}`),
+      ...(meshNotes.has(group.id) ? [`      ${meshNotes.get(group.id)}`] : []),
+      '    end',
+    ]),
+    ...loose.map((c) => `    ${node(c)}`),
     '  end',
     ...peers.map((p) => `  ${nodeId(p)}(["${text(endpointText(p))}"])`),
     ...edges.map((e) => `  ${e.from} -->|"${text(e.ports.join(', '))}<br/>${text(e.purposes.join('; '))}"| ${e.to}`),
@@ -150,7 +165,16 @@ export function flowTableMarkdown(flows: readonly Flow[]): string {
   return ['| From | To | Ports | Kind | Purpose |', '|---|---|---|---|---|', ...rows].join('\n') + '\n';
 }
 
-/** The generated docs page: the diagram and the full table. Pure. */
+/** The components as Markdown rows: what each runs, listens on, and the certificates it serves and presents. Pure. */
+export function componentTableMarkdown(components: readonly Component[]): string {
+  const list = (values: readonly string[]): string => (values.length > 0 ? values.join(', ') : '-');
+  const rows = components.map((c) => `| ${c.id} | ${list(Object.entries(c.selector).map(([k, v]) => `${k}=${v}`))} | ` +
+    `${list(c.listens.map((l) => `${l.name} ${l.port}/${l.protocol}`))} | ${list((c.serves ?? []).map((i) => i.secretName))} | ` +
+    `${list((c.presents ?? []).map((i) => i.secretName))} |`);
+  return ['| Component | Pods | Listens | Serves (Secret) | Presents (Secret) |', '|---|---|---|---|---|', ...rows].join('\n') + '\n';
+}
+
+/** The generated docs page: the diagram, the components and the full table. Pure. */
 export function flowsDocument(namespace: string, components: readonly Component[], flows: readonly Flow[]): string {
   return [
     '# Allowed network flows (generated)',
@@ -164,6 +188,12 @@ export function flowsDocument(namespace: string, components: readonly Component[
     '```mermaid',
     flowDiagram(namespace, components, flows).trimEnd(),
     '```',
+    '',
+    '## Components',
+    '',
+    componentTableMarkdown(components).trimEnd(),
+    '',
+    '## Flows',
     '',
     flowTableMarkdown(flows).trimEnd(),
     '',

@@ -1,8 +1,12 @@
-import { METRICS_PORT, PORT_NAMES, SERVICE_PORTS, TEMPORAL_SERVICES, TemporalService } from '../temporal/ports';
-import { ExternalPeer } from './peers';
+import { ApiObject } from 'cdk8s';
+import {
+  Admission, Call, ComponentDescription, ComponentGroup, Components, FlowCategory, IComponent, IdentityRef, NamedPort,
+  OutsidePeers, Protocol,
+} from '../core/component';
+import { ValidationError } from '../core/errors';
+import { ExternalPeer } from '../core/peers';
 
-/** Transport protocols a NetworkPolicy port can name. */
-export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+export type { FlowCategory, Protocol } from '../core/component';
 
 /** A port a component's containers listen on. */
 export interface ListenPort {
@@ -11,11 +15,7 @@ export interface ListenPort {
   readonly protocol: Protocol;
 }
 
-/**
- * A component of the deployment: pods in the Temporal namespace selected by `selector`. Known ids:
- * the server services (`frontend`, `internal-frontend`, `history`, `matching`, `worker`), `web`,
- * `admintools`, `namespaces` (the namespace Job), `schema-default`, `schema-visibility`, `postgres`.
- */
+/** A component of the deployment, as a node of the flows table: pods in the namespace selected by `selector`. */
 export interface Component {
   readonly kind: 'component';
   readonly id: string;
@@ -23,6 +23,14 @@ export interface Component {
   readonly selector: Readonly<Record<string, string>>;
   /** Ports its containers listen on (empty for pure clients such as Jobs). */
   readonly listens: readonly ListenPort[];
+  /** Drawn inside this group. @default - on its own */
+  readonly group?: ComponentGroup;
+  /** Drawn as a database. @default false */
+  readonly datastore?: boolean;
+  /** Certificates it serves. @default - none */
+  readonly serves?: readonly IdentityRef[];
+  /** Certificates it presents. @default - none */
+  readonly presents?: readonly IdentityRef[];
 }
 
 /** Peers outside the Temporal namespace, grouped under one name (`clients`, `monitoring`, `dns` ...). */
@@ -35,11 +43,6 @@ export interface PeerGroup {
 }
 
 export type FlowEndpoint = Component | PeerGroup;
-
-/** What a flow is for; drives docs and diagram grouping. */
-export type FlowCategory =
-  | 'membership' | 'rpc' | 'system-client' | 'admin' | 'ui' | 'client' | 'ingress' | 'database' | 'dns'
-  | 'metrics' | 'extra';
 
 /** One destination port of a flow. */
 export interface FlowPort {
@@ -60,91 +63,136 @@ export interface Flow {
   readonly allowAnyAddress?: boolean;
 }
 
-/** A construct's share of the table: the components it runs and the flows it needs. */
-export interface FlowContribution {
-  readonly components: readonly Component[];
-  readonly flows: readonly Flow[];
-}
-
-/** A server service as a component: it listens on its gRPC, membership, HTTP and metrics ports. */
-export function serverComponent(service: TemporalService, selector: Readonly<Record<string, string>>): Component {
-  const ports = SERVICE_PORTS[service];
-  const listens: ListenPort[] = [
-    { name: PORT_NAMES.grpc, port: ports.grpc, protocol: 'TCP' },
-    { name: PORT_NAMES.membership, port: ports.membership, protocol: 'TCP' },
-    ...(ports.http !== undefined ? [{ name: PORT_NAMES.http, port: ports.http, protocol: 'TCP' as const }] : []),
-    { name: PORT_NAMES.metrics, port: ports.metrics, protocol: 'TCP' },
-  ];
-  return { kind: 'component', id: service, selector, listens };
-}
-
-/** The flow port of a server's gRPC listener. */
-export function grpcPort(service: TemporalService): FlowPort {
-  return { port: SERVICE_PORTS[service].grpc, protocol: 'TCP', name: `${service} ${PORT_NAMES.grpc}` };
-}
-
-function membershipPort(service: TemporalService): FlowPort {
-  return { port: SERVICE_PORTS[service].membership, protocol: 'TCP', name: `${service} ${PORT_NAMES.membership}` };
+/** A component construct, its description and its node in the table. */
+export interface DescribedComponent {
+  readonly construct: IComponent;
+  readonly description: ComponentDescription;
+  readonly node: Component;
 }
 
 /**
- * Server-to-server RPCs, caller -> callee (Temporal v1.31 `common/resource/fx.go` and the services' use
- * of the history and matching clients; see reference section 3).
+ * How the deployment resolves peers outside the namespace: a group with the ports to admit, or nothing when
+ * the deployment has none of them (the flow is then dropped).
  */
-export const SERVER_RPCS: readonly (readonly [TemporalService, TemporalService, string])[] = [
-  ['frontend', 'history', 'API calls routed to the history shard owner'],
-  ['frontend', 'matching', 'task queue polls and dispatch'],
-  ['internal-frontend', 'history', 'API calls routed to the history shard owner'],
-  ['internal-frontend', 'matching', 'task queue polls and dispatch'],
-  ['history', 'history', 'calls between shards'],
-  ['history', 'matching', 'adds workflow and activity tasks'],
-  ['matching', 'history', 'records task starts'],
-  ['matching', 'matching', 'task queue partition forwarding'],
-  ['worker', 'history', 'system workflows call history directly'],
-  ['worker', 'matching', 'system workflows call matching directly'],
-];
+export type OutsideResolver = (peers: OutsidePeers, ports: readonly FlowPort[]) =>
+  { readonly group: PeerGroup; readonly ports: readonly FlowPort[] } | undefined;
 
-/** Services that hold an SDK client to the frontend (or internal-frontend) for system workflows. */
-export const SYSTEM_SDK_CLIENTS: readonly TemporalService[] = ['frontend', 'internal-frontend', 'history', 'worker'];
+interface PodTemplateFacts {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly ports: readonly ListenPort[];
+}
+
+/** Labels and container ports of a workload's pod template, as synthesized. */
+function podTemplate(workload: ApiObject): PodTemplateFacts {
+  const json = workload.toJson() as {
+    spec?: { template?: { metadata?: { labels?: Record<string, string> }; spec?: { containers?: {
+      ports?: { name?: string; containerPort: number; protocol?: Protocol }[] }[] } } };
+  };
+  const template = json.spec?.template;
+  const ports = (template?.spec?.containers ?? []).flatMap((c) => c.ports ?? [])
+    .map((p) => ({ name: p.name ?? '', port: p.containerPort, protocol: p.protocol ?? 'TCP' }));
+  return { labels: template?.metadata?.labels ?? {}, ports };
+}
 
 /**
- * The server services' own flows: every server to every server (itself included: other replicas) on
- * the destination's membership port (ringpop gossip), the RPCs of SERVER_RPCS, and the system SDK
- * clients to `systemClientTarget` (internal-frontend when configured, else the frontend). Pure.
+ * A component's node, checked against its workload as synthesized: the selector must select the pod
+ * template, and every declared port must be a container port of it.
  */
-export function serverFlows(
-  servers: Readonly<Partial<Record<TemporalService, Component>>>,
-  systemClientTarget: TemporalService,
-): Flow[] {
-  const present = TEMPORAL_SERVICES.filter((s) => servers[s] !== undefined);
-  const get = (s: TemporalService): Component => servers[s] as Component;
+export function componentNode(path: string, construct: IComponent): DescribedComponent {
+  const description = construct.description;
+  const at = `${path}/${description.id}`;
+  const template = podTemplate(description.workload);
+  const missing = Object.entries(description.selector).filter(([k, v]) => template.labels[k] !== v);
+  if (Object.keys(description.selector).length === 0 || missing.length > 0) {
+    throw new ValidationError('INVALID_FLOW', at, 'the selector does not select the pods', Object.fromEntries(missing),
+      'label the pod template with the selector labels');
+  }
+  const listens = description.ports.map((p): ListenPort => ({ name: p.name, port: p.port, protocol: p.protocol ?? 'TCP' }));
+  for (const port of listens) {
+    if (!template.ports.some((c) => c.name === port.name && c.port === port.port && c.protocol === port.protocol)) {
+      throw new ValidationError('INVALID_FLOW', at, 'a declared port is not a container port of the pods',
+        `${port.name} ${port.port}/${port.protocol}`, 'derive the container ports from the component\'s ports');
+    }
+  }
+  const node: Component = {
+    kind: 'component',
+    id: description.id,
+    selector: { ...description.selector },
+    listens,
+    ...(description.group ? { group: description.group } : {}),
+    ...(description.datastore ? { datastore: true } : {}),
+    serves: [...(description.serves ?? [])],
+    presents: [...(description.presents ?? [])],
+  };
+  return { construct, description, node };
+}
+
+function flowPort(owner: string, port: NamedPort): FlowPort {
+  return { port: port.port, protocol: port.protocol ?? 'TCP', name: `${owner} ${port.name}` };
+}
+
+function outsidePorts(call: Extract<Call, { outside: unknown }>): FlowPort[] {
+  return call.ports.map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP', name: 'outside' }));
+}
+
+function sameFlow(a: Flow, b: Flow): boolean {
+  return a.from === b.from && a.to === b.to && a.category === b.category && a.purpose === b.purpose &&
+    JSON.stringify(a.ports) === JSON.stringify(b.ports);
+}
+
+/**
+ * The rows the components declare, in a fixed order: every component's calls (components in order, calls
+ * as declared), then every component's admissions. A row declared by both ends appears once. Pure, given
+ * the descriptions.
+ */
+export function declaredFlows(path: string, described: readonly DescribedComponent[], outside: OutsideResolver): Flow[] {
+  const nodeOf = (construct: IComponent, who: string, what: string): Component => {
+    const found = described.find((d) => d.construct === construct);
+    if (found === undefined) {
+      throw new ValidationError('INVALID_FLOW', `${path}/${who}`, `${what} a component that is not part of this deployment`,
+        construct.node.path, 'create it in the same Chart as the network boundary, before the boundary');
+    }
+    return found.node;
+  };
   const flows: Flow[] = [];
-  for (const from of present) {
-    for (const to of present) {
-      flows.push({ from: get(from), to: get(to), ports: [membershipPort(to)], category: 'membership',
-        purpose: 'ringpop membership gossip (TLS when system.enableRingpopTLS)' });
+  const add = (flow: Flow): void => {
+    if (!flows.some((f) => sameFlow(f, flow))) {
+      flows.push(flow);
+    }
+  };
+  for (const { description, node } of described) {
+    for (const call of description.calls ?? []) {
+      if ('to' in call) {
+        const to = nodeOf(call.to.component, node.id, 'calls');
+        add({ from: node, to, ports: [flowPort(to.id, call.to.port)], category: call.category, purpose: call.purpose });
+      } else {
+        const resolved = outside(call.outside, outsidePorts(call));
+        if (resolved) {
+          add({ from: node, to: resolved.group, ports: resolved.ports, category: call.category, purpose: call.purpose });
+        }
+      }
     }
   }
-  for (const [from, to, purpose] of SERVER_RPCS) {
-    if (servers[from] && servers[to]) {
-      flows.push({ from: get(from), to: get(to), ports: [grpcPort(to)], category: 'rpc', purpose });
-    }
-  }
-  if (servers[systemClientTarget]) {
-    for (const from of SYSTEM_SDK_CLIENTS) {
-      if (servers[from]) {
-        flows.push({ from: get(from), to: get(systemClientTarget), ports: [grpcPort(systemClientTarget)],
-          category: 'system-client', purpose: 'SDK client of the system workflows' });
+  for (const { description, node } of described) {
+    for (const admission of description.admits ?? []) {
+      const ports = [flowPort(node.id, admission.port)];
+      const from = admitted(admission, node, nodeOf, outside, ports);
+      if (from) {
+        add({ from: from.endpoint, to: node, ports: from.ports, category: admission.category, purpose: admission.purpose });
       }
     }
   }
   return flows;
 }
 
-/** `from` calls the gRPC port of server `service` (`to`). Pure. */
-export function callFlow(from: FlowEndpoint, to: Component, service: TemporalService, category: FlowCategory,
-  purpose: string): Flow {
-  return { from, to, ports: [grpcPort(service)], category, purpose };
+function admitted(admission: Admission, node: Component,
+  nodeOf: (c: IComponent, who: string, what: string) => Component, outside: OutsideResolver,
+  ports: readonly FlowPort[]): { endpoint: FlowEndpoint; ports: readonly FlowPort[] } | undefined {
+  if (Components.isComponent(admission.from)) {
+    return { endpoint: nodeOf(admission.from, node.id, 'admits'), ports };
+  }
+  const resolved = outside(admission.from.outside, ports);
+  return resolved ? { endpoint: resolved.group, ports: resolved.ports } : undefined;
 }
 
 /** Every component may query cluster DNS, and nothing else on that port. Pure. */
@@ -157,18 +205,7 @@ export function dnsFlows(components: readonly Component[], dns: PeerGroup, port:
     purpose: 'name resolution (cluster DNS only)' }));
 }
 
-/** The monitoring peers scrape every server's metrics port. Pure. */
-export function metricsFlows(monitoring: PeerGroup, servers: readonly Component[]): Flow[] {
-  return servers.map((to) => ({
-    from: monitoring,
-    to,
-    ports: [{ port: METRICS_PORT, protocol: 'TCP' as const, name: `${to.id} ${PORT_NAMES.metrics}` }],
-    category: 'metrics' as const,
-    purpose: 'Prometheus scrapes /metrics',
-  }));
-}
-
-/** The ports of a database endpoint. */
+/** The ports of a database endpoint, deduplicated and sorted. */
 export function databasePorts(ports: readonly number[]): FlowPort[] {
   return [...new Set(ports)].sort((a, b) => a - b).map((port) => ({ port, protocol: 'TCP' as const, name: 'database' }));
 }

@@ -1,6 +1,6 @@
-import { ValidationError } from '../errors';
+import { ValidationError } from '../core/errors';
 import { Component, Flow, FlowEndpoint, FlowPort, PeerGroup, Protocol } from './flows';
-import { describePeer, ExternalPeer, validatePeer } from './peers';
+import { describePeer, ExternalPeer, validatePeer } from '../core/peers';
 
 const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
 

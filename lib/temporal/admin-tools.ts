@@ -1,13 +1,15 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { rollback } from '../atomic';
-import { TemporalCluster } from './cluster';
-import { IMAGE_USERS } from './images';
-import { componentLabels, selectorLabels } from './labels';
-import { TMP_MOUNT, TMP_VOLUME } from './pod';
+import { ComponentDescription, Components, endpointAddress, IComponent } from '../core/component';
+import { IMAGE_USERS } from '../core/images';
+import { componentLabels, selectorLabels } from '../core/labels';
 import {
-  ComputeResources, restrictedContainerSecurityContext, restrictedPodBasics, toResourceRequirements,
-} from './security';
+  ComputeResources, restrictedContainerSecurityContext, restrictedPodBasics, TMP_MOUNT, TMP_VOLUME, toResourceRequirements,
+} from '../core/pod-security';
+import { rollback } from '../core/rollback';
+import { requireUnusedNames } from '../core/unique';
+import { adminRoute } from './call-graph';
+import { TemporalCluster } from './cluster';
 
 export interface TemporalAdminToolsProps {
   readonly cluster: TemporalCluster;
@@ -19,12 +21,13 @@ export interface TemporalAdminToolsProps {
  * Admin tools: one pod with the `temporal` CLI, `temporal-sql-tool` and `tdbg`, pre-pointed at the
  * cluster (`kubectl exec -it deploy/<name>-admintools -- temporal operator cluster health`).
  */
-export class TemporalAdminTools extends Construct {
+export class TemporalAdminTools extends Construct implements IComponent {
   public readonly name: string;
   public readonly deployment: k8s.KubeDeployment;
   public readonly selector: Record<string, string>;
   /** `host:port` the CLI in the pod talks to (`TEMPORAL_ADDRESS`). */
   public readonly address: string;
+  public readonly description: ComponentDescription;
 
   constructor(scope: Construct, id: string, props: TemporalAdminToolsProps) {
     super(scope, id);
@@ -33,10 +36,12 @@ export class TemporalAdminTools extends Construct {
       this.name = `${cluster.name}-admintools`;
       const labels = componentLabels(cluster.name, 'admintools');
       this.selector = selectorLabels(cluster.name, 'admintools');
-      this.address = cluster.adminAddress;
+      const target = cluster.adminEndpoint;
+      this.address = endpointAddress(target);
       const resources = toResourceRequirements(this.node.path, props.resources ??
         { cpu: '10m', memory: '64Mi', memoryLimit: '256Mi' });
-      const tls = cluster.adminClientTls('AdminToolsClient', 'admintools');
+      requireUnusedNames(this, [{ kind: 'Deployment', name: this.name }], 'run one admin tools Deployment per cluster');
+      const tls = cluster.adminClientTls(this, 'Client', 'admintools');
       const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
         metadata: { name: this.name, labels },
         automountServiceAccountToken: false,
@@ -58,7 +63,7 @@ export class TemporalAdminTools extends Construct {
                 imagePullPolicy: 'IfNotPresent',
                 command: ['sh', '-c', 'trap exit INT HUP TERM; sleep infinity & wait'],
                 env: [
-                  { name: 'TEMPORAL_ADDRESS', value: cluster.adminAddress },
+                  { name: 'TEMPORAL_ADDRESS', value: this.address },
                   { name: 'HOME', value: '/tmp' },
                   ...(tls?.env ?? []),
                 ],
@@ -71,6 +76,15 @@ export class TemporalAdminTools extends Construct {
           },
         },
       });
+      this.description = {
+        id: 'admintools',
+        workload: this.deployment,
+        selector: this.selector,
+        ports: [],
+        calls: [{ to: target, category: 'admin', purpose: `operator CLI (${adminRoute(target)})` }],
+        presents: tls ? [tls.identity] : [],
+      };
+      Components.register(this);
     } catch (error) {
       rollback(this, error);
     }

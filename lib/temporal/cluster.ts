@@ -1,29 +1,34 @@
 import { createHash } from 'node:crypto';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { rollback } from '../atomic';
-import { ValidationError } from '../errors';
-import { DynamicConfig, mergeDynamicConfig, renderDynamicConfig } from './dynamic-config';
-import { DEFAULT_IMAGES, requirePinnedImage } from './images';
-import { serviceDnsOf, serviceFqdn } from '../tls/dns';
-import { RINGPOP_TLS_DYNAMIC_CONFIG } from '../tls/global-tls';
+import { Admission, Call, Endpoint, endpointAddress } from '../core/component';
+import { serviceDnsOf, serviceFqdn } from '../core/dns';
+import { ValidationError } from '../core/errors';
+import { DEFAULT_IMAGES, requirePinnedImage } from '../core/images';
+import { Installation, InstallationScopedProps } from '../core/installation';
+import { componentLabels, selectorLabels } from '../core/labels';
+import { requireReplicas } from '../core/names';
+import { ComputeResources, toResourceRequirements } from '../core/pod-security';
+import { rollback } from '../core/rollback';
+import { requireUnusedNames } from '../core/unique';
 import { TemporalPki } from '../tls/pki';
+import { FrontendAccess } from '../tls/trust';
+import { serverCalls } from './call-graph';
 import { ClientTls, ClusterTls, issueClusterTls, platformClientTls } from './cluster-tls';
-import { componentLabels, selectorLabels } from './labels';
-import { DEFAULT_CLUSTER_DOMAIN, requireChartNamespace, requireClusterDomain, requireDns1035Label, requireReplicas } from './names';
+import { DynamicConfig, mergeDynamicConfig, renderDynamicConfig, RINGPOP_TLS_DYNAMIC_CONFIG } from './dynamic-config';
 import { NamespaceRegistration, resolveNamespaces, TemporalNamespaceProps } from './namespace-job';
 import { ResolvedSqlStore, resolveSqlStore, SqlStoreProps } from './persistence';
 import { assertNoPortClash, PORT_NAMES, SERVICE_PORTS, TemporalService } from './ports';
-import { ComputeResources, toResourceRequirements } from './security';
 import { SchemaJob } from './schema-job';
 import { buildServerConfig, renderServerConfig, ServerConfig } from './server-config';
 import {
-  DYNAMIC_CONFIG_DIR, DYNAMIC_CONFIG_FILE, POD_IP_ENV, SERVER_CONFIG_FILE, TemporalServerService,
+  DYNAMIC_CONFIG_DIR, DYNAMIC_CONFIG_FILE, POD_IP_ENV, SERVER_CONFIG_FILE, ServerConnections, TemporalServerService,
 } from './server-service';
+import { storeCalls } from './store-wiring';
 
 /** Replicas and resources of one server service. */
 export interface ServerServiceProps {
-  /** @default 1 (history: 1) */
+  /** @default 1 */
   readonly replicas?: number;
   /** @default - per service, see DEFAULT_SERVER_RESOURCES */
   readonly resources?: ComputeResources;
@@ -37,12 +42,8 @@ export interface PersistenceProps {
   readonly visibility: SqlStoreProps;
 }
 
-export interface TemporalClusterProps {
-  /**
-   * Name prefix of every object (`<name>-frontend`, ...); a DNS label of at most 30 characters.
-   * @default 'temporal'
-   */
-  readonly name?: string;
+/** Props of a cluster. Its installation defaults to the PKI's, when it has one. */
+export interface TemporalClusterProps extends InstallationScopedProps {
   /** Persistence: default and visibility SQL stores. */
   readonly persistence: PersistenceProps;
   /**
@@ -74,12 +75,10 @@ export interface TemporalClusterProps {
   readonly namespaces?: readonly TemporalNamespaceProps[];
   /** @default 'info' */
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
-  /** Server image. @default DEFAULT_IMAGES.server */
+  /** Server image (pinned). @default DEFAULT_IMAGES.server */
   readonly serverImage?: string;
-  /** Admin tools image (schema and namespace jobs); must match the server version. @default DEFAULT_IMAGES.adminTools */
+  /** Admin tools image (schema and namespace jobs, admin tools); must match the server version. @default DEFAULT_IMAGES.adminTools */
   readonly adminToolsImage?: string;
-  /** Kubernetes cluster DNS domain. @default 'cluster.local' */
-  readonly clusterDomain?: string;
   /**
    * The PKI that issues the cluster's certificates: with it, every listener (frontend, internode,
    * membership) requires mutual TLS. Without it the cluster runs in PLAINTEXT, which is only for tests;
@@ -106,9 +105,11 @@ export const DEFAULT_SERVER_RESOURCES: Readonly<Record<TemporalService, ComputeR
 
 /**
  * A Temporal cluster: one Deployment per service, config and dynamic-config ConfigMaps, membership
- * (headless) Services, the frontend Service, schema jobs for both stores and the namespace job.
+ * (headless) Services, the frontend Service, schema jobs for both stores and the namespace job. Each
+ * server service and job is a component that describes its own ports and connections.
  */
 export class TemporalCluster extends Construct {
+  public readonly installation: Installation;
   public readonly name: string;
   /** Kubernetes namespace the cluster runs in (the Chart's). */
   public readonly namespace: string;
@@ -127,6 +128,12 @@ export class TemporalCluster extends Construct {
   public readonly adminToolsImage: string;
   public readonly schemaJobs: readonly SchemaJob[];
   public readonly namespaceRegistration?: NamespaceRegistration;
+  /**
+   * Who may present a client certificate to the frontend: derived, never set. `direct` while the
+   * deployment has no authorizer proxy (clients call the frontend with workload certificates); with a
+   * proxy, `authorizer-proxy` (the frontend then refuses workload certificates).
+   */
+  public readonly frontendAccess: FrontendAccess;
   /** The cluster's server certificates and TLS config, when it has a PKI. */
   public readonly tls?: ClusterTls;
 
@@ -134,18 +141,22 @@ export class TemporalCluster extends Construct {
     super(scope, id);
     try {
       const path = this.node.path;
-      this.name = requireDns1035Label(path, 'name', props.name ?? 'temporal', 30);
-      this.namespace = requireChartNamespace(this);
-      this.clusterDomain = requireClusterDomain(path, props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
+      this.installation = resolveClusterInstallation(this, props);
+      this.name = this.installation.name;
+      this.namespace = this.installation.namespace;
+      this.clusterDomain = this.installation.clusterDomain;
       this.numHistoryShards = props.numHistoryShards ?? 512;
       if (!Number.isInteger(this.numHistoryShards) || this.numHistoryShards < 1 || this.numHistoryShards > 65536) {
         throw new ValidationError('INVALID_SHARDS', path, 'numHistoryShards must be an integer from 1 to 65536',
           props.numHistoryShards, 'choose it once, e.g. 512 (production) or 4 (evaluation); it can never change');
       }
-      const serverImage = requirePinnedImage(path, 'serverImage', props.serverImage ?? DEFAULT_IMAGES.server);
-      this.adminToolsImage = requirePinnedImage(path, 'adminToolsImage', props.adminToolsImage ?? DEFAULT_IMAGES.adminTools);
+      const serverImage = requirePinnedImage(path, 'serverImage', props.serverImage ?? DEFAULT_IMAGES.server, DEFAULT_IMAGES.server);
+      this.adminToolsImage = requirePinnedImage(path, 'adminToolsImage', props.adminToolsImage ?? DEFAULT_IMAGES.adminTools,
+        DEFAULT_IMAGES.adminTools);
       this.defaultStore = resolveSqlStore(path, 'default', props.persistence?.default);
       this.visibilityStore = resolveSqlStore(path, 'visibility', props.persistence?.visibility);
+      // No authorizer proxy exists in this deployment: clients call the frontend themselves.
+      this.frontendAccess = 'direct';
 
       const internal = props.internalFrontend;
       const serviceProps: Partial<Record<TemporalService, ServerServiceProps>> = {
@@ -165,17 +176,20 @@ export class TemporalCluster extends Construct {
         return [service, replicas, toResourceRequirements(servicePath, sp.resources ?? DEFAULT_SERVER_RESOURCES[service])] as const;
       });
       resolveNamespaces(`${path}/Namespaces`, props.namespaces ?? []);
+      requireUnusedNames(this, [{ kind: 'ConfigMap', name: `${this.name}-config` }],
+        'give each cluster of one namespace its own installation name');
 
       // Client-facing Services first: certificates and addresses are derived from them.
       this.frontendService = this.clientService('frontend');
       if (this.services.includes('internal-frontend')) {
         this.internalFrontendService = this.clientService('internal-frontend');
       }
-      this.tls = props.pki ? issueClusterTls(props.pki, {
+      this.tls = props.pki ? issueClusterTls(new Construct(this, 'Tls'), props.pki, {
         frontendService: this.frontendService,
         internalFrontendService: this.internalFrontendService,
         clusterDomain: this.clusterDomain,
         frontendExtraHosts: props.frontendExtraHosts,
+        access: this.frontendAccess,
       }) : undefined;
 
       this.serverConfig = buildServerConfig({
@@ -209,9 +223,12 @@ export class TemporalCluster extends Construct {
         data: { [DYNAMIC_CONFIG_FILE]: dynamicConfig },
       });
       const configChecksum = createHash('sha256').update(this.renderedConfig).digest('hex');
+      const stores = [this.defaultStore, this.visibilityStore];
 
       const created: Partial<Record<TemporalService, TemporalServerService>> = {};
       for (const [service, replicas, resources] of resolved) {
+        const clientService = service === 'frontend' ? this.frontendService
+          : service === 'internal-frontend' ? this.internalFrontendService : undefined;
         created[service] = new TemporalServerService(this, pascal(service), {
           instance: this.name,
           service,
@@ -222,8 +239,12 @@ export class TemporalCluster extends Construct {
           configMapName: configMap.name,
           dynamicConfigMapName: dynamicConfigMap.name,
           configChecksum,
-          stores: [this.defaultStore, this.visibilityStore],
+          stores,
           tls: this.tls?.serverWiring,
+          clientService: clientService ? serviceDnsOf(clientService, this.clusterDomain) : undefined,
+          connections: (self) => this.serverConnections(self),
+          serves: this.tls ? [this.tls.internode, this.tls.frontend] : [],
+          presents: this.tls ? [this.tls.internode] : [],
         });
       }
       this.serverServices = created;
@@ -232,7 +253,7 @@ export class TemporalCluster extends Construct {
         metadata: { name: `${this.name}-jobs`, labels: componentLabels(this.name, 'jobs') },
         automountServiceAccountToken: false,
       });
-      this.schemaJobs = [this.defaultStore, this.visibilityStore].map((store) => new SchemaJob(this,
+      this.schemaJobs = stores.map((store) => new SchemaJob(this,
         `Schema${store.role === 'default' ? 'Default' : 'Visibility'}`, {
           instance: this.name,
           store,
@@ -244,15 +265,30 @@ export class TemporalCluster extends Construct {
         this.namespaceRegistration = new NamespaceRegistration(this, 'Namespaces', {
           instance: this.name,
           image: this.adminToolsImage,
-          address: this.adminAddress,
+          target: this.adminEndpoint,
           namespaces: props.namespaces,
           serviceAccountName: jobsAccount.name,
-          tls: this.adminClientTls('JobsClient', 'jobs'),
+          tls: (scope) => this.adminClientTls(scope, 'JobsClient', 'jobs'),
         });
       }
     } catch (error) {
       rollback(this, error);
     }
+  }
+
+  /** The frontend service: `cluster.frontend.grpc` is the endpoint clients call. */
+  public get frontend(): TemporalServerService {
+    return this.server('frontend');
+  }
+
+  /** The internal-frontend service, when enabled. */
+  public get internalFrontend(): TemporalServerService | undefined {
+    return this.serverServices['internal-frontend'];
+  }
+
+  /** The endpoint admin tools and jobs call: the internal-frontend's gRPC port when enabled, else the frontend's. */
+  public get adminEndpoint(): Endpoint {
+    return (this.internalFrontend ?? this.frontend).grpc;
   }
 
   /** DNS name of the frontend Service (read from the Service object). */
@@ -267,25 +303,50 @@ export class TemporalCluster extends Construct {
 
   /** `host:port` admin tools and jobs use: the internal-frontend when enabled, else the frontend. */
   public get adminAddress(): string {
-    if (this.internalFrontendService) {
-      return `${serviceFqdn(serviceDnsOf(this.internalFrontendService, this.clusterDomain))}:` +
-        `${SERVICE_PORTS['internal-frontend'].grpc}`;
-    }
-    return this.frontendAddress;
+    return endpointAddress(this.adminEndpoint);
   }
 
   /**
-   * mTLS of an admin client (admin tools, jobs) towards `adminAddress`: a platform-clients certificate
-   * named `name` for the frontend, or the internode certificate for the internal-frontend (which admits
-   * only internode certificates). Undefined without a PKI.
+   * mTLS of an admin client (admin tools, jobs) towards `adminEndpoint`, its certificate issued into
+   * `scope`: a platform-clients certificate named `name` for the frontend, or the internode certificate for
+   * the internal-frontend (which admits only internode certificates). Undefined without a PKI.
    */
-  public adminClientTls(id: string, name: string): ClientTls | undefined {
+  public adminClientTls(scope: Construct, id: string, name: string): ClientTls | undefined {
     if (!this.tls) {
       return undefined;
     }
-    return platformClientTls(this.tls, {
-      id, name, target: this.internalFrontendService ? 'internal-frontend' : 'frontend', program: 'temporal-cli',
+    return platformClientTls(scope, this.tls, {
+      id, name, target: this.internalFrontend ? 'internal-frontend' : 'frontend', program: 'temporal-cli',
     });
+  }
+
+  private server(service: TemporalService): TemporalServerService {
+    const found = this.serverServices[service];
+    if (found === undefined) {
+      throw new Error(`${this.node.path}: the cluster runs no ${service}`);
+    }
+    return found;
+  }
+
+  /**
+   * A server service's connections: the server-to-server calls of Temporal's call graph, the databases; it
+   * admits the monitoring peers on its metrics port and, while clients call the frontend directly, the
+   * client namespaces on the frontend's gRPC port.
+   */
+  private serverConnections(self: TemporalServerService): ServerConnections {
+    const calls: Call[] = serverCalls(self.service, this.services).map((c) => {
+      const to = this.server(c.to);
+      return { to: c.port === 'membership' ? to.membership : to.grpc, category: c.category, purpose: c.purpose };
+    });
+    calls.push(...storeCalls([this.defaultStore, this.visibilityStore], 'persistence (default and visibility stores)'));
+    const admits: Admission[] = [];
+    if (self.service === 'frontend' && this.frontendAccess === 'direct') {
+      admits.push({ from: { outside: { role: 'clients' } }, port: self.grpc.port, category: 'client',
+        purpose: 'SDK clients and workers of the declared namespaces (this row moves to the authorizer proxy)' });
+    }
+    admits.push({ from: { outside: { role: 'monitoring' } }, port: self.metrics.port, category: 'metrics',
+      purpose: 'Prometheus scrapes /metrics' });
+    return { calls, admits };
   }
 
   private clientService(service: 'frontend' | 'internal-frontend'): k8s.KubeService {
@@ -306,7 +367,18 @@ export class TemporalCluster extends Construct {
   }
 }
 
+/** The cluster's installation: its own, the PKI's, or the Chart's; the PKI's must be the same one. */
+function resolveClusterInstallation(cluster: TemporalCluster, props: TemporalClusterProps): Installation {
+  const installation = Installation.resolve(cluster, props, props.pki?.installation);
+  const pki = props.pki?.installation;
+  if (pki !== undefined && (pki.name !== installation.name || pki.clusterDomain !== installation.clusterDomain ||
+    pki.namespace !== installation.namespace)) {
+    throw new ValidationError('INVALID_NAME', cluster.node.path, 'the PKI belongs to another installation',
+      { cluster: installation.name, pki: pki.name }, 'create the PKI and the cluster with the same installation');
+  }
+  return installation;
+}
+
 function pascal(service: string): string {
   return service.split('-').map((p) => p[0].toUpperCase() + p.slice(1)).join('');
 }
-

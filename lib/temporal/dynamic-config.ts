@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { ValidationError } from '../errors';
+import { ValidationError } from '../core/errors';
 
 /** One constrained value of a dynamic config key (`constraints` empty = global). */
 export interface DynamicConfigValue {
@@ -17,6 +17,15 @@ export type DynamicConfig = Readonly<Record<string, readonly DynamicConfigValue[
  */
 export const DEFAULT_DYNAMIC_CONFIG: DynamicConfig = {
   'frontend.enableServerVersionCheck': [{ value: false }],
+};
+
+/**
+ * Dynamic config the cluster forces when it runs with mTLS: ringpop membership traffic (ports 6933-6939) is
+ * plain TCP unless this is on; with it, membership uses the internode TLS settings (Temporal
+ * `common/dynamicconfig/constants.go`).
+ */
+export const RINGPOP_TLS_DYNAMIC_CONFIG: DynamicConfig = {
+  'system.enableRingpopTLS': [{ value: true }],
 };
 
 const KEY = /^[a-zA-Z][a-zA-Z0-9]*(\.[a-zA-Z][a-zA-Z0-9]*)+$/;

@@ -1,23 +1,24 @@
 import { k8s, Secret } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { rollback } from '../atomic';
-import { ValidationError } from '../errors';
-import { serviceDnsOf, serviceFqdn } from '../tls/dns';
+import { ComponentDescription, Components, Endpoint, IComponent, NamedPort } from '../core/component';
+import { serviceDnsOf, serviceFqdn } from '../core/dns';
+import { ValidationError } from '../core/errors';
+import { DEFAULT_IMAGES, IMAGE_USERS, requirePinnedImage } from '../core/images';
+import { Installation, InstallationScopedProps } from '../core/installation';
+import { componentLabels, selectorLabels } from '../core/labels';
+import {
+  ComputeResources, restrictedContainerSecurityContext, restrictedPodBasics, toResourceRequirements,
+} from '../core/pod-security';
+import { rollback } from '../core/rollback';
+import { requireUnusedNames } from '../core/unique';
 import { TlsIdentity } from '../tls/identity';
 import { trustAnchorFile } from '../tls/layout';
 import { TemporalPki } from '../tls/pki';
-import { DEFAULT_IMAGES, IMAGE_USERS, requirePinnedImage } from './images';
-import { componentLabels, selectorLabels } from './labels';
-import { DEFAULT_CLUSTER_DOMAIN, requireDns1035Label } from './names';
 import { SecretKeyReference, SqlStoreProps } from './persistence';
 import { POSTGRES_PORT } from './ports';
-import {
-  ComputeResources, restrictedContainerSecurityContext, restrictedPodBasics, toResourceRequirements,
-} from './security';
 
-export interface EvaluationPostgresProps {
-  /** Name prefix (`<name>-postgres`). @default 'temporal' */
-  readonly name?: string;
+/** Props of the evaluation database; objects are `<installation name>-postgres`. Its installation defaults to the PKI's. */
+export interface EvaluationPostgresProps extends InstallationScopedProps {
   /**
    * The PKI: with it, PostgreSQL serves TLS only, with a server certificate of the frontend CA, and
    * authenticates clients by certificate (`cert`: the certificate's CN is the user name), so no
@@ -40,10 +41,6 @@ export interface EvaluationPostgresProps {
   readonly image?: string;
   /** @default { cpu: '250m', memory: '512Mi', memoryLimit: '1Gi' } */
   readonly resources?: ComputeResources;
-  /** Kubernetes namespace it runs in (for its DNS name). */
-  readonly namespace: string;
-  /** @default 'cluster.local' */
-  readonly clusterDomain?: string;
 }
 
 /** Annotation that marks objects meant for evaluation only. */
@@ -76,7 +73,7 @@ export function certificateHbaConf(): string {
  * replication, no failover) so that the default deployment runs on an empty cluster. Use a managed or
  * operated PostgreSQL/MySQL for anything that matters and pass it as `persistence`.
  */
-export class EvaluationPostgres extends Construct {
+export class EvaluationPostgres extends Construct implements IComponent {
   public readonly name: string;
   /** DNS name clients connect to. */
   public readonly host: string;
@@ -90,13 +87,17 @@ export class EvaluationPostgres extends Construct {
   public readonly clientIdentity?: TlsIdentity;
   public readonly selector: Record<string, string>;
   public readonly statefulSet: k8s.KubeStatefulSet;
+  /** Its PostgreSQL port, through its Service. */
+  public readonly endpoint: Endpoint;
+  public readonly description: ComponentDescription;
   private readonly storeTls?: SqlStoreProps['tls'];
 
   constructor(scope: Construct, id: string, props: EvaluationPostgresProps) {
     super(scope, id);
     try {
       const path = this.node.path;
-      const prefix = requireDns1035Label(path, 'name', props.name ?? 'temporal', 30);
+      const installation = Installation.resolve(this, props, props.pki?.installation);
+      const prefix = installation.name;
       this.name = `${prefix}-postgres`;
       this.user = props.user ?? 'temporal';
       if (!/^[a-z_][a-z0-9_]{0,62}$/.test(this.user)) {
@@ -118,8 +119,10 @@ export class EvaluationPostgres extends Construct {
         throw new ValidationError('INVALID_RESOURCES', path, 'storage must be a quantity in Mi, Gi or Ti', storage,
           'use e.g. "10Gi"');
       }
-      const image = requirePinnedImage(path, 'image', props.image ?? DEFAULT_IMAGES.postgres);
+      const image = requirePinnedImage(path, 'image', props.image ?? DEFAULT_IMAGES.postgres, DEFAULT_IMAGES.postgres);
       const resources = toResourceRequirements(path, props.resources ?? { cpu: '250m', memory: '512Mi', memoryLimit: '1Gi' });
+      requireUnusedNames(this, [{ kind: 'StatefulSet', name: this.name }], 'run one evaluation PostgreSQL per installation');
+      const postgresPort: NamedPort = { name: 'postgres', port: POSTGRES_PORT, protocol: 'TCP' };
       const labels = componentLabels(prefix, 'postgres');
       this.selector = selectorLabels(prefix, 'postgres');
       const annotations = { [EVALUATION_ONLY_ANNOTATION]: 'true' };
@@ -133,12 +136,13 @@ export class EvaluationPostgres extends Construct {
         spec: {
           clusterIp: 'None',
           selector: this.selector,
-          ports: [{ name: 'postgres', port: POSTGRES_PORT, targetPort: k8s.IntOrString.fromString('postgres'),
+          ports: [{ name: postgresPort.name, port: postgresPort.port, targetPort: k8s.IntOrString.fromString(postgresPort.name),
             protocol: 'TCP', appProtocol: 'tcp' }],
         },
       });
-      const dns = serviceDnsOf(service, props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN);
+      const dns = serviceDnsOf(service, installation.clusterDomain);
       this.host = serviceFqdn(dns);
+      this.endpoint = { component: this, port: postgresPort, service: dns };
 
       const volumes: k8s.Volume[] = [
         { name: 'run', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
@@ -161,10 +165,10 @@ export class EvaluationPostgres extends Construct {
           throw new ValidationError('INVALID_TLS', path, 'the frontend CA\'s trust anchor is not in a Secret', frontendAnchor,
             'use the generated chain, or an external frontend CA whose trustAnchor is { secretName, key }');
         }
-        this.serverIdentity = pki.issueServerCertificate('EvaluationPostgres', {
+        this.serverIdentity = pki.issueServerCertificate(this, 'ServerTls', {
           service: dns, acceptsClientsFrom: ['platform-clients'],
         });
-        this.clientIdentity = pki.issuePlatformClientCertificate('EvaluationPostgresClient', { name: this.user });
+        this.clientIdentity = pki.issuePlatformClientCertificate(this, 'ClientTls', { name: this.user });
         const hba = new k8s.KubeConfigMap(this, 'Hba', {
           metadata: { name: `${this.name}-hba`, labels, annotations },
           data: { 'pg_hba.conf': certificateHbaConf() },
@@ -239,7 +243,7 @@ export class EvaluationPostgres extends Construct {
                 imagePullPolicy: 'IfNotPresent',
                 args,
                 env,
-                ports: [{ name: 'postgres', containerPort: POSTGRES_PORT, protocol: 'TCP' }],
+                ports: [{ name: postgresPort.name, containerPort: postgresPort.port, protocol: 'TCP' }],
                 readinessProbe: ready,
                 livenessProbe: { ...ready, failureThreshold: 6, periodSeconds: 20, initialDelaySeconds: 30 },
                 resources,
@@ -259,6 +263,15 @@ export class EvaluationPostgres extends Construct {
           }],
         },
       });
+      this.description = {
+        id: 'postgres',
+        workload: this.statefulSet,
+        selector: this.selector,
+        ports: [postgresPort],
+        serves: this.serverIdentity ? [this.serverIdentity] : [],
+        datastore: true,
+      };
+      Components.register(this);
     } catch (error) {
       rollback(this, error);
     }
@@ -269,6 +282,7 @@ export class EvaluationPostgres extends Construct {
     return {
       plugin: 'postgres12_pgx', host: this.host, port: this.port, database, user: this.user,
       ...(this.storeTls ? { tls: this.storeTls } : { password: this.password }),
+      endpoint: this.endpoint,
     };
   }
 }

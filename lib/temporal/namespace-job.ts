@@ -1,15 +1,18 @@
 import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { ComponentDescription, Components, Endpoint, endpointAddress, IComponent } from '../core/component';
+import { contentName } from '../core/content-name';
+import { goDuration } from '../core/duration';
+import { ValidationError } from '../core/errors';
+import { IMAGE_USERS } from '../core/images';
+import { componentLabels, selectorLabels } from '../core/labels';
+import { requireTemporalNamespaceName } from '../core/names';
+import {
+  restrictedContainerSecurityContext, restrictedPodBasics, TMP_MOUNT, TMP_VOLUME, toResourceRequirements,
+} from '../core/pod-security';
+import { adminRoute } from './call-graph';
 import type { ClientTls } from './cluster-tls';
-import { ValidationError } from '../errors';
-import { goDuration } from './duration';
-import { IMAGE_USERS } from './images';
-import { contentName } from './job';
-import { componentLabels, selectorLabels } from './labels';
-import { requireTemporalNamespaceName } from './names';
-import { TMP_MOUNT, TMP_VOLUME } from './pod';
-import { restrictedContainerSecurityContext, restrictedPodBasics, toResourceRequirements } from './security';
 
 /** A Temporal namespace to register. */
 export interface TemporalNamespaceProps {
@@ -87,42 +90,44 @@ export function namespaceScript(namespaces: readonly ResolvedTemporalNamespace[]
 export interface NamespaceRegistrationProps {
   readonly instance: string;
   readonly image: string;
-  /** `host:port` of the frontend (or internal-frontend) the CLI talks to. */
-  readonly address: string;
+  /** The frontend (or internal-frontend) gRPC endpoint the CLI talks to. */
+  readonly target: Endpoint;
   readonly namespaces: readonly TemporalNamespaceProps[];
   readonly serviceAccountName: string;
-  /** mTLS to the frontend: the CLI's TLS env, certificate and trust anchor. @default - plaintext */
-  readonly tls?: ClientTls;
+  /** mTLS to the target: issues the CLI's certificate into the Job's scope. @default - plaintext */
+  readonly tls?: (scope: Construct) => ClientTls | undefined;
 }
 
 /** A Job that registers the declared Temporal namespaces with the `temporal` CLI of the admin tools image. */
-export class NamespaceRegistration extends Construct {
+export class NamespaceRegistration extends Construct implements IComponent {
   public readonly job: k8s.KubeJob;
   public readonly namespaces: readonly ResolvedTemporalNamespace[];
   /** Labels that select this Job's pods. */
   public readonly selector: Record<string, string>;
   /** `host:port` the Job's CLI talks to. */
   public readonly address: string;
+  public readonly description: ComponentDescription;
 
   constructor(scope: Construct, id: string, props: NamespaceRegistrationProps) {
     super(scope, id);
     this.namespaces = resolveNamespaces(this.node.path, props.namespaces);
     const labels = componentLabels(props.instance, 'namespaces');
     this.selector = selectorLabels(props.instance, 'namespaces');
-    this.address = props.address;
+    this.address = endpointAddress(props.target);
+    const tls = props.tls?.(this);
     const container: k8s.Container = {
       name: 'register',
       image: props.image,
       imagePullPolicy: 'IfNotPresent',
       command: ['sh', '-c', namespaceScript(this.namespaces)],
       env: [
-        { name: 'TEMPORAL_ADDRESS', value: props.address },
+        { name: 'TEMPORAL_ADDRESS', value: this.address },
         { name: 'HOME', value: '/tmp' },
-        ...(props.tls?.env ?? []),
+        ...(tls?.env ?? []),
       ],
       resources: toResourceRequirements(this.node.path, { cpu: '50m', memory: '64Mi', memoryLimit: '256Mi' }),
       securityContext: restrictedContainerSecurityContext(),
-      volumeMounts: [TMP_MOUNT, ...(props.tls?.wiring.mounts ?? [])],
+      volumeMounts: [TMP_MOUNT, ...(tls?.wiring.mounts ?? [])],
     };
     this.job = new k8s.KubeJob(this, 'Job', {
       metadata: { name: contentName(`${props.instance}-namespaces`, { image: props.image, container }), labels },
@@ -134,10 +139,19 @@ export class NamespaceRegistration extends Construct {
             restartPolicy: 'OnFailure',
             ...restrictedPodBasics(props.serviceAccountName, IMAGE_USERS.adminTools),
             containers: [container],
-            volumes: [TMP_VOLUME, ...(props.tls?.wiring.volumes ?? [])],
+            volumes: [TMP_VOLUME, ...(tls?.wiring.volumes ?? [])],
           },
         },
       },
     });
+    this.description = {
+      id: 'namespaces',
+      workload: this.job,
+      selector: this.selector,
+      ports: [],
+      calls: [{ to: props.target, category: 'admin', purpose: `registers namespaces (${adminRoute(props.target)})` }],
+      presents: tls ? [tls.identity] : [],
+    };
+    Components.register(this);
   }
 }

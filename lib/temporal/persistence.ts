@@ -1,8 +1,9 @@
 import { isIP, isIPv6 } from 'node:net';
 import { Duration } from 'cdk8s';
 import { ISecret } from 'cdk8s-plus-27';
-import { ValidationError } from '../errors';
-import { goDuration } from './duration';
+import { Endpoint } from '../core/component';
+import { goDuration } from '../core/duration';
+import { ValidationError } from '../core/errors';
 import { MYSQL_PORT, POSTGRES_PORT } from './ports';
 
 /** SQL plugins of Temporal server v1.31 supported here. */
@@ -85,6 +86,12 @@ export interface SqlStoreProps {
    * @default true
    */
   readonly createDatabase?: boolean;
+  /**
+   * The component in the deployment that serves this store (the evaluation PostgreSQL sets it through
+   * `store()`): the network boundary then admits its pods, instead of the external database peers.
+   * @default - the database is outside the namespace (declare it with `externalDatabase`)
+   */
+  readonly endpoint?: Endpoint;
 }
 
 /** A store with its defaults resolved and validated. */
@@ -112,6 +119,8 @@ export interface ResolvedSqlStore {
   readonly maxConnLifetime: string;
   readonly connectAttributes: Readonly<Record<string, string>>;
   readonly createDatabase: boolean;
+  /** The component that serves the store, when it is part of the deployment. */
+  readonly endpoint?: Endpoint;
 }
 
 const DNS_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
@@ -183,12 +192,18 @@ export function resolveSqlStore(path: string, role: StoreRole, props: SqlStorePr
     maxConnLifetime: goDuration(at, 'maxConnLifetime', props.maxConnLifetime ?? Duration.hours(1)),
     connectAttributes: { ...(props.connectAttributes ?? {}) },
     createDatabase: props.createDatabase ?? true,
+    ...(props.endpoint ? { endpoint: props.endpoint } : {}),
   };
 }
 
 /** The host as it goes before `:port` (IPv6 literals in brackets, as Go's net.SplitHostPort expects). */
 export function bracketHost(host: string): string {
   return isIPv6(host) ? `[${host}]` : host;
+}
+
+/** `default at db.example:5432`: a store, for messages. */
+export function storeText(store: Pick<ResolvedSqlStore, 'role' | 'host' | 'port'>): string {
+  return `${store.role} at ${storeAddress(store)}`;
 }
 
 /** `host:port` of a store. */

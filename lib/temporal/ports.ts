@@ -1,4 +1,5 @@
-import { ValidationError } from '../errors';
+import { NamedPort } from '../core/component';
+import { ValidationError } from '../core/errors';
 
 /** The Temporal server services, by the name `temporal-server start --service` takes. */
 export type TemporalService = 'frontend' | 'internal-frontend' | 'history' | 'matching' | 'worker';
@@ -46,6 +47,19 @@ export const PORT_NAMES = {
   http: 'http',
   metrics: 'metrics',
 } as const;
+
+/**
+ * The named ports one server service listens on, from the ports table: gRPC, membership, HTTP (frontends)
+ * and metrics. Its container ports, headless Service ports, probes and network flows all derive from this.
+ */
+export function serverPorts(ports: ServicePorts): { grpc: NamedPort; membership: NamedPort; http?: NamedPort; metrics: NamedPort } {
+  return {
+    grpc: { name: PORT_NAMES.grpc, port: ports.grpc, protocol: 'TCP' },
+    membership: { name: PORT_NAMES.membership, port: ports.membership, protocol: 'TCP' },
+    ...(ports.http !== undefined ? { http: { name: PORT_NAMES.http, port: ports.http, protocol: 'TCP' as const } } : {}),
+    metrics: { name: PORT_NAMES.metrics, port: ports.metrics, protocol: 'TCP' },
+  };
+}
 
 /**
  * Throws when two server services share a port. Services run in separate pods, but their membership

@@ -1,11 +1,14 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { IMAGE_USERS } from './images';
-import { contentName } from './job';
-import { componentLabels, selectorLabels } from './labels';
+import { ComponentDescription, Components, IComponent } from '../core/component';
+import { contentName } from '../core/content-name';
+import { IMAGE_USERS } from '../core/images';
+import { componentLabels, selectorLabels } from '../core/labels';
+import {
+  restrictedContainerSecurityContext, restrictedPodBasics, TMP_MOUNT, TMP_VOLUME, toResourceRequirements,
+} from '../core/pod-security';
 import { bracketHost, DB_TLS_FILES, ResolvedSqlStore, schemaName } from './persistence';
-import { storeTlsVolumes, TMP_MOUNT, TMP_VOLUME } from './pod';
-import { restrictedContainerSecurityContext, restrictedPodBasics, toResourceRequirements } from './security';
+import { storeCalls, storeTlsVolumes } from './store-wiring';
 
 export interface SchemaJobProps {
   readonly instance: string;
@@ -68,12 +71,13 @@ export function sqlToolEnv(store: ResolvedSqlStore): k8s.EnvVar[] {
  * their schema-version check and are restarted by the kubelet until it has. Its name carries a hash of
  * its spec, so an upgrade (new admin tools image) creates a new Job.
  */
-export class SchemaJob extends Construct {
+export class SchemaJob extends Construct implements IComponent {
   public readonly job: k8s.KubeJob;
   /** Labels that select this Job's pods. */
   public readonly selector: Record<string, string>;
   /** The store whose schema it installs (the database it connects to). */
   public readonly store: ResolvedSqlStore;
+  public readonly description: ComponentDescription;
 
   constructor(scope: Construct, id: string, props: SchemaJobProps) {
     super(scope, id);
@@ -114,5 +118,13 @@ export class SchemaJob extends Construct {
         },
       },
     });
+    this.description = {
+      id: `schema-${store.role}`,
+      workload: this.job,
+      selector: this.selector,
+      ports: [],
+      calls: storeCalls([store], `installs and upgrades the ${store.role} schema`),
+    };
+    Components.register(this);
   }
 }

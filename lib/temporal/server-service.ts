@@ -1,12 +1,18 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import {
+  Admission, Call, ComponentDescription, Components, Endpoint, IComponent, IdentityRef, NamedPort,
+} from '../core/component';
+import { ServiceDns } from '../core/dns';
+import { IMAGE_USERS } from '../core/images';
+import { CONFIG_CHECKSUM_ANNOTATION, componentLabels, selectorLabels } from '../core/labels';
+import {
+  restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT, TMP_VOLUME,
+} from '../core/pod-security';
 import type { TlsPodWiring } from '../tls/consumers';
-import { CONFIG_CHECKSUM_ANNOTATION, componentLabels, selectorLabels } from './labels';
 import { ResolvedSqlStore } from './persistence';
-import { spreadConstraints, storePasswordEnv, storeTlsVolumes, TMP_MOUNT, TMP_VOLUME } from './pod';
-import { PORT_NAMES, ServicePorts, TemporalService } from './ports';
-import { restrictedContainerSecurityContext, restrictedPodBasics } from './security';
-import { IMAGE_USERS } from './images';
+import { PORT_NAMES, serverPorts, ServicePorts, TemporalService } from './ports';
+import { storePasswordEnv, storeTlsVolumes } from './store-wiring';
 
 /** Where the static config and the dynamic config are mounted in server containers. */
 export const SERVER_CONFIG_DIR = '/etc/temporal/config';
@@ -14,6 +20,15 @@ export const SERVER_CONFIG_FILE = 'config_template.yaml';
 export const DYNAMIC_CONFIG_DIR = '/etc/temporal/dynamicconfig';
 export const DYNAMIC_CONFIG_FILE = 'dynamic_config.yaml';
 export const POD_IP_ENV = 'POD_IP';
+
+/** The Temporal server services, drawn together in diagrams. */
+export const SERVER_GROUP = { id: 'servers', label: 'Temporal server services' } as const;
+
+/** What a server service connects to and accepts, known once every service of the cluster exists. */
+export interface ServerConnections {
+  readonly calls: readonly Call[];
+  readonly admits: readonly Admission[];
+}
 
 export interface TemporalServerServiceProps {
   readonly instance: string;
@@ -28,41 +43,65 @@ export interface TemporalServerServiceProps {
   readonly stores: readonly ResolvedSqlStore[];
   /** Certificates and trust anchors of the server's listeners. @default - none (plaintext) */
   readonly tls?: TlsPodWiring;
+  /** The ClusterIP Service clients reach its gRPC port through (frontends). @default - none */
+  readonly clientService?: ServiceDns;
+  /** Its connections, asked for once the whole cluster exists (they name the other services' ports). */
+  readonly connections: (self: TemporalServerService) => ServerConnections;
+  /** Certificates its listeners serve. @default - none */
+  readonly serves?: readonly IdentityRef[];
+  /** Certificates it presents as a client. @default - none */
+  readonly presents?: readonly IdentityRef[];
 }
 
 /**
  * One Temporal server service: its ServiceAccount (no API token), Deployment (started with its own
- * `--service` flag), headless Service for membership and a PodDisruptionBudget.
+ * `--service` flag), headless Service for membership and a PodDisruptionBudget. A component: its ports
+ * (gRPC, membership, HTTP on frontends, metrics) come from the ports table and are named once here.
  */
-export class TemporalServerService extends Construct {
+export class TemporalServerService extends Construct implements IComponent {
   public readonly deployment: k8s.KubeDeployment;
   public readonly headlessService: k8s.KubeService;
   public readonly serviceAccount: k8s.KubeServiceAccount;
   /** Labels that select this service's pods. */
   public readonly selector: Record<string, string>;
   public readonly name: string;
+  public readonly service: TemporalService;
+  /** The gRPC port (through the client Service on frontends): `cluster.frontend.grpc`. */
+  public readonly grpc: Endpoint;
+  /** The ringpop membership port. */
+  public readonly membership: Endpoint;
+  /** The HTTP API port (frontends only). */
+  public readonly http?: Endpoint;
+  /** The Prometheus metrics port. */
+  public readonly metrics: Endpoint;
+  private readonly ports: readonly NamedPort[];
+  private readonly props: TemporalServerServiceProps;
 
   constructor(scope: Construct, id: string, props: TemporalServerServiceProps) {
     super(scope, id);
-    const { instance, service, ports } = props;
+    const { instance, service } = props;
+    this.props = props;
+    this.service = service;
     this.name = `${instance}-${service}`;
     const labels = componentLabels(instance, service);
     this.selector = selectorLabels(instance, service);
+    const named = serverPorts(props.ports);
+    this.ports = [named.grpc, named.membership, ...(named.http ? [named.http] : []), named.metrics];
+    this.grpc = { component: this, port: named.grpc, ...(props.clientService ? { service: props.clientService } : {}) };
+    this.membership = { component: this, port: named.membership };
+    this.http = named.http ? { component: this, port: named.http, ...(props.clientService ? { service: props.clientService } : {}) }
+      : undefined;
+    this.metrics = { component: this, port: named.metrics };
 
     this.serviceAccount = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
       metadata: { name: this.name, labels },
       automountServiceAccountToken: false,
     });
 
-    const containerPorts: k8s.ContainerPort[] = [
-      { name: PORT_NAMES.grpc, containerPort: ports.grpc, protocol: 'TCP' },
-      { name: PORT_NAMES.membership, containerPort: ports.membership, protocol: 'TCP' },
-      ...(ports.http !== undefined ? [{ name: PORT_NAMES.http, containerPort: ports.http, protocol: 'TCP' }] : []),
-      { name: PORT_NAMES.metrics, containerPort: ports.metrics, protocol: 'TCP' },
-    ];
+    const containerPorts: k8s.ContainerPort[] = this.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' }));
     const tls = storeTlsVolumes(props.stores);
     const probe = (extra: Partial<k8s.Probe>): k8s.Probe => ({
-      tcpSocket: { port: k8s.IntOrString.fromString(PORT_NAMES.grpc) },
+      tcpSocket: { port: k8s.IntOrString.fromString(named.grpc.name) },
       periodSeconds: 10,
       timeoutSeconds: 5,
       ...extra,
@@ -80,7 +119,7 @@ export class TemporalServerService extends Construct {
             annotations: {
               [CONFIG_CHECKSUM_ANNOTATION]: props.configChecksum,
               'prometheus.io/scrape': 'true',
-              'prometheus.io/port': String(ports.metrics),
+              'prometheus.io/port': String(named.metrics.port),
               'prometheus.io/path': '/metrics',
             },
           },
@@ -134,10 +173,10 @@ export class TemporalServerService extends Construct {
         clusterIp: 'None',
         publishNotReadyAddresses: true,
         selector: this.selector,
-        ports: containerPorts.map((p) => ({
+        ports: this.ports.map((p) => ({
           name: p.name,
-          port: p.containerPort,
-          targetPort: k8s.IntOrString.fromString(p.name ?? ''),
+          port: p.port,
+          targetPort: k8s.IntOrString.fromString(p.name),
           protocol: 'TCP',
           appProtocol: p.name === PORT_NAMES.http || p.name === PORT_NAMES.metrics ? 'http' : 'tcp',
         })),
@@ -148,5 +187,21 @@ export class TemporalServerService extends Construct {
       metadata: { name: this.name, labels },
       spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
     });
+    Components.register(this);
+  }
+
+  public get description(): ComponentDescription {
+    const { calls, admits } = this.props.connections(this);
+    return {
+      id: this.service,
+      workload: this.deployment,
+      selector: this.selector,
+      ports: this.ports,
+      calls,
+      admits,
+      serves: this.props.serves ?? [],
+      presents: this.props.presents ?? [],
+      group: SERVER_GROUP,
+    };
   }
 }

@@ -1,8 +1,9 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
-import { Certificate, CertificateProps, ClusterIssuer, Issuer } from '../../imports/cert-manager.io';
+import { Certificate, ClusterIssuer, Issuer } from '../../imports/cert-manager.io';
 import { IssuerReference } from './issuer-check';
-import { KeyRotationPolicy, Lifetime, privateKeySpec, ResolvedPrivateKey, usagesFor } from './settings';
+import { KeyRotationPolicy, Lifetime, ResolvedPrivateKey, usagesFor } from './settings';
+import { CaName, certManagerSpec, CertificateSpecification } from './specification';
 import { TrustSource } from './sources';
 import { CaPurpose } from './trust';
 
@@ -10,7 +11,11 @@ import { CaPurpose } from './trust';
 export interface GeneratedChainSettings {
   readonly name: string;
   readonly namespace: string;
-  readonly clusterResourceNamespace: string;
+  /**
+   * Where the workload CA's Secret lives: cert-manager's cluster resource namespace (a ClusterIssuer reads
+   * its Secret there), or the Temporal namespace when the chain is minted outside cert-manager.
+   */
+  readonly workloadNamespace: string;
   readonly privateKey: ResolvedPrivateKey;
   readonly rotation: KeyRotationPolicy;
   readonly rootLifetime: Lifetime;
@@ -18,14 +23,8 @@ export interface GeneratedChainSettings {
   readonly labels: Record<string, string>;
 }
 
-export interface GeneratedChain {
-  readonly issuers: Record<CaPurpose, IssuerReference>;
-  /** Trust anchors of the purposes whose CA Secret lives in the Temporal namespace (not the workload CA). */
-  readonly sources: Partial<Record<CaPurpose, TrustSource>>;
-  readonly certificates: Record<CaPurpose | 'root', Certificate>;
-  /** The root CA's certificate (self-signed), for verifiers that need a chain ending at a self-signed root. */
-  readonly root: { readonly secretName: string; readonly key: string };
-}
+/** The purpose CAs signed by the root, in order. */
+export const ROOT_SIGNED_PURPOSES = ['internode', 'frontend', 'platform-clients'] as const;
 
 /**
  * Name prefix of objects outside the Temporal namespace (the ClusterIssuer, the workload CA in the cluster
@@ -37,7 +36,46 @@ export function globalPrefix(name: string, namespace: string): string {
 }
 
 /**
- * The generated chain:
+ * The CA certificates of the generated chain, as specifications: the root (self-signed), the internode,
+ * frontend and platform-clients CAs under it, and the workload CA, a root of its own. Pure.
+ */
+export function caSpecifications(s: GeneratedChainSettings): Record<CaName, CertificateSpecification> {
+  const ca = (which: CaName, secretName: string, issuer: CaName | 'self', life: Lifetime, namespace = s.namespace): CertificateSpecification => ({
+    certificateName: secretName,
+    secretName,
+    namespace,
+    role: 'ca',
+    ca: which,
+    issuer,
+    commonName: `${s.name} ${which} CA`,
+    organizationalUnits: [s.namespace],
+    dnsNames: [],
+    uris: [],
+    usages: usagesFor('ca', s.privateKey.algorithm).map(String),
+    privateKey: s.privateKey,
+    keyRotation: s.rotation,
+    lifetime: life,
+    labels: s.labels,
+  });
+  const specs: Partial<Record<CaName, CertificateSpecification>> = {
+    root: ca('root', `${s.name}-root-ca`, 'self', s.rootLifetime),
+  };
+  for (const purpose of ROOT_SIGNED_PURPOSES) {
+    specs[purpose] = ca(purpose, `${s.name}-${purpose}-ca`, 'root', s.caLifetime);
+  }
+  specs.workload = ca('workload', `${globalPrefix(s.name, s.namespace)}-workload-ca`, 'self', s.rootLifetime, s.workloadNamespace);
+  return specs as Record<CaName, CertificateSpecification>;
+}
+
+export interface GeneratedChain {
+  readonly issuers: Record<CaPurpose, IssuerReference>;
+  /** Trust anchors of the purposes whose CA Secret lives in the Temporal namespace (not the workload CA). */
+  readonly sources: Partial<Record<CaPurpose, TrustSource>>;
+  readonly certificates: Record<CaName, Certificate>;
+}
+
+/**
+ * The generated chain, issued by cert-manager:
  * ```
  * Issuer <name>-pki-bootstrap (selfSigned)  -> Certificate <name>-root-ca (isCA) -> Issuer <name>-root-ca
  *   -> Certificates <name>-{internode,frontend,platform-clients}-ca (isCA) -> Issuers of the same names
@@ -49,67 +87,53 @@ export function globalPrefix(name: string, namespace: string): string {
  * root ClusterIssuer would let anyone allowed to create a Certificate anywhere mint certificates under the
  * root. So the workload CA is a root of its own: nothing it signs chains to the cluster root.
  */
-export function createGeneratedChain(scope: Construct, s: GeneratedChainSettings): GeneratedChain {
-  const caProps = (secretName: string, commonName: string, issuer: IssuerReference, life: Lifetime, ns?: string): CertificateProps => ({
-    metadata: { name: secretName, labels: s.labels, ...(ns ? { namespace: ns } : {}) },
-    spec: {
-      isCa: true,
-      commonName,
-      subject: { organizationalUnits: [s.namespace] },
-      secretName,
-      secretTemplate: { labels: s.labels },
-      issuerRef: { name: issuer.name, kind: issuer.kind, group: 'cert-manager.io' },
-      duration: life.duration,
-      renewBefore: life.renewBefore,
-      privateKey: privateKeySpec(s.privateKey, s.rotation),
-      usages: usagesFor('ca', s.privateKey.algorithm),
-    },
-  });
+export function createGeneratedChain(scope: Construct, s: GeneratedChainSettings,
+  specs: Record<CaName, CertificateSpecification>): GeneratedChain {
+  const certificate = (id: string, spec: CertificateSpecification, issuer: IssuerReference): Certificate =>
+    new Certificate(scope, id, {
+      metadata: { name: spec.certificateName, namespace: spec.namespace, labels: { ...spec.labels } },
+      spec: certManagerSpec(spec, issuer),
+    });
   const bootstrap = new Issuer(scope, 'Bootstrap', {
     metadata: { name: `${s.name}-pki-bootstrap`, labels: s.labels },
     spec: { selfSigned: {} },
   });
-  const rootName = `${s.name}-root-ca`;
-  const root = new Certificate(scope, 'RootCa',
-    caProps(rootName, `${s.name} root CA`, { kind: 'Issuer', name: bootstrap.name }, s.rootLifetime));
+  const certificates: Partial<Record<CaName, Certificate>> = {
+    root: certificate('RootCa', specs.root, { kind: 'Issuer', name: bootstrap.name }),
+  };
   const rootIssuer = new Issuer(scope, 'RootIssuer', {
-    metadata: { name: rootName, labels: s.labels },
-    spec: { ca: { secretName: rootName } },
+    metadata: { name: specs.root.secretName, labels: s.labels },
+    spec: { ca: { secretName: specs.root.secretName } },
   });
   const issuers: Partial<Record<CaPurpose, IssuerReference>> = {};
   const sources: Partial<Record<CaPurpose, TrustSource>> = {};
-  const certificates: Partial<Record<CaPurpose | 'root', Certificate>> = { root };
-  for (const purpose of ['internode', 'frontend', 'platform-clients'] as const) {
-    const caName = `${s.name}-${purpose}-ca`;
-    certificates[purpose] = new Certificate(scope, `${pascal(purpose)}Ca`,
-      caProps(caName, `${s.name} ${purpose} CA`, { kind: 'Issuer', name: rootIssuer.name }, s.caLifetime));
+  for (const purpose of ROOT_SIGNED_PURPOSES) {
+    const spec = specs[purpose];
+    certificates[purpose] = certificate(`${pascal(purpose)}Ca`, spec, { kind: 'Issuer', name: rootIssuer.name });
     const issuer = new Issuer(scope, `${pascal(purpose)}Issuer`, {
-      metadata: { name: caName, labels: s.labels },
-      spec: { ca: { secretName: caName } },
+      metadata: { name: spec.secretName, labels: s.labels },
+      spec: { ca: { secretName: spec.secretName } },
     });
     issuers[purpose] = { kind: 'Issuer', name: issuer.name };
     // The CA Secret's `tls.crt` is the purpose CA alone (cert-manager leaves the self-signed root out).
-    sources[purpose] = { secretName: caName, key: 'tls.crt' };
+    sources[purpose] = { secretName: spec.secretName, key: 'tls.crt' };
   }
-  const prefix = globalPrefix(s.name, s.namespace);
-  const workloadName = `${prefix}-workload-ca`;
+  const workload = specs.workload;
   const workloadBootstrap = new Issuer(scope, 'WorkloadBootstrap', {
-    metadata: { name: `${prefix}-workload-bootstrap`, namespace: s.clusterResourceNamespace, labels: s.labels },
+    metadata: { name: `${globalPrefix(s.name, s.namespace)}-workload-bootstrap`, namespace: workload.namespace, labels: s.labels },
     spec: { selfSigned: {} },
   });
-  certificates.workload = new Certificate(scope, 'WorkloadCa', caProps(workloadName, `${s.name} workload CA`,
-    { kind: 'Issuer', name: workloadBootstrap.name }, s.rootLifetime, s.clusterResourceNamespace));
+  certificates.workload = certificate('WorkloadCa', workload, { kind: 'Issuer', name: workloadBootstrap.name });
   const workloadIssuer = new ClusterIssuer(scope, 'WorkloadIssuer', {
-    metadata: { name: workloadName, labels: s.labels },
-    spec: { ca: { secretName: workloadName } },
+    metadata: { name: workload.secretName, labels: s.labels },
+    spec: { ca: { secretName: workload.secretName } },
   });
   stripNamespace(workloadIssuer);
   issuers.workload = { kind: 'ClusterIssuer', name: workloadIssuer.name };
   return {
     issuers: issuers as Record<CaPurpose, IssuerReference>,
     sources,
-    root: { secretName: rootName, key: 'tls.crt' },
-    certificates: certificates as Record<CaPurpose | 'root', Certificate>,
+    certificates: certificates as Record<CaName, Certificate>,
   };
 }
 

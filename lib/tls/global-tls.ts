@@ -1,18 +1,8 @@
 import { Duration } from 'cdk8s';
-import { ValidationError } from '../errors';
-import { goDuration } from '../temporal/duration';
-import type { DynamicConfig } from '../temporal/dynamic-config';
+import { ValidationError } from '../core/errors';
+import { goDuration } from '../core/duration';
 import { TlsMount, TRUST_DIR, trustAnchorFile } from './layout';
 import { CaPurpose, clientConnection, ServerView } from './trust';
-
-/**
- * Dynamic config the cluster must merge: ringpop membership traffic (ports 6933-6939) is plain TCP
- * unless this is on; with it, membership uses the internode TLS settings (Temporal
- * `common/dynamicconfig/constants.go`).
- */
-export const RINGPOP_TLS_DYNAMIC_CONFIG: DynamicConfig = {
-  'system.enableRingpopTLS': [{ value: true }],
-};
 
 /** Temporal's certificate expiry monitoring (logs and metrics from every server process). */
 export interface ExpirationChecksProps {

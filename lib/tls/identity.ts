@@ -1,46 +1,37 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { Certificate } from '../../imports/cert-manager.io';
-import { ValidationError } from '../errors';
-import { componentLabels } from '../temporal/labels';
+import { IdentityRef } from '../core/component';
+import { ValidationError } from '../core/errors';
+import type { MountedServer } from './global-tls';
 import { IssuerReference } from './issuer-check';
 import { KEY_FILE_MODE, TLS_FILES, TlsMount, tlsMount } from './layout';
-import { CertificateRole, Lifetime, privateKeySpec, ResolvedPrivateKey, usagesFor } from './settings';
+import { CertificateRole, usagesFor } from './settings';
+import { certManagerSpec, CertificateSpecification } from './specification';
 import { CaPurpose, CertificateView, ServerView } from './trust';
-import type { MountedServer } from './global-tls';
 
 /** Label of every leaf Certificate (and its Secret): the purpose CA that issued it. */
 export const ISSUED_BY_LABEL = 'secure-temporal.io/issued-by';
 
+/**
+ * How a certificate comes into being: cert-manager issues it from `issuerRef` (a Certificate object is
+ * synthesized), or its Secret is `provided` by something else that minted it from the same specification
+ * (e.g. `@pulumi/tls` on the Pulumi path), and nothing is synthesized for it.
+ */
+export type Issuance =
+  | { readonly kind: 'cert-manager'; readonly issuerRef: IssuerReference }
+  | { readonly kind: 'provided' };
+
 /** Everything one leaf certificate is made of. Use the `TemporalPki.issue*` facades rather than this directly. */
 export interface TlsIdentityProps {
-  /** Instance name for labels (the PKI's name). */
-  readonly instance: string;
-  /** What the certificate is for; decides its usages. */
-  readonly role: Exclude<CertificateRole, 'ca'>;
   /** Identity name, e.g. `internode`, `frontend`, `web`, `orders-worker`. */
   readonly name: string;
-  /** Namespace of the Certificate and of the Secret cert-manager writes. */
-  readonly namespace: string;
-  /** Name of the Certificate object. */
-  readonly certificateName: string;
-  /** Name of the Secret cert-manager writes (`tls.crt`, `tls.key`, `ca.crt`). */
-  readonly secretName: string;
+  /** What is issued: names, SANs, usages, key, lifetime, the Secret. */
+  readonly specification: CertificateSpecification;
   /** The purpose CA that issues it. */
   readonly issuedBy: CaPurpose;
-  /** The issuer object of that CA. */
-  readonly issuerRef: IssuerReference;
-  /** Key algorithm and size. */
-  readonly privateKey: ResolvedPrivateKey;
-  /** Duration and renewBefore. */
-  readonly lifetime: Lifetime;
-  /** Subject common name. @default - none */
-  readonly commonName?: string;
-  /** DNS SANs (servers: every name clients use). @default - none */
-  readonly dnsNames?: readonly string[];
-  /** URI SANs (clients: a stable identity). @default - none */
-  readonly uris?: readonly string[];
-  /** For server certificates: the name clients verify. Must be one of dnsNames. @default - not a server */
+  readonly issuance: Issuance;
+  /** For server certificates: the name clients verify. Must be one of the DNS names. @default - not a server */
   readonly serverName?: string;
   /** For server certificates: the CAs whose leaves the listener accepts. @default - none */
   readonly acceptsClientsFrom?: readonly CaPurpose[];
@@ -51,19 +42,19 @@ export interface TlsIdentityProps {
 }
 
 /**
- * One leaf certificate (a cert-manager Certificate) and everything a consumer needs to use it: the
- * Secret's name and namespace, its DNS names and usages, the issuing CA and the mount layout
- * (`tls.crt` with the chain, `tls.key`). The private key only ever exists in that Secret: it is never
+ * One leaf certificate and everything a consumer needs to use it: the Secret's name and namespace, its DNS
+ * names and usages, the issuing CA and the mount layout (`tls.crt` with the chain, `tls.key`). It lives in
+ * the scope of the construct that uses it. The private key only ever exists in that Secret: it is never
  * rendered into a ConfigMap or an env var.
  */
-export class TlsIdentity extends Construct implements CertificateView {
+export class TlsIdentity extends Construct implements CertificateView, IdentityRef {
   public readonly path: string;
   public readonly role: Exclude<CertificateRole, 'ca'>;
   public readonly name: string;
   public readonly namespace: string;
   public readonly secretName: string;
   public readonly issuedBy: CaPurpose;
-  public readonly issuerRef: IssuerReference;
+  public readonly issuance: Issuance;
   public readonly commonName?: string;
   public readonly dnsNames: readonly string[];
   public readonly uris: readonly string[];
@@ -76,26 +67,34 @@ export class TlsIdentity extends Construct implements CertificateView {
   public readonly temporalNamespaces: readonly string[];
   /** Default mount directory. */
   public readonly mountDir: string;
-  public readonly certificate: Certificate;
+  /** What is issued, whoever issues it. */
+  public readonly specification: CertificateSpecification;
+  /** The cert-manager Certificate (cert-manager issuance only). */
+  public readonly certificate?: Certificate;
 
   constructor(scope: Construct, id: string, props: TlsIdentityProps) {
     super(scope, id);
+    const spec = props.specification;
+    if (spec.role === 'ca') {
+      throw new ValidationError('INVALID_TLS', this.node.path, 'a TlsIdentity is a leaf, not a CA', spec.role,
+        'issue CAs through TemporalPki');
+    }
     this.path = this.node.path;
-    this.role = props.role;
+    this.role = spec.role;
     this.name = props.name;
-    this.namespace = props.namespace;
-    this.secretName = props.secretName;
+    this.namespace = spec.namespace;
+    this.secretName = spec.secretName;
     this.issuedBy = props.issuedBy;
-    this.issuerRef = props.issuerRef;
-    this.commonName = props.commonName;
-    this.dnsNames = [...new Set(props.dnsNames ?? [])];
-    this.uris = [...(props.uris ?? [])];
+    this.issuance = props.issuance;
+    this.commonName = spec.commonName;
+    this.dnsNames = [...new Set(spec.dnsNames)];
+    this.uris = [...spec.uris];
+    this.usages = usagesFor(spec.role, spec.privateKey.algorithm).map(String);
     this.serverName = props.serverName;
     this.acceptsClientsFrom = [...(props.acceptsClientsFrom ?? [])];
     this.temporalNamespaces = [...(props.temporalNamespaces ?? [])];
     this.mountDir = props.mountDir;
-    const usages = usagesFor(props.role, props.privateKey.algorithm);
-    this.usages = usages.map(String);
+    this.specification = { ...spec, dnsNames: this.dnsNames, usages: this.usages };
     if (this.commonName === undefined && this.dnsNames.length === 0 && this.uris.length === 0) {
       throw new ValidationError('INVALID_TLS', this.path, 'a certificate needs a common name, a DNS name or a URI', props.name,
         'give the identity a name');
@@ -104,25 +103,12 @@ export class TlsIdentity extends Construct implements CertificateView {
       throw new ValidationError('INVALID_TLS', this.path, 'commonName must be at most 64 characters', this.commonName,
         'shorten the identity name');
     }
-    // The issuing CA as a label, so that all leaves of one CA can be renewed at once during a CA key
-    // rotation: `cmctl renew -A -l secure-temporal.io/issued-by=<purpose>`.
-    const labels = { ...componentLabels(props.instance, 'tls'), [ISSUED_BY_LABEL]: props.issuedBy };
-    this.certificate = new Certificate(this, 'Certificate', {
-      metadata: { name: props.certificateName, namespace: props.namespace, labels },
-      spec: {
-        secretName: props.secretName,
-        secretTemplate: { labels },
-        issuerRef: { name: props.issuerRef.name, kind: props.issuerRef.kind, group: props.issuerRef.group ?? 'cert-manager.io' },
-        ...(this.commonName !== undefined ? { commonName: this.commonName } : {}),
-        ...(this.dnsNames.length > 0 ? { dnsNames: [...this.dnsNames] } : {}),
-        ...(this.uris.length > 0 ? { uris: [...this.uris] } : {}),
-        duration: props.lifetime.duration,
-        renewBefore: props.lifetime.renewBefore,
-        // Leaves always get a new key on every issuance: a stolen key dies with its certificate.
-        privateKey: privateKeySpec(props.privateKey, 'Always'),
-        usages,
-      },
-    });
+    if (props.issuance.kind === 'cert-manager') {
+      this.certificate = new Certificate(this, 'Certificate', {
+        metadata: { name: spec.certificateName, namespace: spec.namespace, labels: { ...spec.labels } },
+        spec: certManagerSpec(this.specification, props.issuance.issuerRef),
+      });
+    }
   }
 
   /** Paths of this certificate mounted at `dir`. */

@@ -1,6 +1,5 @@
-// Public API of the TLS module (re-exported by lib/index.ts once the cluster is wired).
+// Public API of the TLS layer.
 export * from './consumers';
-export * from './dns';
 export * from './generated-chain';
 export * from './global-tls';
 export * from './identity';
@@ -9,4 +8,5 @@ export * from './layout';
 export * from './pki';
 export * from './settings';
 export * from './sources';
+export * from './specification';
 export * from './trust';

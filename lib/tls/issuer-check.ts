@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors';
+import { ValidationError } from '../core/errors';
 
 /** A reference to a cert-manager issuer (`spec.issuerRef` of a Certificate). */
 export interface IssuerReference {

@@ -1,63 +1,66 @@
 import { ApiObject, Chart, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { rollback } from '../atomic';
 import { Certificate } from '../../imports/cert-manager.io';
-import { ValidationError } from '../errors';
-import { componentLabels } from '../temporal/labels';
-import { DEFAULT_CLUSTER_DOMAIN, requireChartNamespace, requireTemporalNamespaceName } from '../temporal/names';
-import { isDnsName, requireLabel, requireServiceDns, ServiceDns, serviceDnsNames, serviceFqdn } from './dns';
-import { createGeneratedChain } from './generated-chain';
+import { ServiceDns, serviceDnsNames, serviceFqdn, requireServiceDns } from '../core/dns';
+import { ValidationError } from '../core/errors';
+import { Installation, InstallationScopedProps } from '../core/installation';
+import { componentLabels } from '../core/labels';
+import { requireDnsLabel, requireDnsName, requireTemporalNamespaceName } from '../core/names';
+import { rollback } from '../core/rollback';
+import { caSpecifications, createGeneratedChain } from './generated-chain';
 import { buildGlobalTls, ExpirationChecksProps, GlobalTlsConfig } from './global-tls';
-import { TlsIdentity } from './identity';
+import { ISSUED_BY_LABEL, Issuance, TlsIdentity } from './identity';
 import { DeclaredIssuer, isClusterScoped, IssuerReference, issuerProblems, ManifestObject } from './issuer-check';
 import { IDENTITY_DIRS, TRUST_DIR, TRUST_FILE_MODE, trustAnchorFile, trustAnchorFileName } from './layout';
-import { KeyRotationPolicy, lifetime, Lifetime, PrivateKeyProps, resolvePrivateKey, ResolvedPrivateKey } from './settings';
+import { CertificateRole, KeyRotationPolicy, lifetime, Lifetime, PrivateKeyProps, resolvePrivateKey, ResolvedPrivateKey, usagesFor } from './settings';
+import { CaName, CertificateSpecification, specificationProblems } from './specification';
 import {
   assertSeparableCas, externalByPurpose, ExternalPkiProps, requireCaBundle, requireTrustSource, TrustSource,
 } from './sources';
 import { CA_PURPOSES, CaPurpose, FrontendAccess, frontendClientCas, INTERNODE_CLIENT_CAS } from './trust';
 
-export interface TemporalPkiProps {
-  /** Name prefix of every object, a DNS label of at most 30 characters. @default 'temporal' */
-  readonly name?: string;
-  /** Kubernetes cluster DNS domain. @default 'cluster.local' */
-  readonly clusterDomain?: string;
-  /**
-   * Who may present a certificate to the frontend (see `FrontendAccess`). The authorizer proxy, once
-   * deployed, sets `'authorizer-proxy'`: workload certificates are then refused by the frontend.
-   * @default 'direct'
-   */
-  readonly frontendAccess?: FrontendAccess;
+/**
+ * Who issues the certificates:
+ * - `cert-manager`: the PKI synthesizes cert-manager Issuers and Certificates (the generated chain, or
+ *   Certificates against your `external` issuers);
+ * - `provided`: nothing of cert-manager is synthesized; every Secret is minted outside (e.g. by `@pulumi/tls`
+ *   on the Pulumi path) from `pki.specifications()`, with the same names and shape.
+ */
+export type CertificateIssuance = 'cert-manager' | 'provided';
+
+/** Props of the PKI; its installation (name prefix, namespace, cluster domain) is shared with the cluster. */
+export interface TemporalPkiProps extends InstallationScopedProps {
+  /** Who issues the certificates. @default 'cert-manager' */
+  readonly issuance?: CertificateIssuance;
   /** Key algorithm and size of every key. @default { algorithm: 'ECDSA', size: 256 } */
   readonly privateKey?: PrivateKeyProps;
   /** Lifetime of the root CA (and of the workload CA, itself a root). @default Duration.days(3650) (10 years) */
   readonly rootCaDuration?: Duration;
   /** Lifetime of the purpose CAs under the root. @default Duration.days(1825) (5 years) */
   readonly caDuration?: Duration;
-  /** How long before expiry cert-manager renews a CA. @default Duration.days(365) */
+  /** How long before expiry a CA is renewed. @default Duration.days(365) */
   readonly caRenewBefore?: Duration;
   /**
-   * Key rotation when cert-manager renews a CA. `Never` (default): the renewed CA certificate keeps its
-   * key, so every leaf it signed stays valid and no peer notices. `Always` replaces the key: cert-manager
-   * then does NOT re-issue that CA's leaves, and every peer anchoring on the CA rejects them until they
-   * are re-issued, an outage unless you follow the overlap procedure in docs/SECURITY.md. Leaves always
-   * rotate their key (`Always`), whatever this says.
+   * Key rotation when a CA is renewed. `Never` (default): the renewed CA certificate keeps its key, so
+   * every leaf it signed stays valid and no peer notices. `Always` replaces the key: cert-manager then does
+   * NOT re-issue that CA's leaves, and every peer anchoring on the CA rejects them until they are
+   * re-issued, an outage unless you follow the overlap procedure in docs/SECURITY.md. Leaves always rotate
+   * their key (`Always`), whatever this says.
    * @default 'Never'
    */
   readonly caPrivateKeyRotationPolicy?: KeyRotationPolicy;
   /** Lifetime of leaf certificates. @default Duration.days(90) */
   readonly leafDuration?: Duration;
-  /** How long before expiry cert-manager renews a leaf. @default Duration.days(30) */
+  /** How long before expiry a leaf is renewed. @default Duration.days(30) */
   readonly leafRenewBefore?: Duration;
   /**
-   * cert-manager's `--cluster-resource-namespace`: where a ClusterIssuer reads its CA Secret. The
-   * workload CA (a ClusterIssuer, so that it can issue into the namespaces where workers run) is
-   * created there.
+   * cert-manager's `--cluster-resource-namespace`: where a ClusterIssuer reads its CA Secret. The workload
+   * CA (a ClusterIssuer, so that it can issue into the namespaces where workers run) is created there.
    * @default 'cert-manager'
    */
   readonly clusterResourceNamespace?: string;
-  /** Issuers you already run, in place of the generated chain. @default - the generated chain */
+  /** cert-manager issuers you already run, in place of the generated chain. @default - the generated chain */
   readonly external?: ExternalPkiProps;
   /**
    * Replace a purpose's trust anchor with this PEM bundle, e.g. old + new CA during a key rotation (see
@@ -71,7 +74,7 @@ export interface TemporalPkiProps {
 export interface ClientIdentityProps {
   /** Identity name, a DNS label (e.g. `orders-worker`); with the namespace it makes the identity. */
   readonly name: string;
-  /** Kubernetes namespace of the workload: the Certificate and its Secret are created there. */
+  /** Kubernetes namespace of the workload: its certificate's Secret is created there. */
   readonly namespace: string;
   /** Temporal namespaces this workload is meant to use (enforced once authorization is on). */
   readonly temporalNamespaces: readonly string[];
@@ -86,31 +89,48 @@ export interface ServerCertificateProps {
   readonly extraHosts?: readonly string[];
 }
 
+interface LeafRequest {
+  readonly role: Exclude<CertificateRole, 'ca'>;
+  readonly name: string;
+  readonly purpose: CaPurpose;
+  readonly namespace: string;
+  readonly secretName?: string;
+  readonly commonName?: string;
+  readonly dnsNames?: readonly string[];
+  readonly uris?: readonly string[];
+  readonly serverName?: string;
+  readonly acceptsClientsFrom?: readonly CaPurpose[];
+  readonly temporalNamespaces?: readonly string[];
+  readonly mountDir: string;
+}
+
 /**
- * The PKI of a Temporal installation: a generated chain (self-signed bootstrap Issuer -> root CA ->
- * internode, frontend and platform-clients CAs; the workload CA as a separate root behind a
- * ClusterIssuer) or existing issuers; the trust anchors each listener mounts; and facades issuing the
- * leaf certificates (`issue*`). See docs/SECURITY.md for the trust graph and rotation.
+ * The PKI of a Temporal installation: a generated chain (self-signed root -> internode, frontend and
+ * platform-clients CAs; the workload CA as a separate root), issued by cert-manager or minted outside, or
+ * your existing cert-manager issuers; the trust anchors each listener mounts; and facades that issue a
+ * leaf certificate into the scope of the construct that uses it (`issue*(scope, id, ...)`). See
+ * docs/SECURITY.md for the trust graph and rotation.
  */
 export class TemporalPki extends Construct {
+  public readonly installation: Installation;
   public readonly name: string;
   public readonly namespace: string;
   public readonly clusterDomain: string;
   public readonly clusterResourceNamespace: string;
-  public readonly mode: 'generated' | 'external';
-  public readonly frontendAccess: FrontendAccess;
-  /** The CAs the frontend accepts client certificates from: the one FrontendAccess decision, resolved. */
-  public readonly frontendClientCas: readonly CaPurpose[];
+  /** `generated` (our chain, cert-manager), `external` (your cert-manager issuers) or `provided` (minted outside). */
+  public readonly mode: 'generated' | 'external' | 'provided';
   public readonly privateKey: ResolvedPrivateKey;
   public readonly leafLifetime: Lifetime;
   public readonly leafRenewBefore: Duration;
   public readonly caPrivateKeyRotationPolicy: KeyRotationPolicy;
-  /** The issuer of each purpose (absent: workload in external mode without one). */
+  /** The cert-manager issuer of each purpose (none with `provided` issuance; workload only if configured). */
   public readonly issuers: Readonly<Partial<Record<CaPurpose, IssuerReference>>>;
   /** Where each purpose's trust anchor comes from. */
   public readonly trustSources: Readonly<Partial<Record<CaPurpose, TrustSource>>>;
-  /** Generated CA certificates (`root` and the purposes). Empty in external mode. */
-  public readonly caCertificates: Readonly<Partial<Record<CaPurpose | 'root', Certificate>>>;
+  /** The CA certificates of the generated chain (`root` and the purposes), empty unless `generated`. */
+  public readonly caCertificates: Readonly<Partial<Record<CaName, Certificate>>>;
+  /** Specifications of the CAs this PKI defines (generated and provided modes). */
+  public readonly caSpecifications: Readonly<Partial<Record<CaName, CertificateSpecification>>>;
   /** ConfigMap of PEM trust anchors (overrides, external `{ pem }` anchors), when there are any. */
   public readonly trustConfigMap?: k8s.KubeConfigMap;
   /** The certificate that carries the workload CA into the Temporal namespace (generated mode). */
@@ -123,21 +143,28 @@ export class TemporalPki extends Construct {
   /** Logical name every internode certificate carries and every internode client verifies. */
   public readonly internodeServerName: string;
   private readonly labels: Record<string, string>;
+  /** Every leaf issued from this PKI, by `<namespace>/<secretName>`. */
+  private readonly issued = new Map<string, TlsIdentity>();
 
   constructor(scope: Construct, id: string, props: TemporalPkiProps = {}) {
     super(scope, id);
     try {
       const path = this.node.path;
-      this.name = requireLabel(path, 'name', props.name ?? 'temporal', 30);
-      this.namespace = requireChartNamespace(this);
-      this.clusterDomain = props.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
-      if (!isDnsName(this.clusterDomain)) {
-        throw new ValidationError('INVALID_TLS', path, 'clusterDomain must be a DNS name', this.clusterDomain,
-          'use the cluster\'s DNS domain, usually "cluster.local"');
+      this.installation = Installation.resolve(this, props);
+      this.name = this.installation.name;
+      this.namespace = this.installation.namespace;
+      this.clusterDomain = this.installation.clusterDomain;
+      this.clusterResourceNamespace = requireDnsLabel(path, 'clusterResourceNamespace',
+        props.clusterResourceNamespace ?? 'cert-manager', { example: 'cert-manager' });
+      const issuance = props.issuance ?? 'cert-manager';
+      if (issuance !== 'cert-manager' && issuance !== 'provided') {
+        throw new ValidationError('INVALID_TLS', path, 'issuance must be "cert-manager" or "provided"', issuance,
+          'use "cert-manager", or "provided" when the Secrets are minted outside the cluster');
       }
-      this.clusterResourceNamespace = requireLabel(path, 'clusterResourceNamespace', props.clusterResourceNamespace ?? 'cert-manager');
-      this.frontendAccess = props.frontendAccess ?? 'direct';
-      this.frontendClientCas = frontendClientCas(this.frontendAccess);
+      if (issuance === 'provided' && props.external !== undefined) {
+        throw new ValidationError('INVALID_TLS', path, 'external issuers are cert-manager issuers: they need cert-manager issuance',
+          'external', 'drop external, or use issuance "cert-manager"');
+      }
       this.privateKey = resolvePrivateKey(path, props.privateKey);
       this.leafRenewBefore = props.leafRenewBefore ?? Duration.days(30);
       this.leafLifetime = lifetime(path, 'leaf', props.leafDuration ?? Duration.days(90), this.leafRenewBefore);
@@ -170,41 +197,53 @@ export class TemporalPki extends Construct {
       }
       const sources: Partial<Record<CaPurpose, TrustSource>> = {};
       const issuers: Partial<Record<CaPurpose, IssuerReference>> = {};
-      const cas: Partial<Record<CaPurpose | 'root', Certificate>> = {};
+      let cas: Partial<Record<CaName, Certificate>> = {};
+      let specs: Partial<Record<CaName, CertificateSpecification>> = {};
       if (props.external) {
         this.mode = 'external';
         const byPurpose = externalByPurpose(props.external);
         for (const [purpose, ca] of Object.entries(byPurpose) as [CaPurpose, NonNullable<typeof byPurpose.internode>][]) {
-          requireLabel(`${path}/external/${purpose}`, 'issuer name', ca?.issuer?.name, 253);
+          const at = `${path}/external/${purpose}`;
+          requireDnsName(at, 'issuer name', ca?.issuer?.name, { example: 'vault-temporal' });
           const certManagerGroup = (ca.issuer.group ?? 'cert-manager.io') === 'cert-manager.io';
           if (certManagerGroup ? !['Issuer', 'ClusterIssuer'].includes(ca.issuer.kind) : !/^[A-Z][A-Za-z0-9]*$/.test(ca.issuer.kind ?? '')) {
-            throw new ValidationError('INVALID_TLS', `${path}/external/${purpose}`,
+            throw new ValidationError('INVALID_TLS', at,
               'issuer.kind must be Issuer or ClusterIssuer (or the kind of an external issuer of another group)',
               ca.issuer.kind, 'use "ClusterIssuer" for an issuer shared across namespaces');
           }
           issuers[purpose] = ca.issuer;
-          sources[purpose] = requireTrustSource(`${path}/external/${purpose}`, 'trustAnchor', ca.trustAnchor);
+          sources[purpose] = requireTrustSource(at, 'trustAnchor', ca.trustAnchor);
         }
-        assertSeparableCas(`${path}/external`, byPurpose, this.frontendAccess);
+        assertSeparableCas(`${path}/external`, byPurpose);
       } else {
-        this.mode = 'generated';
-        const chain = createGeneratedChain(this, {
+        this.mode = issuance === 'provided' ? 'provided' : 'generated';
+        const settings = {
           name: this.name,
           namespace: this.namespace,
-          clusterResourceNamespace: this.clusterResourceNamespace,
+          // Minted outside, the workload CA needs no ClusterIssuer: its Secret sits in the Temporal namespace.
+          workloadNamespace: this.mode === 'generated' ? this.clusterResourceNamespace : this.namespace,
           privateKey: this.privateKey,
           rotation: this.caPrivateKeyRotationPolicy,
           rootLifetime,
           caLifetime,
           labels: this.labels,
-        });
-        Object.assign(issuers, chain.issuers);
-        Object.assign(sources, chain.sources);
-        this.rootTrustSource = chain.root;
-        Object.assign(cas, chain.certificates);
+        };
+        specs = caSpecifications(settings);
+        for (const purpose of CA_PURPOSES) {
+          sources[purpose] = { secretName: specs[purpose]?.secretName as string, key: 'tls.crt' };
+        }
+        this.rootTrustSource = { secretName: specs.root?.secretName as string, key: 'tls.crt' };
+        if (this.mode === 'generated') {
+          const chain = createGeneratedChain(this, settings, specs as Record<CaName, CertificateSpecification>);
+          Object.assign(issuers, chain.issuers);
+          cas = chain.certificates;
+          // The workload CA's Secret lives in the cluster resource namespace: its anchor comes by carrier.
+          delete sources.workload;
+        }
       }
       this.issuers = issuers;
       this.caCertificates = cas;
+      this.caSpecifications = specs;
 
       Object.assign(sources, overrides);
       const pems: Record<string, string> = {};
@@ -222,14 +261,14 @@ export class TemporalPki extends Construct {
       if (this.mode === 'generated' && sources.workload === undefined) {
         // cert-manager writes the issuing CA into `ca.crt` of every Secret it issues; for the self-signed
         // workload CA that is exactly the workload CA. This carrier brings it into the Temporal namespace.
-        this.workloadTrustCarrier = this.leaf('WorkloadTrustCarrier', {
+        this.workloadTrustCarrier = this.leaf(this, 'WorkloadTrustCarrier', {
           role: 'trust-carrier', name: 'workload-ca-anchor', purpose: 'workload', namespace: this.namespace,
           commonName: `${this.name} workload CA anchor`, mountDir: TRUST_DIR,
         });
         sources.workload = { secretName: this.workloadTrustCarrier.secretName, key: 'ca.crt' };
       }
       this.trustSources = sources;
-      this.node.addValidation({ validate: () => this.issuerProblems() });
+      this.node.addValidation({ validate: () => this.issuanceProblems() });
     } catch (error) {
       rollback(this, error);
     }
@@ -240,9 +279,10 @@ export class TemporalPki extends Construct {
    * every DNS name of the Services it is served behind (headless Services; the internal-frontend Service,
    * which admin tools reach by name).
    */
-  public issueInternodeCertificate(props: { readonly servedBy?: readonly ServiceDns[] } = {}): TlsIdentity {
-    const names = (props.servedBy ?? []).flatMap((s) => serviceDnsNames(requireServiceDns(`${this.node.path}/Internode`, s)));
-    return this.leaf('Internode', {
+  public issueInternodeCertificate(scope: Construct, id: string, props: { readonly servedBy?: readonly ServiceDns[] } = {}): TlsIdentity {
+    const at = `${scope.node.path}/${id}`;
+    const names = (props.servedBy ?? []).flatMap((s) => serviceDnsNames(requireServiceDns(at, s)));
+    return this.leaf(scope, id, {
       role: 'internode', name: 'internode', purpose: 'internode', namespace: this.namespace,
       commonName: this.internodeServerName.length <= 64 ? this.internodeServerName : undefined,
       dnsNames: [this.internodeServerName, ...names], serverName: this.internodeServerName,
@@ -250,23 +290,28 @@ export class TemporalPki extends Construct {
     });
   }
 
-  /** The frontend's server certificate: every DNS name of its Service plus `extraHosts`; accepts `frontendClientCas`. */
-  public issueFrontendCertificate(props: ServerCertificateProps): TlsIdentity {
-    return this.serverLeaf('Frontend', props, this.frontendClientCas, IDENTITY_DIRS.frontend);
+  /**
+   * The frontend's server certificate: every DNS name of its Service plus `extraHosts`. The CAs it accepts
+   * client certificates from follow from `access`, the deployment's one decision of who may connect.
+   */
+  public issueFrontendCertificate(scope: Construct, id: string, props: ServerCertificateProps & {
+    readonly access: FrontendAccess;
+  }): TlsIdentity {
+    return this.serverLeaf(scope, id, props, frontendClientCas(props.access), IDENTITY_DIRS.frontend);
   }
 
   /** A server certificate from the frontend CA for another client-facing Service (authorizer proxy, codec server). */
-  public issueServerCertificate(id: string, props: ServerCertificateProps & {
+  public issueServerCertificate(scope: Construct, id: string, props: ServerCertificateProps & {
     /** CAs whose client certificates this listener accepts. @default - none (server authentication only) */
     readonly acceptsClientsFrom?: readonly CaPurpose[];
   }): TlsIdentity {
-    return this.serverLeaf(id, props, props.acceptsClientsFrom ?? [], `${IDENTITY_DIRS.frontend}-${props.service?.name}`);
+    return this.serverLeaf(scope, id, props, props.acceptsClientsFrom ?? [], `${IDENTITY_DIRS.frontend}-${props.service?.name}`);
   }
 
   /** A client certificate of a platform component (`web`, `admintools`, `jobs`), from the platform-clients CA. */
-  public issuePlatformClientCertificate(id: string, props: { readonly name: string }): TlsIdentity {
-    const name = requireLabel(`${this.node.path}/${id}`, 'name', props.name);
-    return this.leaf(id, {
+  public issuePlatformClientCertificate(scope: Construct, id: string, props: { readonly name: string }): TlsIdentity {
+    const name = requireDnsLabel(`${scope.node.path}/${id}`, 'name', props.name, { example: 'web' });
+    return this.leaf(scope, id, {
       role: 'platform-client', name, purpose: 'platform-clients', namespace: this.namespace,
       secretName: `${this.name}-${name}-client-tls`, commonName: name,
       uris: [this.identityUri(this.namespace, name)], mountDir: IDENTITY_DIRS.client,
@@ -274,33 +319,47 @@ export class TemporalPki extends Construct {
   }
 
   /**
-   * A workload's client certificate, issued by the workload ClusterIssuer into the workload's own
-   * namespace. The workload mounts its Secret there (see docs/SECURITY.md for TypeScript and Go).
+   * A workload's client certificate, issued by the workload CA into the workload's own namespace. The
+   * workload mounts its Secret there (see docs/SECURITY.md for TypeScript and Go).
    */
-  public issueClientCertificate(id: string, props: ClientIdentityProps): TlsIdentity {
-    const at = `${this.node.path}/${id}`;
-    const name = requireLabel(at, 'name', props.name);
-    const namespace = requireLabel(at, 'namespace', props.namespace);
+  public issueClientCertificate(scope: Construct, id: string, props: ClientIdentityProps): TlsIdentity {
+    const at = `${scope.node.path}/${id}`;
+    const name = requireDnsLabel(at, 'name', props.name, { example: 'orders-worker' });
+    const namespace = requireDnsLabel(at, 'namespace', props.namespace, { example: 'orders' });
     const temporalNamespaces = props.temporalNamespaces ?? [];
-    if (temporalNamespaces.length === 0) {
-      throw new ValidationError('INVALID_TLS', at, 'a client identity needs at least one Temporal namespace', temporalNamespaces,
-        'list the Temporal namespaces the workload uses, e.g. ["orders"]');
+    if (!Array.isArray(temporalNamespaces) || temporalNamespaces.length === 0) {
+      throw new ValidationError('INVALID_NAMESPACE', at, 'a client identity needs at least one Temporal namespace',
+        temporalNamespaces, 'list the Temporal namespaces the workload uses, e.g. temporalNamespaces: ["orders"]');
     }
     temporalNamespaces.forEach((ns) => requireTemporalNamespaceName(at, ns));
-    const issuer = this.issuers.workload;
-    if (issuer === undefined) {
-      throw new ValidationError('TLS_UNRESOLVED_ISSUER', at, 'no workload issuer is configured', undefined,
-        'set external.workload to a ClusterIssuer, or use the generated chain');
+    const secretName = props.secretName === undefined ? `${name}-temporal-tls`
+      : requireDnsName(at, 'secretName', props.secretName, { example: `${name}-temporal-tls` });
+    if (this.mode !== 'provided') {
+      const issuer = this.issuers.workload;
+      if (issuer === undefined) {
+        throw new ValidationError('TLS_UNRESOLVED_ISSUER', at, 'no workload issuer is configured', undefined,
+          'set external.workload to a ClusterIssuer, or use the generated chain');
+      }
+      if (!isClusterScoped(issuer.kind) && namespace !== this.namespace) {
+        throw new ValidationError('TLS_UNRESOLVED_ISSUER', at,
+          `the workload issuer "${issuer.name}" is a namespaced Issuer of "${this.namespace}" and cannot issue into another namespace`,
+          namespace, 'use a ClusterIssuer as external.workload.issuer');
+      }
     }
-    if (!isClusterScoped(issuer.kind) && namespace !== this.namespace) {
-      throw new ValidationError('TLS_UNRESOLVED_ISSUER', at,
-        `the workload issuer "${issuer.name}" is a namespaced Issuer of "${this.namespace}" and cannot issue into another namespace`,
-        namespace, 'use a ClusterIssuer as external.workload.issuer');
-    }
-    return this.leaf(id, {
-      role: 'workload-client', name, purpose: 'workload', namespace, secretName: props.secretName ?? `${name}-temporal-tls`,
-      commonName: name, uris: [this.identityUri(namespace, name)], temporalNamespaces, mountDir: IDENTITY_DIRS.client,
+    return this.leaf(scope, id, {
+      role: 'workload-client', name, purpose: 'workload', namespace, secretName, commonName: name,
+      uris: [this.identityUri(namespace, name)], temporalNamespaces, mountDir: IDENTITY_DIRS.client,
     });
+  }
+
+  /**
+   * Every certificate of this PKI, whoever issues it: the CAs it defines (none with external issuers), then
+   * every leaf issued from it that is still part of the App, in the order they were issued. The Pulumi path
+   * mints exactly these.
+   */
+  public specifications(): CertificateSpecification[] {
+    const cas = Object.values(this.caSpecifications).filter((s): s is CertificateSpecification => s !== undefined);
+    return [...cas, ...this.leaves().map((identity) => identity.specification)];
   }
 
   /** Path of a purpose's trust anchor inside the trust volume. */
@@ -330,7 +389,7 @@ export class TemporalPki extends Construct {
     return { name: volumeName, projected: { defaultMode: TRUST_FILE_MODE, sources } };
   }
 
-  /** `global.tls` for the cluster's config, with this PKI's trust decision and lifetimes. */
+  /** `global.tls` for the cluster's config, with this PKI's lifetimes. */
   public globalTls(props: {
     readonly internode: TlsIdentity;
     readonly frontend: TlsIdentity;
@@ -351,7 +410,7 @@ export class TemporalPki extends Construct {
 
   /** External issuers, for `issuerProblems` (they exist in the cluster, not in the output). */
   public get declaredIssuers(): DeclaredIssuer[] {
-    if (this.mode === 'generated') {
+    if (this.mode !== 'external') {
       return [];
     }
     return Object.values(this.issuers).map((i) => ({ ...i, namespace: this.namespace }));
@@ -365,44 +424,94 @@ export class TemporalPki extends Construct {
     return issuerProblems(objects, { clusterResourceNamespace: this.clusterResourceNamespace, declared: this.declaredIssuers });
   }
 
+  /**
+   * Whatever would leave a certificate unissued (run by cdk8s validation at synth): with cert-manager, an
+   * issuer reference that does not resolve; minted outside, a specification whose CA is not among them.
+   */
+  public issuanceProblems(): string[] {
+    return this.mode === 'provided' ? specificationProblems(this.specifications()) : this.issuerProblems();
+  }
+
   private identityUri(namespace: string, name: string): string {
     return `spiffe://${this.clusterDomain}/ns/${namespace}/temporal-client/${name}`;
   }
 
-  private serverLeaf(id: string, props: ServerCertificateProps, accepts: readonly CaPurpose[], mountDir: string): TlsIdentity {
-    const at = `${this.node.path}/${id}`;
+  private serverLeaf(scope: Construct, id: string, props: ServerCertificateProps, accepts: readonly CaPurpose[],
+    mountDir: string): TlsIdentity {
+    const at = `${scope.node.path}/${id}`;
     const service = requireServiceDns(at, props.service);
-    const extra = props.extraHosts ?? [];
-    for (const host of extra) {
-      if (!isDnsName(host, true)) {
-        throw new ValidationError('INVALID_TLS', at, 'extraHosts must be lower-case DNS names', host, 'e.g. "temporal.example.com"');
-      }
-    }
+    const extra = (props.extraHosts ?? []).map((host) =>
+      requireDnsName(at, 'extraHosts', host, { example: 'temporal.example.com', allowWildcard: true }));
     const serverName = serviceFqdn(service);
-    return this.leaf(id, {
+    return this.leaf(scope, id, {
       role: 'server', name: service.name, purpose: 'frontend', namespace: this.namespace,
       secretName: `${service.name}-tls`, commonName: serverName.length <= 64 ? serverName : undefined,
       dnsNames: [...serviceDnsNames(service), ...extra], serverName, acceptsClientsFrom: accepts, mountDir,
     });
   }
 
-  private leaf(id: string, p: {
-    role: TlsIdentity['role']; name: string; purpose: CaPurpose; namespace: string; secretName?: string;
-    commonName?: string; dnsNames?: readonly string[]; uris?: readonly string[]; serverName?: string;
-    acceptsClientsFrom?: readonly CaPurpose[]; temporalNamespaces?: readonly string[]; mountDir: string;
-  }): TlsIdentity {
-    const issuerRef = this.issuers[p.purpose];
-    if (issuerRef === undefined) {
-      throw new ValidationError('TLS_UNRESOLVED_ISSUER', `${this.node.path}/${id}`, `no issuer for the ${p.purpose} CA`, p.purpose,
-        'configure that purpose under external');
+  /** Leaves issued from this PKI that are still in the App (a rolled-back construct takes its own with it). */
+  private leaves(): TlsIdentity[] {
+    return [...this.issued.values()].filter(attached);
+  }
+
+  private leaf(scope: Construct, id: string, p: LeafRequest): TlsIdentity {
+    const at = `${scope.node.path}/${id}`;
+    let issuance: Issuance = { kind: 'provided' };
+    if (this.mode !== 'provided') {
+      const issuerRef = this.issuers[p.purpose];
+      if (issuerRef === undefined) {
+        throw new ValidationError('TLS_UNRESOLVED_ISSUER', at, `no issuer for the ${p.purpose} CA`, p.purpose,
+          'configure that purpose under external');
+      }
+      issuance = { kind: 'cert-manager', issuerRef };
     }
     const secretName = p.secretName ?? `${this.name}-${p.name}-tls`;
-    return new TlsIdentity(this, id, {
-      instance: this.name, role: p.role, name: p.name, namespace: p.namespace, issuedBy: p.purpose, issuerRef,
-      certificateName: secretName.replace(/-tls$/, ''), secretName, privateKey: this.privateKey, lifetime: this.leafLifetime,
-      commonName: p.commonName, dnsNames: p.dnsNames, uris: p.uris, serverName: p.serverName,
-      acceptsClientsFrom: p.acceptsClientsFrom, temporalNamespaces: p.temporalNamespaces, mountDir: p.mountDir,
+    const key = `${p.namespace}/${secretName}`;
+    const previous = this.issued.get(key);
+    if (previous !== undefined && attached(previous)) {
+      throw new ValidationError('DUPLICATE_NAME', at,
+        `the certificate Secret "${key}" is already issued to ${previous.path}`, p.name,
+        'give each identity its own name (or secretName): two certificates writing one Secret overwrite each other');
+    }
+    const identity = new TlsIdentity(scope, id, {
+      name: p.name,
+      issuedBy: p.purpose,
+      issuance,
+      specification: {
+        certificateName: secretName.replace(/-tls$/, ''),
+        secretName,
+        namespace: p.namespace,
+        role: p.role,
+        issuer: p.purpose,
+        commonName: p.commonName,
+        dnsNames: p.dnsNames ?? [],
+        uris: p.uris ?? [],
+        usages: usagesFor(p.role, this.privateKey.algorithm).map(String),
+        privateKey: this.privateKey,
+        // Leaves always get a new key on every issuance: a stolen key dies with its certificate.
+        keyRotation: 'Always',
+        lifetime: this.leafLifetime,
+        // The issuing CA as a label, so that all leaves of one CA can be renewed at once during a CA key
+        // rotation: `cmctl renew -A -l secure-temporal.io/issued-by=<purpose>`.
+        labels: { ...this.labels, [ISSUED_BY_LABEL]: p.purpose },
+      },
+      serverName: p.serverName,
+      acceptsClientsFrom: p.acceptsClientsFrom,
+      temporalNamespaces: p.temporalNamespaces,
+      mountDir: p.mountDir,
     });
+    this.issued.set(key, identity);
+    return identity;
   }
 }
 
+/** True while `construct` is still in its App's tree (a rollback removes it from its parent). */
+function attached(construct: Construct): boolean {
+  for (let c: Construct = construct; c.node.scope !== undefined; c = c.node.scope as Construct) {
+    if (c.node.scope.node.tryFindChild(c.node.id) !== c) {
+      return false;
+    }
+  }
+  return true;
+}

@@ -3,8 +3,8 @@ import {
   CertificateSpecPrivateKey, CertificateSpecPrivateKeyAlgorithm, CertificateSpecPrivateKeyEncoding,
   CertificateSpecPrivateKeyRotationPolicy, CertificateSpecUsages,
 } from '../../imports/cert-manager.io';
-import { ValidationError } from '../errors';
-import { goDuration } from '../temporal/duration';
+import { ValidationError } from '../core/errors';
+import { goDuration } from '../core/duration';
 
 /** Private key algorithms cert-manager generates. */
 export type KeyAlgorithm = 'ECDSA' | 'RSA' | 'Ed25519';

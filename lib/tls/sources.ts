@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
-import { ValidationError } from '../errors';
+import { ValidationError } from '../core/errors';
 import { IssuerReference } from './issuer-check';
-import { CA_PURPOSES, CaPurpose, frontendClientCas, FrontendAccess, INTERNODE_CLIENT_CAS } from './trust';
+import { CA_PURPOSES, CaPurpose } from './trust';
 
 /**
  * Where the certificate(s) of one trust anchor come from. Only public certificates: a source that
@@ -100,29 +100,26 @@ function sameSource(a: TrustSource, b: TrustSource): boolean {
 }
 
 /**
- * Throws `TLS_SHARED_ISSUER` when two purposes that a listener must tell apart share an issuer or a
- * trust anchor: then a certificate meant for one would be accepted as the other (for example a
- * workload certificate on the internode ports). Pure.
+ * Throws `TLS_SHARED_ISSUER` when two purposes whose certificates a listener must tell apart share an issuer
+ * or a trust anchor: then a certificate meant for one would be accepted as the other (a workload certificate
+ * on the internode ports, say). The client-capable purposes (internode, platform-clients, workload) must be
+ * pairwise separable: the internode listeners accept internode certificates only, and the frontend behind an
+ * authorizer proxy accepts internode and platform-clients certificates but not workload ones. The frontend
+ * CA issues server certificates only (no client auth usage), so it may share with anything. Pure.
  */
-export function assertSeparableCas(path: string, cas: Partial<Record<CaPurpose, ExternalCaProps>>, access: FrontendAccess): void {
-  const listeners: [string, readonly CaPurpose[]][] = [
-    ['internode', INTERNODE_CLIENT_CAS],
-    ['frontend', frontendClientCas(access)],
-  ];
-  // `frontend` issues server certificates only (no client auth usage), so it may share with anything.
+export function assertSeparableCas(path: string, cas: Partial<Record<CaPurpose, ExternalCaProps>>): void {
   const clientCapable = CA_PURPOSES.filter((p) => p !== 'frontend');
-  for (const [listener, accepted] of listeners) {
-    for (const inside of accepted) {
-      for (const outside of clientCapable.filter((p) => !accepted.includes(p))) {
-        const a = cas[inside];
-        const b = cas[outside];
-        if (a && b && (sameIssuer(a.issuer, b.issuer) || sameSource(a.trustAnchor, b.trustAnchor))) {
-          throw new ValidationError('TLS_SHARED_ISSUER', path,
-            `the ${inside} and ${outside} CAs share an issuer or trust anchor, so the ${listener} listener, which must ` +
-              `accept ${inside} certificates but not ${outside} ones, could not tell them apart`,
-            { [inside]: a.issuer.name, [outside]: b.issuer.name }, `give the ${outside} purpose its own issuer and CA`);
-        }
+  clientCapable.forEach((inside, i) => {
+    for (const outside of clientCapable.slice(i + 1)) {
+      const a = cas[inside];
+      const b = cas[outside];
+      if (a && b && (sameIssuer(a.issuer, b.issuer) || sameSource(a.trustAnchor, b.trustAnchor))) {
+        const listener = inside === 'internode' ? 'internode listeners, which accept' : 'frontend behind the authorizer proxy, which accepts';
+        throw new ValidationError('TLS_SHARED_ISSUER', path,
+          `the ${inside} and ${outside} CAs share an issuer or trust anchor, so the ${listener} ${inside} ` +
+            `certificates but not ${outside} ones, could not tell them apart`,
+          { [inside]: a.issuer.name, [outside]: b.issuer.name }, `give the ${outside} purpose its own issuer and CA`);
       }
     }
-  }
+  });
 }

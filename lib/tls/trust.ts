@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors';
+import { ValidationError } from '../core/errors';
 
 /**
  * The four certificate authorities of the PKI, named by what they issue:

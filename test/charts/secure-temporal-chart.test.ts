@@ -1,6 +1,6 @@
 import { App, Chart, Duration, Testing } from 'cdk8s';
 import { SecureTemporalChart, SecureTemporalChartProps } from '../../charts/secure-temporal-chart';
-import { Peer } from '../../lib/network/peers';
+import { Peer } from '../../lib/core/peers';
 import { EVALUATION_ONLY_ANNOTATION } from '../../lib/temporal/evaluation-postgres';
 import { postgresPersistence, serverConfigOf } from '../fixtures';
 import {
@@ -124,7 +124,7 @@ describe('SecureTemporalChart', () => {
   it('does pass cluster props through to the cluster', () => {
     const { objs } = chart({
       numHistoryShards: 1024, internalFrontend: true, history: { replicas: 3 }, logLevel: 'warn',
-      webUi: { ingress: { host: 'temporal.example.com' } },
+      webUi: { ingress: { host: 'temporal.example.com', tlsSecretName: 'temporal-web-tls' } },
     });
     expect(serverConfigOf(objs).persistence.numHistoryShards).toBe(1024);
     expect(serverConfigOf(objs).log.level).toBe('warn');
@@ -185,11 +185,6 @@ describe('SecureTemporalChart', () => {
       expect(apiObjectsUnder(app)).toEqual([]);
     });
 
-    // BUG (charts/secure-temporal-chart.ts): the chart creates the Namespace and the evaluation PostgreSQL
-    // before TemporalCluster validates its props, so an App that catches the error still holds (and would
-    // synthesize) a half-built deployment. Fix: validate everything first (fix the per-construct ordering bugs,
-    // and in the chart call the pure validators — resolveSqlStore, requireDnsLabel, replicas/shards checks,
-    // mergeDynamicConfig, resolveNamespaces — before creating any child), or build into a detached scope.
     it('does leave nothing in the App when a cluster prop is invalid', () => {
       const app = new App();
       expect(() => new SecureTemporalChart(app, 'temporal', { numHistoryShards: 0 })).toThrow('numHistoryShards');

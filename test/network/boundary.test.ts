@@ -1,9 +1,8 @@
 import { Chart, Testing } from 'cdk8s';
 import { SecureTemporalChart, SecureTemporalChartProps } from '../../charts/secure-temporal-chart';
-import { ValidationCode, ValidationError } from '../../lib/errors';
+import { ValidationCode, ValidationError } from '../../lib/core/errors';
 import { NetworkBoundary } from '../../lib/network/boundary';
-import { Component } from '../../lib/network/flows';
-import { Peer } from '../../lib/network/peers';
+import { Peer } from '../../lib/core/peers';
 import { TemporalCluster } from '../../lib/temporal/cluster';
 import { TemporalWebUi } from '../../lib/temporal/web-ui';
 import { NetworkPolicyObject } from './evaluator';
@@ -93,23 +92,19 @@ describe('NetworkBoundary', () => {
       { to: [{ ipBlock: { cidr: '10.20.0.0/24' } }], ports: [{ port: 6432, protocol: 'TCP' }] });
   });
 
-  it('does fence a standalone cluster and add contributed components with their flows and DNS', () => {
+  it('does fence the components it finds in its Chart, a standalone cluster without Web UI included', () => {
     const chart = new Chart(Testing.app(), 'standalone', { namespace: 'temporal' });
-    const cluster = new TemporalCluster(chart, 'Cluster', { persistence: externalDatabaseProps().persistence! });
-    const codec: Component = { kind: 'component', id: 'codec', selector: { app: 'codec' },
-      listens: [{ name: 'http', port: 8888, protocol: 'TCP' }] };
-    const frontend = (boundary: NetworkBoundary) => boundary.components.find((c) => c.id === 'frontend') as Component;
+    new TemporalCluster(chart, 'Cluster', { persistence: externalDatabaseProps().persistence! });
     const boundary = new NetworkBoundary(chart, 'Network', {
-      cluster,
       externalDatabase: { peers: [Peer.cidr('10.20.0.0/24')] },
-      contributions: [{ components: [codec], flows: [] }],
-      extraFlows: [{ from: 'codec', to: 'frontend', ports: [7233], purpose: 'codec server checks tokens' }],
+      extraFlows: [{ from: 'worker', to: 'frontend', ports: [7243], purpose: 'worker calls the HTTP API' }],
     });
-    expect(boundary.flows.some((f) => f.from === codec && f.category === 'dns')).toBe(true);
-    expect(boundary.flows.some((f) => f.from === codec && f.to === frontend(boundary) && f.category === 'extra')).toBe(true);
+    expect(boundary.components.map((c) => c.id)).toEqual(['frontend', 'history', 'matching', 'worker', 'schema-default',
+      'schema-visibility']);
+    expect(boundary.flows.filter((f) => f.category === 'dns')).toHaveLength(6);
     const names = Testing.synth(chart).filter((m) => m.kind === 'NetworkPolicy').map((m) => m.metadata.name);
-    expect(names).toContain('temporal-codec');
-    expect(names).not.toContain('temporal-web');
+    expect(names).toEqual(['temporal-default-deny', 'temporal-frontend', 'temporal-history', 'temporal-matching', 'temporal-worker',
+      'temporal-schema-default', 'temporal-schema-visibility']);
   });
 
   it('does write the same diagram and policies on every synth (deterministic)', () => {
@@ -120,17 +115,16 @@ describe('NetworkBoundary', () => {
   });
 
   describe('fails', () => {
-    it('fails when a client talks to the frontend Service name of another namespace', () => {
-      const chart = new Chart(Testing.app(), 'standalone', { namespace: 'temporal' });
-      const cluster = new TemporalCluster(chart, 'Cluster', { persistence: externalDatabaseProps().persistence! });
-      const webUi = new TemporalWebUi(chart, 'WebUi', { cluster });
-      // Same Service name, other namespace: not the cluster's frontend, so no flow may be derived for it.
-      (webUi as { address: string }).address = 'temporal-frontend.elsewhere.svc.cluster.local:7233';
-      const build = () => new NetworkBoundary(chart, 'Network', {
-        cluster, webUi, externalDatabase: { peers: [Peer.cidr('10.20.0.0/24')] },
-      });
+    it('fails when a component calls a component that is not part of the deployment', () => {
+      const app = Testing.app();
+      const servers = new Chart(app, 'servers', { namespace: 'temporal' });
+      const cluster = new TemporalCluster(servers, 'Cluster', { persistence: externalDatabaseProps().persistence! });
+      const ui = new Chart(app, 'ui', { namespace: 'temporal' });
+      new TemporalWebUi(ui, 'WebUi', { cluster });
+      // The boundary of the UI's chart sees the Web UI, not the frontend it calls (another chart's component).
+      const build = () => new NetworkBoundary(ui, 'Network');
       expect(build).toThrow(ValidationError);
-      expect(build).toThrow(/no frontend Service serves/);
+      expect(build).toThrow(/ui\/Network\/web: calls a component that is not part of this deployment \(got "servers\/Cluster\/Frontend"\)/);
     });
 
     it('fails when an extra flow targets a port no one listens on', () => {

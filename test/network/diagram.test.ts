@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flowDiagram, flowTableMarkdown } from '../../lib/network/diagram';
 import { Component, Flow, PeerGroup } from '../../lib/network/flows';
-import { Peer } from '../../lib/network/peers';
+import { Peer } from '../../lib/core/peers';
 import { synthChart } from './fixtures';
 
 const ROOT = join(__dirname, '..', '..');
@@ -40,7 +40,8 @@ describe('flowDiagram', () => {
 
   it('does draw a full membership mesh as one note and fan-outs to all servers as one edge', () => {
     const diagram = synthChart().chart.network.diagram;
-    expect(diagram).toContain('membership{{"membership: every server to every server<br/>6933/TCP, 6934/TCP, 6935/TCP, 6939/TCP"}}');
+    expect(diagram).toContain('    subgraph servers["Temporal server services"]');
+    expect(diagram).toContain('servers_membership{{"membership: every member to every member<br/>6933/TCP, 6934/TCP, 6935/TCP, 6939/TCP"}}');
     expect(diagram).toContain('p_monitoring -->|"9090/TCP<br/>Prometheus scrapes /metrics"| servers');
     expect(diagram).toContain('ns -->|"53/UDP, 53/TCP<br/>name resolution (cluster DNS only)"| p_dns');
     expect(diagram).toContain('c_history -->|"7233/TCP<br/>SDK client of the system workflows"| c_frontend');
@@ -56,7 +57,7 @@ describe('flowDiagram', () => {
       { from: clients, to: frontend, ports: [{ ...port, port: 1001 }], category: 'client', purpose: 'more calls' },
     ];
     const diagram = flowDiagram('temporal', [frontend, history], flows);
-    expect(diagram).not.toContain('membership{{');
+    expect(diagram).not.toContain('_membership{{');
     expect(diagram).toContain('c_frontend -->|"1000/TCP<br/>gossip"| c_history');
     expect(diagram).toContain('p_clients -->|"1000/TCP, 1001/TCP<br/>calls; more calls"| c_frontend');
     expect(diagram).toContain('p_clients(["client namespaces (ns a#quot;b)"])');

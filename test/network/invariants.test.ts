@@ -1,6 +1,6 @@
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { SecureTemporalChartProps } from '../../charts/secure-temporal-chart';
-import { Peer } from '../../lib/network/peers';
+import { Peer } from '../../lib/core/peers';
 import { inCidr, LabelSelector, NetworkPolicyObject, PodEndpoint, PolicyPeer, selectingPolicies } from './evaluator';
 import { externalDatabaseProps, modelOf, synthChart } from './fixtures';
 
@@ -8,7 +8,7 @@ const CONFIGS: Record<string, () => SecureTemporalChartProps> = {
   'default': () => ({}),
   'external database': () => externalDatabaseProps({ externalDatabase: { peers: [Peer.cidr('10.20.0.0/24')] },
     clientNamespaces: [Peer.namespace('orders')] }),
-  'internal-frontend': () => ({ internalFrontend: true, webUi: { ingress: { host: 'temporal.example.com' } } }),
+  'internal-frontend': () => ({ internalFrontend: true, webUi: { ingress: { host: 'temporal.example.com', tlsSecretName: 'temporal-web-tls' } } }),
   'minimal': () => ({ webUi: false, adminTools: false, namespaces: [], monitoring: false }),
 };
 

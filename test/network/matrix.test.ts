@@ -1,4 +1,4 @@
-import { Peer } from '../../lib/network/peers';
+import { Peer } from '../../lib/core/peers';
 import { edgeText, Protocol, reachability } from './evaluator';
 import { externalDatabaseProps, modelOf, synthChart } from './fixtures';
 
@@ -109,7 +109,7 @@ describe('NetworkBoundary reachability matrix', () => {
   });
 
   it('does allow exactly the intended flows with internal-frontend on and a Web UI Ingress', () => {
-    const { manifests } = synthChart({ internalFrontend: true, webUi: { ingress: { host: 'temporal.example.com' } } });
+    const { manifests } = synthChart({ internalFrontend: true, webUi: { ingress: { host: 'temporal.example.com', tlsSecretName: 'temporal-web-tls' } } });
     const expected = intended({ servers: ['frontend', 'internal-frontend', 'history', 'matching', 'worker'],
       adminTarget: 'internal-frontend', database: 'temporal/postgres', webIngress: true, clients: [] });
     expect(compare(expected, actual(manifests))).toEqual({ missing: [], extra: [] });

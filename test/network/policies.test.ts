@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Component, Flow, PeerGroup } from '../../lib/network/flows';
-import { Peer } from '../../lib/network/peers';
+import { Peer } from '../../lib/core/peers';
 import { networkPolicies } from '../../lib/network/policies';
 import { validateFlowTable } from '../../lib/network/table';
 

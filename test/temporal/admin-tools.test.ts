@@ -73,8 +73,6 @@ describe('TemporalAdminTools', () => {
         { path: 'test/AdminTools', value: JSON.stringify(resources) });
     });
 
-    // BUG (lib/temporal/admin-tools.ts): resources are validated while building the Deployment, after the
-    // ServiceAccount was added to the tree. Fix: call toResourceRequirements first, before any child.
     it('does leave no objects behind when resources are invalid', () => {
       expectAtomicFailure((chart) => cluster(chart), (chart, c) => new TemporalAdminTools(chart, 'AdminTools', {
         cluster: c, resources: { cpu: '10m', memory: '64Mi', memoryLimit: '32Mi' },

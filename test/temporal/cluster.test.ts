@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Chart, Testing } from 'cdk8s';
 import { TemporalCluster, TemporalClusterProps } from '../../lib/temporal/cluster';
-import { CONFIG_CHECKSUM_ANNOTATION } from '../../lib/temporal/labels';
+import { CONFIG_CHECKSUM_ANNOTATION } from '../../lib/core/labels';
 import { SERVICE_PORTS } from '../../lib/temporal/ports';
 import { SERVER_CONFIG_FILE } from '../../lib/temporal/server-service';
 import { clusterOutput, postgresPersistence, serverConfigOf } from '../fixtures';
@@ -143,10 +143,6 @@ describe('TemporalCluster', () => {
           { path: 'test/Cluster', value: JSON.stringify(name) });
       });
 
-    // BUG (lib/temporal/cluster.ts, requireDnsLabel for `name`): names are checked as RFC 1123 labels, which may
-    // start with a digit, but every Service is named `<name>-...` and Service names must be RFC 1035 labels
-    // (start with a letter); "1temporal" passes and the API server rejects all its Services. Fix: require
-    // /^[a-z]([-a-z0-9]*[a-z0-9])?$/ for `name` (here and in EvaluationPostgres), e.g. a `requireDns1035Label`.
     it.each(['1temporal', '7'])('fails when name %j starts with a digit', (name) => {
       expectValidationError(() => newCluster(testChart(), { name }), 'INVALID_NAME', { path: 'test/Cluster', value: JSON.stringify(name) });
     });
@@ -181,8 +177,6 @@ describe('TemporalCluster', () => {
         { path: `test/Cluster/${id}`, value: String(replicas) });
     });
 
-    // BUG (lib/temporal/cluster.ts): replicas has no upper bound; 2^31 passes and yields a Deployment the API
-    // server rejects (spec.replicas is int32). Fix: also require `replicas <= 2147483647` (or a sane cap).
     it('fails when replicas exceeds int32', () => {
       expectValidationError(() => newCluster(testChart(), { frontend: { replicas: 2 ** 31 } }), 'INVALID_REPLICAS',
         { path: 'test/Cluster/Frontend', value: String(2 ** 31) });
@@ -232,9 +226,6 @@ describe('TemporalCluster', () => {
       expectAtomicFailure(() => undefined, (chart) => newCluster(chart, overrides), code);
     });
 
-    // BUG (lib/temporal/cluster.ts): per-service replicas and resources are validated inside the loop that
-    // creates the services, after the ConfigMaps and earlier services were added to the tree; a caller
-    // that catches the error and synthesizes gets a half-built cluster.
     it.each([
       ['matching replicas', { matching: { replicas: 0 } }, 'INVALID_REPLICAS'],
       ['worker resources', { worker: { resources: { cpu: '1', memory: '2Gi', memoryLimit: '1Gi' } } }, 'INVALID_RESOURCES'],
@@ -242,8 +233,6 @@ describe('TemporalCluster', () => {
       expectAtomicFailure(() => undefined, (chart) => newCluster(chart, overrides), code);
     });
 
-    // BUG (lib/temporal/cluster.ts): Temporal namespaces are validated by NamespaceRegistration, the last
-    // child created, so a duplicate namespace leaves the whole cluster (minus that Job) in the tree.
     it('does leave no objects behind when a Temporal namespace is invalid', () => {
       expectAtomicFailure(() => undefined,
         (chart) => newCluster(chart, { namespaces: [{ name: 'a' }, { name: 'a' }] }), 'INVALID_NAMESPACE');

@@ -1,11 +1,19 @@
 import { parse } from 'yaml';
-import { DEFAULT_DYNAMIC_CONFIG, DynamicConfig, mergeDynamicConfig, renderDynamicConfig } from '../../lib/temporal/dynamic-config';
+import {
+  DEFAULT_DYNAMIC_CONFIG, DynamicConfig, mergeDynamicConfig, renderDynamicConfig, RINGPOP_TLS_DYNAMIC_CONFIG,
+} from '../../lib/temporal/dynamic-config';
 import { clusterOutput } from '../fixtures';
 import { expectValidationError, findObject } from '../util';
 
 describe('mergeDynamicConfig', () => {
   it('does render the defaults as before (change detector)', () => {
     expect(renderDynamicConfig(mergeDynamicConfig('test'))).toMatchSnapshot();
+  });
+
+  it('does turn on ringpop TLS through the dynamic config the cluster merges under mTLS', () => {
+    expect(RINGPOP_TLS_DYNAMIC_CONFIG).toEqual({ 'system.enableRingpopTLS': [{ value: true }] });
+    const merged = renderDynamicConfig(mergeDynamicConfig('Test', RINGPOP_TLS_DYNAMIC_CONFIG));
+    expect(parse(merged)['system.enableRingpopTLS']).toEqual([{ value: true, constraints: {} }]);
   });
 
   it('does turn the server version check off by default', () => {
@@ -64,9 +72,6 @@ describe('mergeDynamicConfig', () => {
         'INVALID_DYNAMIC_CONFIG', { path: 'test' });
     });
 
-    // BUG (lib/temporal/dynamic-config.ts, mergeDynamicConfig): `'value' in v` throws a TypeError for a
-    // primitive entry (e.g. `[5]` from untyped JSON/JS callers) instead of a ValidationError.
-    // Fix: `values.some((v) => v === null || typeof v !== 'object' || !('value' in v))`.
     it('fails with INVALID_DYNAMIC_CONFIG when an entry is not an object', () => {
       expectValidationError(() => mergeDynamicConfig('test', { 'frontend.rps': [5] } as unknown as DynamicConfig),
         'INVALID_DYNAMIC_CONFIG', { path: 'test' });

@@ -11,7 +11,7 @@ import {
 
 function postgres(props: Partial<EvaluationPostgresProps> = {}): { db: EvaluationPostgres; objs: K8sObject[] } {
   const chart = testChart();
-  const db = new EvaluationPostgres(chart, 'Postgres', { namespace: 'temporal', password: passwordRef(chart, 'pg-pw'), ...props });
+  const db = new EvaluationPostgres(chart, 'Postgres', { password: passwordRef(chart, 'pg-pw'), ...props });
   return { db, objs: synth(chart) };
 }
 
@@ -80,7 +80,7 @@ describe('EvaluationPostgres', () => {
     function withPki(props: Partial<EvaluationPostgresProps> = {}) {
       const chart = testChart();
       const pki = new TemporalPki(chart, 'Pki');
-      const db = new EvaluationPostgres(chart, 'Postgres', { namespace: 'temporal', pki, ...props });
+      const db = new EvaluationPostgres(chart, 'Postgres', { pki, ...props });
       return { db, objs: synth(chart) };
     }
 
@@ -108,7 +108,7 @@ describe('EvaluationPostgres', () => {
     it('fails when a password is also given', () => {
       expectValidationError(() => {
         const chart = testChart();
-        new EvaluationPostgres(chart, 'Postgres', { namespace: 'temporal', pki: new TemporalPki(chart, 'Pki'),
+        new EvaluationPostgres(chart, 'Postgres', { pki: new TemporalPki(chart, 'Pki'),
           password: passwordRef(chart, 'pg-pw') });
       }, 'INVALID_STORE', { path: 'test/Postgres' });
     });
@@ -136,7 +136,7 @@ describe('EvaluationPostgres', () => {
     it('fails when the password key is empty', () => {
       const chart = testChart();
       const password = { secret: Secret.fromSecretName(chart, 'S', 'pg'), key: '' };
-      expectValidationError(() => new EvaluationPostgres(chart, 'Postgres', { namespace: 'temporal', password }),
+      expectValidationError(() => new EvaluationPostgres(chart, 'Postgres', { password }),
         'MISSING_PASSWORD_SOURCE', { path: 'test/Postgres' });
     });
 
@@ -159,15 +159,13 @@ describe('EvaluationPostgres', () => {
       ['image', { image: 'postgres:latest' }, 'INVALID_IMAGE'],
     ] as const)('does leave no objects behind when %s is invalid', (_prop, props, code) => {
       expectAtomicFailure(() => undefined, (chart) => new EvaluationPostgres(chart, 'Postgres', {
-        namespace: 'temporal', password: passwordRef(chart), ...props,
+        password: passwordRef(chart), ...props,
       }), code);
     });
 
-    // BUG (lib/temporal/evaluation-postgres.ts): resources are validated while building the StatefulSet, after
-    // the ServiceAccount and Service were added. Fix: call toResourceRequirements next to the other checks.
     it('does leave no objects behind when resources are invalid', () => {
       expectAtomicFailure(() => undefined, (chart) => new EvaluationPostgres(chart, 'Postgres', {
-        namespace: 'temporal', password: passwordRef(chart), resources: { cpu: '1', memory: '1Gi', memoryLimit: '1Mi' },
+        password: passwordRef(chart), resources: { cpu: '1', memory: '1Gi', memoryLimit: '1Mi' },
       }), 'INVALID_RESOURCES');
     });
   });

@@ -1,5 +1,6 @@
 import { Chart, Duration } from 'cdk8s';
 import type { IJob } from 'kubernetes-models/batch/v1';
+import { Endpoint, IComponent } from '../../lib/core/component';
 import {
   NamespaceRegistration, TemporalNamespaceProps, namespaceScript, resolveNamespaces,
 } from '../../lib/temporal/namespace-job';
@@ -10,10 +11,16 @@ import {
 
 const ADDRESS = 'temporal-frontend.temporal.svc.cluster.local:7233';
 const IMAGE = 'temporalio/admin-tools:1.31.2';
+/** The frontend's gRPC endpoint, as the cluster would hand it over (only its id is read here). */
+const FRONTEND: Endpoint = {
+  component: { description: { id: 'frontend' } } as unknown as IComponent,
+  port: { name: 'grpc-rpc', port: 7233 },
+  service: { name: 'temporal-frontend', namespace: 'temporal', clusterDomain: 'cluster.local' },
+};
 
 function register(chart: Chart, namespaces: readonly TemporalNamespaceProps[], image = IMAGE): NamespaceRegistration {
   return new NamespaceRegistration(chart, 'Namespaces', {
-    instance: 'temporal', image, address: ADDRESS, namespaces, serviceAccountName: 'temporal-jobs',
+    instance: 'temporal', image, target: FRONTEND, namespaces, serviceAccountName: 'temporal-jobs',
   });
 }
 

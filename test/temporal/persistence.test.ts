@@ -74,10 +74,6 @@ describe('resolveSqlStore', () => {
         { path: 'test/DefaultStore', value: JSON.stringify(host) });
     });
 
-    // BUG (lib/temporal/persistence.ts, HOST): the IPv6 alternative `^[0-9a-fA-F:]+$` also matches any
-    // host:port whose name uses only hex letters ("db:5432", "cafe:5432", "1:2"), so a port typed into host
-    // is accepted and rendered as connectAddr "db:5432:5432". Fix: accept an IPv6 literal only when
-    // `net.isIPv6(host)` (node:net), and DNS names/IPv4 with the existing first alternative.
     it.each(['db:5432', 'cafe:5432', '1:2'])('fails when host is %j (host:port that looks like IPv6)', (host) => {
       expectValidationError(() => resolveSqlStore('test', 'default', props({ host })), 'INVALID_STORE',
         { path: 'test/DefaultStore', value: JSON.stringify(host) });

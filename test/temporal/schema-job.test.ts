@@ -69,9 +69,6 @@ describe('SchemaJob', () => {
     }
   });
 
-  // BUG (lib/temporal/schema-job.ts, sqlToolEnv): temporal-sql-tool joins SQL_HOST and SQL_PORT with
-  // fmt.Sprintf("%s:%v") and then net.SplitHostPort, so an unbracketed IPv6 host ("fd00::5") fails with "too many
-  // colons". Fix: `{ name: 'SQL_HOST', value: store.host.includes(':') ? `[${store.host}]` : store.host }`.
   it('does bracket an IPv6 SQL_HOST so temporal-sql-tool can split host and port', () => {
     const env = sqlToolEnv(store('default', { host: 'fd00::5' }));
     expect(env.find((e) => e.name === 'SQL_HOST')?.value).toBe('[fd00::5]');

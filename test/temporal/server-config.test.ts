@@ -67,10 +67,6 @@ describe('buildServerConfig', () => {
     expect(build('db.example.internal').persistence.datastores.default.sql.connectAddr).toBe('db.example.internal:5432');
   });
 
-  // BUG (lib/temporal/server-config.ts, sqlStore): an IPv6 host (accepted by resolveSqlStore) is joined as
-  // "fd00::5:5432", which Go's net.SplitHostPort rejects ("too many colons"), so the server cannot connect.
-  // Fix: `connectAddr: host.includes(':') ? `[${host}]:${port}` : `${host}:${port}``; likewise SQL_HOST in
-  // sqlToolEnv must be "[fd00::5]" because temporal-sql-tool builds "%s:%v" from it.
   it('does bracket an IPv6 host in connectAddr', () => {
     expect(build('fd00::5').persistence.datastores.default.sql.connectAddr).toBe('[fd00::5]:5432');
   });

@@ -191,7 +191,7 @@ describe('TemporalServerService', () => {
     new TemporalServerService(chart, 'History', {
       instance: 'custom', service: 'history', ports: { grpc: 17234, membership: 16934, metrics: 19090 }, replicas: 1,
       resources: {}, image: 'temporalio/server:1.31.2', configMapName: 'c', dynamicConfigMapName: 'd', configChecksum: 'x',
-      stores: [store],
+      stores: [store], connections: () => ({ calls: [], admits: [] }),
     });
     const objs = synth(chart);
     const container = containerOf(podTemplate(objs, 'Deployment', 'custom-history').spec, 'history');

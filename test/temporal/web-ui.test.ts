@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { TemporalCluster } from '../../lib/temporal/cluster';
-import { DEFAULT_IMAGES } from '../../lib/temporal/images';
+import { DEFAULT_IMAGES } from '../../lib/core/images';
 import { WEB_UI_PORT } from '../../lib/temporal/ports';
 import { TemporalWebUi, TemporalWebUiProps } from '../../lib/temporal/web-ui';
 import { postgresPersistence } from '../fixtures';
@@ -90,10 +90,31 @@ describe('TemporalWebUi', () => {
     expect(hasObject(objs, 'Service', 'temporal-web')).toBe(true);
   });
 
-  it('does leave TLS out of the Ingress when no Secret is named', () => {
-    const ingress = findObject(webUi({ ingress: { host: 'temporal.example.com' } }).objs, 'Ingress', 'temporal-web');
+  it('does leave TLS out of the Ingress only when plain HTTP is explicitly allowed', () => {
+    const ingress = findObject(webUi({ ingress: { host: 'temporal.example.com', allowPlaintext: true } }).objs, 'Ingress', 'temporal-web');
     expect(ingress.spec?.tls).toBeUndefined();
     expect(ingress.spec?.ingressClassName).toBeUndefined();
+  });
+
+  it('does call the frontend\'s gRPC endpoint, and admit the ingress controller only with an Ingress', () => {
+    const plain = webUi().ui.description;
+    expect(plain.calls).toEqual([expect.objectContaining({ category: 'ui', to: expect.objectContaining({
+      port: { name: 'grpc-rpc', port: 7233, protocol: 'TCP' } }) })]);
+    expect(plain.admits).toEqual([]);
+    const published = webUi({ ingress: { host: 'temporal.example.com', tlsSecretName: 'ui-tls' } }).ui.description;
+    expect(published.admits).toEqual([{ from: { outside: { role: 'ingress-controller' } }, port: { name: 'http', port: 8080,
+      protocol: 'TCP' }, category: 'ingress', purpose: 'browsers reach the Web UI through the Ingress' }]);
+  });
+
+  it('does run a second Web UI under a name of its own', () => {
+    const chart = testChart();
+    const c = cluster(chart);
+    new TemporalWebUi(chart, 'WebUi', { cluster: c });
+    const second = new TemporalWebUi(chart, 'PublicUi', { cluster: c, name: 'web-public' });
+    const objs = synth(chart);
+    expect(findObject(objs, 'Deployment', 'temporal-web-public').spec?.selector.matchLabels)
+      .toEqual({ 'app.kubernetes.io/name': 'temporal', 'app.kubernetes.io/instance': 'temporal', 'app.kubernetes.io/component': 'web-public' });
+    expect(second.description.id).toBe('web-public');
   });
 
   describe('validation', () => {
@@ -102,25 +123,47 @@ describe('TemporalWebUi', () => {
     });
 
     it.each(['temporalio/ui:latest', 'temporalio/ui', 'registry.example:5000/ui'])('fails when image is %j', (image) => {
-      expectValidationError(() => webUi({ image }), 'INVALID_IMAGE', { path: 'test/WebUi', value: JSON.stringify(image) });
+      const error = expectValidationError(() => webUi({ image }), 'INVALID_IMAGE', { path: 'test/WebUi', value: JSON.stringify(image) });
+      expect(error.fix).toContain('"temporalio/ui:2.52.0"');
+      expect(error.fix).not.toContain('temporalio/server');
+    });
+
+    it('fails when the Ingress has no TLS and plain HTTP is not explicitly allowed', () => {
+      const error = expectValidationError(() => webUi({ ingress: { host: 'temporal.example.com' } }), 'INVALID_INGRESS',
+        { path: 'test/WebUi/Ingress' });
+      expect(error.message).toContain('plain HTTP');
+      expect(error.fix).toContain('tlsSecretName');
+      expect(error.fix).toContain('allowPlaintext: true');
+    });
+
+    it('fails with DUPLICATE_NAME when a second Web UI on one cluster takes the first one\'s name', () => {
+      expectAtomicFailure((chart) => {
+        const c = cluster(chart);
+        new TemporalWebUi(chart, 'WebUi', { cluster: c });
+        return c;
+      }, (chart, c) => new TemporalWebUi(chart, 'SecondUi', { cluster: c }), 'DUPLICATE_NAME');
+      const chart = testChart();
+      const c = cluster(chart);
+      new TemporalWebUi(chart, 'WebUi', { cluster: c });
+      const error = expectValidationError(() => new TemporalWebUi(chart, 'SecondUi', { cluster: c }), 'DUPLICATE_NAME',
+        { path: 'test/SecondUi', value: '"temporal-web"' });
+      expect(error.fix).toContain('{ name: "web-2" }');
     });
 
     it.each(['localhost', 'Temporal.Example.com', 'temporal_ui.example.com', '*.example.com', 'https://temporal.example.com', ''])(
       'fails when the ingress host is %j', (host) => {
-        expectValidationError(() => webUi({ ingress: { host } }), 'INVALID_INGRESS',
+        expectValidationError(() => webUi({ ingress: { host, tlsSecretName: 'ui-tls' } }), 'INVALID_INGRESS',
           { path: 'test/WebUi/Ingress', value: JSON.stringify(host) });
       });
 
-    // BUG (lib/temporal/web-ui.ts): replicas has no upper bound (spec.replicas is int32). Fix: require <= 2147483647.
     it('fails when replicas exceeds int32', () => {
       expectValidationError(() => webUi({ replicas: 2 ** 31 }), 'INVALID_REPLICAS', { path: 'test/WebUi', value: String(2 ** 31) });
     });
 
-    // BUG (lib/temporal/web-ui.ts): the host regex does not limit labels to 63 characters (nor the name to 253),
-    // so the API server rejects the Ingress. Fix: also check `host.length <= 253 && host.split('.').every((l) => l.length <= 63)`.
     it('fails when an ingress host label is longer than 63 characters', () => {
       const host = `${'a'.repeat(64)}.example.com`;
-      expectValidationError(() => webUi({ ingress: { host } }), 'INVALID_INGRESS', { path: 'test/WebUi/Ingress', value: JSON.stringify(host) });
+      expectValidationError(() => webUi({ ingress: { host, tlsSecretName: 'ui-tls' } }), 'INVALID_INGRESS',
+        { path: 'test/WebUi/Ingress', value: JSON.stringify(host) });
     });
 
     it('fails when resources are not quantities', () => {
@@ -137,10 +180,6 @@ describe('TemporalWebUi', () => {
       expectAtomicFailure((chart) => cluster(chart), (chart, c) => new TemporalWebUi(chart, 'WebUi', { cluster: c, ...props }), code);
     });
 
-    // BUG (lib/temporal/web-ui.ts): ingress.host is validated after the ServiceAccount, Deployment, Service and
-    // PodDisruptionBudget were added to the tree, and resources only while building the Deployment (after the
-    // ServiceAccount). Fix: validate ingress.host and call toResourceRequirements at the top of the constructor,
-    // next to the replicas and image checks, before creating any child.
     it.each([
       ['ingress host', { ingress: { host: 'localhost' } }, 'INVALID_INGRESS'],
       ['resources', { resources: { cpu: '1', memory: '1Gi', memoryLimit: '1Mi' } }, 'INVALID_RESOURCES'],

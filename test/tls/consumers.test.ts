@@ -1,4 +1,4 @@
-import { serviceDnsOf, serviceFqdn } from '../../lib/tls/dns';
+import { serviceDnsOf, serviceFqdn } from '../../lib/core/dns';
 import {
   clientTlsFiles, clientTlsWiring, serverTlsWiring, temporalCliTlsEnv, TLS_VOLUMES, webUiTlsEnv,
 } from '../../lib/tls/consumers';
@@ -27,7 +27,7 @@ describe('TLS wiring helpers', () => {
   });
 
   it('does not mount the workload anchor in server pods behind the authorizer proxy', () => {
-    const proxied = tlsFixture({ frontendAccess: 'authorizer-proxy' });
+    const proxied = tlsFixture({}, { access: 'authorizer-proxy' });
     const wiring = serverTlsWiring(proxied.pki, { internode: proxied.internode, frontend: proxied.frontend });
     expect(JSON.stringify(wiring.volumes)).not.toContain('workload');
   });
@@ -79,7 +79,7 @@ describe('TLS wiring helpers', () => {
   });
 
   it('does refuse a workload identity at the frontend behind the authorizer proxy', () => {
-    const proxied = tlsFixture({ frontendAccess: 'authorizer-proxy' });
+    const proxied = tlsFixture({}, { access: 'authorizer-proxy' });
     expectTlsError(() => clientTlsFiles(proxied.worker, proxied.frontend), 'TLS_UNTRUSTED_CLIENT', /workload CA/);
   });
 });

@@ -1,8 +1,10 @@
 import { Chart, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
-import { serviceDnsOf } from '../../lib/tls/dns';
+import { Construct } from 'constructs';
+import { serviceDnsOf } from '../../lib/core/dns';
 import { TlsIdentity } from '../../lib/tls/identity';
 import { TemporalPki, TemporalPkiProps } from '../../lib/tls/pki';
+import { FrontendAccess } from '../../lib/tls/trust';
 
 /** A synthesized object, as plain JSON. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -32,25 +34,29 @@ function service(chart: Chart, id: string, name: string, headless = false): k8s.
   });
 }
 
-/** Builds the fixture; `props` go to TemporalPki. */
-export function tlsFixture(props: TemporalPkiProps = {}, options: { readonly extraHosts?: string[] } = {}): TlsFixture {
+/** Builds the fixture; `props` go to TemporalPki; `options.access` decides who may present certificates to the frontend. */
+export function tlsFixture(props: TemporalPkiProps = {},
+  options: { readonly extraHosts?: string[]; readonly access?: FrontendAccess } = {}): TlsFixture {
   const chart = new Chart(Testing.app(), 'tls', { namespace: NAMESPACE });
   const frontendService = service(chart, 'FrontendService', 'temporal-frontend');
   const internalFrontendService = service(chart, 'InternalFrontendService', 'temporal-internal-frontend');
   const headless = ['frontend', 'history', 'matching', 'worker', 'internal-frontend']
     .map((s) => service(chart, `${s}-headless`, `temporal-${s}-headless`, true));
   const pki = new TemporalPki(chart, 'Pki', props);
-  const internode = pki.issueInternodeCertificate({
+  // Consumers own their certificates: each is issued into a scope of its own.
+  const consumer = (cid: string): Construct => new Construct(chart, cid);
+  const internode = pki.issueInternodeCertificate(consumer('Servers'), 'Internode', {
     servedBy: [...headless, internalFrontendService].map((s) => serviceDnsOf(s, pki.clusterDomain)),
   });
-  const frontend = pki.issueFrontendCertificate({
+  const frontend = pki.issueFrontendCertificate(consumer('FrontendServer'), 'Frontend', {
     service: serviceDnsOf(frontendService, pki.clusterDomain),
     extraHosts: options.extraHosts ?? ['temporal.example.com'],
+    access: options.access ?? 'direct',
   });
-  const web = pki.issuePlatformClientCertificate('WebClient', { name: 'web' });
-  const adminTools = pki.issuePlatformClientCertificate('AdminToolsClient', { name: 'admintools' });
-  const jobs = pki.issuePlatformClientCertificate('JobsClient', { name: 'jobs' });
-  const worker = pki.issueClientCertificate('OrdersWorker', {
+  const web = pki.issuePlatformClientCertificate(consumer('Web'), 'Client', { name: 'web' });
+  const adminTools = pki.issuePlatformClientCertificate(consumer('AdminTools'), 'Client', { name: 'admintools' });
+  const jobs = pki.issuePlatformClientCertificate(consumer('Jobs'), 'Client', { name: 'jobs' });
+  const worker = pki.issueClientCertificate(consumer('OrdersWorker'), 'Client', {
     name: 'orders-worker', namespace: 'orders', temporalNamespaces: ['orders', 'orders-staging'],
   });
   return { chart, pki, frontendService, internalFrontendService, headless, internode, frontend, web, adminTools, jobs, worker };

@@ -1,7 +1,6 @@
 import { Duration } from 'cdk8s';
 import { parse, stringify } from 'yaml';
-import { mergeDynamicConfig, renderDynamicConfig } from '../../lib/temporal/dynamic-config';
-import { buildGlobalTls, GlobalTlsConfig, RINGPOP_TLS_DYNAMIC_CONFIG, serverTrustAnchors } from '../../lib/tls/global-tls';
+import { buildGlobalTls, GlobalTlsConfig, serverTrustAnchors } from '../../lib/tls/global-tls';
 import { tlsFixture } from './fixtures';
 import { expectTlsError } from './pem';
 
@@ -60,7 +59,7 @@ describe('buildGlobalTls', () => {
   });
 
   it('does leave the workload CA out of the frontend behind the authorizer proxy', () => {
-    const proxied = tlsFixture({ frontendAccess: 'authorizer-proxy' });
+    const proxied = tlsFixture({}, { access: 'authorizer-proxy' });
     const tls = proxied.pki.globalTls({ internode: proxied.internode, frontend: proxied.frontend });
     expect(tls.frontend.server.clientCaFiles).toEqual([
       '/etc/temporal/tls/trust/internode-ca.crt',
@@ -110,12 +109,6 @@ describe('buildGlobalTls', () => {
   it('does list the trust anchors server pods must mount', () => {
     expect(serverTrustAnchors(fixture.internode.asServer(), fixture.frontend.asServer()).sort())
       .toEqual(['frontend', 'internode', 'platform-clients', 'workload']);
-  });
-
-  it('does turn on ringpop TLS through dynamic config the cluster merges', () => {
-    expect(RINGPOP_TLS_DYNAMIC_CONFIG).toEqual({ 'system.enableRingpopTLS': [{ value: true }] });
-    const merged = renderDynamicConfig(mergeDynamicConfig('Test', RINGPOP_TLS_DYNAMIC_CONFIG));
-    expect(parse(merged)['system.enableRingpopTLS']).toEqual([{ value: true, constraints: {} }]);
   });
 });
 

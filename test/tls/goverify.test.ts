@@ -54,7 +54,7 @@ const hasGo = spawnSync('go', ['version']).status === 0;
   });
 
   it('does accept workloads at the frontend only without the authorizer proxy', () => {
-    const direct = bundle('direct.pem', fixture.pki.frontendClientCas.map(anchor));
+    const direct = bundle('direct.pem', fixture.frontend.acceptsClientsFrom.map(anchor));
     const proxied = bundle('proxied.pem', (['internode', 'platform-clients'] as CaPurpose[]).map(anchor));
     const worker = at('orders', 'orders-worker-temporal-tls');
     expect(goVerify(worker, direct, 'client').ok).toBe(true);

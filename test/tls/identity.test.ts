@@ -1,6 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
-import { serviceDnsNames, serviceDnsOf, serviceFqdn } from '../../lib/tls/dns';
+import { serviceDnsNames, serviceDnsOf, serviceFqdn } from '../../lib/core/dns';
+import { Installation } from '../../lib/core/installation';
 import { TemporalPki } from '../../lib/tls/pki';
 import { certificateFor, NAMESPACE, synth, tlsFixture } from './fixtures';
 import { expectTlsError } from './pem';
@@ -38,14 +39,14 @@ describe('TlsIdentity', () => {
     expect(frontend.dnsNames).toEqual([...serviceDnsNames(service), 'temporal.example.com']);
     const cert = certificateFor(objects, NAMESPACE, 'temporal-frontend-tls');
     expect(cert.spec).toMatchObject({ commonName: frontend.serverName, usages: ['digital signature', 'server auth'] });
-    expect(frontend.acceptsClientsFrom).toEqual(fixture.pki.frontendClientCas);
+    expect(frontend.acceptsClientsFrom).toEqual(fixture.frontend.acceptsClientsFrom);
   });
 
   it('does follow a renamed Service: the name is never typed twice', () => {
     const chart = new Chart(Testing.app(), 'x', { namespace: 'prod' });
     const svc = new k8s.KubeService(chart, 'Svc', { metadata: { name: 'tmprl-frontend' }, spec: { ports: [{ port: 7233 }] } });
-    const pki = new TemporalPki(chart, 'Pki', { clusterDomain: 'corp.internal' });
-    const frontend = pki.issueFrontendCertificate({ service: serviceDnsOf(svc, pki.clusterDomain) });
+    const pki = new TemporalPki(chart, 'Pki', { installation: Installation.of(chart, { clusterDomain: 'corp.internal' }) });
+    const frontend = pki.issueFrontendCertificate(chart, 'Frontend', { service: serviceDnsOf(svc, pki.clusterDomain), access: 'direct' });
     expect(frontend.serverName).toBe('tmprl-frontend.prod.svc.corp.internal');
     expect(frontend.secretName).toBe('tmprl-frontend-tls');
     expect(frontend.dnsNames).toContain('tmprl-frontend.prod');
@@ -78,7 +79,8 @@ describe('TlsIdentity', () => {
       usages: ['digital signature', 'client auth'],
       issuerRef: { kind: 'ClusterIssuer', name: 'temporal-workload-ca' },
     });
-    const custom = tlsFixture().pki.issueClientCertificate('Ci', {
+    const other = tlsFixture();
+    const custom = other.pki.issueClientCertificate(other.chart, 'Ci', {
       name: 'ci', namespace: 'ci', temporalNamespaces: ['orders'], secretName: 'temporal-client',
     });
     expect(custom.secretName).toBe('temporal-client');
@@ -120,35 +122,45 @@ describe('TlsIdentity', () => {
 });
 
 describe('TlsIdentity failures', () => {
-  const { pki } = tlsFixture();
+  const { pki, chart: scope } = tlsFixture();
   const svc = { name: 'temporal-proxy', namespace: NAMESPACE, clusterDomain: 'cluster.local' };
 
   it('fails on extra hosts that are not DNS names', () => {
     for (const host of ['Temporal.Example.com', 'temporal example', '-x.example.com', 'a..b']) {
-      expectTlsError(() => pki.issueServerCertificate(`P${host.length}`, { service: svc, extraHosts: [host] }), 'INVALID_TLS', /extraHosts/);
+      expectTlsError(() => pki.issueServerCertificate(scope, `P${host.length}`, { service: svc, extraHosts: [host] }), 'INVALID_NAME',
+        /extraHosts/);
     }
-    expect(() => pki.issueServerCertificate('Wildcard', { service: svc, extraHosts: ['*.temporal.example.com'] })).not.toThrow();
+    expect(() => pki.issueServerCertificate(scope, 'Wildcard', { service: svc, extraHosts: ['*.temporal.example.com'] })).not.toThrow();
   });
 
   it('fails on invalid identity names and namespaces', () => {
-    expectTlsError(() => pki.issuePlatformClientCertificate('Bad', { name: 'Web_UI' }), 'INVALID_TLS', /name must be a DNS label/);
-    expectTlsError(() => pki.issueClientCertificate('Bad', { name: 'w', namespace: 'Orders', temporalNamespaces: ['orders'] }),
-      'INVALID_TLS', /namespace must be a DNS label/);
+    const platform = expectTlsError(() => pki.issuePlatformClientCertificate(scope, 'Bad', { name: 'Web_UI' }), 'INVALID_NAME',
+      /name must be a DNS label/);
+    expect(platform.fix).toBe('rename it, e.g. "web"');
+    const workload = expectTlsError(() => pki.issueClientCertificate(scope, 'Bad', { name: 'Orders_Worker', namespace: 'orders',
+      temporalNamespaces: ['orders'] }), 'INVALID_NAME', /name must be a DNS label/);
+    expect(workload.fix).toBe('rename it, e.g. "orders-worker"');
+    const namespace = expectTlsError(() => pki.issueClientCertificate(scope, 'Bad', { name: 'w', namespace: 'Orders',
+      temporalNamespaces: ['orders'] }), 'INVALID_NAME', /namespace must be a DNS label/);
+    expect(namespace.fix).toBe('rename it, e.g. "orders"');
+    expectTlsError(() => pki.issueClientCertificate(scope, 'Bad', { name: 'w', namespace: 'orders', temporalNamespaces: ['orders'],
+      secretName: 'W Tls' }), 'INVALID_NAME', /secretName/);
   });
 
   it('fails on a client identity without Temporal namespaces, or with an invalid one', () => {
-    expectTlsError(() => pki.issueClientCertificate('None', { name: 'w', namespace: 'orders', temporalNamespaces: [] }),
-      'INVALID_TLS', /at least one Temporal namespace/);
-    expectTlsError(() => pki.issueClientCertificate('Sys', { name: 'w', namespace: 'orders', temporalNamespaces: ['temporal-system'] }),
+    expectTlsError(() => pki.issueClientCertificate(scope, 'None', { name: 'w', namespace: 'orders', temporalNamespaces: [] }),
+      'INVALID_NAMESPACE', /at least one Temporal namespace/);
+    expectTlsError(() => pki.issueClientCertificate(scope, 'Sys', { name: 'w', namespace: 'orders', temporalNamespaces: ['temporal-system'] }),
       'INVALID_NAMESPACE');
   });
 
   it('fails on a Service reference that is not a Service or has a bad name', () => {
     const chart = new Chart(Testing.app(), 'x', { namespace: NAMESPACE });
     const configMap = new k8s.KubeConfigMap(chart, 'Cm', { metadata: { name: 'cm' } });
-    expectTlsError(() => serviceDnsOf(configMap), 'INVALID_TLS', /expected a Service/);
-    expectTlsError(() => pki.issueServerCertificate('BadSvc', { service: { ...svc, name: 'Temporal' } }), 'INVALID_TLS', /service name/);
-    expectTlsError(() => pki.issueServerCertificate('BadDomain', { service: { ...svc, clusterDomain: '' } }), 'INVALID_TLS', /clusterDomain/);
+    expectTlsError(() => serviceDnsOf(configMap), 'INVALID_NAME', /expected a Service/);
+    expectTlsError(() => pki.issueServerCertificate(scope, 'BadSvc', { service: { ...svc, name: 'Temporal' } }), 'INVALID_NAME', /service name/);
+    expectTlsError(() => pki.issueServerCertificate(scope, 'BadDomain', { service: { ...svc, clusterDomain: '' } }), 'INVALID_NAME',
+      /clusterDomain/);
   });
 
   it('fails when a client certificate is used as a server view', () => {

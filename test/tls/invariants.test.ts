@@ -7,7 +7,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Duration } from 'cdk8s';
 import { stringify } from 'yaml';
 import { clientTlsFiles, clientTlsWiring, serverTlsWiring, temporalCliTlsEnv, webUiTlsEnv } from '../../lib/tls/consumers';
-import { serviceDnsNames } from '../../lib/tls/dns';
+import { serviceDnsNames } from '../../lib/core/dns';
 import { issuerProblems } from '../../lib/tls/issuer-check';
 import { sanCovers } from '../../lib/tls/trust';
 import { certManagerSchemaErrors } from './crd-schema';
@@ -42,7 +42,7 @@ function withConsumers(fixture: TlsFixture): Obj[] {
 const corp = (name: string) => ({ issuer: { kind: 'ClusterIssuer', name }, trustAnchor: { configMapName: 'corp', key: `${name}.crt` } });
 const CONFIGURATIONS: [string, () => TlsFixture][] = [
   ['generated, direct', () => tlsFixture()],
-  ['generated, behind the authorizer proxy', () => tlsFixture({ frontendAccess: 'authorizer-proxy' })],
+  ['generated, behind the authorizer proxy', () => tlsFixture({}, { access: 'authorizer-proxy' })],
   ['RSA, own cluster resource namespace, CA keys rotated', () => tlsFixture({
     privateKey: { algorithm: 'RSA', size: 4096 }, clusterResourceNamespace: 'pki', caPrivateKeyRotationPolicy: 'Always',
     leafDuration: Duration.days(30), leafRenewBefore: Duration.days(10) })],

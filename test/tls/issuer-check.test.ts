@@ -9,7 +9,7 @@ const cert = (name: string, namespace: string, issuerRef: Obj) => cm('Certificat
 
 describe('issuerProblems', () => {
   it('does find nothing wrong in the output of TemporalPki, direct or behind the proxy', () => {
-    for (const fixture of [tlsFixture(), tlsFixture({ frontendAccess: 'authorizer-proxy' }), tlsFixture({ clusterResourceNamespace: 'pki' })]) {
+    for (const fixture of [tlsFixture(), tlsFixture({}, { access: 'authorizer-proxy' }), tlsFixture({ clusterResourceNamespace: 'pki' })]) {
       expect(issuerProblems(synth(fixture), { clusterResourceNamespace: fixture.pki.clusterResourceNamespace })).toEqual([]);
     }
   });

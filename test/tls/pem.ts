@@ -1,4 +1,4 @@
-import { ValidationCode, ValidationError } from '../../lib/errors';
+import { ValidationCode, ValidationError } from '../../lib/core/errors';
 import { extensionsFor, generateKeys, signingAlgorithm, x509 } from './x509-spec';
 
 /** A self-signed certificate as PEM (a CA unless `isCA` is false), and its PKCS#8 private key. */

@@ -99,11 +99,10 @@ describe('TemporalPki with external issuers: failures', () => {
     expectTlsError(() => external({ external: { ...EXTERNAL, workload: shared } }), 'TLS_SHARED_ISSUER');
   });
 
-  it('fails behind the authorizer proxy when workloads and platform clients share an issuer, and not without it', () => {
+  it('fails when workloads and platform clients share an issuer: the frontend behind a proxy must tell them apart', () => {
     const shared = corp('vault-temporal-clients');
-    const props = { external: { ...EXTERNAL, platformClients: shared, workload: shared } };
-    expect(() => external(props)).not.toThrow();
-    expectTlsError(() => external({ ...props, frontendAccess: 'authorizer-proxy' }), 'TLS_SHARED_ISSUER', /frontend listener/);
+    expectTlsError(() => external({ external: { ...EXTERNAL, platformClients: shared, workload: shared } }), 'TLS_SHARED_ISSUER',
+      /frontend behind the authorizer proxy, which accepts platform-clients certificates but not workload ones/);
   });
 
   it('fails to issue a client identity in another namespace from a namespaced workload Issuer', () => {
@@ -114,7 +113,7 @@ describe('TemporalPki with external issuers: failures', () => {
   it('fails to issue a client identity without a workload issuer', () => {
     const chart = new Chart(Testing.app(), 'x', { namespace: NAMESPACE });
     const pki = new TemporalPki(chart, 'Pki', { external: { ...EXTERNAL, workload: undefined } });
-    expectTlsError(() => pki.issueClientCertificate('W', { name: 'w', namespace: 'orders', temporalNamespaces: ['orders'] }),
+    expectTlsError(() => pki.issueClientCertificate(chart, 'W', { name: 'w', namespace: 'orders', temporalNamespaces: ['orders'] }),
       'TLS_UNRESOLVED_ISSUER', /no workload issuer/);
     expectTlsError(() => pki.trustVolume('trust', ['workload']), 'INVALID_TLS', /no trust anchor for the workload CA/);
   });
@@ -125,7 +124,7 @@ describe('TemporalPki with external issuers: failures', () => {
     expectTlsError(() => external({ external: { ...EXTERNAL, frontend: { ...corp('x'), issuer: { kind: 'not a kind', name: 'x', group: 'x.io' } } } }),
       'INVALID_TLS', /Issuer or ClusterIssuer/);
     expectTlsError(() => external({ external: { ...EXTERNAL, frontend: { ...corp('x'), issuer: { kind: 'ClusterIssuer', name: '' } } } }),
-      'INVALID_TLS', /issuer name/);
+      'INVALID_NAME', /issuer name/);
     expectTlsError(() => external({ external: { ...EXTERNAL, frontend: { ...corp('x'), trustAnchor: { secretName: 'x' } as never } } }),
       'INVALID_TLS', /must be \{ pem \}/);
   });

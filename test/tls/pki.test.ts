@@ -1,5 +1,6 @@
 import { App, Chart, Duration, Testing } from 'cdk8s';
 import { Certificate } from '../../imports/cert-manager.io';
+import { Installation } from '../../lib/core/installation';
 import { TemporalPki, TemporalPkiProps } from '../../lib/tls/pki';
 import { certificateFor, find, NAMESPACE, ofKind, Obj, synth, tlsFixture } from './fixtures';
 import { expectTlsError, selfSignedPem } from './pem';
@@ -113,9 +114,9 @@ describe('TemporalPki', () => {
     });
   });
 
-  it('does make the frontend trust decision explicit', () => {
-    expect(pkiOnly().pki.frontendClientCas).toEqual(['internode', 'platform-clients', 'workload']);
-    expect(pkiOnly({ frontendAccess: 'authorizer-proxy' }).pki.frontendClientCas).toEqual(['internode', 'platform-clients']);
+  it('does derive the CAs the frontend certificate accepts from the deployment\'s one access decision', () => {
+    expect(tlsFixture().frontend.acceptsClientsFrom).toEqual(['internode', 'platform-clients', 'workload']);
+    expect(tlsFixture({}, { access: 'authorizer-proxy' }).frontend.acceptsClientsFrom).toEqual(['internode', 'platform-clients']);
   });
 
   it('does replace a trust anchor with an override bundle in a ConfigMap of public certificates', async () => {
@@ -133,7 +134,7 @@ describe('TemporalPki', () => {
 
   it('does run the issuer check as a synth-time validation of the chart', () => {
     const { app, chart, pki } = pkiOnly();
-    pki.issueClientCertificate('Worker', { name: 'w', namespace: 'orders', temporalNamespaces: ['orders'] });
+    pki.issueClientCertificate(chart, 'Worker', { name: 'w', namespace: 'orders', temporalNamespaces: ['orders'] });
     expect(pki.issuerProblems()).toEqual([]);
     expect(() => app.synth()).not.toThrow();
     // A Certificate of someone else's, in the same chart, naming an issuer that does not exist:
@@ -149,9 +150,20 @@ describe('TemporalPki failures', () => {
   });
 
   it('fails on a bad name, cluster domain or cluster resource namespace', () => {
-    expectTlsError(() => pkiOnly({ name: 'Temporal' }), 'INVALID_TLS', /name must be a DNS label of at most 30/);
-    expectTlsError(() => pkiOnly({ clusterDomain: 'Cluster Local' }), 'INVALID_TLS', /clusterDomain/);
-    expectTlsError(() => pkiOnly({ clusterResourceNamespace: 'cert_manager' }), 'INVALID_TLS', /clusterResourceNamespace/);
+    const chart = new Chart(Testing.app(), 'pki', { namespace: NAMESPACE });
+    expectTlsError(() => new TemporalPki(chart, 'Pki', { installation: Installation.of(chart, { name: 'Temporal' }) }),
+      'INVALID_NAME', /name must be an RFC 1035 label of at most 30/);
+    expectTlsError(() => new TemporalPki(chart, 'Pki', { installation: Installation.of(chart, { clusterDomain: 'Cluster Local' }) }),
+      'INVALID_NAME', /clusterDomain/);
+    expectTlsError(() => pkiOnly({ clusterResourceNamespace: 'cert_manager' }), 'INVALID_NAME', /clusterResourceNamespace/);
+  });
+
+  it('fails when its installation belongs to a Chart of another namespace', () => {
+    const app = Testing.app();
+    const other = new Chart(app, 'other', { namespace: 'elsewhere' });
+    const chart = new Chart(app, 'pki', { namespace: NAMESPACE });
+    expectTlsError(() => new TemporalPki(chart, 'Pki', { installation: Installation.of(other) }), 'INVALID_NAMESPACE',
+      /installation's \("elsewhere"\)/);
   });
 
   it('fails on unsupported key settings', () => {

@@ -1,5 +1,5 @@
 import { Duration } from 'cdk8s';
-import { isDnsLabel, isDnsName } from '../../lib/tls/dns';
+import { isDnsLabel, isDnsName } from '../../lib/core/names';
 import { globalPrefix } from '../../lib/tls/generated-chain';
 import { tlsMount, trustAnchorFile } from '../../lib/tls/layout';
 import { lifetime, privateKeySpec, resolvePrivateKey, usagesFor } from '../../lib/tls/settings';

@@ -146,7 +146,7 @@ describe('IssuanceSimulator and the trust model (per-purpose anchors, verified b
 
   it('does accept workload certificates at the frontend only without the authorizer proxy', () => {
     const dir = scratch();
-    const direct = bundle(dir, 'direct.pem', issued.fixture.pki.frontendClientCas.map(issued.anchor));
+    const direct = bundle(dir, 'direct.pem', issued.fixture.frontend.acceptsClientsFrom.map(issued.anchor));
     const proxied = bundle(dir, 'proxied.pem', (['internode', 'platform-clients'] as CaPurpose[]).map(issued.anchor));
     const worker = crt('orders', 'orders-worker-temporal-tls');
     expect(verify({ caFile: direct, cert: worker, partialChain: true, purpose: 'sslclient' }).ok).toBe(true);

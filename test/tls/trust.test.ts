@@ -73,7 +73,7 @@ describe('trust model', () => {
     expect(clientConnection(direct.web, direct.frontend.asServer()).clientCa).toBe('platform-clients');
     expectTlsError(() => clientConnection(direct.worker, direct.internode.asServer()), 'TLS_UNTRUSTED_CLIENT');
     expectTlsError(() => clientConnection(direct.adminTools, direct.internode.asServer()), 'TLS_UNTRUSTED_CLIENT');
-    const proxied = tlsFixture({ frontendAccess: 'authorizer-proxy' });
+    const proxied = tlsFixture({}, { access: 'authorizer-proxy' });
     expectTlsError(() => clientConnection(proxied.worker, proxied.frontend.asServer()), 'TLS_UNTRUSTED_CLIENT');
     expect(clientConnection(proxied.internode, proxied.frontend.asServer()).serverName).toBe(proxied.frontend.serverName);
   });

@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import {
   ComputeResources, restrictedContainerSecurityContext, restrictedPodSecurityContext, toResourceRequirements,
-} from '../../lib/temporal/security';
+} from '../../lib/core/pod-security';
 import { podSecurityViolations } from '../checks/pod-security';
 import { expectValidationError, synth, testChart } from '../util';
 

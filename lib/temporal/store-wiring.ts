@@ -1,10 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
+import { Call } from '../core/component';
 import { KEY_FILE_MODE } from '../tls/layout';
-import { ResolvedSqlStore } from './persistence';
-
-/** A writable scratch directory on a read-only root filesystem. */
-export const TMP_VOLUME: k8s.Volume = { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } };
-export const TMP_MOUNT: k8s.VolumeMount = { name: 'tmp', mountPath: '/tmp' };
+import { ResolvedSqlStore, storeText } from './persistence';
 
 /** Env vars that carry the store passwords from their Secrets. */
 export function storePasswordEnv(stores: readonly ResolvedSqlStore[]): k8s.EnvVar[] {
@@ -45,12 +42,27 @@ export function storeTlsVolumes(stores: readonly ResolvedSqlStore[]): { volumes:
   return { volumes, mounts };
 }
 
-/** Spread pods of one component over nodes and zones, best effort (never blocks scheduling). */
-export function spreadConstraints(selector: Record<string, string>): k8s.TopologySpreadConstraint[] {
-  return ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'].map((topologyKey) => ({
-    maxSkew: 1,
-    topologyKey,
-    whenUnsatisfiable: 'ScheduleAnyway',
-    labelSelector: { matchLabels: selector },
-  }));
+/**
+ * The connections to the databases of `stores`: one per in-cluster component that serves some of them,
+ * then one to the external database peers with the ports of the others. Pure.
+ */
+export function storeCalls(stores: readonly ResolvedSqlStore[], purpose: string): Call[] {
+  const calls: Call[] = [];
+  for (const store of stores) {
+    const endpoint = store.endpoint;
+    if (endpoint && !calls.some((c) => 'to' in c && c.to.component === endpoint.component && c.to.port.name === endpoint.port.name)) {
+      calls.push({ to: endpoint, category: 'database', purpose });
+    }
+  }
+  const outside = stores.filter((s) => s.endpoint === undefined);
+  if (outside.length > 0) {
+    calls.push({
+      outside: { role: 'database' },
+      ports: [...new Set(outside.map((s) => s.port))].sort((a, b) => a - b).map((port) => ({ port })),
+      targets: outside.map(storeText),
+      category: 'database',
+      purpose,
+    });
+  }
+  return calls;
 }

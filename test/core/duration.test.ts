@@ -1,5 +1,5 @@
 import { Duration } from 'cdk8s';
-import { goDuration } from '../../lib/temporal/duration';
+import { goDuration } from '../../lib/core/duration';
 import { expectValidationError } from '../util';
 
 describe('goDuration', () => {

@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors';
+import { ValidationError } from './errors';
 
 /**
  * Images, pinned by exact version. The admin tools (temporal-sql-tool, the temporal CLI) must match the
@@ -21,22 +21,24 @@ export const IMAGE_USERS = {
   postgres: 999,
 } as const;
 
-
-/** Throws unless `image` names an exact tag or digest (never `:latest`, never untagged). */
 const IMAGE_REFERENCE = new RegExp('^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*' +
   '(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$');
 
-export function requirePinnedImage(path: string, field: string, image: string): string {
+/**
+ * Throws `INVALID_IMAGE` unless `image` names an exact tag or digest (never `:latest`, never untagged).
+ * `example` is a valid image for this field (its default), shown in the fix.
+ */
+export function requirePinnedImage(path: string, field: string, image: string, example: string): string {
   const lastSegment = String(image).split('/').pop() ?? '';
   const digest = String(image).includes('@sha256:');
   const tag = lastSegment.includes(':') ? lastSegment.slice(lastSegment.indexOf(':') + 1) : '';
   if (!digest && (tag === '' || tag === 'latest')) {
     throw new ValidationError('INVALID_IMAGE', path, `${field} must be pinned to an exact tag or digest`, image,
-      'name an exact version, e.g. "temporalio/server:1.31.2", or a digest "...@sha256:..."');
+      `name an exact version, e.g. "${example}", or a digest "...@sha256:..."`);
   }
   if (typeof image !== 'string' || !IMAGE_REFERENCE.test(image)) {
     throw new ValidationError('INVALID_IMAGE', path, `${field} is not a valid image reference`, image,
-      'use "repository:tag" or "repository@sha256:<64 hex digits>", lower-case repository, no spaces');
+      `use "repository:tag" or "repository@sha256:<64 hex digits>" (lower-case repository, no spaces), e.g. "${example}"`);
   }
   return image;
 }

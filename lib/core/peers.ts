@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { ValidationError } from '../errors';
+import { ValidationError } from './errors';
 
 /** Label every Namespace carries (set by the API server since Kubernetes 1.22). */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -181,4 +181,17 @@ export function describePeer(peer: ExternalPeer): string {
 
 function labelText(labels: Readonly<Record<string, string>>): string {
   return Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/**
+ * Whether `peer` may admit pods of the Kubernetes namespace `namespace`: a namespace peer that names it (by
+ * its name label) or that selects namespaces by other labels (which that namespace may carry). A CIDR peer
+ * never does: pods are matched by namespace, not by address. Pure.
+ */
+export function admitsNamespace(peer: ExternalPeer, namespace: string): boolean {
+  if (peer?.kind !== 'namespace') {
+    return false;
+  }
+  const name = peer.namespaceLabels[NAMESPACE_NAME_LABEL];
+  return name === undefined || name === namespace;
 }

@@ -1,4 +1,4 @@
-import { CONFIG_CHECKSUM_ANNOTATION, componentLabels, selectorLabels } from '../../lib/temporal/labels';
+import { CONFIG_CHECKSUM_ANNOTATION, componentLabels, selectorLabels } from '../../lib/core/labels';
 
 describe('componentLabels', () => {
   it('does render the standard labels (change detector)', () => {

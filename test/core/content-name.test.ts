@@ -1,4 +1,4 @@
-import { contentName } from '../../lib/temporal/job';
+import { contentName } from '../../lib/core/content-name';
 
 describe('contentName', () => {
   it('does append an 8-hex-digit hash of the content', () => {

@@ -1,4 +1,4 @@
-import { ValidationError } from '../lib/errors';
+import { ValidationError } from '../../lib/core/errors';
 
 describe('ValidationError', () => {
   it('does name the path, the problem, the bad value and the fix', () => {
@@ -24,8 +24,6 @@ describe('ValidationError', () => {
     expect(() => new ValidationError('INVALID_NAME', 'p', 'bad', value, 'fix')).not.toThrow();
   });
 
-  // BUG (lib/errors.ts, describe): JSON.stringify renders NaN and Infinity as "null", so
-  // `replicas: NaN` reports "(got null)". Fix: `if (typeof value === 'number') return String(value);`.
   it.each([NaN, Infinity])('does render the number %p as itself', (value) => {
     expect(new ValidationError('INVALID_REPLICAS', 'p', 'bad', value, 'fix').message).toContain(`(got ${String(value)})`);
   });

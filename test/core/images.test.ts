@@ -1,4 +1,4 @@
-import { DEFAULT_IMAGES, IMAGE_USERS, TEMPORAL_VERSION, requirePinnedImage } from '../../lib/temporal/images';
+import { DEFAULT_IMAGES, IMAGE_USERS, TEMPORAL_VERSION, requirePinnedImage } from '../../lib/core/images';
 import { imageProblem } from '../checks/hygiene';
 import { expectValidationError } from '../util';
 
@@ -10,7 +10,7 @@ describe('requirePinnedImage', () => {
   it('does pin every default image to an exact tag', () => {
     for (const image of Object.values(DEFAULT_IMAGES)) {
       expect([image, imageProblem(image)]).toEqual([image, undefined]);
-      expect(requirePinnedImage('test', 'image', image)).toBe(image);
+      expect(requirePinnedImage('test', 'image', image, DEFAULT_IMAGES.server)).toBe(image);
     }
   });
 
@@ -29,7 +29,7 @@ describe('requirePinnedImage', () => {
     `temporalio/server@sha256:${'a'.repeat(64)}`,
     `temporalio/server:1.31.2@sha256:${'b'.repeat(64)}`,
   ])('does accept %j', (image) => {
-    expect(requirePinnedImage('test', 'image', image)).toBe(image);
+    expect(requirePinnedImage('test', 'image', image, DEFAULT_IMAGES.server)).toBe(image);
   });
 
   it.each([
@@ -39,20 +39,24 @@ describe('requirePinnedImage', () => {
     'registry.example.com:5000/temporalio/server',
     'registry.example.com:5000/temporalio/server:latest',
   ])('fails when image is %j', (image) => {
-    const err = expectValidationError(() => requirePinnedImage('test/Cluster', 'serverImage', image), 'INVALID_IMAGE',
+    const err = expectValidationError(() => requirePinnedImage('test/Cluster', 'serverImage', image, DEFAULT_IMAGES.server), 'INVALID_IMAGE',
       { path: 'test/Cluster', value: JSON.stringify(image) });
     expect(err.message).toContain('serverImage must be pinned');
+    expect(err.fix).toContain('"temporalio/server:1.31.2"');
   });
 
-  // BUG (lib/temporal/images.ts, requirePinnedImage): only the tag is checked, not the reference, so images that
-  // can never be pulled pass: surrounding whitespace (the API server rejects it), upper-case repository paths and
-  // malformed digests (the kubelet reports InvalidImageName). Fix: match the distribution reference grammar,
-  // e.g. /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*
-  // (?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/ before the tag/digest check.
+  it('does suggest the default image of the field it checks, not another one', () => {
+    const err = expectValidationError(() => requirePinnedImage('test/WebUi', 'image', 'temporalio/ui:latest', DEFAULT_IMAGES.ui),
+      'INVALID_IMAGE', { path: 'test/WebUi' });
+    expect(err.fix).toContain('"temporalio/ui:2.52.0"');
+    expect(err.fix).not.toContain('temporalio/server');
+  });
+
+  // The whole reference is checked against the distribution grammar, not only the tag.
   it.each([
     'temporalio/server:1.31.2 ', ' temporalio/server:1.31.2', 'Temporalio/Server:1.31.2', 'temporalio/server@sha256:zz',
   ])('fails when image %j is not a valid reference', (image) => {
-    expectValidationError(() => requirePinnedImage('test/Cluster', 'serverImage', image), 'INVALID_IMAGE',
+    expectValidationError(() => requirePinnedImage('test/Cluster', 'serverImage', image, DEFAULT_IMAGES.server), 'INVALID_IMAGE',
       { path: 'test/Cluster', value: JSON.stringify(image) });
   });
 });

@@ -1,5 +1,5 @@
-import { ValidationError } from '../../lib/errors';
-import { describePeer, isAnyAddress, parseCidr, Peer, validatePeer } from '../../lib/network/peers';
+import { ValidationError } from '../../lib/core/errors';
+import { describePeer, isAnyAddress, parseCidr, Peer, validatePeer } from '../../lib/core/peers';
 
 describe('peers', () => {
   it('does parse IPv4 and IPv6 CIDRs and refuse host bits or bad prefixes', () => {

@@ -4,6 +4,7 @@
  */
 export type ValidationCode =
   | 'INVALID_NAME'
+  | 'DUPLICATE_NAME'
   | 'INVALID_REPLICAS'
   | 'INVALID_SHARDS'
   | 'PORT_CLASH'
@@ -18,6 +19,7 @@ export type ValidationCode =
   | 'INVALID_INGRESS'
   | 'INVALID_FLOW'
   | 'INVALID_PEER'
+  | 'CLIENT_NOT_ADMITTED'
   | 'INVALID_TLS'
   | 'TLS_SERVER_NAME_MISMATCH'
   | 'TLS_UNTRUSTED_CLIENT'

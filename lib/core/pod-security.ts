@@ -1,5 +1,19 @@
 import { k8s } from 'cdk8s-plus-27';
-import { ValidationError } from '../errors';
+import { ValidationError } from './errors';
+
+/** A writable scratch directory on a read-only root filesystem. */
+export const TMP_VOLUME: k8s.Volume = { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } };
+export const TMP_MOUNT: k8s.VolumeMount = { name: 'tmp', mountPath: '/tmp' };
+
+/** Spread pods of one component over nodes and zones, best effort (never blocks scheduling). */
+export function spreadConstraints(selector: Record<string, string>): k8s.TopologySpreadConstraint[] {
+  return ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'].map((topologyKey) => ({
+    maxSkew: 1,
+    topologyKey,
+    whenUnsatisfiable: 'ScheduleAnyway',
+    labelSelector: { matchLabels: selector },
+  }));
+}
 
 /**
  * Pod and container security settings that satisfy the Pod Security Standards "restricted" profile:

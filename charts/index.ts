@@ -1,0 +1,2 @@
+// The charts: the library composed with opinionated, secure defaults.
+export * from './secure-temporal-chart';

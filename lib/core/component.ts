@@ -1,0 +1,155 @@
+import { ApiObject } from 'cdk8s';
+import { IConstruct } from 'constructs';
+import { ServiceDns, serviceFqdn } from './dns';
+import { ExternalPeer } from './peers';
+
+/**
+ * The component seam. Every workload construct (a Temporal service, the Web UI, a Job, a database, a
+ * construct of your own) describes itself once: which pods it runs, the ports it listens on, what it calls,
+ * who outside may call it, and the certificates it serves and presents. Its container ports, Service ports
+ * and probes are derived from the same `ports`; the network boundary derives its NetworkPolicy rows, DNS
+ * egress, diagram node and docs row from the description, and knows no concrete construct class.
+ */
+
+/** Transport protocols a NetworkPolicy port can name. */
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+/** A port a component's containers listen on. */
+export interface NamedPort {
+  /** The container port's (and Service port's) name, e.g. `grpc-rpc`, `http`, `metrics`. */
+  readonly name: string;
+  readonly port: number;
+  /** @default 'TCP' */
+  readonly protocol?: Protocol;
+}
+
+/** What a flow is for; shown in the docs table. */
+export type FlowCategory =
+  | 'membership' | 'rpc' | 'system-client' | 'admin' | 'ui' | 'client' | 'ingress' | 'database' | 'dns'
+  | 'metrics' | 'service' | 'extra';
+
+/**
+ * Peers outside the namespace that the deployment's options name, resolved by the network boundary:
+ * `clients` (the client namespaces), `ingress-controller`, `monitoring`, `database` (an external database).
+ */
+export type OutsideRole = 'clients' | 'ingress-controller' | 'monitoring' | 'database';
+
+/** A component of the deployment, as a construct: it describes itself. */
+export interface IComponent extends IConstruct {
+  /** Its description. Read by the network boundary once every component of the deployment exists. */
+  readonly description: ComponentDescription;
+}
+
+/** One port of a component that others call: `cluster.frontend.grpc`, `webUi.http`. */
+export interface Endpoint {
+  /** The component that listens. */
+  readonly component: IComponent;
+  /** Its port. */
+  readonly port: NamedPort;
+  /** The Service clients reach it through, when it has one (its DNS name is the address host). */
+  readonly service?: ServiceDns;
+}
+
+/** `host:port` of an endpoint reached through its Service (`<svc>.<ns>.svc.<domain>:<port>`). */
+export function endpointAddress(endpoint: Endpoint): string {
+  if (endpoint.service === undefined) {
+    throw new Error(`${endpoint.component.node.path}: port ${endpoint.port.name} is not served through a Service`);
+  }
+  return `${serviceFqdn(endpoint.service)}:${endpoint.port.port}`;
+}
+
+/** Peers outside the namespace: a role the deployment resolves, or peers named outright. */
+export type OutsidePeers =
+  | { readonly role: OutsideRole }
+  | { readonly id: string; readonly label: string; readonly peers: readonly ExternalPeer[] };
+
+/** A connection a component opens. */
+export type Call = {
+  /** What it does, e.g. `the Web UI server calls the frontend API`. */
+  readonly purpose: string;
+  readonly category: FlowCategory;
+} & (
+  | { readonly to: Endpoint }
+  | {
+    /** Peers outside the namespace. */
+    readonly outside: OutsidePeers;
+    /** Their ports. */
+    readonly ports: readonly { readonly port: number; readonly protocol?: Protocol }[];
+    /** What is there, for messages (e.g. `default at db.example:5432`). @default - none */
+    readonly targets?: readonly string[];
+  }
+);
+
+/** A connection a component accepts on one of its ports, from another component or from outside. */
+export interface Admission {
+  readonly from: IComponent | { readonly outside: OutsidePeers };
+  /** One of the component's own ports. */
+  readonly port: NamedPort;
+  readonly purpose: string;
+  readonly category: FlowCategory;
+}
+
+/** A certificate a component serves or presents (a `TlsIdentity` is one). */
+export interface IdentityRef {
+  /** Construct path. */
+  readonly path: string;
+  /** Identity name, e.g. `internode`, `web`. */
+  readonly name: string;
+  /** Namespace of its Secret. */
+  readonly namespace: string;
+  /** The Secret holding `tls.crt`, `tls.key`, `ca.crt`. */
+  readonly secretName: string;
+}
+
+/** Components drawn together (the Temporal server services). */
+export interface ComponentGroup {
+  readonly id: string;
+  readonly label: string;
+}
+
+/** What a component says about itself. */
+export interface ComponentDescription {
+  /** Unique in the deployment; names its NetworkPolicy (`<instance>-<id>`) and its diagram node. */
+  readonly id: string;
+  /** The workload (Deployment, StatefulSet, Job) whose pods the component is. */
+  readonly workload: ApiObject;
+  /** Labels that select its pods, and only its pods. */
+  readonly selector: Readonly<Record<string, string>>;
+  /** Every port its containers listen on (empty for pure clients such as Jobs). */
+  readonly ports: readonly NamedPort[];
+  /** Connections it opens. @default - none */
+  readonly calls?: readonly Call[];
+  /** Connections it accepts from other components or from outside. @default - none */
+  readonly admits?: readonly Admission[];
+  /** Certificates its listeners serve. @default - none */
+  readonly serves?: readonly IdentityRef[];
+  /** Certificates it presents as a client. @default - none */
+  readonly presents?: readonly IdentityRef[];
+  /** Drawn inside this group. @default - on its own */
+  readonly group?: ComponentGroup;
+  /** Drawn as a database. @default false */
+  readonly datastore?: boolean;
+}
+
+const COMPONENT = Symbol.for('secure-temporal.io/component');
+
+/** Marks a construct as a component, and finds components. */
+export const Components = {
+  /** Call in the constructor of a construct that implements IComponent, so that the boundary finds it. */
+  register(component: IComponent): void {
+    Object.defineProperty(component, COMPONENT, { value: true, enumerable: false });
+  },
+  /** True for a construct registered as a component. */
+  isComponent(value: unknown): value is IComponent {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[COMPONENT] === true;
+  },
+  /** Every component under `scope`, in the order they were added to the tree. */
+  findAll(scope: IConstruct): IComponent[] {
+    return scope.node.findAll().filter((c): c is IComponent => Components.isComponent(c));
+  },
+} as const;
+
+/** The endpoint of `component`'s port named `name`. */
+export function endpointOf(component: IComponent, port: NamedPort, service?: ServiceDns): Endpoint {
+  return { component, port, ...(service ? { service } : {}) };
+}
