@@ -1,0 +1,155 @@
+/**
+ * The component seam, from the outside: a component defined here, in the test file only (a small HTTP
+ * service with one port, called by the Web UI, calling the frontend with a client certificate), plugs into
+ * the default deployment by describing itself. The output gains exactly its NetworkPolicy rows, its DNS
+ * egress, its Certificate and its diagram entry; nothing under lib/network or lib/tls knows of it.
+ */
+import { App } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { SecureTemporalChart, SecureTemporalDeployment } from '../charts/secure-temporal-chart';
+import {
+  ComponentDescription, Components, Endpoint, IComponent, NamedPort, TlsIdentity, componentLabels,
+  restrictedContainerSecurityContext, restrictedPodBasics, selectorLabels, serviceDnsOf, toResourceRequirements,
+} from '../index';
+import { K8sObject, findAll, findObject } from './util';
+
+/** A report service: the Web UI fetches reports from it; it reads workflow state from the frontend over mTLS. */
+class ReportService extends Construct implements IComponent {
+  public readonly http: Endpoint;
+  public readonly client: TlsIdentity;
+  public readonly description: ComponentDescription;
+
+  constructor(scope: Construct, id: string, deployment: SecureTemporalDeployment) {
+    super(scope, id);
+    const instance = deployment.installation.name;
+    const name = `${instance}-reports`;
+    const labels = componentLabels(instance, 'reports');
+    const selector = selectorLabels(instance, 'reports');
+    const port: NamedPort = { name: 'http', port: 8443, protocol: 'TCP' };
+    this.client = deployment.pki.issuePlatformClientCertificate(this, 'Client', { name: 'reports' });
+    const workload = new k8s.KubeDeployment(this, 'Deployment', {
+      metadata: { name, labels },
+      spec: {
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels },
+          spec: {
+            ...restrictedPodBasics(name, 1000),
+            containers: [{
+              name: 'reports',
+              image: 'example.com/reports:1.0.0',
+              ports: [{ name: port.name, containerPort: port.port, protocol: 'TCP' }],
+              resources: toResourceRequirements(this.node.path, { cpu: '50m', memory: '64Mi', memoryLimit: '128Mi' }),
+              securityContext: restrictedContainerSecurityContext(),
+              volumeMounts: [this.client.volumeMount('client-tls')],
+            }],
+            volumes: [this.client.volume('client-tls')],
+          },
+        },
+      },
+    });
+    const service = new k8s.KubeService(this, 'Service', {
+      metadata: { name, labels },
+      spec: { selector, ports: [{ name: port.name, port: port.port, targetPort: k8s.IntOrString.fromString(port.name) }] },
+    });
+    this.http = { component: this, port, service: serviceDnsOf(service, deployment.installation.clusterDomain) };
+    this.description = {
+      id: 'reports',
+      workload,
+      selector,
+      ports: [port],
+      calls: [{ to: deployment.cluster.frontend.grpc, category: 'service', purpose: 'reads workflow state for reports' }],
+      admits: deployment.webUi
+        ? [{ from: deployment.webUi, port, category: 'service', purpose: 'the Web UI fetches reports' }] : [],
+      presents: [this.client],
+    };
+    Components.register(this);
+  }
+}
+
+function build(withReports: boolean): { chart: SecureTemporalChart; objs: K8sObject[]; yaml: string } {
+  const app = new App({ outdir: '/nonexistent' });
+  const chart = new SecureTemporalChart(app, 'temporal', withReports
+    ? { addComponents: (scope, deployment) => new ReportService(scope, 'Reports', deployment) } : {});
+  const objs = chart.toJson() as K8sObject[];
+  return { chart, objs, yaml: app.synthYaml() };
+}
+
+const key = (o: K8sObject): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+describe('a component defined outside the library', () => {
+  const before = build(false);
+  const after = build(true);
+  const beforeByKey = new Map(before.objs.map((o) => [key(o), o]));
+  const afterByKey = new Map(after.objs.map((o) => [key(o), o]));
+
+  it('does add exactly its Deployment, Service, Certificate and NetworkPolicy', () => {
+    const added = [...afterByKey.keys()].filter((k) => !beforeByKey.has(k)).sort();
+    expect(added).toEqual([
+      'Certificate/temporal/temporal-reports-client',
+      'Deployment/temporal/temporal-reports',
+      'NetworkPolicy/temporal/temporal-reports',
+      'Service/temporal/temporal-reports',
+    ]);
+    expect([...beforeByKey.keys()].filter((k) => !afterByKey.has(k))).toEqual([]);
+  });
+
+  it('does change only the policies of the components it talks to', () => {
+    const changed = [...beforeByKey.keys()].filter((k) => JSON.stringify(beforeByKey.get(k)) !== JSON.stringify(afterByKey.get(k)));
+    expect(changed.sort()).toEqual(['NetworkPolicy/temporal/temporal-frontend', 'NetworkPolicy/temporal/temporal-web']);
+  });
+
+  it('does get a policy that admits the Web UI, and lets it reach the frontend and cluster DNS only', () => {
+    const policy = findObject(after.objs, 'NetworkPolicy', 'temporal-reports');
+    const pods = (component: string) => ({ podSelector: { matchLabels: {
+      'app.kubernetes.io/name': 'temporal', 'app.kubernetes.io/instance': 'temporal', 'app.kubernetes.io/component': component } } });
+    expect(policy.spec).toEqual({
+      podSelector: pods('reports').podSelector,
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [pods('web')], ports: [{ port: 8443, protocol: 'TCP' }] }],
+      egress: [
+        { to: [pods('frontend')], ports: [{ port: 7233, protocol: 'TCP' }] },
+        { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+          podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+        ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] },
+      ],
+    });
+  });
+
+  it('does open the Web UI\'s egress and the frontend\'s ingress to it, and nothing else', () => {
+    const reports = { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'temporal', 'app.kubernetes.io/instance': 'temporal',
+      'app.kubernetes.io/component': 'reports' } } };
+    const web = (objs: K8sObject[]) => findObject(objs, 'NetworkPolicy', 'temporal-web').spec;
+    expect(web(after.objs).egress).toEqual([...(web(before.objs).egress ?? []).slice(0, 1),
+      { to: [reports], ports: [{ port: 8443, protocol: 'TCP' }] }, ...(web(before.objs).egress ?? []).slice(1)]);
+    const frontendRule = (objs: K8sObject[]) => (findObject(objs, 'NetworkPolicy', 'temporal-frontend').spec?.ingress ?? [])
+      .find((r) => r.ports?.[0]?.port === 7233);
+    expect(frontendRule(after.objs)?.from).toEqual([...(frontendRule(before.objs)?.from ?? []), reports]);
+  });
+
+  it('does issue its client certificate into its own scope, from the platform-clients CA', () => {
+    const certificate = findAll(after.objs, 'Certificate' as never).find((c) => c.metadata.name === 'temporal-reports-client') as
+      unknown as { spec: Record<string, unknown> };
+    expect(certificate.spec).toMatchObject({
+      secretName: 'temporal-reports-client-tls', commonName: 'reports',
+      issuerRef: { kind: 'Issuer', name: 'temporal-platform-clients-ca' }, usages: ['digital signature', 'client auth'],
+    });
+    const reports = after.chart.node.findChild('Reports') as ReportService;
+    expect(reports.client.node.path).toBe('temporal/Reports/Client');
+    expect(after.chart.pki.specifications().map((s) => s.secretName)).toContain('temporal-reports-client-tls');
+  });
+
+  it('does appear in the diagram and in the docs table, with its rows', () => {
+    const lines = (diagram: string) => diagram.split('\n');
+    expect(lines(after.chart.network.diagram).filter((l) => !lines(before.chart.network.diagram).includes(l))).toEqual([
+      '    c_reports["reports"]',
+      '  c_reports -->|"7233/TCP<br/>reads workflow state for reports"| c_frontend',
+      '  c_web -->|"8443/TCP<br/>the Web UI fetches reports"| c_reports',
+    ]);
+    expect(lines(before.chart.network.diagram).filter((l) => !lines(after.chart.network.diagram).includes(l))).toEqual([]);
+    expect(after.chart.network.document).toContain('| reports | ');
+    expect(after.chart.network.document).toContain('| web | reports | 8443/TCP | service | the Web UI fetches reports |');
+    expect(after.chart.network.document).toContain('| reports | cluster DNS (ns kube-system, pods k8s-app=kube-dns) | 53/UDP, 53/TCP | dns |');
+  });
+});
