@@ -133,6 +133,31 @@ describe('SecureTemporalChart', () => {
     expect(findObject(objs, 'Ingress', 'temporal-web').spec?.rules?.[0].host).toBe('temporal.example.com');
   });
 
+  it('does take every cluster prop, images included, through the one prop surface', () => {
+    const { objs } = chart({ serverImage: 'registry.example.com/temporal/server:1.31.2',
+      adminToolsImage: 'registry.example.com/temporal/admin-tools:1.31.2' });
+    const images = (kind: 'Deployment' | 'Job', name: string) => podTemplate(objs, kind, name).spec.containers.map((c) => c.image);
+    expect(images('Deployment', 'temporal-frontend')).toEqual(['registry.example.com/temporal/server:1.31.2']);
+    expect(images('Deployment', 'temporal-admintools')).toEqual(['registry.example.com/temporal/admin-tools:1.31.2']);
+    const namespacesJob = findByPrefix(objs, 'Job', 'temporal-namespaces-').metadata.name;
+    expect(images('Job', namespacesJob)).toEqual(['registry.example.com/temporal/admin-tools:1.31.2']);
+  });
+
+  it('does derive who may present a certificate to the frontend: without an authorizer proxy, workloads too', () => {
+    const c = chart({ clientIdentities: [{ name: 'orders-worker', namespace: 'orders', temporalNamespaces: ['default'] }],
+      clientNamespaces: [Peer.namespace('orders')] }).chart;
+    expect(c.cluster.frontendAccess).toBe('direct');
+    expect(c.cluster.tls?.frontend.acceptsClientsFrom).toEqual(['internode', 'platform-clients', 'workload']);
+    expect(c.clientIdentities[0].issuedBy).toBe('workload');
+  });
+
+  it('does share one installation between the PKI, the cluster, the database and the boundary', () => {
+    const c = chart({ name: 'tx', namespace: 'tns', clusterDomain: 'corp.internal' }).chart;
+    expect([c.pki.installation, c.cluster.installation]).toEqual([c.installation, c.installation]);
+    expect(c.installation).toMatchObject({ name: 'tx', namespace: 'tns', clusterDomain: 'corp.internal' });
+    expect(c.database?.host).toBe('tx-postgres.tns.svc.corp.internal');
+  });
+
   it('does prefix every object with the name', () => {
     const { objs } = chart({ name: 'tx', createNamespace: false });
     // Objects outside the chart namespace (the workload CA) are prefixed with the chart namespace, too.
@@ -164,11 +189,54 @@ describe('SecureTemporalChart', () => {
       ['a short retention', { namespaces: [{ name: 'a', retention: Duration.hours(12) }] }, 'INVALID_DURATION',
         'temporal/Cluster/Namespaces/namespaces[0]'],
       ['the Web UI image', { webUi: { image: 'temporalio/ui:latest' } }, 'INVALID_IMAGE', 'temporal/WebUi'],
-      ['the Web UI ingress host', { webUi: { ingress: { host: 'not a host' } } }, 'INVALID_INGRESS', 'temporal/WebUi/Ingress'],
+      ['the Web UI ingress host', { webUi: { ingress: { host: 'not a host', tlsSecretName: 'x' } } }, 'INVALID_INGRESS', 'temporal/WebUi/Ingress'],
+      ['the Web UI ingress without TLS', { webUi: { ingress: { host: 'temporal.example.com' } } }, 'INVALID_INGRESS', 'temporal/WebUi/Ingress'],
       ['the Web UI replicas', { webUi: { replicas: 0 } }, 'INVALID_REPLICAS', 'temporal/WebUi'],
       ['the clusterDomain', { clusterDomain: 'Cluster_Local' }, 'INVALID_NAME', 'temporal'],
     ] as const)('fails when %s is invalid', (_what, props, code, path) => {
       expectValidationError(() => chart(props as SecureTemporalChartProps), code, { path });
+    });
+
+    it('fails with a fix that names a valid retention when a retention is shorter than a day', () => {
+      const error = expectValidationError(() => chart({ namespaces: [{ name: 'a', retention: Duration.hours(1) }] }),
+        'INVALID_DURATION', { path: 'temporal/Cluster/Namespaces/namespaces[0]', value: '3600' });
+      expect(error.fix).toContain('Duration.days(1)');
+      expect(error.fix).not.toContain('Duration.hours(1)');
+    });
+
+    it('fails with CLIENT_NOT_ADMITTED when a client identity\'s namespace is not admitted by clientNamespaces', () => {
+      const identity = { name: 'orders-worker', namespace: 'orders', temporalNamespaces: ['default'] };
+      const none = expectValidationError(() => chart({ clientIdentities: [identity] }), 'CLIENT_NOT_ADMITTED',
+        { path: 'temporal/clientIdentities[0]', value: '"orders"' });
+      expect(none.fix).toBe('add Peer.namespace("orders") to clientNamespaces');
+      expectValidationError(() => chart({ clientIdentities: [identity], clientNamespaces: [Peer.namespace('billing'),
+        Peer.cidr('10.0.0.0/8')] }), 'CLIENT_NOT_ADMITTED', { path: 'temporal/clientIdentities[0]' });
+      // Admitted by name, or possibly by a label selector the namespace may carry.
+      expect(() => chart({ clientIdentities: [identity], clientNamespaces: [Peer.namespace('orders', { app: 'worker' })] })).not.toThrow();
+      expect(() => chart({ clientIdentities: [identity], clientNamespaces: [Peer.namespaces({ team: 'orders' })] })).not.toThrow();
+    });
+
+    it('fails with DUPLICATE_NAME when a client identity is declared twice', () => {
+      const identity = { name: 'orders-worker', namespace: 'orders', temporalNamespaces: ['default'] };
+      const error = expectValidationError(() => chart({ clientIdentities: [identity, { ...identity, secretName: 'other-tls' }],
+        clientNamespaces: [Peer.namespace('orders')] }), 'DUPLICATE_NAME', { path: 'temporal/clientIdentities[1]', value: '"orders-worker"' });
+      expect(error.message).toContain('also clientIdentities[0]');
+      // Two identities writing one Secret are refused by the PKI.
+      expectValidationError(() => chart({ clientIdentities: [identity, { ...identity, name: 'billing', secretName: 'orders-worker-temporal-tls' }],
+        clientNamespaces: [Peer.namespace('orders')] }), 'DUPLICATE_NAME', { path: 'temporal/ClientIdentities/Client1' });
+    });
+
+    it('fails with DUPLICATE_NAME when two charts of one App deploy the same installation, and leaves the second out', () => {
+      const app = new App();
+      new SecureTemporalChart(app, 'one');
+      const before = apiObjectsUnder(app).length;
+      const error = expectValidationError(() => new SecureTemporalChart(app, 'two'), 'DUPLICATE_NAME', { path: 'two', value: '"temporal"' });
+      expect(error.message).toContain('one already deploys installation "temporal" in namespace "temporal"');
+      expect(apiObjectsUnder(app)).toHaveLength(before);
+      // Another name in the same namespace is a second installation; it must not create the Namespace again.
+      expectValidationError(() => new SecureTemporalChart(app, 'three', { name: 'other' }), 'DUPLICATE_NAME',
+        { path: 'three', value: '"temporal"' });
+      expect(() => new SecureTemporalChart(app, 'four', { name: 'other', createNamespace: false })).not.toThrow();
     });
 
     it('fails when a store has no password, before synth', () => {

@@ -9,6 +9,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import type { SecureTemporalChartProps } from '../../charts/secure-temporal-chart';
+import { Peer } from '../../lib/core/peers';
 import { CLI_TLS_ENV, WEB_UI_TLS_ENV } from '../../lib/tls/consumers';
 import type { ClientIdentityProps } from '../../lib/tls/pki';
 import { CertificateStore, SecretFiles } from './certificates';
@@ -26,6 +28,11 @@ import { Rewriter } from './rewrite';
 export const MINUTE = 60_000;
 /** A workload identity declared like a user would, so that the workload CA issues it a certificate. */
 export const WORKLOAD: ClientIdentityProps = { name: 'e2e-worker', namespace: 'workers', temporalNamespaces: ['default'] };
+/** The chart props of the tier: the workload identity, and its namespace admitted as a client namespace. */
+export const CHART_PROPS: SecureTemporalChartProps = {
+  clientIdentities: [WORKLOAD],
+  clientNamespaces: [Peer.namespace(WORKLOAD.namespace)],
+};
 /** Listen on every interface: in a pod, its own IP; here, loopback only. */
 const ANY_IP = '0.0.0.0';
 
@@ -199,7 +206,7 @@ export async function setUp(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'secure-temporal-e2e-'));
   chmodSync(work, 0o711); // PostgreSQL runs as an unprivileged user when the tests run as root
   mkdirSync(join(work, 'logs'));
-  const manifests = synthesize({ clientIdentities: [WORKLOAD] });
+  const manifests = synthesize(CHART_PROPS);
   const namespace = findComponent(manifests.objects, 'Deployment', 'frontend').metadata.namespace ?? 'default';
   const db = evaluationDatabase(manifests);
   // Host rewrite, certificate side: the stores verify the database with sslmode=verify-full against the

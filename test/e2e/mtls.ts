@@ -11,7 +11,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { CertificateStore, fingerprintOf, SecretFiles } from './certificates';
-import { context, frontendAddress, globalTlsOf, MINUTE, server, servers, withLogs, WORKLOAD, workloadFiles } from './harness';
+import {
+  CHART_PROPS, context, frontendAddress, globalTlsOf, MINUTE, server, servers, withLogs, WORKLOAD, workloadFiles,
+} from './harness';
 import { synthesize } from './manifests';
 import { buildGoProbe, ClientTls, exchange, goHandshake, handshake, TCHANNEL, tchannelInitRequest } from './tls-probe';
 import { frontendTrust, workloadTls } from './workload';
@@ -82,7 +84,7 @@ function mtlsTests(): void {
     const c = context();
     const secretName = c.certificates.secretNameOf(WORKLOAD.namespace, () => true);
     // A second, unrelated PKI: the same chart, the same names, other keys.
-    const other = await CertificateStore.issue(synthesize({ clientIdentities: [WORKLOAD] }), join(c.work, 'foreign-pki'));
+    const other = await CertificateStore.issue(synthesize(CHART_PROPS), join(c.work, 'foreign-pki'));
     foreign = other.files(WORKLOAD.namespace, secretName);
     const day = 24 * 3600_000;
     expired = await c.certificates.variant(WORKLOAD.namespace, secretName, 'expired', {
