@@ -8,7 +8,15 @@ module.exports = {
       testEnvironment: 'node',
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/package/'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
+    {
+      // Slow tier: packs the package and installs it into a fresh app (npm registry).
+      displayName: 'package',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test/package'],
+      testMatch: ['**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
     },
     {

@@ -1,0 +1,102 @@
+/**
+ * The package as a user gets it: `npm pack` (which builds it), then a fresh cdk8s app in a temporary folder
+ * installs the tarball next to cdk8s, cdk8s-plus-27 and constructs versions other than the repository's (within
+ * the peer ranges), compiles the README's library example as written with strict type checking, runs it, and
+ * reads what it synthesized. Slow tier (`npm run test:package`): it packs, and installs from the npm registry.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+const root = join(__dirname, '..', '..');
+/** In the peer ranges, and different from the repository's own (devDependencies). */
+const APP_VERSIONS = { 'cdk8s': '2.70.0', 'cdk8s-plus-27': '2.9.0', 'constructs': '10.4.2' } as const;
+const MINUTES = 60_000;
+
+function readme(): string {
+  const text = readFileSync(join(root, 'README.md'), 'utf8');
+  const match = /```ts\n([\s\S]*?)```/.exec(text.slice(text.indexOf('## Use it as a library')));
+  if (!match) {
+    throw new Error('README has no TypeScript example under "Use it as a library"');
+  }
+  return match[1];
+}
+
+function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
+  try {
+    return execFileSync(command, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', stdio: 'pipe', timeout: 10 * MINUTES });
+  } catch (e) {
+    const error = e as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${command} ${args.join(' ')} failed in ${cwd}: ${error.message}\n${error.stdout ?? ''}\n${error.stderr ?? ''}`);
+  }
+}
+
+describe('the packed package, installed into a fresh app', () => {
+  let work: string;
+  let app: string;
+  let files: string[];
+
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'secure-temporal-pack-'));
+    const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], root)) as { filename: string; files: { path: string }[] }[];
+    files = packed[0].files.map((f) => f.path);
+    app = join(work, 'app');
+    run('mkdir', ['-p', app], work);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({
+      name: 'temporal-gitops', version: '1.0.0', private: true,
+      dependencies: { ...APP_VERSIONS, 'secure-temporal': `file:${join(work, packed[0].filename)}` },
+    }, null, 2));
+    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], app);
+    writeFileSync(join(app, 'main.ts'), readme());
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, esModuleInterop: true, types: [], outDir: 'out' },
+      files: ['main.ts'],
+    }, null, 2));
+  }, 15 * MINUTES);
+
+  afterAll(() => {
+    if (work) {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it('does ship the compiled library with its declarations, and no tests or sources', () => {
+    expect(files).toEqual(expect.arrayContaining(['build/index.js', 'build/index.d.ts', 'build/lib/index.d.ts',
+      'build/charts/secure-temporal-chart.d.ts', 'build/imports/cert-manager.io.js', 'package.json', 'README.md']));
+    expect(files.filter((f) => f.startsWith('test/') || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
+  });
+
+  it('does resolve one copy of cdk8s, cdk8s-plus-27 and constructs: the app\'s', () => {
+    for (const [name, version] of Object.entries(APP_VERSIONS)) {
+      const manifest = JSON.parse(readFileSync(join(app, 'node_modules', name, 'package.json'), 'utf8')) as { version: string };
+      expect([name, manifest.version]).toEqual([name, version]);
+      expect([name, existsSync(join(app, 'node_modules', 'secure-temporal', 'node_modules', name))]).toEqual([name, false]);
+    }
+    expect(readdirSync(join(app, 'node_modules', 'secure-temporal'))).not.toContain('node_modules');
+  });
+
+  it('does compile the README example as written, strictly, against the shipped declarations', () => {
+    run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app], app);
+    expect(existsSync(join(app, 'out', 'main.js'))).toBe(true);
+  });
+
+  it('does synthesize the README example as written', () => {
+    run(process.execPath, [join(app, 'out', 'main.js')], app, { CDK8S_OUTDIR: join(app, 'dist') });
+    const docs = parseAllDocuments(readFileSync(join(app, 'dist', 'temporal.k8s.yaml'), 'utf8')).map((d) => d.toJS());
+    const kinds = new Set(docs.map((d) => d.kind));
+    expect([...kinds]).toEqual(expect.arrayContaining(['Deployment', 'NetworkPolicy', 'Certificate', 'Ingress']));
+    // The example's external database: no evaluation PostgreSQL; its client identity in namespace orders.
+    expect(docs.filter((d) => d.kind === 'StatefulSet')).toEqual([]);
+    expect(docs.some((d) => d.kind === 'Certificate' && d.metadata.namespace === 'orders' &&
+      d.spec.secretName === 'orders-worker-temporal-tls')).toBe(true);
+  });
+
+  it('does expose only the package entry point, not its internals', () => {
+    const probe = 'try { require("secure-temporal/build/lib/tls/pki"); console.log("reachable"); } catch (e) { console.log(e.code); }';
+    expect(run(process.execPath, ['-e', probe], app).trim()).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
+    const entry = 'const s = require("secure-temporal"); console.log(typeof s.SecureTemporalChart, typeof s.TemporalPki, typeof s.Peer);';
+    expect(run(process.execPath, ['-e', entry], app).trim()).toBe('function function object');
+  });
+});
