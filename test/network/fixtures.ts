@@ -18,6 +18,9 @@ export const OTHER_PODS: readonly PodEndpoint[] = [
       { name: 'metrics', containerPort: 9153, protocol: 'TCP' }] },
   { kind: 'pod', id: 'kube-system/metrics-server', namespace: 'kube-system', labels: { 'k8s-app': 'metrics-server' },
     ports: [{ name: 'https', containerPort: 10250 }] },
+  // Listens on the DNS port but is not cluster DNS: DNS egress admits kube-dns pods, not all of kube-system.
+  { kind: 'pod', id: 'kube-system/other-resolver', namespace: 'kube-system', labels: { 'k8s-app': 'other-resolver' },
+    ports: [{ name: 'dns', containerPort: 53, protocol: 'UDP' }, { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' }] },
   { kind: 'pod', id: 'ingress-nginx/controller', namespace: 'ingress-nginx',
     labels: { 'app.kubernetes.io/name': 'ingress-nginx' }, ports: [{ name: 'http', containerPort: 80 }] },
   { kind: 'pod', id: 'monitoring/prometheus', namespace: 'monitoring', labels: { app: 'prometheus' },

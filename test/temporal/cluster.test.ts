@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Chart, Testing } from 'cdk8s';
 import { TemporalCluster, TemporalClusterProps } from '../../lib/temporal/cluster';
+import { TemporalPki } from '../../lib/tls/pki';
 import { CONFIG_CHECKSUM_ANNOTATION } from '../../lib/core/labels';
 import { SERVICE_PORTS } from '../../lib/temporal/ports';
 import { SERVER_CONFIG_FILE } from '../../lib/temporal/server-service';
@@ -217,6 +218,15 @@ describe('TemporalCluster', () => {
   });
 
   describe('atomic construction (nothing half-synthesized)', () => {
+    it('does take its certificates with it when it fails after issuing them', () => {
+      let pki: TemporalPki | undefined;
+      expectAtomicFailure((chart) => {
+        pki = new TemporalPki(chart, 'Pki');
+        return pki;
+      }, (chart, p) => newCluster(chart, { pki: p, dynamicConfig: { 'no dots here': [{ value: 1 }] } }), 'INVALID_DYNAMIC_CONFIG');
+      expect(pki?.specifications().filter((s) => s.role !== 'ca').map((s) => s.secretName)).toEqual(['temporal-workload-ca-anchor-tls']);
+    });
+
     it.each([
       ['name', { name: 'Bad' }, 'INVALID_NAME'],
       ['numHistoryShards', { numHistoryShards: 0 }, 'INVALID_SHARDS'],

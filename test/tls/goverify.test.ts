@@ -10,7 +10,8 @@ import { NAMESPACE, synth, tlsFixture } from './fixtures';
 import { file, openssl, scratch } from './openssl';
 import { IssuanceSimulator, writeSecret } from './simulator';
 
-jest.setTimeout(120_000);
+// Builds a small Go program first: a generous budget, since a busy machine or a cold Go build cache can take minutes.
+jest.setTimeout(5 * 60_000);
 
 const hasGo = spawnSync('go', ['version']).status === 0;
 

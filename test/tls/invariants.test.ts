@@ -7,7 +7,6 @@ import { k8s } from 'cdk8s-plus-27';
 import { Duration } from 'cdk8s';
 import { stringify } from 'yaml';
 import { clientTlsFiles, clientTlsWiring, serverTlsWiring, temporalCliTlsEnv, webUiTlsEnv } from '../../lib/tls/consumers';
-import { serviceDnsNames } from '../../lib/core/dns';
 import { issuerProblems } from '../../lib/tls/issuer-check';
 import { sanCovers } from '../../lib/tls/trust';
 import { certManagerSchemaErrors } from './crd-schema';
@@ -115,15 +114,23 @@ describe.each(CONFIGURATIONS)('TLS invariants: %s', (_name, build) => {
       envOf(objects, 'web', 'TEMPORAL_TLS_SERVER_NAME'), envOf(objects, 'admintools', 'TEMPORAL_TLS_SERVER_NAME')]) {
       expect([name, covered(fixture.frontend.secretName, name)]).toEqual([name, true]);
     }
-    // Every DNS name of the synthesized Services, read from the Service objects in the output.
-    const service = (name: string) => ({ name, namespace: NAMESPACE, clusterDomain: fixture.pki.clusterDomain });
-    const services = ofKind(objects, 'Service').map((s) => s.metadata.name as string);
-    for (const svc of services) {
-      const secret = svc === 'temporal-frontend' ? fixture.frontend.secretName : fixture.internode.secretName;
-      for (const host of serviceDnsNames(service(svc))) {
-        expect([host, covered(secret, host)]).toEqual([host, true]);
+    // Every name of every Service of the fixture, written out here (not derived by the library's serviceDnsNames):
+    // the short name, with the namespace, with `.svc`, and fully qualified.
+    const names = (svc: string): string[] => [svc, `${svc}.temporal`, `${svc}.temporal.svc`, `${svc}.temporal.svc.cluster.local`];
+    expect(ofKind(objects, 'Service').map((s) => s.metadata.name).sort()).toEqual(['temporal-frontend', 'temporal-frontend-headless',
+      'temporal-history-headless', 'temporal-internal-frontend', 'temporal-internal-frontend-headless', 'temporal-matching-headless',
+      'temporal-worker-headless']);
+    for (const host of names('temporal-frontend')) {
+      expect([host, covered(fixture.frontend.secretName, host)]).toEqual([host, true]);
+    }
+    for (const svc of ['temporal-internal-frontend', 'temporal-frontend-headless', 'temporal-history-headless',
+      'temporal-internal-frontend-headless', 'temporal-matching-headless', 'temporal-worker-headless']) {
+      for (const host of names(svc)) {
+        expect([host, covered(fixture.internode.secretName, host)]).toEqual([host, true]);
       }
     }
+    expect(covered(fixture.frontend.secretName, 'temporal.example.com')).toBe(true);
+    expect(covered(fixture.frontend.secretName, 'temporal-frontend.other.svc.cluster.local')).toBe(false);
   });
 
   it('does keep private key material out of ConfigMaps, env literals and the rendered config', () => {

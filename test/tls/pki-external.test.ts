@@ -74,7 +74,9 @@ describe('TemporalPki with external issuers', () => {
       const cm = (k: string, metadata: Obj, spec: Obj): Obj => ({ apiVersion: 'cert-manager.io/v1', kind: k, metadata, spec });
       return [
         cm('Issuer', { name: `${name}-root`, namespace }, { selfSigned: {} }),
-        cm('Certificate', { name, namespace }, { secretName: name, isCA: true, commonName: name, issuerRef: { name: `${name}-root` } }),
+        // ECDSA like the PKI's own keys (cert-manager's default, RSA 2048, costs seconds per CA on a busy machine).
+        cm('Certificate', { name, namespace }, { secretName: name, isCA: true, commonName: name, issuerRef: { name: `${name}-root` },
+          privateKey: { algorithm: 'ECDSA', size: 256 } }),
         cm(kind, { name, ...(kind === 'Issuer' ? { namespace } : {}) }, { ca: { secretName: name } }),
       ];
     };

@@ -1,7 +1,10 @@
 import { App, Chart, Duration, Testing } from 'cdk8s';
 import { Certificate } from '../../imports/cert-manager.io';
+import { Construct } from 'constructs';
 import { Installation } from '../../lib/core/installation';
+import { clientTlsFiles } from '../../lib/tls/consumers';
 import { TemporalPki, TemporalPkiProps } from '../../lib/tls/pki';
+import { specificationProblems } from '../../lib/tls/specification';
 import { certificateFor, find, NAMESPACE, ofKind, Obj, synth, tlsFixture } from './fixtures';
 import { expectTlsError, selfSignedPem } from './pem';
 
@@ -196,5 +199,109 @@ describe('TemporalPki failures', () => {
     expectTlsError(() => new TemporalPki(chart, 'Pki', { trustOverrides: { workload: leaf.cert } }), 'INVALID_TLS');
     expectTlsError(() => new TemporalPki(chart, 'Pki2', { leafDuration: Duration.minutes(1) }), 'INVALID_TLS');
     expect(Testing.synth(chart)).toEqual([]);
+  });
+});
+
+describe('TemporalPki certificates, owned by their consumers', () => {
+  it('does issue a leaf into the consumer\'s scope, so a failed consumer takes its certificate with it', () => {
+    const { chart, pki } = pkiOnly();
+    const consumer = new Construct(chart, 'Consumer');
+    const identity = pki.issuePlatformClientCertificate(consumer, 'Client', { name: 'reports' });
+    expect(identity.node.path).toBe('pki/Consumer/Client');
+    expect(pki.specifications().map((s) => s.secretName)).toContain('temporal-reports-client-tls');
+    chart.node.tryRemoveChild('Consumer');
+    expect(pki.specifications().map((s) => s.secretName)).not.toContain('temporal-reports-client-tls');
+    expect(ofKind(synth({ chart }), 'Certificate').map((c) => c.spec.secretName)).not.toContain('temporal-reports-client-tls');
+    // Its Secret name is free again.
+    expect(() => pki.issuePlatformClientCertificate(chart, 'Again', { name: 'reports' })).not.toThrow();
+  });
+
+  it('fails with DUPLICATE_NAME when two leaves would write one Secret', () => {
+    const { chart, pki } = pkiOnly();
+    pki.issuePlatformClientCertificate(new Construct(chart, 'One'), 'Client', { name: 'web' });
+    const error = expectTlsError(() => pki.issuePlatformClientCertificate(new Construct(chart, 'Two'), 'Client', { name: 'web' }),
+      'DUPLICATE_NAME', /"temporal\/temporal-web-client-tls" is already issued to pki\/One\/Client/);
+    expect(error.path).toBe('pki/Two/Client');
+  });
+
+  it('does list every certificate as a specification: the CAs of the chain, then the leaves as issued', () => {
+    const fixture = tlsFixture();
+    const specs = fixture.pki.specifications();
+    expect(specs.map((s) => `${s.namespace}/${s.secretName} <- ${s.issuer}`)).toEqual([
+      'temporal/temporal-root-ca <- self',
+      'temporal/temporal-internode-ca <- root',
+      'temporal/temporal-frontend-ca <- root',
+      'temporal/temporal-platform-clients-ca <- root',
+      'cert-manager/temporal-workload-ca <- self',
+      'temporal/temporal-workload-ca-anchor-tls <- workload',
+      'temporal/temporal-internode-tls <- internode',
+      'temporal/temporal-frontend-tls <- frontend',
+      'temporal/temporal-web-client-tls <- platform-clients',
+      'temporal/temporal-admintools-client-tls <- platform-clients',
+      'temporal/temporal-jobs-client-tls <- platform-clients',
+      'orders/orders-worker-temporal-tls <- workload',
+    ]);
+    const frontend = specs.find((s) => s.secretName === 'temporal-frontend-tls');
+    expect(frontend).toMatchObject({ role: 'server', commonName: 'temporal-frontend.temporal.svc.cluster.local',
+      usages: ['digital signature', 'server auth'], keyRotation: 'Always',
+      lifetime: { duration: '2160h', renewBefore: '720h' }, privateKey: { algorithm: 'ECDSA', size: 256 } });
+    expect(frontend?.dnsNames).toEqual(['temporal-frontend', 'temporal-frontend.temporal', 'temporal-frontend.temporal.svc',
+      'temporal-frontend.temporal.svc.cluster.local', 'temporal.example.com']);
+  });
+});
+
+describe('TemporalPki with certificates minted outside cert-manager (issuance: provided)', () => {
+  const fixture = tlsFixture({ issuance: 'provided' });
+  const objects = synth(fixture);
+
+  it('does synthesize no cert-manager object at all', () => {
+    expect(objects.filter((o) => o.apiVersion.startsWith('cert-manager.io/'))).toEqual([]);
+    expect(fixture.pki.mode).toBe('provided');
+    expect(fixture.pki.issuanceProblems()).toEqual([]);
+  });
+
+  it('does give every leaf the same Secret name and specification as cert-manager would', () => {
+    const managed = tlsFixture();
+    const shape = (f: typeof fixture) => f.pki.specifications().filter((s) => s.role !== 'ca' && s.role !== 'trust-carrier')
+      .map((s) => ({ ...s }));
+    expect(shape(fixture)).toEqual(shape(managed));
+    expect(fixture.frontend.issuance).toEqual({ kind: 'provided' });
+    expect(fixture.frontend.volume('tls').secret?.secretName).toBe('temporal-frontend-tls');
+  });
+
+  it('does take every trust anchor from the CA Secrets of the chain, the workload CA\'s in the Temporal namespace', () => {
+    expect(fixture.pki.trustSources).toEqual({
+      'internode': { secretName: 'temporal-internode-ca', key: 'tls.crt' },
+      'frontend': { secretName: 'temporal-frontend-ca', key: 'tls.crt' },
+      'platform-clients': { secretName: 'temporal-platform-clients-ca', key: 'tls.crt' },
+      'workload': { secretName: 'temporal-workload-ca', key: 'tls.crt' },
+    });
+    expect(fixture.pki.workloadTrustCarrier).toBeUndefined();
+    expect(fixture.pki.specifications().filter((s) => s.role === 'ca').map((s) => `${s.namespace}/${s.secretName}`)).toEqual([
+      'temporal/temporal-root-ca', 'temporal/temporal-internode-ca', 'temporal/temporal-frontend-ca',
+      'temporal/temporal-platform-clients-ca', 'temporal/temporal-workload-ca',
+    ]);
+  });
+
+  it('does keep the synth-time checks: a serverName outside the SANs, an untrusted client', () => {
+    expectTlsError(() => clientTlsFiles(fixture.web, fixture.frontend, { serverName: 'temporal.other.example.com' }),
+      'TLS_SERVER_NAME_MISMATCH');
+    expectTlsError(() => clientTlsFiles(fixture.worker, fixture.internode), 'TLS_UNTRUSTED_CLIENT');
+  });
+
+  it('does report a specification whose issuer is not among them', () => {
+    const specs = fixture.pki.specifications();
+    expect(specificationProblems(specs.filter((s) => s.ca !== 'workload'))).toEqual([
+      'orders/orders-worker-temporal-tls: its issuer, the workload CA, is not among the specifications',
+    ]);
+    const internode = specs.find((s) => s.secretName === 'temporal-internode-tls');
+    expect(specificationProblems([...specs, internode!])).toEqual([
+      'temporal/temporal-internode-tls: written by two specifications (temporal-internode and temporal-internode)',
+    ]);
+  });
+
+  it('fails when combined with external cert-manager issuers, or given an unknown issuance', () => {
+    expectTlsError(() => pkiOnly({ issuance: 'provided', external: {} as never }), 'INVALID_TLS', /need cert-manager issuance/);
+    expectTlsError(() => pkiOnly({ issuance: 'vault' as never }), 'INVALID_TLS', /"cert-manager" or "provided"/);
   });
 });
