@@ -72,9 +72,10 @@ export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'>,
   readonly clientIdentities?: readonly ClientIdentityProps[];
   /**
    * Your own components in the Temporal namespace, created inside the chart after its built-in parts and
-   * before its network boundary: every construct created here that implements `IComponent` gets its
-   * NetworkPolicy rows, DNS egress and its place in the diagram; certificates it asks the PKI for are
-   * issued into its own scope.
+   * before its network boundary: every construct created here that implements `IComponent` and registers
+   * (`Components.register(this)`) gets its NetworkPolicy rows, DNS egress and its place in the diagram;
+   * certificates it asks the PKI for are issued into its own scope. A workload of the chart that no component
+   * describes fails the synth.
    * @default - none
    */
   readonly addComponents?: (scope: Construct, deployment: SecureTemporalDeployment) => void;
@@ -101,7 +102,7 @@ export class SecureTemporalChart extends Chart implements SecureTemporalDeployme
 
   constructor(scope: Construct, id: string, props: SecureTemporalChartProps = {}) {
     const namespace = props.namespace ?? 'temporal';
-    super(scope, id, { labels: props.labels, disableResourceNameHashes: props.disableResourceNameHashes, namespace });
+    super(scope, id, { ...props, namespace });
     try {
       requireDnsLabel(this.node.path, 'namespace', namespace);
       this.installation = Installation.of(this, { name: props.name, clusterDomain: props.clusterDomain });

@@ -3,7 +3,7 @@
 
 // Shared basics, and the building blocks of a component of your own.
 export { ValidationError, type ValidationCode } from './core/errors';
-export { Installation, type InstallationProps } from './core/installation';
+export { Installation, type InstallationProps, type InstallationScopedProps } from './core/installation';
 export {
   type Admission, type Call, type ComponentDescription, type ComponentGroup, Components, type Endpoint,
   endpointAddress, type FlowCategory, type IComponent, type IdentityRef, type NamedPort, type OutsidePeers,
@@ -19,6 +19,7 @@ export {
   TMP_VOLUME, toResourceRequirements,
 } from './core/pod-security';
 export { rollback } from './core/rollback';
+export { type PlannedObject, requireUnusedNames } from './core/unique';
 
 // TLS: the PKI, identities, and the checks and wiring helpers of an mTLS connection.
 export {
@@ -27,18 +28,22 @@ export {
 export { type ExpirationChecksProps, type GlobalTlsConfig } from './tls/global-tls';
 export { ISSUED_BY_LABEL, type Issuance, TlsIdentity } from './tls/identity';
 export { type DeclaredIssuer, type IssuerReference, issuerProblems } from './tls/issuer-check';
-export { TLS_FILES, TRUST_DIR } from './tls/layout';
+export { TLS_FILES, type TlsMount, TRUST_DIR } from './tls/layout';
 export {
   type CertificateIssuance, type ClientIdentityProps, type ServerCertificateProps, TemporalPki,
   type TemporalPkiProps,
 } from './tls/pki';
-export { type KeyAlgorithm, type KeyRotationPolicy, type PrivateKeyProps } from './tls/settings';
+export {
+  type CertificateRole, type KeyAlgorithm, type KeyRotationPolicy, type Lifetime, type PrivateKeyProps, type ResolvedPrivateKey,
+  usagesFor,
+} from './tls/settings';
 export { type ExternalCaProps, type ExternalPkiProps, type TrustSource } from './tls/sources';
 export { type CaName, type CertificateSpecification, specificationProblems } from './tls/specification';
 export { CA_PURPOSES, type CaPurpose, clientConnection, type FrontendAccess, frontendClientCas } from './tls/trust';
 
 // Temporal: the cluster, its parts, and the pure functions behind its config.
 export { TemporalAdminTools, type TemporalAdminToolsProps } from './temporal/admin-tools';
+export { type ClientTls, type ClusterTls } from './temporal/cluster-tls';
 export { SERVER_RPCS } from './temporal/call-graph';
 export {
   DEFAULT_SERVER_RESOURCES, type PersistenceProps, type ServerServiceProps, TemporalCluster,

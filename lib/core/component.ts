@@ -148,8 +148,3 @@ export const Components = {
     return scope.node.findAll().filter((c): c is IComponent => Components.isComponent(c));
   },
 } as const;
-
-/** The endpoint of `component`'s port named `name`. */
-export function endpointOf(component: IComponent, port: NamedPort, service?: ServiceDns): Endpoint {
-  return { component, port, ...(service ? { service } : {}) };
-}

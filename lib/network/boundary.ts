@@ -1,14 +1,15 @@
-import { Chart } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { Components, IComponent, OutsidePeers } from '../core/component';
 import { ValidationError } from '../core/errors';
-import { Installation } from '../core/installation';
+import { Installation, InstallationScopedProps } from '../core/installation';
 import { componentLabels } from '../core/labels';
 import {
   DEFAULT_DNS_PEER, DEFAULT_INGRESS_CONTROLLER_PEER, DEFAULT_MONITORING_PEER, DnsPeerProps, ExternalPeer, validatePeer,
 } from '../core/peers';
 import { rollback } from '../core/rollback';
+import { requireUnusedNames } from '../core/unique';
 import { flowDiagram, flowsDocument } from './diagram';
 import {
   Component, componentNode, databasePorts, declaredFlows, DescribedComponent, dnsFlows, Flow, FlowPort, OutsideResolver,
@@ -55,12 +56,8 @@ export interface NetworkBoundaryOptions {
   readonly extraFlows?: readonly ExtraFlow[];
 }
 
-export interface NetworkBoundaryProps extends NetworkBoundaryOptions {
-  /**
-   * The installation: its name prefixes the NetworkPolicies (`<name>-<component>`).
-   * @default - Installation.of(the boundary's Chart)
-   */
-  readonly installation?: Installation;
+/** Props of the boundary. Its installation's name prefixes the NetworkPolicies (`<name>-<component>`). */
+export interface NetworkBoundaryProps extends NetworkBoundaryOptions, InstallationScopedProps {
   /**
    * The components to fence.
    * @default - every component (construct implementing IComponent) of the boundary's Chart, in the order they were added
@@ -98,22 +95,25 @@ function validateOptions(path: string, props: NetworkBoundaryOptions): void {
   }
 }
 
-/** What the components say they need from the external database (the stores outside the namespace). */
-function externalStores(described: readonly DescribedComponent[]): string[] {
-  const targets: string[] = [];
+/** What the components need from the external database: each component calling it, with what it says is there. */
+function externalDatabaseCallers(described: readonly DescribedComponent[]): string[] {
+  const callers: string[] = [];
   for (const { description } of described) {
     for (const call of description.calls ?? []) {
       if ('outside' in call && 'role' in call.outside && call.outside.role === 'database') {
-        for (const target of call.targets ?? []) {
-          if (!targets.includes(target)) {
-            targets.push(target);
+        for (const what of call.targets && call.targets.length > 0 ? call.targets : [`the database of ${description.id}`]) {
+          if (!callers.includes(what)) {
+            callers.push(what);
           }
         }
       }
     }
   }
-  return targets;
+  return callers;
 }
+
+/** Kinds whose objects run pods. */
+const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'Pod'];
 
 /**
  * The NetworkPolicy boundary of one Temporal deployment: default deny for ingress and egress of every
@@ -136,13 +136,13 @@ export class NetworkBoundary extends Construct {
     super(scope, id);
     try {
       const path = this.node.path;
-      const installation = (props.installation ?? Installation.of(this)).requireSameNamespace(this);
+      const installation = Installation.resolve(this, props);
       validateOptions(path, props);
       const constructs = props.components ?? Components.findAll(Chart.of(this));
       const described = constructs.map((c) => componentNode(path, c));
       const components = described.map((d) => d.node);
 
-      const stores = externalStores(described);
+      const stores = externalDatabaseCallers(described);
       if (stores.length > 0 && (!props.externalDatabase || props.externalDatabase.peers.length === 0)) {
         throw new ValidationError('INVALID_PEER', `${path}/externalDatabase`,
           `store(s) ${stores.join(', ')} are outside the namespace and no database peer is declared`, props.externalDatabase,
@@ -163,6 +163,8 @@ export class NetworkBoundary extends Construct {
       this.components = components;
       this.flows = flows;
       this.policyDocuments = networkPolicies(installation.name, components, flows);
+      requireUnusedNames(this, this.policyDocuments.map((doc) => ({ kind: 'NetworkPolicy', name: doc.name })),
+        'give each installation of one namespace its own name');
       const labels = componentLabels(installation.name, 'network');
       this.policies = this.policyDocuments.map((doc) => new k8s.KubeNetworkPolicy(this, doc.component ?? 'DefaultDeny', {
         metadata: { name: doc.name, labels },
@@ -170,9 +172,24 @@ export class NetworkBoundary extends Construct {
       }));
       this.diagram = flowDiagram(installation.namespace, components, flows);
       this.document = flowsDocument(installation.namespace, components, flows);
+      const fenced = new Set(described.map((d) => d.description.workload));
+      this.node.addValidation({ validate: () => this.unfencedWorkloads(fenced) });
     } catch (error) {
       rollback(this, error);
     }
+  }
+
+  /**
+   * Workloads of the Chart that no component of the boundary describes (run by cdk8s validation at synth): a
+   * construct that does not register as a component, or one added after the boundary. Their pods would be
+   * fenced by the default deny with no row at all, DNS included.
+   */
+  public unfencedWorkloads(fenced: ReadonlySet<ApiObject>): string[] {
+    return Chart.of(this).node.findAll()
+      .filter((c): c is ApiObject => c instanceof ApiObject && WORKLOAD_KINDS.includes(c.kind) && !fenced.has(c))
+      .map((o) => `${o.node.path}: ${o.kind} "${o.name}" is in the Chart of ${this.node.path} but no component describes it, so ` +
+        'its pods get no NetworkPolicy row (not even DNS). Fix: implement IComponent, call Components.register(this), and create ' +
+        'it before the boundary (SecureTemporalChart: in addComponents)');
   }
 
   /** The deployment's answer to "which peers outside?" for each role a component names. */
@@ -194,6 +211,7 @@ export class NetworkBoundary extends Construct {
           return props.monitoring === false ? undefined
             : { group: group('monitoring', 'monitoring', [props.monitoring ?? DEFAULT_MONITORING_PEER]), ports };
         case 'database': {
+          // Checked before any row is built: a database call without externalDatabase is refused.
           const db = props.externalDatabase as ExternalDatabaseProps;
           return { group: group('database', 'external database', db.peers),
             ports: databasePorts(db.ports ?? ports.map((p) => p.port)) };

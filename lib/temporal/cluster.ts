@@ -24,7 +24,7 @@ import { buildServerConfig, renderServerConfig, ServerConfig } from './server-co
 import {
   DYNAMIC_CONFIG_DIR, DYNAMIC_CONFIG_FILE, POD_IP_ENV, SERVER_CONFIG_FILE, ServerConnections, TemporalServerService,
 } from './server-service';
-import { storeCalls } from './store-wiring';
+import { storeCalls, storeIdentities } from './store-wiring';
 
 /** Replicas and resources of one server service. */
 export interface ServerServiceProps {
@@ -243,8 +243,10 @@ export class TemporalCluster extends Construct {
           tls: this.tls?.serverWiring,
           clientService: clientService ? serviceDnsOf(clientService, this.clusterDomain) : undefined,
           connections: (self) => this.serverConnections(self),
-          serves: this.tls ? [this.tls.internode, this.tls.frontend] : [],
-          presents: this.tls ? [this.tls.internode] : [],
+          // Every service serves the internode certificate (its gRPC or membership listener); the frontend
+          // also serves its own. All of them present the internode certificate, and the stores' client certificate.
+          serves: this.tls ? [this.tls.internode, ...(service === 'frontend' ? [this.tls.frontend] : [])] : [],
+          presents: [...(this.tls ? [this.tls.internode] : []), ...storeIdentities(stores, this.namespace)],
         });
       }
       this.serverServices = created;

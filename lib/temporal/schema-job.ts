@@ -1,3 +1,4 @@
+import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { ComponentDescription, Components, IComponent } from '../core/component';
@@ -8,7 +9,7 @@ import {
   restrictedContainerSecurityContext, restrictedPodBasics, TMP_MOUNT, TMP_VOLUME, toResourceRequirements,
 } from '../core/pod-security';
 import { bracketHost, DB_TLS_FILES, ResolvedSqlStore, schemaName } from './persistence';
-import { storeCalls, storeTlsVolumes } from './store-wiring';
+import { storeCalls, storeIdentities, storeTlsVolumes } from './store-wiring';
 
 export interface SchemaJobProps {
   readonly instance: string;
@@ -124,6 +125,7 @@ export class SchemaJob extends Construct implements IComponent {
       selector: this.selector,
       ports: [],
       calls: storeCalls([store], `installs and upgrades the ${store.role} schema`),
+      presents: storeIdentities([store], Chart.of(this).namespace ?? ''),
     };
     Components.register(this);
   }

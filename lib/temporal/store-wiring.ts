@@ -1,5 +1,5 @@
 import { k8s } from 'cdk8s-plus-27';
-import { Call } from '../core/component';
+import { Call, IdentityRef } from '../core/component';
 import { KEY_FILE_MODE } from '../tls/layout';
 import { ResolvedSqlStore, storeText } from './persistence';
 
@@ -58,11 +58,23 @@ export function storeCalls(stores: readonly ResolvedSqlStore[], purpose: string)
   if (outside.length > 0) {
     calls.push({
       outside: { role: 'database' },
-      ports: [...new Set(outside.map((s) => s.port))].sort((a, b) => a - b).map((port) => ({ port })),
+      ports: outside.map((s) => ({ port: s.port })),
       targets: outside.map(storeText),
       category: 'database',
       purpose,
     });
   }
   return calls;
+}
+
+/** The client certificates the stores' clients present to the database (each Secret once), as identity references. */
+export function storeIdentities(stores: readonly ResolvedSqlStore[], namespace: string): IdentityRef[] {
+  const refs: IdentityRef[] = [];
+  for (const store of stores) {
+    const secret = store.tls?.clientCertificate;
+    if (secret && !refs.some((r) => r.secretName === secret.name)) {
+      refs.push({ path: secret.node.path, name: `${store.user} (database client)`, namespace, secretName: secret.name });
+    }
+  }
+  return refs;
 }

@@ -6,7 +6,7 @@ import { ValidationError } from '../core/errors';
 import type { MountedServer } from './global-tls';
 import { IssuerReference } from './issuer-check';
 import { KEY_FILE_MODE, TLS_FILES, TlsMount, tlsMount } from './layout';
-import { CertificateRole, usagesFor } from './settings';
+import { CertificateRole } from './settings';
 import { certManagerSpec, CertificateSpecification } from './specification';
 import { CaPurpose, CertificateView, ServerView } from './trust';
 
@@ -89,12 +89,12 @@ export class TlsIdentity extends Construct implements CertificateView, IdentityR
     this.commonName = spec.commonName;
     this.dnsNames = [...new Set(spec.dnsNames)];
     this.uris = [...spec.uris];
-    this.usages = usagesFor(spec.role, spec.privateKey.algorithm).map(String);
+    this.usages = [...spec.usages];
     this.serverName = props.serverName;
     this.acceptsClientsFrom = [...(props.acceptsClientsFrom ?? [])];
     this.temporalNamespaces = [...(props.temporalNamespaces ?? [])];
     this.mountDir = props.mountDir;
-    this.specification = { ...spec, dnsNames: this.dnsNames, usages: this.usages };
+    this.specification = { ...spec, dnsNames: this.dnsNames };
     if (this.commonName === undefined && this.dnsNames.length === 0 && this.uris.length === 0) {
       throw new ValidationError('INVALID_TLS', this.path, 'a certificate needs a common name, a DNS name or a URI', props.name,
         'give the identity a name');

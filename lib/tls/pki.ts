@@ -469,9 +469,10 @@ export class TemporalPki extends Construct {
     const secretName = p.secretName ?? `${this.name}-${p.name}-tls`;
     const key = `${p.namespace}/${secretName}`;
     const previous = this.issued.get(key);
-    if (previous !== undefined && attached(previous)) {
+    const ca = Object.values(this.caSpecifications).find((c) => c !== undefined && `${c.namespace}/${c.secretName}` === key);
+    if ((previous !== undefined && attached(previous)) || ca !== undefined) {
       throw new ValidationError('DUPLICATE_NAME', at,
-        `the certificate Secret "${key}" is already issued to ${previous.path}`, p.name,
+        `the certificate Secret "${key}" is already issued to ${ca ? `the ${ca.ca} CA` : previous?.path}`, p.name,
         'give each identity its own name (or secretName): two certificates writing one Secret overwrite each other');
     }
     const identity = new TlsIdentity(scope, id, {

@@ -1,6 +1,6 @@
-import { CertificateSpec as CertManagerCertificateSpec } from '../../imports/cert-manager.io';
+import { CertificateSpec as CertManagerCertificateSpec, CertificateSpecUsages } from '../../imports/cert-manager.io';
 import { IssuerReference } from './issuer-check';
-import { CertificateRole, KeyRotationPolicy, Lifetime, privateKeySpec, ResolvedPrivateKey, usagesFor } from './settings';
+import { CertificateRole, KeyRotationPolicy, Lifetime, privateKeySpec, ResolvedPrivateKey } from './settings';
 import { CaPurpose } from './trust';
 
 /** The CAs of the generated chain: the four purposes and the root above three of them. */
@@ -30,7 +30,7 @@ export interface CertificateSpecification {
   readonly organizationalUnits?: readonly string[];
   readonly dnsNames: readonly string[];
   readonly uris: readonly string[];
-  /** Key usages, as cert-manager names them (`digital signature`, `server auth` ...). */
+  /** Key usages, as cert-manager names them (`digital signature`, `server auth` ...): `usagesFor(role, algorithm)`. */
   readonly usages: readonly string[];
   readonly privateKey: ResolvedPrivateKey;
   /** `Always`: a new key at every issuance; `Never`: a renewal keeps the key. */
@@ -47,7 +47,7 @@ export function certManagerSpec(spec: CertificateSpecification, issuerRef: Issue
     duration: spec.lifetime.duration,
     renewBefore: spec.lifetime.renewBefore,
     privateKey: privateKeySpec(spec.privateKey, spec.keyRotation),
-    usages: usagesFor(spec.role, spec.privateKey.algorithm),
+    usages: spec.usages.map((usage) => usage as CertificateSpecUsages),
   };
   if (spec.role === 'ca') {
     return {

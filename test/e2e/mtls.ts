@@ -57,13 +57,14 @@ function sdkAlert(alert: string): RegExp {
  * Connects with the SDK until its error names the server's alert, and returns that error. rustls completes a
  * TLS 1.3 handshake before the server has verified the client certificate, so the server's alert races the
  * SDK's first request: when the close wins, the error names no cause (hyper Canceled "connection closed", or
- * BrokenPipe). Such an attempt is tried again (at most 10 in all); a connection that succeeds, or any other
- * error, is returned at once and fails the caller's expectation.
+ * BrokenPipe). Such an attempt is tried again (at most 10 in all, within 30 s); a connection that succeeds,
+ * or any other error, is returned at once and fails the caller's expectation.
  */
 async function sdkRefusal(alert: string, tls: Parameters<typeof workloadTls>[1], files?: SecretFiles): Promise<string> {
   const closed = /tonic::transport::Error\(Transport, .*(Canceled, "connection closed"|BrokenPipe)/;
   const seen: string[] = [];
-  for (let attempt = 0; attempt < 10; attempt++) {
+  const deadline = Date.now() + 30_000;
+  for (let attempt = 0; attempt < 10 && Date.now() < deadline; attempt++) {
     const outcome = await sdkConnect(tls, files);
     if (outcome.ok) {
       return 'connected';

@@ -1,4 +1,7 @@
 import { Chart, Testing } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { Components, IComponent } from '../../lib/core/component';
 import { SecureTemporalChart, SecureTemporalChartProps } from '../../charts/secure-temporal-chart';
 import { ValidationCode, ValidationError } from '../../lib/core/errors';
 import { NetworkBoundary } from '../../lib/network/boundary';
@@ -107,6 +110,15 @@ describe('NetworkBoundary', () => {
       'temporal-schema-default', 'temporal-schema-visibility']);
   });
 
+  it('does name its policies after its installation: the cluster\'s, when given', () => {
+    const chart = new Chart(Testing.app(), 'standalone', { namespace: 'temporal' });
+    const cluster = new TemporalCluster(chart, 'Cluster', { name: 'tprod', persistence: externalDatabaseProps().persistence! });
+    new NetworkBoundary(chart, 'Network', { installation: cluster.installation, externalDatabase: { peers: [Peer.cidr('10.20.0.0/24')] } });
+    const names = Testing.synth(chart).filter((m) => m.kind === 'NetworkPolicy').map((m) => m.metadata.name);
+    expect(names).toContain('tprod-frontend');
+    expect(names.filter((n) => n.startsWith('temporal-'))).toEqual([]);
+  });
+
   it('does write the same diagram and policies on every synth (deterministic)', () => {
     const one = synthChart({ internalFrontend: true });
     const two = synthChart({ internalFrontend: true });
@@ -125,6 +137,43 @@ describe('NetworkBoundary', () => {
       const build = () => new NetworkBoundary(ui, 'Network');
       expect(build).toThrow(ValidationError);
       expect(build).toThrow(/ui\/Network\/web: calls a component that is not part of this deployment \(got "servers\/Cluster\/Frontend"\)/);
+    });
+
+    it('fails with DUPLICATE_NAME when a second boundary would write the same NetworkPolicies', () => {
+      const chart = new Chart(Testing.app(), 'standalone', { namespace: 'temporal' });
+      new TemporalCluster(chart, 'Cluster', { persistence: externalDatabaseProps().persistence! });
+      const database = { externalDatabase: { peers: [Peer.cidr('10.20.0.0/24')] } };
+      new NetworkBoundary(chart, 'Network', database);
+      const build = () => new NetworkBoundary(chart, 'Again', database);
+      expect(build).toThrow(ValidationError);
+      expect(build).toThrow(/a NetworkPolicy named "temporal-default-deny" in namespace "temporal" already exists/);
+    });
+
+    it('fails at synth when a workload of its Chart is described by no component', () => {
+      const app = Testing.app();
+      const chart = new Chart(app, 'standalone', { namespace: 'temporal' });
+      new TemporalCluster(chart, 'Cluster', { persistence: externalDatabaseProps().persistence! });
+      new NetworkBoundary(chart, 'Network', { externalDatabase: { peers: [Peer.cidr('10.20.0.0/24')] } });
+      expect(() => app.synth()).not.toThrow();
+      // Added after the boundary, or never registered as a component: its pods would get no row at all.
+      new k8s.KubeDeployment(chart, 'Stray', { metadata: { name: 'stray' }, spec: { selector: { matchLabels: { app: 'stray' } },
+        template: { metadata: { labels: { app: 'stray' } }, spec: { containers: [{ name: 'c', image: 'example.com/c:1' }] } } } });
+      expect(() => app.synth())
+        .toThrow(/standalone\/Stray: Deployment "stray" is in the Chart of standalone\/Network but no component describes it/);
+    });
+
+    it('fails with INVALID_PEER, not a crash, when a component calls the external database and none is declared', () => {
+      const chart = new Chart(Testing.app(), 'standalone', { namespace: 'temporal' });
+      const selector = { app: 'etl' };
+      const workload = new k8s.KubeDeployment(chart, 'Etl', { metadata: { name: 'etl' }, spec: { selector: { matchLabels: selector },
+        template: { metadata: { labels: selector }, spec: { containers: [{ name: 'etl', image: 'example.com/etl:1' }] } } } });
+      const etl = new Construct(chart, 'EtlComponent') as Construct & IComponent;
+      Object.defineProperty(etl, 'description', { value: { id: 'etl', workload, selector, ports: [],
+        calls: [{ outside: { role: 'database' }, ports: [{ port: 5432 }], category: 'database', purpose: 'exports' }] } });
+      Components.register(etl);
+      const build = () => new NetworkBoundary(chart, 'Network');
+      expect(build).toThrow(ValidationError);
+      expect(build).toThrow(/store\(s\) the database of etl are outside the namespace and no database peer is declared/);
     });
 
     it('fails when an extra flow targets a port no one listens on', () => {

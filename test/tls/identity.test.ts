@@ -35,11 +35,14 @@ describe('TlsIdentity', () => {
   it('does derive the frontend SANs and server name from its Service object, plus extra hosts', () => {
     const { frontend } = fixture;
     const service = serviceDnsOf(fixture.frontendService);
-    expect(frontend.serverName).toBe(serviceFqdn(service));
-    expect(frontend.dnsNames).toEqual([...serviceDnsNames(service), 'temporal.example.com']);
+    expect(serviceFqdn(service)).toBe('temporal-frontend.temporal.svc.cluster.local');
+    expect(frontend.serverName).toBe('temporal-frontend.temporal.svc.cluster.local');
+    expect(frontend.dnsNames).toEqual(['temporal-frontend', 'temporal-frontend.temporal', 'temporal-frontend.temporal.svc',
+      'temporal-frontend.temporal.svc.cluster.local', 'temporal.example.com']);
     const cert = certificateFor(objects, NAMESPACE, 'temporal-frontend-tls');
-    expect(cert.spec).toMatchObject({ commonName: frontend.serverName, usages: ['digital signature', 'server auth'] });
-    expect(frontend.acceptsClientsFrom).toEqual(fixture.frontend.acceptsClientsFrom);
+    expect(cert.spec).toMatchObject({ commonName: 'temporal-frontend.temporal.svc.cluster.local',
+      usages: ['digital signature', 'server auth'] });
+    expect(frontend.acceptsClientsFrom).toEqual(['internode', 'platform-clients', 'workload']);
   });
 
   it('does follow a renamed Service: the name is never typed twice', () => {

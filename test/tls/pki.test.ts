@@ -216,6 +216,12 @@ describe('TemporalPki certificates, owned by their consumers', () => {
     expect(() => pki.issuePlatformClientCertificate(chart, 'Again', { name: 'reports' })).not.toThrow();
   });
 
+  it('fails with DUPLICATE_NAME when a leaf would overwrite a CA\'s Secret', () => {
+    const { chart, pki } = pkiOnly();
+    expectTlsError(() => pki.issueClientCertificate(chart, 'Sneaky', { name: 'w', namespace: 'temporal', temporalNamespaces: ['default'],
+      secretName: 'temporal-frontend-ca' }), 'DUPLICATE_NAME', /"temporal\/temporal-frontend-ca" is already issued to the frontend CA/);
+  });
+
   it('fails with DUPLICATE_NAME when two leaves would write one Secret', () => {
     const { chart, pki } = pkiOnly();
     pki.issuePlatformClientCertificate(new Construct(chart, 'One'), 'Client', { name: 'web' });
@@ -265,6 +271,16 @@ describe('TemporalPki with certificates minted outside cert-manager (issuance: p
     const shape = (f: typeof fixture) => f.pki.specifications().filter((s) => s.role !== 'ca' && s.role !== 'trust-carrier')
       .map((s) => ({ ...s }));
     expect(shape(fixture)).toEqual(shape(managed));
+    expect(fixture.pki.specifications().find((s) => s.secretName === 'orders-worker-temporal-tls')).toEqual({
+      certificateName: 'orders-worker-temporal', secretName: 'orders-worker-temporal-tls', namespace: 'orders',
+      role: 'workload-client', issuer: 'workload', commonName: 'orders-worker',
+      dnsNames: [], uris: ['spiffe://cluster.local/ns/orders/temporal-client/orders-worker'],
+      usages: ['digital signature', 'client auth'], privateKey: { algorithm: 'ECDSA', size: 256 }, keyRotation: 'Always',
+      lifetime: { duration: '2160h', renewBefore: '720h' },
+      labels: { 'app.kubernetes.io/name': 'temporal', 'app.kubernetes.io/instance': 'temporal', 'app.kubernetes.io/component': 'tls',
+        'app.kubernetes.io/part-of': 'temporal', 'app.kubernetes.io/managed-by': 'secure-temporal',
+        'secure-temporal.io/issued-by': 'workload' },
+    });
     expect(fixture.frontend.issuance).toEqual({ kind: 'provided' });
     expect(fixture.frontend.volume('tls').secret?.secretName).toBe('temporal-frontend-tls');
   });
