@@ -1,0 +1,332 @@
+/**
+ * The authorization policy: which identities get which role in which Temporal namespace, and the decision
+ * for one call. Pure and dependency-free: validated at synth by the AuthorizerProxy construct and at boot by
+ * the proxy, and evaluated by the proxy on every call, with the same code.
+ */
+import { ValidationError } from '../core/errors';
+import { requireTemporalNamespaceName } from '../core/names';
+import { apiByName, ApiMethod } from './api';
+
+/**
+ * A role in one Temporal namespace (or, in `temporal-system`, in the whole cluster and every namespace):
+ * - `read`: the read-only APIs (describe, list, count, query, history);
+ * - `worker`: what a worker does (polls, task completions, heartbeats, the history it replays);
+ * - `write`: `read` and `worker`, and every other write (start, signal, cancel, terminate, schedules ...);
+ * - `admin`: everything, namespace administration included (update, delete, search attributes).
+ */
+export type Role = 'read' | 'worker' | 'write' | 'admin';
+export const ROLES: readonly Role[] = ['read', 'worker', 'write', 'admin'];
+
+/** The namespace of cluster-wide grants, as in Temporal's permission claims (`temporal-system:admin`). */
+export const SYSTEM_NAMESPACE = 'temporal-system';
+
+/** Who the caller is, as authenticated by the proxy. */
+export type Identity = CertificateIdentity | JwtIdentity;
+
+/** A caller authenticated by a client certificate: the fields rules match on. */
+export interface CertificateIdentity {
+  readonly kind: 'certificate';
+  readonly uris: readonly string[];
+  readonly dnsNames: readonly string[];
+  readonly commonName?: string;
+  readonly organizations: readonly string[];
+  readonly organizationalUnits: readonly string[];
+}
+
+/** A caller authenticated by a bearer JWT from the identity provider. */
+export interface JwtIdentity {
+  readonly kind: 'jwt';
+  readonly issuer: string;
+  readonly subject: string;
+  readonly groups: readonly string[];
+  /** Temporal permissions from the token (`<namespace>:<role>`), when the policy reads them. */
+  readonly permissions: readonly string[];
+}
+
+/**
+ * Certificate fields a rule matches; every field given must match. A `*` matches any run of characters
+ * other than `/` (so `spiffe://cluster.local/ns/orders/temporal-client/*` stays inside namespace `orders`).
+ */
+export interface CertificateMatch {
+  readonly uri?: string;
+  readonly dnsName?: string;
+  readonly commonName?: string;
+  readonly organization?: string;
+  readonly organizationalUnit?: string;
+}
+
+/** JWT claims a rule matches; every field given must match (`*` as for certificates). */
+export interface JwtMatch {
+  readonly subject?: string;
+  /** One of the caller's groups (from the policy's `jwtGroupsClaim`). */
+  readonly group?: string;
+  readonly issuer?: string;
+}
+
+/** One rule: who (a certificate or a JWT match), what (roles per namespace), and the APIs they may never call. */
+export interface PolicyRule {
+  /** Names the rule in the audit log. */
+  readonly name: string;
+  readonly certificate?: CertificateMatch;
+  readonly jwt?: JwtMatch;
+  /** Roles per Temporal namespace; `temporal-system` for the cluster (and so every namespace). */
+  readonly grants: Readonly<Record<string, Role | readonly Role[]>>;
+  /** APIs denied to whoever this rule matches, whatever else grants them (names such as `TerminateWorkflowExecution`). */
+  readonly denyApis?: readonly string[];
+}
+
+/** The policy the proxy enforces (shipped as JSON in a ConfigMap). */
+export interface AuthorizerPolicy {
+  readonly rules: readonly PolicyRule[];
+  /**
+   * JWT claim with Temporal permissions in its own format, `<namespace>:<role>` (e.g. `orders:write`,
+   * `temporal-system:read`), granted as they are; `false` to ignore such claims.
+   * @default 'permissions'
+   */
+  readonly jwtPermissionsClaim?: string | false;
+  /** JWT claim with the caller's groups, matched by rules' `jwt.group`. @default 'groups' */
+  readonly jwtGroupsClaim?: string;
+}
+
+/** What an identity was granted: roles per namespace, denied APIs, and the rules that matched. */
+export interface Grants {
+  readonly roles: ReadonlyMap<string, ReadonlySet<Role>>;
+  readonly deniedApis: ReadonlySet<string>;
+  readonly rules: readonly string[];
+}
+
+/** The decision for one call. */
+export interface Decision {
+  readonly allow: boolean;
+  /** Why, in words that name only the caller's own target (never another namespace). */
+  readonly reason: string;
+}
+
+const MATCH_FIELDS = {
+  certificate: ['uri', 'dnsName', 'commonName', 'organization', 'organizationalUnit'],
+  jwt: ['subject', 'group', 'issuer'],
+} as const;
+
+function pattern(value: string): RegExp {
+  return new RegExp(`^${value.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
+}
+
+function matches(patternText: string | undefined, values: readonly (string | undefined)[]): boolean {
+  if (patternText === undefined) {
+    return true;
+  }
+  const re = pattern(patternText);
+  return values.some((v) => v !== undefined && re.test(v));
+}
+
+/** True when `rule` matches `identity`. Pure. */
+export function ruleMatches(rule: PolicyRule, identity: Identity): boolean {
+  if (identity.kind === 'certificate') {
+    const m = rule.certificate;
+    return m !== undefined && matches(m.uri, identity.uris) && matches(m.dnsName, identity.dnsNames) &&
+      matches(m.commonName, [identity.commonName]) && matches(m.organization, identity.organizations) &&
+      matches(m.organizationalUnit, identity.organizationalUnits);
+  }
+  const m = rule.jwt;
+  return m !== undefined && matches(m.subject, [identity.subject]) && matches(m.group, identity.groups) &&
+    matches(m.issuer, [identity.issuer]);
+}
+
+function rolesOf(value: Role | readonly Role[]): readonly Role[] {
+  return typeof value === 'string' ? [value] : value;
+}
+
+/** Parses Temporal permission strings (`<namespace>:<role>`); malformed entries and unknown roles are skipped. Pure. */
+export function parsePermissions(permissions: readonly unknown[]): [string, Role][] {
+  const out: [string, Role][] = [];
+  for (const p of permissions) {
+    if (typeof p !== 'string') {
+      continue;
+    }
+    const at = p.lastIndexOf(':');
+    const namespace = p.slice(0, at);
+    const role = p.slice(at + 1) as Role;
+    if (at > 0 && ROLES.includes(role)) {
+      out.push([namespace, role]);
+    }
+  }
+  return out;
+}
+
+/** Everything `identity` is granted under `policy`. Pure. */
+export function grantsOf(policy: AuthorizerPolicy, identity: Identity): Grants {
+  const roles = new Map<string, Set<Role>>();
+  const deniedApis = new Set<string>();
+  const rules: string[] = [];
+  const add = (namespace: string, role: Role): void => {
+    roles.set(namespace, new Set([...(roles.get(namespace) ?? []), role]));
+  };
+  for (const rule of policy.rules) {
+    if (ruleMatches(rule, identity)) {
+      rules.push(rule.name);
+      for (const [namespace, value] of Object.entries(rule.grants)) {
+        rolesOf(value).forEach((role) => add(namespace, role));
+      }
+      (rule.denyApis ?? []).forEach((api) => deniedApis.add(apiByName(api)?.name ?? api));
+    }
+  }
+  if (identity.kind === 'jwt' && policy.jwtPermissionsClaim !== false) {
+    parsePermissions(identity.permissions).forEach(([namespace, role]) => add(namespace, role));
+    if (identity.permissions.length > 0) {
+      rules.push(`jwt:${policy.jwtPermissionsClaim ?? 'permissions'}`);
+    }
+  }
+  return { roles, deniedApis, rules };
+}
+
+/** True when one of `roles` permits `api`. Pure. */
+export function rolesPermit(roles: ReadonlySet<Role>, api: ApiMethod): boolean {
+  return roles.has('admin') ||
+    (roles.has('write') && api.access !== 'admin') ||
+    (roles.has('worker') && api.worker && api.access !== 'admin') ||
+    (roles.has('read') && api.access === 'read');
+}
+
+/**
+ * The decision for calling `api` on `namespace` (namespace-scoped APIs) with `grants`. Health checks are
+ * always allowed; a denied API is refused whatever the roles; cluster APIs need a `temporal-system` role;
+ * namespace APIs a role in that namespace or in `temporal-system`. Pure.
+ */
+export function authorize(grants: Grants, api: ApiMethod, namespace?: string): Decision {
+  if (api.health) {
+    return { allow: true, reason: 'health check' };
+  }
+  if (grants.deniedApis.has(api.name)) {
+    return { allow: false, reason: `${api.name} is denied to this identity` };
+  }
+  const system = grants.roles.get(SYSTEM_NAMESPACE) ?? new Set<Role>();
+  if (api.scope === 'cluster') {
+    return rolesPermit(system, api) ? { allow: true, reason: `temporal-system role permits ${api.name}` }
+      : { allow: false, reason: `${api.name} needs a temporal-system role of ${api.access} access` };
+  }
+  if (namespace === undefined || namespace === '') {
+    return { allow: false, reason: `${api.name} names no namespace` };
+  }
+  const roles = new Set([...system, ...(grants.roles.get(namespace) ?? [])]);
+  return rolesPermit(roles, api) ? { allow: true, reason: `role on ${namespace} permits ${api.name}` }
+    : { allow: false, reason: `no role on ${namespace} permits ${api.name}` };
+}
+
+/** The server's role for a set of ours: the server has no worker-only level, so `worker` is `write` there (the proxy narrows it). */
+function serverRole(roles: ReadonlySet<Role>): 'admin' | 'write' | 'read' | undefined {
+  if (roles.has('admin')) {
+    return 'admin';
+  }
+  if (roles.has('write') || roles.has('worker')) {
+    return 'write';
+  }
+  return roles.has('read') ? 'read' : undefined;
+}
+
+/**
+ * The permissions to mint for one allowed call, in Temporal's claim format, for the server's default
+ * authorizer: the caller's role on the call's namespace and its `temporal-system` role, nothing else. Pure.
+ */
+export function permissionsFor(grants: Grants, api: ApiMethod, namespace?: string): string[] {
+  const out: string[] = [];
+  const system = serverRole(grants.roles.get(SYSTEM_NAMESPACE) ?? new Set());
+  if (system) {
+    out.push(`${SYSTEM_NAMESPACE}:${system}`);
+  }
+  if (api.scope === 'namespace' && namespace !== undefined && namespace !== SYSTEM_NAMESPACE) {
+    const role = serverRole(grants.roles.get(namespace) ?? new Set());
+    if (role) {
+      out.push(`${namespace}:${role}`);
+    }
+  }
+  return out;
+}
+
+/** The default, empty policy: nobody is granted anything. */
+export const EMPTY_POLICY: AuthorizerPolicy = { rules: [] };
+
+function fail(path: string, problem: string, value: unknown, fix: string): never {
+  throw new ValidationError('INVALID_POLICY', path, problem, value, fix);
+}
+
+/**
+ * Validates a policy (from props at synth, or from its ConfigMap at boot) and returns it. Every rule needs a
+ * name, exactly one of `certificate` or `jwt` with at least one field (a rule matching everybody is refused),
+ * valid namespaces and roles, and known APIs in `denyApis`. Pure.
+ */
+export function validatePolicy(path: string, policy: unknown): AuthorizerPolicy {
+  if (policy === null || typeof policy !== 'object' || !Array.isArray((policy as AuthorizerPolicy).rules)) {
+    fail(path, 'the policy must be an object with a rules array', policy, 'write { rules: [ { name, certificate | jwt, grants } ] }');
+  }
+  const p = policy as AuthorizerPolicy;
+  for (const [field, value] of [['jwtPermissionsClaim', p.jwtPermissionsClaim], ['jwtGroupsClaim', p.jwtGroupsClaim]] as const) {
+    if (value !== undefined && value !== false && (typeof value !== 'string' || !/^[A-Za-z0-9_.:/-]{1,100}$/.test(value))) {
+      fail(`${path}/${field}`, `${field} must be a claim name`, value, 'use e.g. "permissions" or "groups"');
+    }
+  }
+  if (p.jwtGroupsClaim === false as unknown) {
+    fail(`${path}/jwtGroupsClaim`, 'jwtGroupsClaim must be a claim name', false, 'leave it unset for "groups"');
+  }
+  const names = new Set<string>();
+  p.rules.forEach((rule, i) => {
+    const at = `${path}/rules[${i}]`;
+    if (rule === null || typeof rule !== 'object') {
+      fail(at, 'a rule must be an object', rule, 'write { name, certificate | jwt, grants }');
+    }
+    if (typeof rule.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/.test(rule.name)) {
+      fail(at, 'name must be 1-100 letters, digits, ".", "_", ":", "/" or "-"', rule.name, 'name the rule, e.g. "orders-workers"');
+    }
+    if (names.has(rule.name)) {
+      fail(at, 'two rules share a name', rule.name, 'give every rule its own name (it identifies the rule in the audit log)');
+    }
+    names.add(rule.name);
+    const kinds = (['certificate', 'jwt'] as const).filter((k) => rule[k] !== undefined);
+    if (kinds.length !== 1) {
+      fail(at, 'a rule matches either a certificate or a JWT', kinds, 'set exactly one of certificate: {...} or jwt: {...}');
+    }
+    const kind = kinds[0];
+    const match = rule[kind] as Record<string, unknown>;
+    const fields = Object.keys(match ?? {});
+    const allowed: readonly string[] = MATCH_FIELDS[kind];
+    const unknown = fields.filter((f) => !allowed.includes(f));
+    if (unknown.length > 0) {
+      fail(`${at}/${kind}`, `unknown match field(s) ${unknown.join(', ')}`, unknown, `match on ${allowed.join(', ')}`);
+    }
+    const given = fields.filter((f) => match[f] !== undefined);
+    if (given.length === 0) {
+      fail(`${at}/${kind}`, 'the match has no field, so it would match every caller', match,
+        `match at least one of ${allowed.join(', ')}, e.g. { uri: "spiffe://cluster.local/ns/orders/temporal-client/*" }`);
+    }
+    for (const f of given) {
+      const value = match[f];
+      if (typeof value !== 'string' || value.length === 0 || value.length > 512 || /^\**$/.test(value)) {
+        fail(`${at}/${kind}/${f}`, `${f} must be a non-empty string that is not only "*"`, value,
+          'name the value, with "*" for a varying part at most');
+      }
+    }
+    if (rule.grants === null || typeof rule.grants !== 'object' || Array.isArray(rule.grants)) {
+      fail(`${at}/grants`, 'grants must map namespaces to roles', rule.grants, 'e.g. grants: { orders: "write" }');
+    }
+    for (const [namespace, value] of Object.entries(rule.grants)) {
+      if (namespace !== SYSTEM_NAMESPACE) {
+        requireTemporalNamespaceName(`${at}/grants`, namespace);
+      }
+      const roles = typeof value === 'string' ? [value] : value;
+      if (!Array.isArray(roles) || roles.length === 0 || roles.some((r) => !ROLES.includes(r as Role))) {
+        fail(`${at}/grants/${namespace}`, `a role must be one of ${ROLES.join(', ')}`, value, 'e.g. "write" or ["read", "worker"]');
+      }
+    }
+    if (rule.denyApis !== undefined) {
+      if (!Array.isArray(rule.denyApis)) {
+        fail(`${at}/denyApis`, 'denyApis must be a list of API names', rule.denyApis, 'e.g. ["TerminateWorkflowExecution"]');
+      }
+      for (const api of rule.denyApis) {
+        if (typeof api !== 'string' || apiByName(api) === undefined) {
+          fail(`${at}/denyApis`, 'denyApis names an API the proxy does not serve', api,
+            'use a WorkflowService or OperatorService method name, e.g. "TerminateWorkflowExecution"');
+        }
+      }
+    }
+  });
+  return p;
+}
