@@ -36,6 +36,14 @@ export default tseslint.config(
         zones: [
           ...layerZones,
           { target: './lib/index.ts', from: './charts', message: 'the library API does not reach into the charts: index.ts adds them' },
+          // Programs that run in containers import only the library's pure modules (bundled, without cdk8s).
+          ...['./lib/tls', './lib/temporal', './lib/network', './charts', './lib/index.ts', './index.ts'].map((from) => ({
+            target: './services', from, message: 'services import only pure modules of lib/ (core errors and names, the authorizer policy)',
+          })),
+          { target: './services', from: './lib/core', except: ['./errors.ts', './names.ts'],
+            message: 'services import only pure modules of lib/core (errors, names)' },
+          { target: './services', from: './lib/authorizer', except: ['./api.ts', './policy.ts'],
+            message: 'services import only the pure policy model of lib/authorizer (api.ts, policy.ts)' },
         ],
       }],
     },

@@ -1,0 +1,33 @@
+// Bundles each program under services/ into one JavaScript file under build/services/, which the constructs
+// embed in a ConfigMap at synth time and a pinned upstream Node image runs (no image to build). Deterministic:
+// the same sources give the same bytes.
+import { build } from 'esbuild';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SERVICES = ['authorizer-proxy'];
+// A ConfigMap holds at most 1 MiB; leave room for the object around it.
+const LIMIT = 900 * 1024;
+
+for (const name of SERVICES) {
+  const outfile = join(root, 'build', 'services', `${name}.js`);
+  mkdirSync(dirname(outfile), { recursive: true });
+  await build({
+    entryPoints: [join(root, 'services', name, 'main.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'eof',
+    logLevel: 'warning',
+  });
+  const size = statSync(outfile).size;
+  if (size > LIMIT) {
+    throw new Error(`${outfile} is ${size} bytes, more than a ConfigMap can carry (${LIMIT})`);
+  }
+  process.stdout.write(`bundled services/${name}: ${Math.round(size / 1024)} KiB\n`);
+}

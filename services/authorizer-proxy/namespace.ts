@@ -1,0 +1,67 @@
+/**
+ * Reads the namespace of a request from its protobuf bytes without decoding the message: the proxy forwards
+ * the bytes as they came, and only looks at one field (a top-level string).
+ */
+
+/** Thrown when the bytes are not a well-formed protobuf message. */
+export class MalformedRequest extends Error {}
+
+function varint(bytes: Uint8Array, at: number): [number, number] {
+  let value = 0;
+  let shift = 0;
+  for (let i = at; i < bytes.length && i < at + 10; i++) {
+    const b = bytes[i];
+    value += (b & 0x7f) * 2 ** shift;
+    shift += 7;
+    if ((b & 0x80) === 0) {
+      return [value, i + 1];
+    }
+  }
+  throw new MalformedRequest('truncated varint');
+}
+
+/**
+ * The value of top-level string field `field` of a protobuf message, or undefined when it is absent. The last
+ * occurrence wins, as protobuf decoders do. Throws MalformedRequest on bytes that are not a message.
+ */
+export function stringField(bytes: Uint8Array, field: number): string | undefined {
+  let at = 0;
+  let found: string | undefined;
+  while (at < bytes.length) {
+    const [key, next] = varint(bytes, at);
+    at = next;
+    const number = Math.floor(key / 8);
+    const wire = key % 8;
+    if (number === 0) {
+      throw new MalformedRequest('field number 0');
+    }
+    switch (wire) {
+      case 0:
+        at = varint(bytes, at)[1];
+        break;
+      case 1:
+        at += 8;
+        break;
+      case 2: {
+        const [length, start] = varint(bytes, at);
+        if (start + length > bytes.length) {
+          throw new MalformedRequest('truncated length-delimited field');
+        }
+        if (number === field) {
+          found = Buffer.from(bytes.subarray(start, start + length)).toString('utf8');
+        }
+        at = start + length;
+        break;
+      }
+      case 5:
+        at += 4;
+        break;
+      default:
+        throw new MalformedRequest(`unsupported wire type ${wire}`);
+    }
+    if (at > bytes.length) {
+      throw new MalformedRequest('truncated field');
+    }
+  }
+  return found;
+}

@@ -1,0 +1,53 @@
+/**
+ * The audit log (one JSON line per call, pino) and the Prometheus metrics (prom-client) of the proxy.
+ */
+import pino, { Logger } from 'pino';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the audit line of one call says. Never a token, a key or a payload. */
+export interface AuditRecord {
+  readonly identity: string;
+  /** How the caller authenticated: `mtls`, `jwt` (both: `jwt+mtls`), or `none`. */
+  readonly auth: string;
+  readonly namespace?: string;
+  readonly api: string;
+  readonly decision: 'allow' | 'deny';
+  readonly reason: string;
+  readonly latencyMs: number;
+  /** gRPC status code name of the answer (OK, PERMISSION_DENIED, UNAVAILABLE ...). */
+  readonly status: string;
+  /** The policy rules that matched. */
+  readonly rules?: readonly string[];
+}
+
+export function auditLogger(level = 'info', destination?: NodeJS.WritableStream): Logger {
+  return pino({
+    level,
+    base: { component: 'authorizer-proxy' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    messageKey: 'msg',
+    formatters: { level: (label) => ({ level: label }) },
+  }, destination as pino.DestinationStream | undefined);
+}
+
+export class ProxyMetrics {
+  public readonly registry = new Registry();
+  public readonly calls: Counter<'api' | 'decision' | 'status'>;
+  public readonly latency: Histogram<'api' | 'decision'>;
+  public readonly inFlight: Gauge;
+
+  public constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'authorizer_proxy_' });
+    this.calls = new Counter({ name: 'authorizer_proxy_calls_total', help: 'Calls by API, decision and gRPC status',
+      labelNames: ['api', 'decision', 'status'], registers: [this.registry] });
+    this.latency = new Histogram({ name: 'authorizer_proxy_call_duration_seconds', help: 'Call latency through the proxy',
+      labelNames: ['api', 'decision'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 75],
+      registers: [this.registry] });
+    this.inFlight = new Gauge({ name: 'authorizer_proxy_calls_in_flight', help: 'Calls being served', registers: [this.registry] });
+  }
+
+  public record(record: AuditRecord): void {
+    this.calls.inc({ api: record.api, decision: record.decision, status: record.status });
+    this.latency.observe({ api: record.api, decision: record.decision }, record.latencyMs / 1000);
+  }
+}

@@ -1,0 +1,421 @@
+/**
+ * The authorizer proxy, as an in-process app: a gRPC server that authenticates every call (client certificate
+ * and/or bearer JWT), authorizes it against the policy (the namespace read from the request message itself),
+ * and forwards the request bytes unchanged to the frontend over mutual TLS with a short-lived token it mints
+ * for the caller; an HTTP server for health and metrics; an HTTPS server for its JWKS. `main.ts` starts it
+ * from the environment; tests start it on port 0.
+ */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { AddressInfo } from 'node:net';
+import {
+  ClientUnaryCall, experimental, Metadata, sendUnaryData, Server, ServerUnaryCall, ServerWritableStream, ServiceError, status,
+} from '@grpc/grpc-js';
+import { createRemoteJWKSet } from 'jose';
+import { Logger } from 'pino';
+import { API_METHODS, ApiMethod } from '../../lib/authorizer/api';
+import { AuthorizerPolicy, authorize, grantsOf, Identity, permissionsFor, validatePolicy } from '../../lib/authorizer/policy';
+import { bearerToken, certificateIdentity, CertificateTrust, jwtIdentity, JwtTrust, Unauthenticated } from './authn';
+import { stringField, MalformedRequest } from './namespace';
+import { AuditRecord, auditLogger, ProxyMetrics } from './observability';
+import { TokenSigner } from './signer';
+import { MAX_MESSAGE_BYTES, Upstream, UpstreamOptions } from './upstream';
+
+export interface ProxyConfig {
+  /** The gRPC listener clients call: its serving certificate, and the CAs whose direct leaves it accepts. */
+  readonly listen: {
+    readonly host: string;
+    readonly port: number;
+    readonly certFile: string;
+    readonly keyFile: string;
+    /** The CAs whose own leaves authenticate callers (the workload and platform-clients CAs). */
+    readonly clientCaFiles: readonly string[];
+    /**
+     * Certificates TLS needs to verify those CAs' chains but that issue no caller (the root above a CA that is
+     * not self-signed). gRPC hands the proxy only certificates TLS verified.
+     * @default - none
+     */
+    readonly chainCaFiles?: readonly string[];
+  };
+  /** Plain HTTP: `/healthz` and `/metrics`. */
+  readonly http: { readonly host: string; readonly port: number };
+  /** HTTPS with the serving certificate: `/.well-known/jwks.json`, the frontend's key source. */
+  readonly jwks: { readonly host: string; readonly port: number };
+  /** Trust domain of identity URIs (the cluster DNS domain). */
+  readonly trustDomain: string;
+  readonly upstream: UpstreamOptions;
+  readonly signer: {
+    readonly keyFile: string;
+    readonly issuer: string;
+    readonly audience: string;
+    readonly ttlSeconds: number;
+    readonly publishDelaySeconds: number;
+  };
+  /** JSON policy file (a mounted ConfigMap key), re-read on change. */
+  readonly policyFile: string;
+  /** How often to look for changed files (policy, keys, certificates). */
+  readonly reloadSeconds: number;
+  /** Bearer JWTs of the organisation's identity provider, when callers may use them. */
+  readonly oidc?: {
+    readonly issuer: string;
+    readonly audience: string;
+    readonly jwksUri: string;
+    readonly algorithms?: readonly string[];
+  };
+  readonly logLevel?: string;
+  /** Where audit and service logs go. @default stdout */
+  readonly logDestination?: NodeJS.WritableStream;
+}
+
+export interface RunningProxy {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly jwksPort: number;
+  readonly metrics: ProxyMetrics;
+  readonly signer: TokenSigner;
+  /** The policy in force. */
+  policy(): AuthorizerPolicy;
+  /** Looks for changed files now (as the timer does). */
+  reload(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A gRPC status error. */
+function grpcError(code: status, details: string, metadata?: Metadata): Partial<ServiceError> {
+  return { code, details, metadata: metadata ?? new Metadata() };
+}
+
+/** Headers the proxy sets or that belong to the transport, never forwarded as they came. */
+const DROPPED_HEADERS = ['authorization', 'authorization-extras', 'te', 'content-type', 'user-agent', 'host'];
+
+/** The caller's metadata, for the frontend: transport headers dropped, the proxy's token as the only credential. */
+function forwardedMetadata(incoming: Metadata, token: string): Metadata {
+  const out = new Metadata();
+  for (const key of Object.keys(incoming.getMap())) {
+    if (!DROPPED_HEADERS.includes(key) && !key.startsWith('grpc-') && !key.startsWith(':')) {
+      incoming.get(key).forEach((v) => out.add(key, v));
+    }
+  }
+  out.set('authorization', `Bearer ${token}`);
+  return out;
+}
+
+function firstString(metadata: Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The certificates a caller may present, reloaded from files; a gRPC certificate provider for the listener. */
+class ListenerCertificates implements experimental.CertificateProvider {
+  private identity?: experimental.IdentityCertificateUpdate;
+  private ca?: experimental.CaCertificateUpdate;
+  private digest = '';
+  private readonly identityListeners = new Set<experimental.IdentityCertificateUpdateListener>();
+  private readonly caListeners = new Set<experimental.CaCertificateUpdateListener>();
+  public trust: X509Certificate[] = [];
+
+  public constructor(private readonly listen: ProxyConfig['listen']) {
+    this.load();
+  }
+
+  /** Re-reads the files; tells the listeners when something changed. */
+  public load(): boolean {
+    const certificate = readFileSync(this.listen.certFile);
+    const privateKey = readFileSync(this.listen.keyFile);
+    const cas = this.listen.clientCaFiles.map((f) => readFileSync(f));
+    const chain = (this.listen.chainCaFiles ?? []).map((f) => readFileSync(f));
+    const digest = [certificate, privateKey, ...cas, Buffer.from('|'), ...chain].map((b) => b.toString('base64')).join('|');
+    if (digest === this.digest) {
+      return false;
+    }
+    this.digest = digest;
+    this.identity = { certificate, privateKey };
+    this.ca = { caCertificate: Buffer.concat([...cas, ...chain].map((c) => Buffer.concat([c, Buffer.from('\n')]))) };
+    this.trust = cas.flatMap((pem) => pem.toString('utf8').split(/(?=-----BEGIN CERTIFICATE-----)/).filter((b) => b.includes('BEGIN'))
+      .map((b) => new X509Certificate(b)));
+    this.identityListeners.forEach((l) => l(this.identity ?? null));
+    this.caListeners.forEach((l) => l(this.ca ?? null));
+    return true;
+  }
+
+  // Listeners hear the current certificates on the next tick, as from a file watcher: gRPC registers its own
+  // watcher only after adding these listeners, and would miss a synchronous first update.
+  public addCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.caListeners.add(listener);
+    process.nextTick(() => listener(this.ca ?? null));
+  }
+
+  public removeCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.caListeners.delete(listener);
+  }
+
+  public addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.identityListeners.add(listener);
+    process.nextTick(() => listener(this.identity ?? null));
+  }
+
+  public removeIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.identityListeners.delete(listener);
+  }
+}
+
+function readPolicy(file: string): AuthorizerPolicy {
+  return validatePolicy(file, JSON.parse(readFileSync(file, 'utf8')));
+}
+
+function listen(server: HttpServer, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+const passthrough = (b: Buffer): Buffer => b;
+
+export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
+  const log: Logger = auditLogger(config.logLevel ?? 'info', config.logDestination);
+  const metrics = new ProxyMetrics();
+  let policy = readPolicy(config.policyFile);
+  const signer = await TokenSigner.create({ ...config.signer });
+  const certificates = new ListenerCertificates(config.listen);
+  const upstream = new Upstream(config.upstream);
+  const certificateTrust = (): CertificateTrust => ({ cas: certificates.trust, trustDomain: config.trustDomain });
+  const jwtTrust: JwtTrust | undefined = config.oidc ? {
+    issuer: config.oidc.issuer,
+    audience: config.oidc.audience,
+    keys: createRemoteJWKSet(new URL(config.oidc.jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 600_000, timeoutDuration: 5_000 }),
+    algorithms: config.oidc.algorithms,
+    groupsClaim: policy.jwtGroupsClaim ?? 'groups',
+    permissionsClaim: policy.jwtPermissionsClaim ?? 'permissions',
+  } : undefined;
+
+  /**
+   * Who the caller is: with a bearer token, the token's subject (a certificate, if presented too, must be valid:
+   * it authenticates the component forwarding the token); otherwise the certificate's identity.
+   */
+  async function authenticate(call: ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>):
+    Promise<{ identity: Identity; id: string; auth: string }> {
+    const der = call.getAuthContext()?.sslPeerCertificate?.raw;
+    const certificate = der && der.length > 0 ? certificateIdentity(der, certificateTrust()) : undefined;
+    const token = bearerToken(firstString(call.metadata, 'authorization'));
+    if (token !== undefined) {
+      if (!jwtTrust) {
+        throw new Unauthenticated('bearer tokens are not accepted here');
+      }
+      const identity = await jwtIdentity(token, { ...jwtTrust, groupsClaim: policy.jwtGroupsClaim ?? 'groups',
+        permissionsClaim: policy.jwtPermissionsClaim ?? 'permissions' });
+      return { identity, id: `jwt:${identity.issuer}#${identity.subject}`, auth: certificate ? 'jwt+mtls' : 'jwt' };
+    }
+    if (certificate) {
+      return { identity: certificate, id: certificate.uris[0], auth: 'mtls' };
+    }
+    // gRPC shows the proxy only certificates TLS verified: one that failed (expired, unknown CA) looks absent.
+    throw new Unauthenticated('the call carries neither a valid client certificate nor a bearer token');
+  }
+
+  /** Authenticates and authorizes one call; on success, the metadata to forward. */
+  async function admit(api: ApiMethod, call: ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>, request: Buffer):
+    Promise<{ metadata?: Metadata; error?: Partial<ServiceError>; record: Omit<AuditRecord, 'latencyMs' | 'status'> }> {
+    let who = { id: 'unknown', auth: 'none' };
+    let namespace: string | undefined;
+    try {
+      const { identity, id, auth } = await authenticate(call);
+      who = { id, auth };
+      if (api.scope === 'namespace') {
+        namespace = stringField(request, api.namespaceField ?? 1);
+        const header = firstString(call.metadata, 'temporal-namespace');
+        if (header !== undefined && header !== '' && header !== namespace) {
+          return { error: grpcError(status.PERMISSION_DENIED, 'the temporal-namespace header and the request name different namespaces'),
+            record: { identity: id, auth, namespace, api: api.name, decision: 'deny', reason: 'namespace header and message disagree' } };
+        }
+      }
+      const grants = grantsOf(policy, identity);
+      const decision = authorize(grants, api, namespace);
+      const base = { identity: id, auth, namespace, api: api.name, rules: grants.rules };
+      if (!decision.allow) {
+        return { error: grpcError(status.PERMISSION_DENIED, decision.reason), record: { ...base, decision: 'deny', reason: decision.reason } };
+      }
+      const token = await signer.mint(id, permissionsFor(grants, api, namespace));
+      return { metadata: forwardedMetadata(call.metadata, token), record: { ...base, decision: 'allow', reason: decision.reason } };
+    } catch (e) {
+      if (e instanceof Unauthenticated) {
+        return { error: grpcError(status.UNAUTHENTICATED, e.message),
+          record: { identity: who.id, auth: who.auth, namespace, api: api.name, decision: 'deny', reason: e.message } };
+      }
+      if (e instanceof MalformedRequest) {
+        return { error: grpcError(status.INVALID_ARGUMENT, 'the request message is malformed'),
+          record: { identity: who.id, auth: who.auth, api: api.name, decision: 'deny', reason: 'malformed request' } };
+      }
+      log.error({ err: e instanceof Error ? e.message : String(e), api: api.name }, 'internal error');
+      return { error: grpcError(status.INTERNAL, 'the proxy could not serve the call'),
+        record: { identity: who.id, auth: who.auth, namespace, api: api.name, decision: 'deny', reason: 'internal error' } };
+    }
+  }
+
+  function finish(record: Omit<AuditRecord, 'latencyMs' | 'status'>, started: bigint, code: status): void {
+    const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const full: AuditRecord = { ...record, latencyMs, status: status[code] ?? String(code) };
+    metrics.record(full);
+    log.info({ audit: full }, 'call');
+  }
+
+  function unary(api: ApiMethod) {
+    return (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void => {
+      const started = process.hrtime.bigint();
+      metrics.inFlight.inc();
+      let done = false;
+      const reply = (error: Partial<ServiceError> | null, value?: Buffer, trailer?: Metadata): void => {
+        if (!done) {
+          done = true;
+          metrics.inFlight.dec();
+          callback(error as ServiceError | null, value, trailer);
+        }
+      };
+      void admit(api, call, call.request).then(({ metadata, error, record }) => {
+        if (error || !metadata) {
+          reply(error ?? grpcError(status.INTERNAL, 'no decision'));
+          finish(record, started, error?.code ?? status.INTERNAL);
+          return;
+        }
+        if (call.cancelled) {
+          reply(grpcError(status.CANCELLED, 'cancelled by the caller'));
+          finish(record, started, status.CANCELLED);
+          return;
+        }
+        const deadline = call.getDeadline();
+        const outgoing: ClientUnaryCall = upstream.current.makeUnaryRequest(api.path, passthrough, passthrough, call.request, metadata,
+          Number.isFinite(Number(deadline)) ? { deadline } : {}, (err, response) => {
+            if (err) {
+              reply(err, undefined, err.metadata);
+              finish(record, started, err.code);
+            } else {
+              reply(null, response);
+              finish(record, started, status.OK);
+            }
+          });
+        outgoing.on('metadata', (md: Metadata) => call.sendMetadata(md));
+        call.on('cancelled', () => outgoing.cancel());
+      });
+    };
+  }
+
+  function serverStream(api: ApiMethod) {
+    return (call: ServerWritableStream<Buffer, Buffer>): void => {
+      const started = process.hrtime.bigint();
+      void admit(api, call, call.request).then(({ metadata, error, record }) => {
+        if (error || !metadata) {
+          call.emit('error', error ?? grpcError(status.INTERNAL, 'no decision'));
+          finish(record, started, error?.code ?? status.INTERNAL);
+          return;
+        }
+        const deadline = call.getDeadline();
+        const outgoing = upstream.current.makeServerStreamRequest(api.path, passthrough, passthrough, call.request, metadata,
+          Number.isFinite(Number(deadline)) ? { deadline } : {});
+        outgoing.on('metadata', (md: Metadata) => call.sendMetadata(md));
+        outgoing.on('data', (chunk: Buffer) => call.write(chunk));
+        outgoing.on('error', (err: ServiceError) => {
+          call.emit('error', err);
+          finish(record, started, err.code);
+        });
+        outgoing.on('end', () => {
+          call.end();
+          finish(record, started, status.OK);
+        });
+        call.on('cancelled', () => outgoing.cancel());
+      });
+    };
+  }
+
+  const server = new Server({
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    // SDK clients ping every 30 s or so, also without calls: accept it.
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    'grpc.keepalive_time_ms': 60_000,
+    'grpc.keepalive_timeout_ms': 20_000,
+  });
+  for (const api of API_METHODS.values()) {
+    if (api.serverStreaming) {
+      server.register(api.path, serverStream(api), passthrough, passthrough, 'serverStream');
+    } else {
+      server.register(api.path, unary(api), passthrough, passthrough, 'unary');
+    }
+  }
+  const credentials = experimental.createCertificateProviderServerCredentials(certificates, certificates, false);
+  const grpcPort = await new Promise<number>((resolve, reject) => server.bindAsync(`${config.listen.host}:${config.listen.port}`,
+    credentials, (err, port) => (err ? reject(err) : resolve(port))));
+
+  const health = (_req: IncomingMessage, res: ServerResponse): void => {
+    const url = _req.url ?? '';
+    if (url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', kid: signer.kid }));
+    } else if (url === '/metrics') {
+      void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
+    } else {
+      res.writeHead(404).end();
+    }
+  };
+  const httpServer = createHttpServer(health);
+  const httpPort = await listen(httpServer, config.http.host, config.http.port);
+  const jwksServer = createHttpsServer({
+    cert: readFileSync(config.listen.certFile), key: readFileSync(config.listen.keyFile), minVersion: 'TLSv1.2',
+  }, (req, res) => {
+    if (req.url === '/.well-known/jwks.json' && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(signer.jwks()));
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  const jwksPort = await listen(jwksServer, config.jwks.host, config.jwks.port);
+
+  async function reload(): Promise<void> {
+    try {
+      const next = readPolicy(config.policyFile);
+      if (JSON.stringify(next) !== JSON.stringify(policy)) {
+        policy = next;
+        log.info({ rules: policy.rules.length }, 'policy reloaded');
+      }
+    } catch (e) {
+      log.error({ err: e instanceof Error ? e.message : String(e) }, 'policy not reloaded: the new policy is invalid; the previous one stays');
+    }
+    try {
+      if (await signer.reload()) {
+        log.info({ kid: signer.jwks().keys.map((k) => k.kid) }, 'signing key rotated');
+      }
+      if (certificates.load()) {
+        jwksServer.setSecureContext({ cert: readFileSync(config.listen.certFile), key: readFileSync(config.listen.keyFile) });
+        log.info('serving certificate reloaded');
+      }
+      if (upstream.reload()) {
+        log.info('client certificate reloaded');
+      }
+    } catch (e) {
+      log.error({ err: e instanceof Error ? e.message : String(e) }, 'certificates or keys not reloaded');
+    }
+  }
+  const timer = setInterval(() => void reload(), config.reloadSeconds * 1000);
+  timer.unref();
+  log.info({ grpcPort, httpPort, jwksPort, upstream: config.upstream.address }, 'authorizer proxy listening');
+
+  return {
+    grpcPort,
+    httpPort,
+    jwksPort,
+    metrics,
+    signer,
+    policy: () => policy,
+    reload,
+    close: async () => {
+      clearInterval(timer);
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      upstream.close();
+      await Promise.all([httpServer, jwksServer].map((s) => new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      })));
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeProtectedHeader } from 'jose';
+import { configFromEnv, PROXY_ENV } from '../../../services/authorizer-proxy/config';
+import { MalformedRequest, stringField } from '../../../services/authorizer-proxy/namespace';
+import { TokenSigner } from '../../../services/authorizer-proxy/signer';
+import { request } from './harness';
+import { signingKeyPem } from './signing-key';
+
+describe('stringField', () => {
+  it('does read the namespace from the field the message keeps it in, the last occurrence winning', () => {
+    expect(stringField(request('StartWorkflowExecutionRequest', { namespace: 'orders', workflowId: 'w', identity: 'x' }), 1)).toBe('orders');
+    const respond = request('RespondWorkflowTaskCompletedRequest', { taskToken: Buffer.from([1, 2, 3]), identity: 'me', namespace: 'billing' });
+    expect(stringField(respond, 9)).toBe('billing');
+    expect(stringField(respond, 1)).not.toBe('billing');
+    expect(stringField(request('GetSystemInfoRequest', {}), 1)).toBeUndefined();
+    expect(stringField(Buffer.concat([request('DescribeNamespaceRequest', { namespace: 'a' }),
+      request('DescribeNamespaceRequest', { namespace: 'b' })]), 1)).toBe('b');
+    expect(stringField(Buffer.alloc(0), 1)).toBeUndefined();
+  });
+
+  it.each([
+    ['a truncated length', [0x0a, 0x05, 0x61]],
+    ['a truncated varint', [0x08, 0x80]],
+    ['field number 0', [0x02, 0x00]],
+    ['an unsupported wire type', [0x0b]],
+  ])('fails on %s', (_what, bytes) => {
+    expect(() => stringField(Buffer.from(bytes), 1)).toThrow(MalformedRequest);
+  });
+});
+
+describe('TokenSigner', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'signer-'));
+  const keyFile = join(dir, 'tls.key');
+
+  it('does sign with a rotated key only after the publish delay, and keep the old key published while its tokens live', async () => {
+    writeFileSync(keyFile, signingKeyPem());
+    let now = 1_000_000_000_000;
+    const signer = await TokenSigner.create({ keyFile, issuer: 'p', audience: 'a', ttlSeconds: 300, publishDelaySeconds: 120, now: () => now });
+    const first = signer.kid;
+    expect(decodeProtectedHeader(await signer.mint('s', ['x:read'])).kid).toBe(first);
+    writeFileSync(keyFile, signingKeyPem());
+    expect(await signer.reload()).toBe(true);
+    expect(await signer.reload()).toBe(false);
+    const [, second] = signer.jwks().keys.map((k) => k.kid);
+    expect(decodeProtectedHeader(await signer.mint('s', ['x:write'])).kid).toBe(first);
+    now += 121_000;
+    expect(decodeProtectedHeader(await signer.mint('s', ['x:write'])).kid).toBe(second);
+    expect(signer.jwks().keys.map((k) => k.kid)).toEqual([first, second]);
+    now += 301_000;
+    expect(signer.jwks().keys.map((k) => k.kid)).toEqual([second]);
+  });
+
+  it('does reuse a token while more than half of its life is left', async () => {
+    writeFileSync(keyFile, signingKeyPem());
+    let now = 2_000_000_000_000;
+    const signer = await TokenSigner.create({ keyFile, issuer: 'p', audience: 'a', ttlSeconds: 300, publishDelaySeconds: 0, now: () => now });
+    const token = await signer.mint('s', ['x:read']);
+    now += 100_000;
+    expect(await signer.mint('s', ['x:read'])).toBe(token);
+    expect(await signer.mint('s', ['x:write'])).not.toBe(token);
+    now += 60_000;
+    expect(await signer.mint('s', ['x:read'])).not.toBe(token);
+  });
+
+  it('fails on a key that is not EC P-256', async () => {
+    writeFileSync(keyFile, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    await expect(TokenSigner.create({ keyFile, issuer: 'p', audience: 'a', ttlSeconds: 300, publishDelaySeconds: 0 }))
+      .rejects.toThrow('the signing key must be an EC P-256 key (ES256)');
+  });
+});
+
+describe('configFromEnv', () => {
+  const complete = {
+    [PROXY_ENV.certFile]: '/tls/tls.crt', [PROXY_ENV.keyFile]: '/tls/tls.key', [PROXY_ENV.clientCaFiles]: '/trust/a.crt,/trust/b.crt',
+    [PROXY_ENV.trustDomain]: 'cluster.local', [PROXY_ENV.upstreamAddress]: 'fe:7233', [PROXY_ENV.upstreamServerName]: 'fe',
+    [PROXY_ENV.upstreamCaFile]: '/trust/frontend-ca.crt', [PROXY_ENV.upstreamCertFile]: '/client/tls.crt',
+    [PROXY_ENV.upstreamKeyFile]: '/client/tls.key', [PROXY_ENV.signingKeyFile]: '/signing/tls.key', [PROXY_ENV.tokenIssuer]: 'p',
+    [PROXY_ENV.tokenAudience]: 'a', [PROXY_ENV.policyFile]: '/policy/policy.json',
+  };
+
+  it('does read a complete environment, with the defaults', () => {
+    const config = configFromEnv(complete);
+    expect(config.listen).toMatchObject({ port: 7233, clientCaFiles: ['/trust/a.crt', '/trust/b.crt'], chainCaFiles: [] });
+    expect(config.signer).toMatchObject({ ttlSeconds: 300, publishDelaySeconds: 150 });
+    expect(config.oidc).toBeUndefined();
+    expect(configFromEnv({ ...complete, [PROXY_ENV.oidcIssuer]: 'https://idp', [PROXY_ENV.oidcAudience]: 't',
+      [PROXY_ENV.oidcJwksUri]: 'https://idp/jwks' }).oidc).toEqual({ issuer: 'https://idp', audience: 't', jwksUri: 'https://idp/jwks' });
+  });
+
+  it('fails naming every missing or malformed variable at once', () => {
+    expect(() => configFromEnv({ ...complete, [PROXY_ENV.policyFile]: '', [PROXY_ENV.port]: '70000', [PROXY_ENV.tokenTtl]: '5' }))
+      .toThrow('invalid configuration: PROXY_PORT must be an integer from 0 to 65535 (got "70000"); PROXY_TOKEN_TTL_SECONDS must be an ' +
+        'integer from 30 to 3600 (got "5"); PROXY_POLICY_FILE is not set');
+    expect(() => configFromEnv({ ...complete, [PROXY_ENV.oidcIssuer]: 'https://idp', [PROXY_ENV.oidcAudience]: 't',
+      [PROXY_ENV.oidcJwksUri]: 'not a url' })).toThrow('PROXY_OIDC_JWKS_URI must be a URL');
+  });
+});
