@@ -42,7 +42,7 @@ export default tseslint.config(
           })),
           { target: './services', from: './lib/core', except: ['./errors.ts', './names.ts'],
             message: 'services import only pure modules of lib/core (errors, names)' },
-          { target: './services', from: './lib/authorizer', except: ['./api.ts', './policy.ts'],
+          { target: './services', from: './lib/authorizer', except: ['./api.ts', './policy.ts', './proxy-env.ts'],
             message: 'services import only the pure policy model of lib/authorizer (api.ts, policy.ts)' },
         ],
       }],

@@ -11,6 +11,8 @@ export const DEFAULT_IMAGES = {
   adminTools: `temporalio/admin-tools:${TEMPORAL_VERSION}`,
   ui: 'temporalio/ui:2.52.0',
   postgres: 'postgres:17.6',
+  /** Runs the bundled programs of this package (the authorizer proxy) from a ConfigMap: no image to build. */
+  node: 'node:20.20.2-bookworm-slim',
 } as const;
 
 /** Image user ids (from the images' Dockerfiles). */
@@ -19,6 +21,8 @@ export const IMAGE_USERS = {
   adminTools: 1000,
   ui: 5000,
   postgres: 999,
+  /** The `node` user of the official Node images. */
+  node: 1000,
 } as const;
 
 const IMAGE_REFERENCE = new RegExp('^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*' +

@@ -10,10 +10,12 @@ import { requireDnsLabel, requireDnsName, requireTemporalNamespaceName } from '.
 import { rollback } from '../core/rollback';
 import { caSpecifications, createGeneratedChain } from './generated-chain';
 import { buildGlobalTls, ExpirationChecksProps, GlobalTlsConfig } from './global-tls';
+import { Issuer } from '../../imports/cert-manager.io';
 import { ISSUED_BY_LABEL, Issuance, TlsIdentity } from './identity';
 import { DeclaredIssuer, isClusterScoped, IssuerReference, issuerProblems, ManifestObject } from './issuer-check';
 import { IDENTITY_DIRS, TRUST_DIR, TRUST_FILE_MODE, trustAnchorFile, trustAnchorFileName } from './layout';
 import { CertificateRole, KeyRotationPolicy, lifetime, Lifetime, PrivateKeyProps, resolvePrivateKey, ResolvedPrivateKey, usagesFor } from './settings';
+import { SigningKey } from './signing-key';
 import { CaName, CertificateSpecification, specificationProblems } from './specification';
 import {
   assertSeparableCas, externalByPurpose, ExternalPkiProps, requireCaBundle, requireTrustSource, TrustSource,
@@ -143,8 +145,10 @@ export class TemporalPki extends Construct {
   /** Logical name every internode certificate carries and every internode client verifies. */
   public readonly internodeServerName: string;
   private readonly labels: Record<string, string>;
-  /** Every leaf issued from this PKI, by `<namespace>/<secretName>`. */
-  private readonly issued = new Map<string, TlsIdentity>();
+  /** Every leaf and signing key issued from this PKI, by `<namespace>/<secretName>`. */
+  private readonly issued = new Map<string, TlsIdentity | SigningKey>();
+  /** The self-signed issuer of signing keys (cert-manager issuance), made on first use. */
+  private signingIssuer?: IssuerReference;
 
   constructor(scope: Construct, id: string, props: TemporalPkiProps = {}) {
     super(scope, id);
@@ -275,15 +279,21 @@ export class TemporalPki extends Construct {
   }
 
   /**
-   * The internode certificate, shared by every server service: SANs are the logical internode name plus
-   * every DNS name of the Services it is served behind (headless Services; the internal-frontend Service,
-   * which admin tools reach by name).
+   * An internode certificate: SANs are the logical internode name (which every internode client verifies)
+   * plus every DNS name of the Services it is served behind (a service's headless Service; the
+   * internal-frontend Service). Give each server service its own (`name`: `history-internode` ...), so that
+   * a stolen key is one service's.
    */
-  public issueInternodeCertificate(scope: Construct, id: string, props: { readonly servedBy?: readonly ServiceDns[] } = {}): TlsIdentity {
+  public issueInternodeCertificate(scope: Construct, id: string, props: {
+    readonly servedBy?: readonly ServiceDns[];
+    /** @default 'internode' */
+    readonly name?: string;
+  } = {}): TlsIdentity {
     const at = `${scope.node.path}/${id}`;
     const names = (props.servedBy ?? []).flatMap((s) => serviceDnsNames(requireServiceDns(at, s)));
+    const name = requireDnsLabel(at, 'name', props.name ?? 'internode', { example: 'history-internode' });
     return this.leaf(scope, id, {
-      role: 'internode', name: 'internode', purpose: 'internode', namespace: this.namespace,
+      role: 'internode', name, purpose: 'internode', namespace: this.namespace,
       commonName: this.internodeServerName.length <= 64 ? this.internodeServerName : undefined,
       dnsNames: [this.internodeServerName, ...names], serverName: this.internodeServerName,
       acceptsClientsFrom: INTERNODE_CLIENT_CAS, mountDir: IDENTITY_DIRS.internode,
@@ -353,9 +363,55 @@ export class TemporalPki extends Construct {
   }
 
   /**
+   * A key pair for signing tokens (EC P-256, for ES256), in Secret `<name>-signing-key` of the Temporal
+   * namespace, issued into `scope`: with cert-manager, a self-signed certificate that only carries the key,
+   * re-keyed at every renewal (the leaves' lifetime); minted outside otherwise.
+   */
+  public issueSigningKey(scope: Construct, id: string, props: { readonly name: string }): SigningKey {
+    const at = `${scope.node.path}/${id}`;
+    const name = requireDnsLabel(at, 'name', props.name, { example: 'temporal-authorizer-proxy' });
+    const secretName = `${name}-signing-key`;
+    this.requireUnissued(at, `${this.namespace}/${secretName}`, name);
+    if (this.mode !== 'provided' && this.signingIssuer === undefined) {
+      const issuer = new Issuer(this, 'SigningKeyIssuer', {
+        metadata: { name: `${this.name}-token-signing`, labels: this.labels },
+        spec: { selfSigned: {} },
+      });
+      this.signingIssuer = { kind: 'Issuer', name: issuer.name };
+    }
+    const key = new SigningKey(scope, id, {
+      name,
+      issuerRef: this.signingIssuer,
+      specification: {
+        certificateName: secretName,
+        secretName,
+        namespace: this.namespace,
+        role: 'token-signer',
+        issuer: 'self',
+        commonName: `${name} token signing key`,
+        dnsNames: [],
+        uris: [],
+        usages: usagesFor('token-signer', 'ECDSA').map(String),
+        // ES256 needs P-256, whatever the PKI's own key settings.
+        privateKey: { algorithm: 'ECDSA', size: 256 },
+        keyRotation: 'Always',
+        lifetime: this.leafLifetime,
+        labels: this.labels,
+      },
+    });
+    this.issued.set(`${this.namespace}/${secretName}`, key);
+    return key;
+  }
+
+  /** The identity URI of a client certificate: `spiffe://<cluster domain>/ns/<namespace>/temporal-client/<name>`. */
+  public identityUri(namespace: string, name: string): string {
+    return `spiffe://${this.clusterDomain}/ns/${namespace}/temporal-client/${name}`;
+  }
+
+  /**
    * Every certificate of this PKI, whoever issues it: the CAs it defines (none with external issuers), then
-   * every leaf issued from it that is still part of the App, in the order they were issued. The Pulumi path
-   * mints exactly these.
+   * every leaf and signing key issued from it that is still part of the App, in the order they were issued.
+   * The Pulumi path mints exactly these.
    */
   public specifications(): CertificateSpecification[] {
     const cas = Object.values(this.caSpecifications).filter((s): s is CertificateSpecification => s !== undefined);
@@ -432,10 +488,6 @@ export class TemporalPki extends Construct {
     return this.mode === 'provided' ? specificationProblems(this.specifications()) : this.issuerProblems();
   }
 
-  private identityUri(namespace: string, name: string): string {
-    return `spiffe://${this.clusterDomain}/ns/${namespace}/temporal-client/${name}`;
-  }
-
   private serverLeaf(scope: Construct, id: string, props: ServerCertificateProps, accepts: readonly CaPurpose[],
     mountDir: string): TlsIdentity {
     const at = `${scope.node.path}/${id}`;
@@ -450,9 +502,20 @@ export class TemporalPki extends Construct {
     });
   }
 
-  /** Leaves issued from this PKI that are still in the App (a rolled-back construct takes its own with it). */
-  private leaves(): TlsIdentity[] {
+  /** Leaves and signing keys issued from this PKI that are still in the App (a rolled-back construct takes its own with it). */
+  private leaves(): (TlsIdentity | SigningKey)[] {
     return [...this.issued.values()].filter(attached);
+  }
+
+  /** Throws `DUPLICATE_NAME` when the Secret `key` (`<namespace>/<name>`) is already issued, or is a CA's. */
+  private requireUnissued(at: string, key: string, name: string): void {
+    const previous = this.issued.get(key);
+    const ca = Object.values(this.caSpecifications).find((c) => c !== undefined && `${c.namespace}/${c.secretName}` === key);
+    if ((previous !== undefined && attached(previous)) || ca !== undefined) {
+      throw new ValidationError('DUPLICATE_NAME', at,
+        `the certificate Secret "${key}" is already issued to ${ca ? `the ${ca.ca} CA` : previous?.node.path}`, name,
+        'give each identity its own name (or secretName): two certificates writing one Secret overwrite each other');
+    }
   }
 
   private leaf(scope: Construct, id: string, p: LeafRequest): TlsIdentity {
@@ -468,13 +531,7 @@ export class TemporalPki extends Construct {
     }
     const secretName = p.secretName ?? `${this.name}-${p.name}-tls`;
     const key = `${p.namespace}/${secretName}`;
-    const previous = this.issued.get(key);
-    const ca = Object.values(this.caSpecifications).find((c) => c !== undefined && `${c.namespace}/${c.secretName}` === key);
-    if ((previous !== undefined && attached(previous)) || ca !== undefined) {
-      throw new ValidationError('DUPLICATE_NAME', at,
-        `the certificate Secret "${key}" is already issued to ${ca ? `the ${ca.ca} CA` : previous?.path}`, p.name,
-        'give each identity its own name (or secretName): two certificates writing one Secret overwrite each other');
-    }
+    this.requireUnissued(at, key, p.name);
     const identity = new TlsIdentity(scope, id, {
       name: p.name,
       issuedBy: p.purpose,

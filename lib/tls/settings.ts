@@ -82,12 +82,14 @@ export type CertificateRole =
   | 'server'
   | 'platform-client'
   | 'workload-client'
-  | 'trust-carrier';
+  | 'trust-carrier'
+  | 'token-signer';
 
 /**
  * Key usages per role. `key encipherment` only for RSA (ECDSA/Ed25519 keys sign, they never encrypt a
  * key exchange). A trust carrier gets `email protection` so that its Extended Key Usage excludes TLS:
- * even if its key leaked it could not authenticate a TLS client or server. Pure.
+ * even if its key leaked it could not authenticate a TLS client or server. A token signer's certificate is
+ * self-signed and only carries its key (digital signature, no TLS usage). Pure.
  */
 export function usagesFor(role: CertificateRole, algorithm: KeyAlgorithm): CertificateSpecUsages[] {
   if (role === 'ca') {
@@ -106,6 +108,9 @@ export function usagesFor(role: CertificateRole, algorithm: KeyAlgorithm): Certi
       return [...base, CertificateSpecUsages.CLIENT_AUTH];
     case 'trust-carrier':
       return [CertificateSpecUsages.DIGITAL_SIGNATURE, CertificateSpecUsages.EMAIL_PROTECTION];
+    case 'token-signer':
+      // A key that signs JWTs: its self-signed certificate only carries it, for no TLS use.
+      return [CertificateSpecUsages.DIGITAL_SIGNATURE];
   }
 }
 

@@ -2,35 +2,11 @@
  * The proxy's configuration from its environment (what the AuthorizerProxy construct sets on its container).
  * Every problem is reported at once, by variable name, before anything listens.
  */
+import { PROXY_ENV, PROXY_PORTS } from '../../lib/authorizer/proxy-env';
 import { ProxyConfig } from './proxy';
 
-/** The environment variables the proxy reads (names shared with the construct that sets them). */
-export const PROXY_ENV = {
-  port: 'PROXY_PORT',
-  httpPort: 'PROXY_HTTP_PORT',
-  jwksPort: 'PROXY_JWKS_PORT',
-  certFile: 'PROXY_TLS_CERT_FILE',
-  keyFile: 'PROXY_TLS_KEY_FILE',
-  clientCaFiles: 'PROXY_CLIENT_CA_FILES',
-  chainCaFiles: 'PROXY_CHAIN_CA_FILES',
-  trustDomain: 'PROXY_TRUST_DOMAIN',
-  upstreamAddress: 'PROXY_UPSTREAM_ADDRESS',
-  upstreamServerName: 'PROXY_UPSTREAM_SERVER_NAME',
-  upstreamCaFile: 'PROXY_UPSTREAM_CA_FILE',
-  upstreamCertFile: 'PROXY_UPSTREAM_CERT_FILE',
-  upstreamKeyFile: 'PROXY_UPSTREAM_KEY_FILE',
-  signingKeyFile: 'PROXY_SIGNING_KEY_FILE',
-  tokenIssuer: 'PROXY_TOKEN_ISSUER',
-  tokenAudience: 'PROXY_TOKEN_AUDIENCE',
-  tokenTtl: 'PROXY_TOKEN_TTL_SECONDS',
-  keyPublishDelay: 'PROXY_KEY_PUBLISH_DELAY_SECONDS',
-  policyFile: 'PROXY_POLICY_FILE',
-  reloadSeconds: 'PROXY_RELOAD_SECONDS',
-  oidcIssuer: 'PROXY_OIDC_ISSUER',
-  oidcAudience: 'PROXY_OIDC_AUDIENCE',
-  oidcJwksUri: 'PROXY_OIDC_JWKS_URI',
-  logLevel: 'PROXY_LOG_LEVEL',
-} as const;
+export { PROXY_ENV };
+
 
 /** Reads the configuration; throws one Error listing every missing or malformed variable. */
 export function configFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
@@ -51,18 +27,30 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
     }
     return value;
   };
+  const address = (name: string, fallbackPort: number): { host: string; port: number } => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') {
+      return { host: '0.0.0.0', port: fallbackPort };
+    }
+    const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(raw);
+    const port = match ? Number(match[2]) : NaN;
+    if (!match || port > 65535) {
+      problems.push(`${name} must be host:port, e.g. 0.0.0.0:${fallbackPort} (got ${JSON.stringify(raw)})`);
+      return { host: '0.0.0.0', port: fallbackPort };
+    }
+    return { host: match[1].replace(/^\[|\]$/g, ''), port };
+  };
   const oidcIssuer = env[PROXY_ENV.oidcIssuer];
   const config: ProxyConfig = {
     listen: {
-      host: '0.0.0.0',
-      port: number(PROXY_ENV.port, 7233),
+      ...address(PROXY_ENV.listen, PROXY_PORTS.grpc),
       certFile: text(PROXY_ENV.certFile),
       keyFile: text(PROXY_ENV.keyFile),
       clientCaFiles: text(PROXY_ENV.clientCaFiles).split(',').filter((f) => f !== ''),
       chainCaFiles: (env[PROXY_ENV.chainCaFiles] ?? '').split(',').filter((f) => f !== ''),
     },
-    http: { host: '0.0.0.0', port: number(PROXY_ENV.httpPort, 9090) },
-    jwks: { host: '0.0.0.0', port: number(PROXY_ENV.jwksPort, 8443) },
+    http: address(PROXY_ENV.httpListen, PROXY_PORTS.http),
+    jwks: address(PROXY_ENV.jwksListen, PROXY_PORTS.jwks),
     trustDomain: text(PROXY_ENV.trustDomain),
     upstream: {
       address: text(PROXY_ENV.upstreamAddress),

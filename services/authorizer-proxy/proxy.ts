@@ -16,6 +16,7 @@ import {
 import { createRemoteJWKSet } from 'jose';
 import { Logger } from 'pino';
 import { API_METHODS, ApiMethod } from '../../lib/authorizer/api';
+import { PROXY_JWKS_PATH } from '../../lib/authorizer/proxy-env';
 import { AuthorizerPolicy, authorize, grantsOf, Identity, permissionsFor, validatePolicy } from '../../lib/authorizer/policy';
 import { bearerToken, certificateIdentity, CertificateTrust, jwtIdentity, JwtTrust, Unauthenticated } from './authn';
 import { stringField, MalformedRequest } from './namespace';
@@ -363,7 +364,7 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
   const jwksServer = createHttpsServer({
     cert: readFileSync(config.listen.certFile), key: readFileSync(config.listen.keyFile), minVersion: 'TLSv1.2',
   }, (req, res) => {
-    if (req.url === '/.well-known/jwks.json' && req.method === 'GET') {
+    if (req.url === PROXY_JWKS_PATH && req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(signer.jwks()));
     } else {
       res.writeHead(404).end();
