@@ -1,6 +1,7 @@
 import { Chart, ChartProps, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
+import { Role, ROLES } from '../lib/authorizer/policy';
 import { ValidationError } from '../lib/core/errors';
 import { Installation, InstallationProps } from '../lib/core/installation';
 import { requireDnsLabel } from '../lib/core/names';
@@ -15,6 +16,16 @@ import { TemporalNamespaceProps } from '../lib/temporal/namespace-job';
 import { TemporalWebUi, TemporalWebUiProps } from '../lib/temporal/web-ui';
 import { TlsIdentity } from '../lib/tls/identity';
 import { ClientIdentityProps, TemporalPki, TemporalPkiProps } from '../lib/tls/pki';
+
+/** A workload's client identity, and the role it gets in each of its Temporal namespaces through the authorizer proxy. */
+export interface ClientIdentity extends ClientIdentityProps {
+  /**
+   * Its role in each of `temporalNamespaces`: `write` runs workers and starts, signals or cancels workflows;
+   * `worker` only polls and completes tasks; `read` only lists and describes; `admin` also manages the namespace.
+   * @default 'write'
+   */
+  readonly role?: Role;
+}
 
 /** The parts of a deployment, for constructs added to it (`addComponents`). */
 export interface SecureTemporalDeployment {
@@ -33,7 +44,7 @@ export interface SecureTemporalDeployment {
  * and docs/NETWORK.md) and the installation's `name` and `clusterDomain`.
  */
 export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'>, InstallationProps,
-  Omit<TemporalClusterProps, 'installation' | 'persistence' | 'pki' | 'namespaces'>, NetworkBoundaryOptions {
+  Omit<TemporalClusterProps, 'installation' | 'persistence' | 'pki' | 'namespaces' | 'authorizerProxy'>, NetworkBoundaryOptions {
   /**
    * Kubernetes namespace of everything.
    * @default 'temporal'
@@ -64,12 +75,18 @@ export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'>,
    */
   readonly tls?: Omit<TemporalPkiProps, 'installation'>;
   /**
+   * The authorizer proxy, the one door to Temporal (see docs/SECURITY.md): its replicas, policy rules, identity
+   * provider. `false` deploys none, and leaves every caller the frontend admits free to do everything.
+   * @default - a proxy with the grants of `clientIdentities` and of the platform's own components
+   */
+  readonly authorizerProxy?: TemporalClusterProps['authorizerProxy'];
+  /**
    * Client identities of workloads (a worker app in Kubernetes namespace X for Temporal namespaces Y):
-   * each gets a certificate from the workload CA, issued into its own namespace, for it to mount. Each
-   * namespace must be admitted by `clientNamespaces`.
+   * each gets a certificate from the workload CA, issued into its own namespace, for it to mount, and its
+   * `role` in those namespaces through the authorizer proxy. Each namespace must be admitted by `clientNamespaces`.
    * @default - none
    */
-  readonly clientIdentities?: readonly ClientIdentityProps[];
+  readonly clientIdentities?: readonly ClientIdentity[];
   /**
    * Your own components in the Temporal namespace, created inside the chart after its built-in parts and
    * before its network boundary: every construct created here that implements `IComponent` and registers
@@ -114,6 +131,7 @@ export class SecureTemporalChart extends Chart implements SecureTemporalDeployme
       }
       const identities = (props.clientIdentities ?? []);
       requireAdmittedIdentities(this.node.path, identities, props.clientNamespaces ?? []);
+      requireRoles(this.node.path, identities, props.authorizerProxy !== false);
 
       if (createNamespace) {
         new k8s.KubeNamespace(this, 'Namespace', {
@@ -144,6 +162,7 @@ export class SecureTemporalChart extends Chart implements SecureTemporalDeployme
         pki: this.pki,
         persistence,
         namespaces: props.namespaces ?? [{ name: 'default', retention: Duration.days(3) }],
+        authorizerProxy: props.authorizerProxy ?? {},
       });
       if (props.webUi !== false) {
         this.webUi = new TemporalWebUi(this, 'WebUi', { ...(props.webUi ?? {}), cluster: this.cluster });
@@ -152,7 +171,12 @@ export class SecureTemporalChart extends Chart implements SecureTemporalDeployme
         this.adminTools = new TemporalAdminTools(this, 'AdminTools', { cluster: this.cluster });
       }
       const clients = new Construct(this, 'ClientIdentities');
-      this.clientIdentities = identities.map((identity, i) => this.pki.issueClientCertificate(clients, `Client${i}`, identity));
+      this.clientIdentities = identities.map((identity, i) => {
+        const { role, ...certificate } = identity;
+        const issued = this.pki.issueClientCertificate(clients, `Client${i}`, certificate);
+        this.cluster.authorizerProxy?.grant(issued, role ?? 'write', issued.temporalNamespaces);
+        return issued;
+      });
       props.addComponents?.(this, this);
       this.network = new NetworkBoundary(this, 'Network', {
         installation: this.installation,
@@ -167,6 +191,24 @@ export class SecureTemporalChart extends Chart implements SecureTemporalDeployme
       rollback(this, error);
     }
   }
+}
+
+/** Throws `INVALID_POLICY` for a role that is not one, or that nothing would enforce (no authorizer proxy). */
+function requireRoles(path: string, identities: readonly ClientIdentity[], proxy: boolean): void {
+  identities.forEach((identity, i) => {
+    if (identity.role === undefined) {
+      return;
+    }
+    const at = `${path}/clientIdentities[${i}]`;
+    if (!ROLES.includes(identity.role)) {
+      throw new ValidationError('INVALID_POLICY', at, `role must be one of ${ROLES.join(', ')}`, identity.role,
+        'e.g. role: "write" for a worker that also starts workflows, "worker" for one that only runs tasks');
+    }
+    if (!proxy) {
+      throw new ValidationError('INVALID_POLICY', at, 'a role needs the authorizer proxy, which is off (authorizerProxy: false)',
+        identity.role, 'drop role, or turn the authorizer proxy back on');
+    }
+  });
 }
 
 /** Throws `DUPLICATE_NAME` when another chart of the App deploys the same installation (namespace and name). */

@@ -26,7 +26,7 @@ export interface NamedPort {
 /** What a flow is for; shown in the docs table. */
 export type FlowCategory =
   | 'membership' | 'rpc' | 'system-client' | 'admin' | 'ui' | 'client' | 'ingress' | 'database' | 'dns'
-  | 'metrics' | 'service' | 'extra';
+  | 'metrics' | 'service' | 'authorization' | 'extra';
 
 /**
  * Peers outside the namespace that the deployment's options name, resolved by the network boundary:

@@ -1,3 +1,4 @@
+import { AuthorizerProxy } from '../authorizer/proxy';
 import { Endpoint, FlowCategory } from '../core/component';
 import { TEMPORAL_SERVICES, TemporalService } from './ports';
 
@@ -61,6 +62,9 @@ export function serverCalls(from: TemporalService, present: readonly TemporalSer
 
 /** How an admin client (admin tools, the namespace Job) reaches the cluster through `target`, for flow purposes. */
 export function adminRoute(target: Endpoint): string {
+  if (target.component instanceof AuthorizerProxy) {
+    return 'authorizer proxy: temporal-system admin';
+  }
   return target.component.description.id === 'internal-frontend'
     ? 'internal-frontend: system admin over internode mTLS' : 'frontend API';
 }

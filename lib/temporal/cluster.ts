@@ -11,18 +11,23 @@ import { requireReplicas } from '../core/names';
 import { ComputeResources, toResourceRequirements } from '../core/pod-security';
 import { rollback } from '../core/rollback';
 import { requireUnusedNames } from '../core/unique';
+import { Role, SYSTEM_NAMESPACE } from '../authorizer/policy';
+import { AuthorizerProxy, AuthorizerProxyOptions, JWKS_REFRESH_SECONDS } from '../authorizer/proxy';
+import { TlsIdentity } from '../tls/identity';
+import { TRUST_DIR, trustAnchorFile } from '../tls/layout';
 import { TemporalPki } from '../tls/pki';
 import { FrontendAccess } from '../tls/trust';
 import { serverCalls } from './call-graph';
-import { ClientTls, ClusterTls, issueClusterTls, platformClientTls } from './cluster-tls';
+import { ClientTls, clientTls, ClusterTls, ConfigVariant, configVariant, issueClusterTls } from './cluster-tls';
 import { DynamicConfig, mergeDynamicConfig, renderDynamicConfig, RINGPOP_TLS_DYNAMIC_CONFIG } from './dynamic-config';
 import { NamespaceRegistration, resolveNamespaces, TemporalNamespaceProps } from './namespace-job';
 import { ResolvedSqlStore, resolveSqlStore, SqlStoreProps } from './persistence';
 import { assertNoPortClash, PORT_NAMES, SERVICE_PORTS, TemporalService } from './ports';
 import { SchemaJob } from './schema-job';
-import { buildServerConfig, renderServerConfig, ServerConfig } from './server-config';
+import { AuthorizationConfig, buildServerConfig, renderServerConfig, ServerConfig } from './server-config';
 import {
-  DYNAMIC_CONFIG_DIR, DYNAMIC_CONFIG_FILE, POD_IP_ENV, SERVER_CONFIG_FILE, ServerConnections, TemporalServerService,
+  DYNAMIC_CONFIG_DIR, DYNAMIC_CONFIG_FILE, FRONTEND_CONFIG_FILE, POD_IP_ENV, SERVER_CONFIG_FILE, ServerConnections,
+  TemporalServerService,
 } from './server-service';
 import { storeCalls, storeIdentities } from './store-wiring';
 
@@ -61,11 +66,20 @@ export interface TemporalClusterProps extends InstallationScopedProps {
   /** @default - 1 replica, default resources */
   readonly worker?: ServerServiceProps;
   /**
-   * Run an internal-frontend: the system worker, admin tools and jobs then reach the cluster through it
-   * (needed once server-side authorization is on).
-   * @default false
+   * Run an internal-frontend: the server's own system clients (the system worker's) then reach the cluster
+   * through it, as system admin over internode mTLS. Needed once server-side authorization is on, so always
+   * on with an authorizer proxy; without one, admin tools and jobs use it too.
+   * @default - on with an authorizer proxy, else off
    */
   readonly internalFrontend?: boolean | ServerServiceProps;
+  /**
+   * The authorizer proxy: every client reaches Temporal through it, and the frontend enforces the grants of
+   * the tokens it signs (Temporal's default JWT claim mapper and authorizer, the proxy's JWKS as key source).
+   * A workload certificate straight to the frontend is then refused at TLS. Needs `pki`.
+   * `false` is the same as leaving it out.
+   * @default - none: no authorization (every caller the frontend's TLS admits may do everything)
+   */
+  readonly authorizerProxy?: AuthorizerProxyOptions | false;
   /**
    * Dynamic config values, merged key by key over DEFAULT_DYNAMIC_CONFIG.
    * @default - DEFAULT_DYNAMIC_CONFIG
@@ -123,8 +137,15 @@ export class TemporalCluster extends Construct {
   public readonly internalFrontendService?: k8s.KubeService;
   public readonly defaultStore: ResolvedSqlStore;
   public readonly visibilityStore: ResolvedSqlStore;
+  /** The frontend's static config (the most complete variant). */
   public readonly serverConfig: ServerConfig;
+  /** The frontend's rendered config file. */
   public readonly renderedConfig: string;
+  /** The static config of each variant: the frontend's, and every other service's. */
+  public readonly serverConfigs: Readonly<Record<ConfigVariant, ServerConfig>>;
+  public readonly renderedConfigs: Readonly<Record<ConfigVariant, string>>;
+  /** The authorizer proxy, when the cluster has one: clients call `clientEndpoint` (its gRPC port). */
+  public readonly authorizerProxy?: AuthorizerProxy;
   public readonly adminToolsImage: string;
   public readonly schemaJobs: readonly SchemaJob[];
   public readonly namespaceRegistration?: NamespaceRegistration;
@@ -155,10 +176,20 @@ export class TemporalCluster extends Construct {
         DEFAULT_IMAGES.adminTools);
       this.defaultStore = resolveSqlStore(path, 'default', props.persistence?.default);
       this.visibilityStore = resolveSqlStore(path, 'visibility', props.persistence?.visibility);
-      // No authorizer proxy exists in this deployment: clients call the frontend themselves.
-      this.frontendAccess = 'direct';
+      const proxyOptions = props.authorizerProxy === false ? undefined : props.authorizerProxy;
+      if (proxyOptions !== undefined && props.pki === undefined) {
+        throw new ValidationError('INVALID_TLS', path, 'the authorizer proxy needs mTLS: the cluster has no PKI', 'authorizerProxy',
+          'pass pki (a TemporalPki), or leave authorizerProxy out');
+      }
+      if (proxyOptions !== undefined && props.internalFrontend === false) {
+        throw new ValidationError('INVALID_TLS', path,
+          'with the authorizer proxy the server authorizes every frontend call, so its system worker needs the internal-frontend',
+          false, 'leave internalFrontend unset (or true), or leave authorizerProxy out');
+      }
+      // With a proxy, clients must go through it: the frontend then refuses workload certificates.
+      this.frontendAccess = proxyOptions ? 'authorizer-proxy' : 'direct';
 
-      const internal = props.internalFrontend;
+      const internal = props.internalFrontend ?? proxyOptions !== undefined;
       const serviceProps: Partial<Record<TemporalService, ServerServiceProps>> = {
         'frontend': props.frontend ?? {},
         'history': props.history ?? {},
@@ -185,6 +216,7 @@ export class TemporalCluster extends Construct {
         this.internalFrontendService = this.clientService('internal-frontend');
       }
       this.tls = props.pki ? issueClusterTls(new Construct(this, 'Tls'), props.pki, {
+        services: this.services,
         frontendService: this.frontendService,
         internalFrontendService: this.internalFrontendService,
         clusterDomain: this.clusterDomain,
@@ -192,7 +224,27 @@ export class TemporalCluster extends Construct {
         access: this.frontendAccess,
       }) : undefined;
 
-      this.serverConfig = buildServerConfig({
+      this.authorizerProxy = proxyOptions && this.tls ? new AuthorizerProxy(this, 'AuthorizerProxy', {
+        ...proxyOptions,
+        installation: this.installation,
+        pki: this.tls.pki,
+        upstream: { address: this.frontendAddress, server: this.tls.frontend, endpoint: () => this.frontend.grpc },
+      }) : undefined;
+      const proxy = this.authorizerProxy;
+      const authorization: Record<ConfigVariant, AuthorizationConfig | undefined> = proxy ? {
+        // The frontend reads the caller's grants from the token the proxy signed, and enforces them.
+        frontend: {
+          authorizer: 'default',
+          claimMapper: 'default',
+          jwtKeyProvider: { keySourceURIs: [proxy.jwksUrl], refreshInterval: `${JWKS_REFRESH_SECONDS}s` },
+          permissionsClaimName: 'permissions',
+          audience: proxy.tokenAudience,
+        },
+        // Only the internal-frontend authorizes among the others: it maps every caller to system admin, and
+        // internode mTLS is its guard. No claim mapper, so no process but the frontend fetches keys.
+        internal: { authorizer: 'default' },
+      } : { frontend: undefined, internal: undefined };
+      const configOf = (variant: ConfigVariant): ServerConfig => buildServerConfig({
         services: this.services,
         numHistoryShards: this.numHistoryShards,
         defaultStore: this.defaultStore,
@@ -203,9 +255,20 @@ export class TemporalCluster extends Construct {
         dynamicConfigPollSeconds: 10,
         logLevel: props.logLevel ?? 'info',
         podIpEnv: POD_IP_ENV,
-        tls: this.tls?.globalTls,
+        tls: this.tls?.globalTls[variant],
+        authorization: authorization[variant],
       });
-      this.renderedConfig = renderServerConfig(this.serverConfig);
+      this.serverConfigs = { frontend: configOf('frontend'), internal: configOf('internal') };
+      this.renderedConfigs = {
+        frontend: renderServerConfig(this.serverConfigs.frontend),
+        internal: renderServerConfig(this.serverConfigs.internal),
+      };
+      this.serverConfig = this.serverConfigs.frontend;
+      this.renderedConfig = this.renderedConfigs.frontend;
+      // One file when both variants are the same (plaintext), else the frontend's next to the others'.
+      const configKeys: Record<ConfigVariant, string> = this.renderedConfigs.frontend === this.renderedConfigs.internal
+        ? { frontend: SERVER_CONFIG_FILE, internal: SERVER_CONFIG_FILE }
+        : { frontend: FRONTEND_CONFIG_FILE, internal: SERVER_CONFIG_FILE };
       // With mTLS, ringpop membership traffic uses the internode TLS settings too; that is enforced over
       // any user value (membership in plaintext would bypass the internode mTLS).
       const dynamicConfig = renderDynamicConfig(mergeDynamicConfig(`${path}/DynamicConfig`, {
@@ -216,13 +279,13 @@ export class TemporalCluster extends Construct {
       const labels = componentLabels(this.name, 'server');
       const configMap = new k8s.KubeConfigMap(this, 'Config', {
         metadata: { name: `${this.name}-config`, labels },
-        data: { [SERVER_CONFIG_FILE]: this.renderedConfig },
+        data: Object.fromEntries((['internal', 'frontend'] as const).map((v) => [configKeys[v], this.renderedConfigs[v]])),
       });
       const dynamicConfigMap = new k8s.KubeConfigMap(this, 'DynamicConfig', {
         metadata: { name: `${this.name}-dynamic-config`, labels },
         data: { [DYNAMIC_CONFIG_FILE]: dynamicConfig },
       });
-      const configChecksum = createHash('sha256').update(this.renderedConfig).digest('hex');
+      const checksum = (variant: ConfigVariant) => createHash('sha256').update(this.renderedConfigs[variant]).digest('hex');
       const stores = [this.defaultStore, this.visibilityStore];
 
       const created: Partial<Record<TemporalService, TemporalServerService>> = {};
@@ -237,16 +300,20 @@ export class TemporalCluster extends Construct {
           resources,
           image: serverImage,
           configMapName: configMap.name,
+          configKey: configKeys[configVariant(service)],
           dynamicConfigMapName: dynamicConfigMap.name,
-          configChecksum,
+          configChecksum: checksum(configVariant(service)),
+          allowNoAuth: proxy === undefined,
+          // The frontend fetches the proxy's JWKS over HTTPS: Go's client trusts the frontend CA that issued it.
+          env: proxy && service === 'frontend' ? [{ name: 'SSL_CERT_FILE', value: trustAnchorFile('frontend', TRUST_DIR) }] : [],
           stores,
-          tls: this.tls?.serverWiring,
+          tls: this.tls?.wiring(service),
           clientService: clientService ? serviceDnsOf(clientService, this.clusterDomain) : undefined,
           connections: (self) => this.serverConnections(self),
-          // Every service serves the internode certificate (its gRPC or membership listener); the frontend
-          // also serves its own. All of them present the internode certificate, and the stores' client certificate.
-          serves: this.tls ? [this.tls.internode, ...(service === 'frontend' ? [this.tls.frontend] : [])] : [],
-          presents: [...(this.tls ? [this.tls.internode] : []), ...storeIdentities(stores, this.namespace)],
+          // Every service serves its internode certificate (its gRPC or membership listener); the frontend
+          // also serves its own. Each presents its internode certificate, and the stores' client certificate.
+          serves: this.tls ? [this.internodeOf(service), ...(service === 'frontend' ? [this.tls.frontend] : [])] : [],
+          presents: [...(this.tls ? [this.internodeOf(service)] : []), ...storeIdentities(stores, this.namespace)],
         });
       }
       this.serverServices = created;
@@ -288,9 +355,17 @@ export class TemporalCluster extends Construct {
     return this.serverServices['internal-frontend'];
   }
 
-  /** The endpoint admin tools and jobs call: the internal-frontend's gRPC port when enabled, else the frontend's. */
+  /** The endpoint clients (SDK workers and clients, the Web UI) call: the authorizer proxy's, else the frontend's. */
+  public get clientEndpoint(): Endpoint {
+    return this.authorizerProxy?.grpc ?? this.frontend.grpc;
+  }
+
+  /**
+   * The endpoint admin tools and jobs call: the authorizer proxy's (as system admin there); without one, the
+   * internal-frontend's when enabled, else the frontend's.
+   */
   public get adminEndpoint(): Endpoint {
-    return (this.internalFrontend ?? this.frontend).grpc;
+    return this.authorizerProxy?.grpc ?? (this.internalFrontend ?? this.frontend).grpc;
   }
 
   /** DNS name of the frontend Service (read from the Service object). */
@@ -298,7 +373,12 @@ export class TemporalCluster extends Construct {
     return serviceFqdn(serviceDnsOf(this.frontendService, this.clusterDomain));
   }
 
-  /** `host:port` clients (SDK workers, the Web UI) use. */
+  /** `host:port` clients (SDK workers, the Web UI) use: the authorizer proxy's, else the frontend's. */
+  public get clientAddress(): string {
+    return endpointAddress(this.clientEndpoint);
+  }
+
+  /** `host:port` of the frontend Service's gRPC port. */
   public get frontendAddress(): string {
     return `${this.frontendHost}:${SERVICE_PORTS.frontend.grpc}`;
   }
@@ -309,17 +389,52 @@ export class TemporalCluster extends Construct {
   }
 
   /**
-   * mTLS of an admin client (admin tools, jobs) towards `adminEndpoint`, its certificate issued into
-   * `scope`: a platform-clients certificate named `name` for the frontend, or the internode certificate for
-   * the internal-frontend (which admits only internode certificates). Undefined without a PKI.
+   * mTLS of a platform client (the Web UI, a tool of your own) towards `clientEndpoint`, its platform-clients
+   * certificate `name` issued into `scope`. With the authorizer proxy the certificate is granted `role` in
+   * `namespaces` there. Undefined without a PKI.
+   */
+  public clientTls(scope: Construct, id: string, props: {
+    readonly name: string;
+    readonly program: 'web-ui' | 'temporal-cli';
+    /** Its role through the proxy. */
+    readonly role: Role;
+    /** Where: Temporal namespaces, or `temporal-system` for all. */
+    readonly namespaces: readonly string[];
+  }): ClientTls | undefined {
+    if (!this.tls) {
+      return undefined;
+    }
+    const identity = this.tls.pki.issuePlatformClientCertificate(scope, id, { name: props.name });
+    const proxy = this.authorizerProxy;
+    proxy?.grant(identity, props.role, props.namespaces);
+    return clientTls(this.tls.pki, identity, proxy?.serverIdentity ?? this.tls.frontend, props.program);
+  }
+
+  /**
+   * mTLS of an admin client (admin tools, jobs) towards `adminEndpoint`, its certificate issued into `scope`:
+   * through the authorizer proxy, a platform-clients certificate granted `admin` on `temporal-system`; else
+   * towards the internal-frontend (which admits only internode certificates) an internode certificate of its
+   * own, `<name>-internode`; else a platform-clients certificate for the frontend. Undefined without a PKI.
    */
   public adminClientTls(scope: Construct, id: string, name: string): ClientTls | undefined {
     if (!this.tls) {
       return undefined;
     }
-    return platformClientTls(scope, this.tls, {
-      id, name, target: this.internalFrontend ? 'internal-frontend' : 'frontend', program: 'temporal-cli',
-    });
+    const internalFrontend = this.tls.internode['internal-frontend'];
+    if (this.authorizerProxy === undefined && internalFrontend !== undefined) {
+      const identity = this.tls.pki.issueInternodeCertificate(scope, id, { name: `${name}-internode` });
+      return clientTls(this.tls.pki, identity, internalFrontend, 'temporal-cli');
+    }
+    return this.clientTls(scope, id, { name, program: 'temporal-cli', role: 'admin', namespaces: [SYSTEM_NAMESPACE] });
+  }
+
+  /** The internode certificate of `service` (with a PKI). */
+  private internodeOf(service: TemporalService): TlsIdentity {
+    const identity = this.tls?.internode[service];
+    if (identity === undefined) {
+      throw new Error(`${this.node.path}: no internode certificate for ${service}`);
+    }
+    return identity;
   }
 
   private server(service: TemporalService): TemporalServerService {
@@ -341,6 +456,10 @@ export class TemporalCluster extends Construct {
       return { to: c.port === 'membership' ? to.membership : to.grpc, category: c.category, purpose: c.purpose };
     });
     calls.push(...storeCalls([this.defaultStore, this.visibilityStore], 'persistence (default and visibility stores)'));
+    if (self.service === 'frontend' && this.authorizerProxy) {
+      calls.push({ to: this.authorizerProxy.jwks, category: 'authorization',
+        purpose: 'fetches the keys of the tokens the authorizer proxy signs (JWKS over HTTPS)' });
+    }
     const admits: Admission[] = [];
     if (self.service === 'frontend' && this.frontendAccess === 'direct') {
       admits.push({ from: { outside: { role: 'clients' } }, port: self.grpc.port, category: 'client',

@@ -34,6 +34,22 @@ export interface ServerConfigInput {
   readonly ports?: Readonly<Record<TemporalService, ServicePorts>>;
   /** `global.tls` (mTLS of every listener). @default - none: plaintext */
   readonly tls?: GlobalTlsConfig;
+  /** `global.authorization`. @default - none: the server's no-op authorizer (every caller may do everything) */
+  readonly authorization?: AuthorizationConfig;
+}
+
+/**
+ * Temporal's `global.authorization` (server v1.31 `common/config/config.go`), as we render it: the default
+ * authorizer, and on the frontend the default JWT claim mapper reading tokens signed by the authorizer proxy.
+ */
+export interface AuthorizationConfig {
+  readonly authorizer: 'default';
+  /** `default`: claims from the bearer JWT; absent: every caller is system admin (only for processes that authorize nothing themselves). */
+  readonly claimMapper?: 'default';
+  readonly jwtKeyProvider?: { readonly keySourceURIs: readonly string[]; readonly refreshInterval: string };
+  readonly permissionsClaimName?: string;
+  /** The `aud` every token must carry. */
+  readonly audience?: string;
 }
 
 /** The cluster name in `clusterMetadata` (single cluster). */
@@ -54,6 +70,7 @@ export interface ServerConfig {
       readonly prometheus: { readonly framework: 'tally'; readonly timerType: 'histogram'; readonly listenAddress: string };
     };
     readonly tls?: GlobalTlsConfig;
+    readonly authorization?: AuthorizationConfig;
   };
   readonly services: Record<string, { readonly rpc: Record<string, unknown> }>;
   readonly clusterMetadata: Record<string, unknown>;
@@ -124,6 +141,7 @@ export function buildServerConfig(input: ServerConfigInput): ServerConfig {
         prometheus: { framework: 'tally', timerType: 'histogram', listenAddress: `0.0.0.0:${METRICS_PORT}` },
       },
       ...(input.tls ? { tls: input.tls } : {}),
+      ...(input.authorization ? { authorization: input.authorization } : {}),
     },
     services,
     clusterMetadata: {

@@ -17,6 +17,8 @@ import { storePasswordEnv, storeTlsVolumes } from './store-wiring';
 /** Where the static config and the dynamic config are mounted in server containers. */
 export const SERVER_CONFIG_DIR = '/etc/temporal/config';
 export const SERVER_CONFIG_FILE = 'config_template.yaml';
+/** The key of the frontend's own config in the config ConfigMap (mounted as SERVER_CONFIG_FILE in frontend pods). */
+export const FRONTEND_CONFIG_FILE = 'frontend_config_template.yaml';
 export const DYNAMIC_CONFIG_DIR = '/etc/temporal/dynamicconfig';
 export const DYNAMIC_CONFIG_FILE = 'dynamic_config.yaml';
 export const POD_IP_ENV = 'POD_IP';
@@ -38,7 +40,16 @@ export interface TemporalServerServiceProps {
   readonly resources: k8s.ResourceRequirements;
   readonly image: string;
   readonly configMapName: string;
+  /** The key of the config ConfigMap this service reads (mounted as SERVER_CONFIG_FILE). @default SERVER_CONFIG_FILE */
+  readonly configKey?: string;
   readonly dynamicConfigMapName: string;
+  /**
+   * The config has no authorizer: set `TEMPORAL_ALLOW_NO_AUTH` to say so explicitly (every authenticated caller
+   * may then do everything). @default false
+   */
+  readonly allowNoAuth?: boolean;
+  /** More environment variables. @default - none */
+  readonly env?: readonly k8s.EnvVar[];
   readonly configChecksum: string;
   readonly stores: readonly ResolvedSqlStore[];
   /** Certificates and trust anchors of the server's listeners. @default - none (plaintext) */
@@ -135,10 +146,10 @@ export class TemporalServerService extends Construct implements IComponent {
               env: [
                 { name: 'TEMPORAL_SERVER_CONFIG_FILE_PATH', value: `${SERVER_CONFIG_DIR}/${SERVER_CONFIG_FILE}` },
                 { name: POD_IP_ENV, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-                // No authorizer is configured at this layer: the server then lets every authenticated
-                // caller act on every namespace. Say so explicitly instead of relying on a start-up warning
-                // (future server releases require the flag); authorization is added by the authorizer layer.
-                { name: 'TEMPORAL_ALLOW_NO_AUTH', value: 'true' },
+                // Without an authorizer the server lets every authenticated caller act on every namespace:
+                // said explicitly instead of by a start-up warning (future releases require the flag).
+                ...(props.allowNoAuth ? [{ name: 'TEMPORAL_ALLOW_NO_AUTH', value: 'true' }] : []),
+                ...(props.env ?? []),
                 ...storePasswordEnv(props.stores),
               ],
               ports: containerPorts,
@@ -156,7 +167,8 @@ export class TemporalServerService extends Construct implements IComponent {
               ],
             }],
             volumes: [
-              { name: 'config', configMap: { name: props.configMapName } },
+              { name: 'config', configMap: { name: props.configMapName,
+                items: [{ key: props.configKey ?? SERVER_CONFIG_FILE, path: SERVER_CONFIG_FILE }] } },
               { name: 'dynamic-config', configMap: { name: props.dynamicConfigMapName } },
               TMP_VOLUME,
               ...tls.volumes,

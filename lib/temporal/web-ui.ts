@@ -11,9 +11,9 @@ import {
   toResourceRequirements,
 } from '../core/pod-security';
 import { rollback } from '../core/rollback';
+import { Role, SYSTEM_NAMESPACE } from '../authorizer/policy';
 import { requireUnusedNames } from '../core/unique';
 import { TemporalCluster } from './cluster';
-import { platformClientTls } from './cluster-tls';
 import { WEB_UI_PORT } from './ports';
 
 /** Ingress in front of the Web UI. */
@@ -59,6 +59,13 @@ export interface TemporalWebUiProps {
    * @default 'default'
    */
   readonly defaultNamespace?: string;
+  /**
+   * What the UI server may do in every namespace through the authorizer proxy with its own certificate (when
+   * the cluster has a proxy). Everyone who reaches the UI acts with it until single sign-on forwards each
+   * user's token, hence read-only by default.
+   * @default 'read'
+   */
+  readonly role?: Role;
 }
 
 /** Temporal Web UI: Deployment, ClusterIP Service, optional Ingress. A component: it calls the frontend. */
@@ -83,7 +90,7 @@ export class TemporalWebUi extends Construct implements IComponent {
       this.name = `${cluster.name}-${component}`;
       const labels = componentLabels(cluster.name, component);
       this.selector = selectorLabels(cluster.name, component);
-      const target = cluster.frontend.grpc;
+      const target = cluster.clientEndpoint;
       this.address = endpointAddress(target);
       const replicas = requireReplicas(path, props.replicas ?? 1, 'set replicas to 1 or more, or leave the Web UI out');
       const image = requirePinnedImage(path, 'image', props.image ?? DEFAULT_IMAGES.ui, DEFAULT_IMAGES.ui);
@@ -107,9 +114,9 @@ export class TemporalWebUi extends Construct implements IComponent {
       const resources = toResourceRequirements(path, props.resources ?? { cpu: '50m', memory: '64Mi', memoryLimit: '256Mi' });
       requireUnusedNames(this, [{ kind: 'Deployment', name: this.name }, { kind: 'Service', name: this.name }],
         `give the second Web UI its own name, e.g. { name: "${component}-2" }`);
-      // mTLS to the frontend with a platform-clients certificate; host verification on.
-      const tls = cluster.tls ? platformClientTls(this, cluster.tls, { id: 'Client', name: component, target: 'frontend',
-        program: 'web-ui' }) : undefined;
+      // mTLS to the proxy (or the frontend) with a platform-clients certificate; host verification on.
+      const tls = cluster.clientTls(this, 'Client', { name: component, program: 'web-ui', role: props.role ?? 'read',
+        namespaces: [SYSTEM_NAMESPACE] });
       const httpPort: NamedPort = { name: 'http', port: WEB_UI_PORT, protocol: 'TCP' };
       const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
         metadata: { name: this.name, labels },
@@ -192,7 +199,7 @@ export class TemporalWebUi extends Construct implements IComponent {
         workload: this.deployment,
         selector: this.selector,
         ports: [httpPort],
-        calls: [{ to: target, category: 'ui', purpose: 'the Web UI server calls the frontend API' }],
+        calls: [{ to: target, category: 'ui', purpose: `the Web UI server calls the ${cluster.authorizerProxy ? 'authorizer proxy' : 'frontend API'}` }],
         admits: props.ingress ? [{ from: { outside: { role: 'ingress-controller' } }, port: httpPort, category: 'ingress',
           purpose: 'browsers reach the Web UI through the Ingress' }] : [],
         presents: tls ? [tls.identity] : [],

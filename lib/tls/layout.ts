@@ -54,3 +54,9 @@ export function trustAnchorFileName(purpose: CaPurpose): string {
 export function trustAnchorFile(purpose: CaPurpose, dir: string = TRUST_DIR): string {
   return `${dir}/${trustAnchorFileName(purpose)}`;
 }
+
+/**
+ * File name of the generated root CA's certificate in a trust volume that asks for it: an anchor only for
+ * completing chains (OpenSSL-based verifiers want a self-signed top), never a CA whose leaves are accepted.
+ */
+export const ROOT_ANCHOR_FILE = 'root-ca.crt';

@@ -13,7 +13,7 @@ import { buildGlobalTls, ExpirationChecksProps, GlobalTlsConfig } from './global
 import { Issuer } from '../../imports/cert-manager.io';
 import { ISSUED_BY_LABEL, Issuance, TlsIdentity } from './identity';
 import { DeclaredIssuer, isClusterScoped, IssuerReference, issuerProblems, ManifestObject } from './issuer-check';
-import { IDENTITY_DIRS, TRUST_DIR, TRUST_FILE_MODE, trustAnchorFile, trustAnchorFileName } from './layout';
+import { IDENTITY_DIRS, ROOT_ANCHOR_FILE, TRUST_DIR, TRUST_FILE_MODE, trustAnchorFile, trustAnchorFileName } from './layout';
 import { CertificateRole, KeyRotationPolicy, lifetime, Lifetime, PrivateKeyProps, resolvePrivateKey, ResolvedPrivateKey, usagesFor } from './settings';
 import { SigningKey } from './signing-key';
 import { CaName, CertificateSpecification, specificationProblems } from './specification';
@@ -324,7 +324,7 @@ export class TemporalPki extends Construct {
     return this.leaf(scope, id, {
       role: 'platform-client', name, purpose: 'platform-clients', namespace: this.namespace,
       secretName: `${this.name}-${name}-client-tls`, commonName: name,
-      uris: [this.identityUri(this.namespace, name)], mountDir: IDENTITY_DIRS.client,
+      uris: [this.identityUri(this.namespace, name, 'platform')], mountDir: IDENTITY_DIRS.client,
     });
   }
 
@@ -403,9 +403,13 @@ export class TemporalPki extends Construct {
     return key;
   }
 
-  /** The identity URI of a client certificate: `spiffe://<cluster domain>/ns/<namespace>/temporal-client/<name>`. */
-  public identityUri(namespace: string, name: string): string {
-    return `spiffe://${this.clusterDomain}/ns/${namespace}/temporal-client/${name}`;
+  /**
+   * The identity URI of a client certificate: `spiffe://<cluster domain>/ns/<namespace>/temporal-client/<name>` for a
+   * workload, `.../temporal-platform/<name>` for a platform component. The authorizer proxy accepts each kind only
+   * from its own CA (workload, platform-clients), so a workload certificate can never pass for a platform one.
+   */
+  public identityUri(namespace: string, name: string, kind: 'workload' | 'platform' = 'workload'): string {
+    return `spiffe://${this.clusterDomain}/ns/${namespace}/${kind === 'platform' ? 'temporal-platform' : 'temporal-client'}/${name}`;
   }
 
   /**
@@ -425,9 +429,11 @@ export class TemporalPki extends Construct {
 
   /**
    * A projected volume with one file per purpose, `<purpose>-ca.crt`: the CA certificate only (the
-   * `tls.crt` key of a CA Secret, never its `tls.key`), or the PEM from the trust ConfigMap.
+   * `tls.crt` key of a CA Secret, never its `tls.key`), or the PEM from the trust ConfigMap. With
+   * `withRoot`, also `root-ca.crt`, the generated root (for verifiers that need a chain's self-signed top;
+   * nothing with external issuers, whose anchors are what the user configured).
    */
-  public trustVolume(volumeName: string, purposes: readonly CaPurpose[]): k8s.Volume {
+  public trustVolume(volumeName: string, purposes: readonly CaPurpose[], options: { readonly withRoot?: boolean } = {}): k8s.Volume {
     const sources: k8s.VolumeProjection[] = [...new Set(purposes)].map((purpose) => {
       const source = this.trustSources[purpose];
       if (source === undefined) {
@@ -442,6 +448,10 @@ export class TemporalPki extends Construct {
         ? { secret: { name: source.secretName, items: items(source.key) } }
         : { configMap: { name: source.configMapName, items: items(source.key) } };
     });
+    if (options.withRoot && this.rootTrustSource) {
+      const { secretName, key } = this.rootTrustSource;
+      sources.push({ secret: { name: secretName, items: [{ key, path: ROOT_ANCHOR_FILE }] } });
+    }
     return { name: volumeName, projected: { defaultMode: TRUST_FILE_MODE, sources } };
   }
 

@@ -12,21 +12,32 @@ export class Unauthenticated extends Error {}
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 
+/**
+ * Who a CA issues identities to: `workload` CAs issue user workloads' certificates (identity URIs
+ * `.../temporal-client/<name>`), `platform` CAs the platform's own components' (`.../temporal-platform/<name>`).
+ * A certificate is accepted only with a URI of its CA's kind, so a workload CA can never mint a platform identity.
+ */
+export type IdentityKind = 'workload' | 'platform';
+
+/** The URI path segment of each kind of identity. */
+export const IDENTITY_SEGMENTS: Readonly<Record<IdentityKind, string>> = { workload: 'temporal-client', platform: 'temporal-platform' };
+
 /** Which certificates authenticate a caller. */
 export interface CertificateTrust {
-  /** The CAs whose own leaves (and nothing further down) are accepted: the workload and platform-clients CAs. */
-  readonly cas: readonly X509Certificate[];
-  /** The trust domain of identity URIs: `spiffe://<domain>/ns/<namespace>/temporal-client/<name>`. */
+  /** The CAs whose own leaves (and nothing further down) are accepted, each with the kind of identity it issues. */
+  readonly cas: readonly { readonly certificate: X509Certificate; readonly kind: IdentityKind }[];
+  /** The trust domain of identity URIs: `spiffe://<domain>/ns/<namespace>/<temporal-client|temporal-platform>/<name>`. */
   readonly trustDomain: string;
 }
 
-/** An identity URI: the Kubernetes namespace the certificate was issued into, and the identity's name. */
-export function identityUri(uri: string, trustDomain: string): { namespace: string; name: string } | undefined {
+/** An identity URI of `kind`: the Kubernetes namespace the certificate was issued into, and the identity's name. */
+export function identityUri(uri: string, trustDomain: string, kind: IdentityKind): { namespace: string; name: string } | undefined {
   const prefix = `spiffe://${trustDomain}/ns/`;
   if (!uri.startsWith(prefix)) {
     return undefined;
   }
-  const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/temporal-client\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)$/.exec(uri.slice(prefix.length));
+  const label = '([a-z0-9]([-a-z0-9]*[a-z0-9])?)';
+  const match = new RegExp(`^${label}/${IDENTITY_SEGMENTS[kind]}/${label}$`).exec(uri.slice(prefix.length));
   return match ? { namespace: match[1], name: match[3] } : undefined;
 }
 
@@ -50,7 +61,8 @@ export function certificateIdentity(der: Buffer, trust: CertificateTrust, now = 
   } catch {
     throw new Unauthenticated('the client certificate does not parse');
   }
-  if (!trust.cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey))) {
+  const issuer = trust.cas.find((ca) => cert.checkIssued(ca.certificate) && cert.verify(ca.certificate.publicKey));
+  if (issuer === undefined) {
     throw new Unauthenticated('the client certificate is not issued directly by a trusted CA');
   }
   if (cert.ca) {
@@ -64,8 +76,8 @@ export function certificateIdentity(der: Buffer, trust: CertificateTrust, now = 
     throw new Unauthenticated('the client certificate is not for client authentication');
   }
   const uris = sans(cert, 'URI');
-  if (!uris.some((uri) => identityUri(uri, trust.trustDomain) !== undefined)) {
-    throw new Unauthenticated('the client certificate carries no identity URI of this trust domain');
+  if (!uris.some((uri) => identityUri(uri, trust.trustDomain, issuer.kind) !== undefined)) {
+    throw new Unauthenticated(`the client certificate carries no ${issuer.kind} identity URI of this trust domain`);
   }
   const commonName = subjectValues(cert.subject, 'CN')[0];
   return {

@@ -47,6 +47,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
       certFile: text(PROXY_ENV.certFile),
       keyFile: text(PROXY_ENV.keyFile),
       clientCaFiles: text(PROXY_ENV.clientCaFiles).split(',').filter((f) => f !== ''),
+      platformCaFiles: (env[PROXY_ENV.platformCaFiles] ?? '').split(',').filter((f) => f !== ''),
       chainCaFiles: (env[PROXY_ENV.chainCaFiles] ?? '').split(',').filter((f) => f !== ''),
     },
     http: address(PROXY_ENV.httpListen, PROXY_PORTS.http),

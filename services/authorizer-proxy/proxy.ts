@@ -31,8 +31,10 @@ export interface ProxyConfig {
     readonly port: number;
     readonly certFile: string;
     readonly keyFile: string;
-    /** The CAs whose own leaves authenticate callers (the workload and platform-clients CAs). */
+    /** The CAs whose own leaves authenticate user workloads (identity URIs `.../temporal-client/<name>`). */
     readonly clientCaFiles: readonly string[];
+    /** The CAs whose own leaves authenticate platform components (identity URIs `.../temporal-platform/<name>`). @default - none */
+    readonly platformCaFiles?: readonly string[];
     /**
      * Certificates TLS needs to verify those CAs' chains but that issue no caller (the root above a CA that is
      * not self-signed). gRPC hands the proxy only certificates TLS verified.
@@ -115,7 +117,7 @@ class ListenerCertificates implements experimental.CertificateProvider {
   private digest = '';
   private readonly identityListeners = new Set<experimental.IdentityCertificateUpdateListener>();
   private readonly caListeners = new Set<experimental.CaCertificateUpdateListener>();
-  public trust: X509Certificate[] = [];
+  public trust: CertificateTrust['cas'] = [];
 
   public constructor(private readonly listen: ProxyConfig['listen']) {
     this.load();
@@ -125,7 +127,9 @@ class ListenerCertificates implements experimental.CertificateProvider {
   public load(): boolean {
     const certificate = readFileSync(this.listen.certFile);
     const privateKey = readFileSync(this.listen.keyFile);
-    const cas = this.listen.clientCaFiles.map((f) => readFileSync(f));
+    const workload = this.listen.clientCaFiles.map((f) => readFileSync(f));
+    const platform = (this.listen.platformCaFiles ?? []).map((f) => readFileSync(f));
+    const cas = [...workload, ...platform];
     const chain = (this.listen.chainCaFiles ?? []).map((f) => readFileSync(f));
     const digest = [certificate, privateKey, ...cas, Buffer.from('|'), ...chain].map((b) => b.toString('base64')).join('|');
     if (digest === this.digest) {
@@ -134,8 +138,12 @@ class ListenerCertificates implements experimental.CertificateProvider {
     this.digest = digest;
     this.identity = { certificate, privateKey };
     this.ca = { caCertificate: Buffer.concat([...cas, ...chain].map((c) => Buffer.concat([c, Buffer.from('\n')]))) };
-    this.trust = cas.flatMap((pem) => pem.toString('utf8').split(/(?=-----BEGIN CERTIFICATE-----)/).filter((b) => b.includes('BEGIN'))
-      .map((b) => new X509Certificate(b)));
+    const parse = (pem: Buffer): X509Certificate[] => pem.toString('utf8').split(/(?=-----BEGIN CERTIFICATE-----)/)
+      .filter((b) => b.includes('BEGIN')).map((b) => new X509Certificate(b));
+    this.trust = [
+      ...workload.flatMap(parse).map((certificate) => ({ certificate, kind: 'workload' as const })),
+      ...platform.flatMap(parse).map((certificate) => ({ certificate, kind: 'platform' as const })),
+    ];
     this.identityListeners.forEach((l) => l(this.identity ?? null));
     this.caListeners.forEach((l) => l(this.ca ?? null));
     return true;

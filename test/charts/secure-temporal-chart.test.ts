@@ -118,7 +118,8 @@ describe('SecureTemporalChart', () => {
     const none = chart({ webUi: false, adminTools: false });
     expect([none.chart.webUi, none.chart.adminTools]).toEqual([undefined, undefined]);
     expect(findAll(none.objs, 'Deployment').map((d) => d.metadata.name).sort())
-      .toEqual(['temporal-frontend', 'temporal-history', 'temporal-matching', 'temporal-worker']);
+      .toEqual(['temporal-authorizer-proxy', 'temporal-frontend', 'temporal-history', 'temporal-internal-frontend', 'temporal-matching',
+        'temporal-worker']);
   });
 
   it('does pass cluster props through to the cluster', () => {
@@ -143,9 +144,18 @@ describe('SecureTemporalChart', () => {
     expect(images('Job', namespacesJob)).toEqual(['registry.example.com/temporal/admin-tools:1.31.2']);
   });
 
-  it('does derive who may present a certificate to the frontend: without an authorizer proxy, workloads too', () => {
+  it('does derive who may present a certificate to the frontend: with the authorizer proxy (default), no workload', () => {
     const c = chart({ clientIdentities: [{ name: 'orders-worker', namespace: 'orders', temporalNamespaces: ['default'] }],
       clientNamespaces: [Peer.namespace('orders')] }).chart;
+    expect(c.cluster.frontendAccess).toBe('authorizer-proxy');
+    expect(c.cluster.tls?.frontend.acceptsClientsFrom).toEqual(['internode', 'platform-clients']);
+    expect(c.cluster.authorizerProxy?.serverIdentity.acceptsClientsFrom).toEqual(['workload', 'platform-clients']);
+    expect(c.clientIdentities[0].issuedBy).toBe('workload');
+  });
+
+  it('does derive who may present a certificate to the frontend: without an authorizer proxy, workloads too', () => {
+    const c = chart({ clientIdentities: [{ name: 'orders-worker', namespace: 'orders', temporalNamespaces: ['default'] }],
+      clientNamespaces: [Peer.namespace('orders')], authorizerProxy: false }).chart;
     expect(c.cluster.frontendAccess).toBe('direct');
     expect(c.cluster.tls?.frontend.acceptsClientsFrom).toEqual(['internode', 'platform-clients', 'workload']);
     expect(c.clientIdentities[0].issuedBy).toBe('workload');

@@ -18,7 +18,8 @@ describe('schema checks', () => {
   });
 
   it('does reject a misspelled top-level spec field (spec.replicass)', () => {
-    expect(unknownFields(mutated('Deployment', 'temporal-frontend', 'spec.replicass', 2).find((o) => o.kind === 'Deployment')!))
+    expect(unknownFields(mutated('Deployment', 'temporal-frontend', 'spec.replicass', 2)
+      .find((o) => o.kind === 'Deployment' && o.metadata.name === 'temporal-frontend')!))
       .toEqual(['Deployment/temporal-frontend: unknown field spec.replicass']);
   });
 

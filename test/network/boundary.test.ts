@@ -45,13 +45,27 @@ describe('NetworkBoundary', () => {
   it('does create the default deny and one policy per component', () => {
     const { manifests } = synthChart();
     const names = (manifests as NetworkPolicyObject[]).filter((m) => m.kind === 'NetworkPolicy').map((m) => m.metadata.name);
-    expect(names.sort()).toEqual(['temporal-admintools', 'temporal-default-deny', 'temporal-frontend', 'temporal-history',
-      'temporal-matching', 'temporal-namespaces', 'temporal-postgres', 'temporal-schema-default', 'temporal-schema-visibility',
+    expect(names.sort()).toEqual(['temporal-admintools', 'temporal-authorizer-proxy', 'temporal-default-deny', 'temporal-frontend',
+      'temporal-history', 'temporal-internal-frontend', 'temporal-matching', 'temporal-namespaces', 'temporal-postgres', 'temporal-schema-default', 'temporal-schema-visibility',
       'temporal-web', 'temporal-worker']);
   });
 
-  it('does admit the declared client namespaces to the frontend gRPC port in one rule', () => {
+  it('does admit the declared client namespaces to the authorizer proxy\'s gRPC port in one rule, and not to the frontend', () => {
     const { manifests } = synthChart({ clientNamespaces: [Peer.namespace('orders'), Peer.namespaces({ team: 'billing' })] });
+    const fromOrders = (name: string) => (policy(manifests, name).spec.ingress ?? [])
+      .filter((r) => (r.from ?? []).some((p) => p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'orders'));
+    expect(fromOrders('temporal-frontend')).toEqual([]);
+    const rules = fromOrders('temporal-authorizer-proxy');
+    expect(rules).toHaveLength(1);
+    expect(rules[0].from).toEqual(expect.arrayContaining([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'orders' } } },
+      { namespaceSelector: { matchLabels: { team: 'billing' } } },
+    ]));
+    expect(rules[0].ports).toEqual([{ port: 7233, protocol: 'TCP' }]);
+  });
+
+  it('does admit the declared client namespaces to the frontend gRPC port in one rule without the proxy', () => {
+    const { manifests } = synthChart({ authorizerProxy: false, clientNamespaces: [Peer.namespace('orders'), Peer.namespaces({ team: 'billing' })] });
     const rules = (policy(manifests, 'temporal-frontend').spec.ingress ?? [])
       .filter((r) => (r.from ?? []).some((p) => p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'orders'));
     expect(rules).toHaveLength(1);
@@ -182,7 +196,7 @@ describe('NetworkBoundary', () => {
     });
 
     it('fails when an extra flow names a component that does not exist', () => {
-      expectInvalid({ extraFlows: [{ from: 'internal-frontend', to: 'history', ports: [7234], purpose: 'x' }] },
+      expectInvalid({ authorizerProxy: false, extraFlows: [{ from: 'internal-frontend', to: 'history', ports: [7234], purpose: 'x' }] },
         'INVALID_FLOW', 'names no component', '"internal-frontend"');
       expectInvalid({ webUi: false, extraFlows: [{ from: 'frontend', to: 'web', ports: [8080], purpose: 'x' }] },
         'INVALID_FLOW', '"web"');

@@ -39,13 +39,18 @@ describe('flowDiagram', () => {
   }, 60000);
 
   it('does draw a full membership mesh as one note and fan-outs to all servers as one edge', () => {
-    const diagram = synthChart().chart.network.diagram;
+    const diagram = synthChart({ authorizerProxy: false }).chart.network.diagram;
     expect(diagram).toContain('    subgraph servers["Temporal server services"]');
     expect(diagram).toContain('servers_membership{{"membership: every member to every member<br/>6933/TCP, 6934/TCP, 6935/TCP, 6939/TCP"}}');
     expect(diagram).toContain('p_monitoring -->|"9090/TCP<br/>Prometheus scrapes /metrics"| servers');
     expect(diagram).toContain('ns -->|"53/UDP, 53/TCP<br/>name resolution (cluster DNS only)"| p_dns');
     expect(diagram).toContain('c_history -->|"7233/TCP<br/>SDK client of the system workflows"| c_frontend');
     expect(diagram).not.toMatch(/c_\w+ -->\|"69\d\d/);
+    const proxied = synthChart().chart.network.diagram;
+    expect(proxied).toContain('servers_membership{{"membership: every member to every member<br/>6933/TCP, 6936/TCP, 6934/TCP, 6935/TCP, ' +
+      '6939/TCP"}}');
+    expect(proxied).toContain('c_history -->|"7236/TCP<br/>SDK client of the system workflows"| c_internal_frontend');
+    expect(proxied).toContain('c_authorizer_proxy -->|"7233/TCP<br/>forwards authorized calls with the token it signs"| c_frontend');
   });
 
   it('does draw an irregular table flow by flow', () => {

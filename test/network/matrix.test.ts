@@ -14,6 +14,8 @@ const MEMBERSHIP: Record<string, number> = {
   'frontend': 6933, 'internal-frontend': 6936, 'history': 6934, 'matching': 6935, 'worker': 6939,
 };
 const METRICS = 9090;
+const PROXY = 7233;
+const JWKS = 8443;
 const POSTGRES = 5432;
 const WEB = 8080;
 
@@ -22,7 +24,9 @@ const e = (from: string, to: string, port: number, protocol: Protocol = 'TCP'): 
 
 interface Design {
   readonly servers: readonly string[];
-  /** Where the system SDK clients, admin tools and the namespace Job go. */
+  /** Whether the authorizer proxy is the clients' door (the chart's default). */
+  readonly proxy: boolean;
+  /** Where the system SDK clients go (and, without the proxy, admin tools and the namespace Job). */
   readonly adminTarget: 'frontend' | 'internal-frontend';
   /** `temporal/postgres` or `ip/database`. */
   readonly database: string;
@@ -54,14 +58,24 @@ function intended(d: Design): string[] {
   for (const [from, to] of rpc) {
     edges.push(e(t(from), t(to), GRPC[to]));
   }
-  edges.push(e(t('web'), t('frontend'), GRPC.frontend));
-  edges.push(e(t('admintools'), t(d.adminTarget), GRPC[d.adminTarget]));
-  edges.push(e(t('namespaces'), t(d.adminTarget), GRPC[d.adminTarget]));
+  if (d.proxy) {
+    // Every client goes through the proxy; only the proxy calls the frontend, which fetches the proxy's JWKS.
+    for (const from of ['web', 'admintools', 'namespaces']) {
+      edges.push(e(t(from), t('authorizer-proxy'), PROXY));
+    }
+    edges.push(e(t('authorizer-proxy'), t('frontend'), GRPC.frontend));
+    edges.push(e(t('frontend'), t('authorizer-proxy'), JWKS));
+    edges.push(e('monitoring/prometheus', t('authorizer-proxy'), METRICS));
+  } else {
+    edges.push(e(t('web'), t('frontend'), GRPC.frontend));
+    edges.push(e(t('admintools'), t(d.adminTarget), GRPC[d.adminTarget]));
+    edges.push(e(t('namespaces'), t(d.adminTarget), GRPC[d.adminTarget]));
+  }
   for (const from of [...d.servers, 'schema-default', 'schema-visibility']) {
     edges.push(e(t(from), d.database, POSTGRES));
   }
   const pods = [...d.servers, 'web', 'admintools', 'namespaces', 'schema-default', 'schema-visibility',
-    ...(d.database === 'temporal/postgres' ? ['postgres'] : [])];
+    ...(d.database === 'temporal/postgres' ? ['postgres'] : []), ...(d.proxy ? ['authorizer-proxy'] : [])];
   for (const from of pods) {
     edges.push(e(t(from), 'kube-system/kube-dns', 53, 'UDP'), e(t(from), 'kube-system/kube-dns', 53, 'TCP'));
   }
@@ -72,7 +86,7 @@ function intended(d: Design): string[] {
     edges.push(e('ingress-nginx/controller', t('web'), WEB));
   }
   for (const client of d.clients) {
-    edges.push(e(client, t('frontend'), GRPC.frontend));
+    edges.push(d.proxy ? e(client, t('authorizer-proxy'), PROXY) : e(client, t('frontend'), GRPC.frontend));
   }
   return [...new Set(edges)].sort();
 }
@@ -90,9 +104,11 @@ function compare(expected: string[], got: string[]): { missing: string[]; extra:
 }
 
 describe('NetworkBoundary reachability matrix', () => {
+  const SERVERS = ['frontend', 'internal-frontend', 'history', 'matching', 'worker'];
+
   it('does allow exactly the intended flows in the default deployment', () => {
     const { manifests } = synthChart();
-    const expected = intended({ servers: ['frontend', 'history', 'matching', 'worker'], adminTarget: 'frontend',
+    const expected = intended({ servers: SERVERS, proxy: true, adminTarget: 'internal-frontend',
       database: 'temporal/postgres', webIngress: false, clients: [] });
     expect(compare(expected, actual(manifests))).toEqual({ missing: [], extra: [] });
     expect(expected.length).toBeGreaterThan(50);
@@ -103,14 +119,23 @@ describe('NetworkBoundary reachability matrix', () => {
       externalDatabase: { peers: [Peer.cidr('10.20.0.0/24')] },
       clientNamespaces: [Peer.namespace('orders')],
     }));
-    const expected = intended({ servers: ['frontend', 'history', 'matching', 'worker'], adminTarget: 'frontend',
+    const expected = intended({ servers: SERVERS, proxy: true, adminTarget: 'internal-frontend',
+      database: 'ip/database', webIngress: false, clients: ['orders/worker'] });
+    expect(compare(expected, actual(manifests))).toEqual({ missing: [], extra: [] });
+  });
+
+  it('does allow exactly the intended flows without the authorizer proxy (clients straight to the frontend)', () => {
+    const { manifests } = synthChart(externalDatabaseProps({ authorizerProxy: false,
+      externalDatabase: { peers: [Peer.cidr('10.20.0.0/24')] }, clientNamespaces: [Peer.namespace('orders')] }));
+    const expected = intended({ servers: ['frontend', 'history', 'matching', 'worker'], proxy: false, adminTarget: 'frontend',
       database: 'ip/database', webIngress: false, clients: ['orders/worker'] });
     expect(compare(expected, actual(manifests))).toEqual({ missing: [], extra: [] });
   });
 
   it('does allow exactly the intended flows with internal-frontend on and a Web UI Ingress', () => {
-    const { manifests } = synthChart({ internalFrontend: true, webUi: { ingress: { host: 'temporal.example.com', tlsSecretName: 'temporal-web-tls' } } });
-    const expected = intended({ servers: ['frontend', 'internal-frontend', 'history', 'matching', 'worker'],
+    const { manifests } = synthChart({ authorizerProxy: false, internalFrontend: true,
+      webUi: { ingress: { host: 'temporal.example.com', tlsSecretName: 'temporal-web-tls' } } });
+    const expected = intended({ servers: SERVERS, proxy: false,
       adminTarget: 'internal-frontend', database: 'temporal/postgres', webIngress: true, clients: [] });
     expect(compare(expected, actual(manifests))).toEqual({ missing: [], extra: [] });
   });
@@ -129,7 +154,7 @@ describe('NetworkBoundary reachability matrix', () => {
   it('does open an extra flow exactly where it is declared', () => {
     const { manifests } = synthChart({ extraFlows: [{ from: 'frontend', to: Peer.cidr('93.184.216.34/32'), ports: [443],
       purpose: 'frontend fetches the IdP JWKS' }] });
-    const expected = [...intended({ servers: ['frontend', 'history', 'matching', 'worker'], adminTarget: 'frontend',
+    const expected = [...intended({ servers: SERVERS, proxy: true, adminTarget: 'internal-frontend',
       database: 'temporal/postgres', webIngress: false, clients: [] }), e(t('frontend'), 'ip/internet', 443)].sort();
     expect(compare(expected, actual(manifests))).toEqual({ missing: [], extra: [] });
   });

@@ -61,7 +61,7 @@ describe('TlsIdentity', () => {
       expect(identity.secretName).toBe(`temporal-${name}-client-tls`);
       expect(cert.spec).toMatchObject({
         commonName: name,
-        uris: [`spiffe://cluster.local/ns/temporal/temporal-client/${name}`],
+        uris: [`spiffe://cluster.local/ns/temporal/temporal-platform/${name}`],
         usages: ['digital signature', 'client auth'],
         issuerRef: { kind: 'Issuer', name: 'temporal-platform-clients-ca' },
       });

@@ -119,8 +119,8 @@ export async function proxy(pki: TestPki, frontendPort: number, policy: Authoriz
   const keyFile = pki.file(`signing-${Math.random()}.key`, signingKeyPem());
   const running = await startProxy({
     listen: { host: '127.0.0.1', port: 0, certFile: pki.file('proxy.crt', pki.proxyServer.cert + pki.frontendCa.cert),
-      keyFile: pki.file('proxy.key', pki.proxyServer.key), clientCaFiles: [pki.file('workload-ca.crt', pki.workloadCa.cert),
-        pki.file('platform-clients-ca.crt', pki.platformCa.cert)], chainCaFiles: [pki.file('root-ca.crt', pki.root.cert)] },
+      keyFile: pki.file('proxy.key', pki.proxyServer.key), clientCaFiles: [pki.file('workload-ca.crt', pki.workloadCa.cert)],
+      platformCaFiles: [pki.file('platform-clients-ca.crt', pki.platformCa.cert)], chainCaFiles: [pki.file('root-ca.crt', pki.root.cert)] },
     http: { host: '127.0.0.1', port: 0 },
     jwks: { host: '127.0.0.1', port: 0 },
     trustDomain: 'cluster.local',

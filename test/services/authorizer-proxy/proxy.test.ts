@@ -15,7 +15,7 @@ import { TestPki, testPki } from './test-pki';
 const POLICY: AuthorizerPolicy = {
   rules: [
     { name: 'orders-workers', certificate: { uri: 'spiffe://cluster.local/ns/orders/temporal-client/*' }, grants: { orders: 'write' } },
-    { name: 'web', certificate: { uri: 'spiffe://cluster.local/ns/temporal/temporal-client/web' }, grants: { 'temporal-system': 'read' } },
+    { name: 'web', certificate: { uri: 'spiffe://cluster.local/ns/temporal/temporal-platform/web' }, grants: { 'temporal-system': 'read' } },
     { name: 'auditors', jwt: { group: 'auditors' }, grants: { 'temporal-system': 'read' } },
   ],
 };
@@ -123,12 +123,16 @@ describe('the authorizer proxy', () => {
     ['a leaf of a sub-CA of the workload CA', 'subCaLeaf', 'the client certificate is not issued directly by a trusted CA'],
     ['a leaf of the root (which TLS trusts for chains only)', 'rootLeaf', 'the client certificate is not issued directly by a trusted CA'],
     ['a certificate without client auth', 'noClientAuth', rejectedByTls],
-    ['a certificate without an identity URI', 'noUri', 'the client certificate carries no identity URI of this trust domain'],
-    ['an identity URI of another trust domain', 'otherDomain', 'the client certificate carries no identity URI of this trust domain'],
+    ['a certificate without an identity URI', 'noUri', 'the client certificate carries no workload identity URI of this trust domain'],
+    ['an identity URI of another trust domain', 'otherDomain', 'the client certificate carries no workload identity URI of this trust domain'],
+    ['a platform identity from the workload CA', 'workloadAsPlatform',
+      'the client certificate carries no workload identity URI of this trust domain'],
+    ['a workload identity from the platform-clients CA', 'platformAsWorkload',
+      'the client certificate carries no platform identity URI of this trust domain'],
     ['an expired certificate', 'expired', rejectedByTls],
     ['a certificate of another CA with the same name', 'foreign', rejectedByTls],
   ] as const)('does refuse %s as UNAUTHENTICATED', async (_what, which, details) => {
-    const chain = which === 'subCaLeaf' ? pki.bad.ca.cert : '';
+    const chain = which === 'subCaLeaf' ? pki.bad.ca.cert : which === 'platformAsWorkload' ? pki.platformCa.cert : '';
     const result = await call(clientOf(pki, running.grpcPort, pki.bad[which], chain), WORKFLOW('StartWorkflowExecution'), start('orders'));
     expect(result).toMatchObject({ code: status.UNAUTHENTICATED, details });
   });

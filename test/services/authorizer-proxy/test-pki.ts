@@ -38,8 +38,8 @@ export async function issue(spec: Omit<CertificateSpecJson, 'secretName' | 'issu
 }
 
 const ca = (cn: string) => ({ commonName: cn, isCA: true, usages: ['cert sign', 'crl sign', 'digital signature'] });
-const client = (name: string, namespace: string) => ({ commonName: name, usages: ['digital signature', 'client auth'],
-  uris: [`spiffe://cluster.local/ns/${namespace}/temporal-client/${name}`] });
+const client = (name: string, namespace: string, kind: 'temporal-client' | 'temporal-platform' = 'temporal-client') => ({
+  commonName: name, usages: ['digital signature', 'client auth'], uris: [`spiffe://cluster.local/ns/${namespace}/${kind}/${name}`] });
 
 export interface TestPki {
   readonly dir: string;
@@ -53,7 +53,8 @@ export interface TestPki {
   readonly worker: Issued;
   readonly web: Issued;
   /** Bad client certificates. */
-  readonly bad: Readonly<Record<'ca' | 'subCaLeaf' | 'rootLeaf' | 'noClientAuth' | 'noUri' | 'expired' | 'otherDomain' | 'foreign', Issued>>;
+  readonly bad: Readonly<Record<'ca' | 'subCaLeaf' | 'rootLeaf' | 'noClientAuth' | 'noUri' | 'expired' | 'otherDomain' | 'foreign' |
+    'workloadAsPlatform' | 'platformAsWorkload', Issued>>;
   /** Path of a file with `content` in the PKI's folder. */
   file(name: string, content: string): string;
 }
@@ -76,9 +77,9 @@ export async function testPki(): Promise<TestPki> {
     workloadCa,
     proxyServer: await issue(server('temporal-authorizer-proxy.temporal.svc.cluster.local'), frontendCa),
     frontendServer: await issue(server('temporal-frontend.temporal.svc.cluster.local'), frontendCa),
-    proxyClient: await issue(client('authorizer-proxy', 'temporal'), platformCa),
+    proxyClient: await issue(client('authorizer-proxy', 'temporal', 'temporal-platform'), platformCa),
     worker: await issue(client('orders-worker', 'orders'), workloadCa),
-    web: await issue(client('web', 'temporal'), platformCa),
+    web: await issue(client('web', 'temporal', 'temporal-platform'), platformCa),
     bad: {
       ca: subCa,
       subCaLeaf: await issue(client('orders-worker', 'orders'), subCa),
@@ -90,6 +91,9 @@ export async function testPki(): Promise<TestPki> {
       otherDomain: await issue({ ...client('orders-worker', 'orders'),
         uris: ['spiffe://other.example/ns/orders/temporal-client/orders-worker'] }, workloadCa),
       foreign: await issue(client('orders-worker', 'orders'), otherCa),
+      // A platform identity from the workload CA (and the reverse): refused whatever the policy says.
+      workloadAsPlatform: await issue(client('web', 'temporal', 'temporal-platform'), workloadCa),
+      platformAsWorkload: await issue(client('orders-worker', 'orders'), platformCa),
     },
     file: (name: string, content: string) => {
       const path = join(dir, name);

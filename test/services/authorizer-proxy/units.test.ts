@@ -93,7 +93,7 @@ describe('configFromEnv', () => {
 
   it('fails naming every missing or malformed variable at once', () => {
     expect(() => configFromEnv({ ...complete, [PROXY_ENV.policyFile]: '', [PROXY_ENV.listen]: '0.0.0.0:70000', [PROXY_ENV.tokenTtl]: '5' }))
-      .toThrow('invalid configuration: PROXY_LISTEN must be host:port, e.g. 0.0.0.0:7233 (got "0.0.0.0:70000"); PROXY_TOKEN_TTL_SECONDS must be an ' +
+      .toThrow('invalid configuration: PROXY_LISTEN must be host:port, e.g. 0.0.0.0:7233 (got "0.0.0.0:70000"); PROXY_GRANT_TTL_SECONDS must be an ' +
         'integer from 30 to 3600 (got "5"); PROXY_POLICY_FILE is not set');
     expect(() => configFromEnv({ ...complete, [PROXY_ENV.oidcIssuer]: 'https://idp', [PROXY_ENV.oidcAudience]: 't',
       [PROXY_ENV.oidcJwksUri]: 'not a url' })).toThrow('PROXY_OIDC_JWKS_URI must be a URL');

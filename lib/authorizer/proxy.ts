@@ -1,0 +1,446 @@
+import { createHash } from 'node:crypto';
+import { Duration, Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import {
+  Admission, Call, ComponentDescription, Components, Endpoint, IComponent, NamedPort,
+} from '../core/component';
+import { serviceDnsOf, serviceFqdn } from '../core/dns';
+import { ValidationError } from '../core/errors';
+import { DEFAULT_IMAGES, IMAGE_USERS, requirePinnedImage } from '../core/images';
+import { Installation, InstallationScopedProps } from '../core/installation';
+import { CONFIG_CHECKSUM_ANNOTATION, componentLabels, selectorLabels } from '../core/labels';
+import { requireDns1035Label, requireReplicas } from '../core/names';
+import { ExternalPeer, validatePeer } from '../core/peers';
+import {
+  ComputeResources, restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT, TMP_VOLUME,
+  toResourceRequirements,
+} from '../core/pod-security';
+import { rollback } from '../core/rollback';
+import { requireUnusedNames } from '../core/unique';
+import { clientTlsFiles } from '../tls/consumers';
+import { TlsIdentity } from '../tls/identity';
+import { ROOT_ANCHOR_FILE, TLS_DIR, TLS_FILES, TRUST_DIR, trustAnchorFile } from '../tls/layout';
+import { TemporalPki } from '../tls/pki';
+import { SigningKey } from '../tls/signing-key';
+import { AuthorizerPolicy, PolicyRule, Role, SYSTEM_NAMESPACE, validatePolicy } from './policy';
+import { bundledProgram } from './program';
+import { PROXY_ENV, PROXY_JWKS_PATH, PROXY_PORTS } from './proxy-env';
+
+/** The identity provider whose bearer JWTs the proxy accepts (OpenID Connect access tokens). */
+export interface OidcProps {
+  /** The `iss` of its tokens, e.g. `https://login.example.com/realms/temporal`. */
+  readonly issuer: string;
+  /** The `aud` its tokens carry for Temporal (the API's identifier or client id at the provider). */
+  readonly audience: string;
+  /** Where its signing keys are published (`jwks_uri` of its discovery document); https. */
+  readonly jwksUri: string;
+  /**
+   * Where the JWKS is served, for the proxy's egress NetworkPolicy: the provider's addresses
+   * (`Peer.cidr('203.0.113.0/24')`) or, in the cluster, its namespace (`Peer.namespace('keycloak')`).
+   */
+  readonly peers: readonly ExternalPeer[];
+  /**
+   * PEM bundle of the CAs that issued the provider's HTTPS certificate, when not a public CA (public
+   * certificates only; shipped in a ConfigMap and added to Node's trust with `NODE_EXTRA_CA_CERTS`).
+   * @default - the Node image's public CAs
+   */
+  readonly caBundle?: string;
+}
+
+/** What a deployment chooses about its authorizer proxy (the chart and the cluster pass the rest). */
+export interface AuthorizerProxyOptions {
+  /** Component name: objects are `<installation>-<name>`. @default 'authorizer-proxy' */
+  readonly name?: string;
+  /** It is the one door to Temporal: run at least two. @default 2 */
+  readonly replicas?: number;
+  /** @default { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi' } */
+  readonly resources?: ComputeResources;
+  /** The Node image that runs the bundled program (pinned). @default DEFAULT_IMAGES.node */
+  readonly image?: string;
+  /** Extra DNS names clients use to reach the proxy (an ingress or load-balancer name): SANs of its certificate. @default - none */
+  readonly extraHosts?: readonly string[];
+  /** Policy rules (who gets which role in which namespace). More can be added with `grant` and `addRule`. @default - none */
+  readonly rules?: readonly PolicyRule[];
+  /** JWT claim with Temporal permissions (`<namespace>:<role>`), or `false` to ignore it. @default 'permissions' */
+  readonly jwtPermissionsClaim?: string | false;
+  /** JWT claim with the caller's groups (rules' `jwt.group`). @default 'groups' */
+  readonly jwtGroupsClaim?: string;
+  /** Bearer JWTs from an identity provider, besides certificates. @default - certificates only */
+  readonly oidc?: OidcProps;
+  /** Lifetime of the tokens it mints for the frontend (30 s to 1 h). @default Duration.minutes(5) */
+  readonly tokenTtl?: Duration;
+  /** @default 'info' */
+  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** The frontend the proxy forwards to. */
+export interface ProxyUpstream {
+  /** `host:port` of the frontend's gRPC port. */
+  readonly address: string;
+  /** The frontend's server certificate (the proxy verifies it; its CA must accept the proxy's client certificate). */
+  readonly server: TlsIdentity;
+  /** The frontend's gRPC endpoint, asked for once the cluster exists (for the network rows). */
+  readonly endpoint: () => Endpoint;
+}
+
+export interface AuthorizerProxyProps extends AuthorizerProxyOptions, InstallationScopedProps {
+  readonly pki: TemporalPki;
+  readonly upstream: ProxyUpstream;
+}
+
+/** How often the frontend re-fetches the proxy's JWKS (`global.authorization.jwtKeyProvider.refreshInterval`). */
+export const JWKS_REFRESH_SECONDS = 30;
+/**
+ * A new signing key is published this long before it signs: longer than the frontend's refresh interval plus
+ * the kubelet's delay in updating the key Secret in every proxy pod (about a minute), so that every frontend
+ * knows the key before a token it signed arrives.
+ */
+export const KEY_PUBLISH_DELAY_SECONDS = 150;
+
+const POLICY_FILE = 'policy.json';
+const POLICY_DIR = '/etc/authorizer-proxy/policy';
+const PROGRAM_DIR = '/opt/authorizer-proxy';
+const OIDC_CA_DIR = '/etc/authorizer-proxy/oidc-ca';
+const OIDC_CA_FILE = 'ca.crt';
+const SIGNING_KEY_DIR = `${TLS_DIR}/signing-key`;
+const CLIENT_DIR = `${TLS_DIR}/upstream-client`;
+const SERVER_DIR = `${TLS_DIR}/server`;
+
+/**
+ * The authorizer proxy: the one door to Temporal. It authenticates every caller (a client certificate of the
+ * workload or platform-clients CA, and/or a bearer JWT of the identity provider), checks the policy with the
+ * namespace read from the request message, and forwards the bytes to the frontend over mTLS with a short-lived
+ * token it signs, whose `permissions` the frontend's default authorizer enforces again. Objects: ServiceAccount,
+ * Deployment (a pinned Node image running the bundled program from a ConfigMap), Service (gRPC, JWKS),
+ * PodDisruptionBudget, the policy ConfigMap (reloaded on change), its server and client certificates and its
+ * signing key (generated by cert-manager, never in the manifests). A component: clients call `grpc`.
+ */
+export class AuthorizerProxy extends Construct implements IComponent {
+  public readonly installation: Installation;
+  /** `<installation>-<component>`: its Deployment, Service and certificates. */
+  public readonly name: string;
+  public readonly component: string;
+  public readonly deployment: k8s.KubeDeployment;
+  public readonly service: k8s.KubeService;
+  public readonly policyConfigMap: k8s.KubeConfigMap;
+  public readonly selector: Record<string, string>;
+  /** The gRPC endpoint clients call, in place of the frontend. */
+  public readonly grpc: Endpoint;
+  /** The HTTPS endpoint of its JWKS (the frontend's key source). */
+  public readonly jwks: Endpoint;
+  /** `https://<service>:8443/.well-known/jwks.json`. */
+  public readonly jwksUrl: string;
+  /** `iss` of the tokens it mints. */
+  public readonly tokenIssuer: string;
+  /** `aud` of the tokens it mints: the frontend's `global.authorization.audience`. */
+  public readonly tokenAudience: string;
+  /** Its server certificate (frontend CA): clients verify it with the frontend CA's anchor. */
+  public readonly serverIdentity: TlsIdentity;
+  /** Its client certificate towards the frontend (platform-clients CA). */
+  public readonly clientIdentity: TlsIdentity;
+  public readonly signingKey: SigningKey;
+  private readonly rules: PolicyRule[] = [];
+  private readonly policySettings: Pick<AuthorizerPolicy, 'jwtPermissionsClaim' | 'jwtGroupsClaim'>;
+  private readonly ports: { readonly grpc: NamedPort; readonly jwks: NamedPort; readonly metrics: NamedPort };
+  private readonly props: AuthorizerProxyProps;
+
+  constructor(scope: Construct, id: string, props: AuthorizerProxyProps) {
+    super(scope, id);
+    try {
+      const path = this.node.path;
+      this.props = props;
+      this.installation = Installation.resolve(this, props, props.pki?.installation);
+      const { pki } = props;
+      if (pki === undefined) {
+        throw new ValidationError('INVALID_TLS', path, 'the authorizer proxy needs a PKI (its callers and the frontend use mTLS)',
+          undefined, 'pass the installation\'s TemporalPki as pki');
+      }
+      this.component = requireDns1035Label(path, 'name', props.name ?? 'authorizer-proxy', { maxLength: 24, example: 'authorizer-proxy' });
+      this.name = `${this.installation.name}-${this.component}`;
+      const replicas = requireReplicas(path, props.replicas ?? 2,
+        'set replicas to 1 or more (2 or more: every call goes through the proxy)');
+      const image = requirePinnedImage(path, 'image', props.image ?? DEFAULT_IMAGES.node, DEFAULT_IMAGES.node);
+      const resources = toResourceRequirements(path, props.resources ?? { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi' });
+      const ttl = (props.tokenTtl ?? Duration.minutes(5)).toSeconds();
+      if (!Number.isInteger(ttl) || ttl < 30 || ttl > 3600) {
+        throw new ValidationError('INVALID_DURATION', path, 'tokenTtl must be from 30 seconds to 1 hour', props.tokenTtl?.toHumanString(),
+          'e.g. Duration.minutes(5): short enough that a leaked token soon expires, long enough to be reused');
+      }
+      const oidc = props.oidc ? requireOidc(`${path}/oidc`, props.oidc) : undefined;
+      this.policySettings = {
+        ...(props.jwtPermissionsClaim !== undefined ? { jwtPermissionsClaim: props.jwtPermissionsClaim } : {}),
+        ...(props.jwtGroupsClaim !== undefined ? { jwtGroupsClaim: props.jwtGroupsClaim } : {}),
+      };
+      validatePolicy(`${path}/rules`, { rules: props.rules ?? [], ...this.policySettings });
+      this.rules.push(...(props.rules ?? []));
+      requireUnusedNames(this, [{ kind: 'Deployment', name: this.name }, { kind: 'Service', name: this.name },
+        { kind: 'ConfigMap', name: `${this.name}-policy` }], `give the second proxy its own name, e.g. { name: "${this.component}-2" }`);
+      const program = bundledProgram('authorizer-proxy');
+
+      const labels = componentLabels(this.installation.name, this.component);
+      this.selector = selectorLabels(this.installation.name, this.component);
+      this.ports = {
+        grpc: { name: 'grpc-rpc', port: PROXY_PORTS.grpc, protocol: 'TCP' },
+        jwks: { name: 'https-jwks', port: PROXY_PORTS.jwks, protocol: 'TCP' },
+        metrics: { name: 'metrics', port: PROXY_PORTS.http, protocol: 'TCP' },
+      };
+      this.service = new k8s.KubeService(this, 'Service', {
+        metadata: { name: this.name, labels },
+        spec: {
+          type: 'ClusterIP',
+          selector: this.selector,
+          ports: [this.ports.grpc, this.ports.jwks].map((p) => ({
+            name: p.name, port: p.port, targetPort: k8s.IntOrString.fromString(p.name), protocol: 'TCP',
+            appProtocol: p === this.ports.grpc ? 'tcp' : 'https',
+          })),
+        },
+      });
+      const dns = serviceDnsOf(this.service, this.installation.clusterDomain);
+      const host = serviceFqdn(dns);
+      this.grpc = { component: this, port: this.ports.grpc, service: dns };
+      this.jwks = { component: this, port: this.ports.jwks, service: dns };
+      this.jwksUrl = `https://${host}:${PROXY_PORTS.jwks}${PROXY_JWKS_PATH}`;
+      this.tokenIssuer = `https://${host}:${PROXY_PORTS.jwks}`;
+      this.tokenAudience = props.upstream.server.serverName ?? host;
+
+      // Callers present leaves of the workload CA (user workloads) or the platform-clients CA (Web UI, admin
+      // tools, jobs); the proxy presents its own platform-clients certificate to the frontend.
+      this.serverIdentity = pki.issueServerCertificate(this, 'ServerTls', {
+        service: dns, extraHosts: props.extraHosts, acceptsClientsFrom: ['workload', 'platform-clients'],
+      });
+      this.clientIdentity = pki.issuePlatformClientCertificate(this, 'ClientTls', { name: this.component });
+      const upstream = clientTlsFiles(this.clientIdentity, props.upstream.server, { clientDir: CLIENT_DIR });
+      this.signingKey = pki.issueSigningKey(this, 'SigningKey', { name: this.name });
+
+      this.policyConfigMap = new k8s.KubeConfigMap(this, 'Policy', {
+        metadata: { name: `${this.name}-policy`, labels },
+        data: { [POLICY_FILE]: Lazy.any({ produce: () => `${JSON.stringify(this.policy, undefined, 2)}\n` }) as unknown as string },
+      });
+      const programKey = 'authorizer-proxy.js';
+      const programChecksum = createHash('sha256').update(program).digest('hex');
+      const programConfigMap = new k8s.KubeConfigMap(this, 'Program', {
+        metadata: { name: `${this.name}-program-${programChecksum.slice(0, 8)}`, labels },
+        immutable: true,
+        data: { [programKey]: program },
+      });
+      const oidcCa = oidc?.caBundle ? new k8s.KubeConfigMap(this, 'OidcCa', {
+        metadata: { name: `${this.name}-oidc-ca`, labels },
+        data: { [OIDC_CA_FILE]: oidc.caBundle },
+      }) : undefined;
+
+      const serverMount = this.serverIdentity.mount(SERVER_DIR);
+      const chainCas = pki.rootTrustSource ? [`${TRUST_DIR}/${ROOT_ANCHOR_FILE}`] : [];
+      const env: k8s.EnvVar[] = [
+        { name: PROXY_ENV.listen, value: `0.0.0.0:${PROXY_PORTS.grpc}` },
+        { name: PROXY_ENV.jwksListen, value: `0.0.0.0:${PROXY_PORTS.jwks}` },
+        { name: PROXY_ENV.httpListen, value: `0.0.0.0:${PROXY_PORTS.http}` },
+        { name: PROXY_ENV.certFile, value: serverMount.certFile },
+        { name: PROXY_ENV.keyFile, value: serverMount.keyFile },
+        { name: PROXY_ENV.clientCaFiles, value: trustAnchorFile('workload') },
+        { name: PROXY_ENV.platformCaFiles, value: trustAnchorFile('platform-clients') },
+        ...(chainCas.length > 0 ? [{ name: PROXY_ENV.chainCaFiles, value: chainCas.join(',') }] : []),
+        { name: PROXY_ENV.trustDomain, value: this.installation.clusterDomain },
+        { name: PROXY_ENV.upstreamAddress, value: props.upstream.address },
+        { name: PROXY_ENV.upstreamServerName, value: upstream.serverName },
+        { name: PROXY_ENV.upstreamCaFile, value: upstream.serverCaFile },
+        { name: PROXY_ENV.upstreamCertFile, value: upstream.certFile },
+        { name: PROXY_ENV.upstreamKeyFile, value: upstream.keyFile },
+        { name: PROXY_ENV.signingKeyFile, value: `${SIGNING_KEY_DIR}/${TLS_FILES.key}` },
+        { name: PROXY_ENV.tokenIssuer, value: this.tokenIssuer },
+        { name: PROXY_ENV.tokenAudience, value: this.tokenAudience },
+        { name: PROXY_ENV.tokenTtl, value: String(ttl) },
+        { name: PROXY_ENV.keyPublishDelay, value: String(KEY_PUBLISH_DELAY_SECONDS) },
+        { name: PROXY_ENV.policyFile, value: `${POLICY_DIR}/${POLICY_FILE}` },
+        { name: PROXY_ENV.reloadSeconds, value: '10' },
+        ...(oidc ? [
+          { name: PROXY_ENV.oidcIssuer, value: oidc.issuer },
+          { name: PROXY_ENV.oidcAudience, value: oidc.audience },
+          { name: PROXY_ENV.oidcJwksUri, value: oidc.jwksUri },
+        ] : []),
+        ...(oidcCa ? [{ name: 'NODE_EXTRA_CA_CERTS', value: `${OIDC_CA_DIR}/${OIDC_CA_FILE}` }] : []),
+        { name: PROXY_ENV.logLevel, value: props.logLevel ?? 'info' },
+      ];
+      const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+        metadata: { name: this.name, labels },
+        automountServiceAccountToken: false,
+      });
+      const probe = (extra: Partial<k8s.Probe>): k8s.Probe => ({
+        httpGet: { path: '/healthz', port: k8s.IntOrString.fromString(this.ports.metrics.name) },
+        periodSeconds: 10,
+        timeoutSeconds: 5,
+        ...extra,
+      });
+      const volumes: k8s.Volume[] = [
+        TMP_VOLUME,
+        this.serverIdentity.volume('server-tls'),
+        this.clientIdentity.volume('client-tls'),
+        this.signingKey.volume('signing-key'),
+        pki.trustVolume('tls-trust', ['frontend', 'workload', 'platform-clients'], { withRoot: true }),
+        { name: 'policy', configMap: { name: this.policyConfigMap.name } },
+        { name: 'program', configMap: { name: programConfigMap.name } },
+        ...(oidcCa ? [{ name: 'oidc-ca', configMap: { name: oidcCa.name } }] : []),
+      ];
+      const mounts: k8s.VolumeMount[] = [
+        TMP_MOUNT,
+        { name: 'server-tls', mountPath: serverMount.dir, readOnly: true },
+        { name: 'client-tls', mountPath: CLIENT_DIR, readOnly: true },
+        { name: 'signing-key', mountPath: SIGNING_KEY_DIR, readOnly: true },
+        { name: 'tls-trust', mountPath: TRUST_DIR, readOnly: true },
+        { name: 'policy', mountPath: POLICY_DIR, readOnly: true },
+        { name: 'program', mountPath: PROGRAM_DIR, readOnly: true },
+        ...(oidcCa ? [{ name: 'oidc-ca', mountPath: OIDC_CA_DIR, readOnly: true }] : []),
+      ];
+      this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+        metadata: { name: this.name, labels },
+        spec: {
+          replicas,
+          revisionHistoryLimit: 5,
+          selector: { matchLabels: this.selector },
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0),
+            maxSurge: k8s.IntOrString.fromNumber(1) } },
+          template: {
+            metadata: {
+              labels,
+              annotations: {
+                [CONFIG_CHECKSUM_ANNOTATION]: programChecksum,
+                'prometheus.io/scrape': 'true',
+                'prometheus.io/port': String(this.ports.metrics.port),
+                'prometheus.io/path': '/metrics',
+              },
+            },
+            spec: {
+              ...restrictedPodBasics(account.name, IMAGE_USERS.node),
+              topologySpreadConstraints: spreadConstraints(this.selector),
+              // Long polls last up to 70 s: give them time to finish on a rolling update.
+              terminationGracePeriodSeconds: 75,
+              containers: [{
+                name: 'authorizer-proxy',
+                image,
+                imagePullPolicy: 'IfNotPresent',
+                command: ['node', `${PROGRAM_DIR}/${programKey}`],
+                env,
+                ports: Object.values(this.ports).map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' })),
+                readinessProbe: probe({ failureThreshold: 3 }),
+                livenessProbe: probe({ failureThreshold: 6, periodSeconds: 20 }),
+                resources,
+                securityContext: restrictedContainerSecurityContext(),
+                volumeMounts: mounts,
+              }],
+              volumes,
+            },
+          },
+        },
+      });
+      new k8s.KubePodDisruptionBudget(this, 'Pdb', {
+        metadata: { name: this.name, labels },
+        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
+      });
+      Components.register(this);
+    } catch (error) {
+      rollback(this, error);
+    }
+  }
+
+  /** The policy it enforces: every rule given or added, in order. */
+  public get policy(): AuthorizerPolicy {
+    return { rules: [...this.rules], ...this.policySettings };
+  }
+
+  /** Adds a rule (validated now against the whole policy: names unique, namespaces and roles valid). */
+  public addRule(rule: PolicyRule): void {
+    validatePolicy(`${this.node.path}/rules`, { ...this.policy, rules: [...this.rules, rule] });
+    this.rules.push(rule);
+  }
+
+  /**
+   * Grants the holder of a certificate (a `TlsIdentity` issued by the installation's PKI: a workload's or a
+   * platform component's) `role` in each of `namespaces` (`temporal-system` for the whole cluster). The rule
+   * matches the certificate's identity URI exactly.
+   */
+  public grant(identity: TlsIdentity, role: Role, namespaces: readonly string[], options: {
+    /** Rule name in the audit log. @default '<namespace of the Secret>/<identity name>' */
+    readonly ruleName?: string;
+    /** APIs the holder may never call. @default - none */
+    readonly denyApis?: readonly string[];
+  } = {}): void {
+    const uri = identity.uris[0];
+    if (uri === undefined) {
+      throw new ValidationError('INVALID_POLICY', this.node.path, `the certificate "${identity.name}" has no identity URI to match`,
+        identity.path, 'grant certificates of the installation\'s PKI (pki.issueClientCertificate or issuePlatformClientCertificate)');
+    }
+    this.addRule({
+      name: options.ruleName ?? `${identity.namespace}/${identity.name}`,
+      certificate: { uri },
+      grants: Object.fromEntries(namespaces.map((ns) => [ns, role])),
+      ...(options.denyApis ? { denyApis: options.denyApis } : {}),
+    });
+  }
+
+  public get description(): ComponentDescription {
+    const oidc = this.props.oidc;
+    const calls: Call[] = [
+      { to: this.props.upstream.endpoint(), category: 'client', purpose: 'forwards authorized calls with the token it signs' },
+      ...(oidc ? [{
+        outside: { id: `${this.component}-oidc`, label: 'identity provider JWKS', peers: oidc.peers },
+        ports: [{ port: Number(new URL(oidc.jwksUri).port || 443) }],
+        targets: [oidc.jwksUri],
+        category: 'client' as const,
+        purpose: 'fetches the identity provider\'s signing keys',
+      }] : []),
+    ];
+    const admits: Admission[] = [
+      { from: { outside: { role: 'clients' } }, port: this.ports.grpc, category: 'client',
+        purpose: 'SDK clients and workers of the client namespaces (authenticated and authorized here)' },
+      { from: { outside: { role: 'monitoring' } }, port: this.ports.metrics, category: 'metrics', purpose: 'Prometheus scrapes /metrics' },
+    ];
+    return {
+      id: this.component,
+      workload: this.deployment,
+      selector: this.selector,
+      ports: Object.values(this.ports),
+      calls,
+      admits,
+      serves: [this.serverIdentity],
+      presents: [this.clientIdentity],
+    };
+  }
+}
+
+/** Grants of the platform's own components through the proxy: read for the Web UI, admin for the CLI and jobs. */
+export const PLATFORM_GRANTS: Readonly<Record<string, { readonly role: Role; readonly namespaces: readonly string[] }>> = {
+  web: { role: 'read', namespaces: [SYSTEM_NAMESPACE] },
+  admintools: { role: 'admin', namespaces: [SYSTEM_NAMESPACE] },
+  jobs: { role: 'admin', namespaces: [SYSTEM_NAMESPACE] },
+};
+
+function requireOidc(path: string, oidc: OidcProps): OidcProps {
+  const https = (field: 'issuer' | 'jwksUri', example: string): void => {
+    let url: URL | undefined;
+    try {
+      url = new URL(oidc[field]);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || url.protocol !== 'https:' || url.username !== '' || url.password !== '') {
+      throw new ValidationError('INVALID_POLICY', path, `oidc.${field} must be an https URL`, oidc[field], `e.g. "${example}"`);
+    }
+  };
+  https('issuer', 'https://login.example.com/realms/temporal');
+  https('jwksUri', 'https://login.example.com/realms/temporal/protocol/openid-connect/certs');
+  if (typeof oidc.audience !== 'string' || oidc.audience.trim() === '') {
+    throw new ValidationError('INVALID_POLICY', path, 'oidc.audience must name the audience of the tokens', oidc.audience,
+      'set it to the API identifier (or client id) the provider puts in `aud`, e.g. "temporal"');
+  }
+  if (!Array.isArray(oidc.peers) || oidc.peers.length === 0) {
+    throw new ValidationError('INVALID_PEER', path, 'oidc.peers must say where the provider\'s JWKS is served (the proxy\'s egress)',
+      oidc.peers, 'e.g. peers: [Peer.cidr("203.0.113.0/24")] for its addresses, or [Peer.namespace("keycloak")] in the cluster');
+  }
+  oidc.peers.forEach((peer, i) => validatePeer(path, `oidc.peers[${i}]`, peer));
+  if (oidc.caBundle !== undefined && (typeof oidc.caBundle !== 'string' || !oidc.caBundle.includes('-----BEGIN CERTIFICATE-----') ||
+    oidc.caBundle.includes('PRIVATE KEY'))) {
+    throw new ValidationError('INVALID_TLS', path, 'oidc.caBundle must be PEM certificates (and nothing secret)', '(a PEM bundle)',
+      'paste the CA certificates of the provider\'s HTTPS certificate, -----BEGIN CERTIFICATE----- blocks only');
+  }
+  return oidc;
+}
