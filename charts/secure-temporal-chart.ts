@@ -15,6 +15,7 @@ import { EvaluationPostgres } from '../lib/temporal/evaluation-postgres';
 import { TemporalNamespaceProps } from '../lib/temporal/namespace-job';
 import { TemporalWebUi, TemporalWebUiProps } from '../lib/temporal/web-ui';
 import { TlsIdentity } from '../lib/tls/identity';
+import { ServiceAccountRef, WorkloadIssuancePolicy } from '../lib/tls/issuance-policy';
 import { ClientIdentityProps, TemporalPki, TemporalPkiProps } from '../lib/tls/pki';
 
 /** A workload's client identity, and the role it gets in each of its Temporal namespaces through the authorizer proxy. */
@@ -88,6 +89,16 @@ export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'>,
    */
   readonly clientIdentities?: readonly ClientIdentity[];
   /**
+   * Confine each client namespace to its own identities at issuance: approver-policy `CertificateRequestPolicy`s
+   * and RBAC that let the workload CA sign, for namespace N, only client certificates of
+   * `spiffe://<domain>/ns/N/temporal-client/*` (docs/SECURITY.md "Confining issuance"). Needs approver-policy
+   * installed, and cert-manager's own approver limited to namespaced issuers; required on multi-tenant clusters.
+   * `false` leaves them out (then anyone allowed to create a Certificate anywhere can obtain any workload identity).
+   * Not made when certificates are minted outside cert-manager (`tls.issuance: 'provided'`).
+   * @default - on; cert-manager's ServiceAccount `cert-manager` in the cluster resource namespace
+   */
+  readonly workloadIssuancePolicy?: false | { readonly certManagerServiceAccount?: ServiceAccountRef };
+  /**
    * Your own components in the Temporal namespace, created inside the chart after its built-in parts and
    * before its network boundary: every construct created here that implements `IComponent` and registers
    * (`Components.register(this)`) gets its NetworkPolicy rows, DNS egress and its place in the diagram;
@@ -116,6 +127,8 @@ export class SecureTemporalChart extends Chart implements SecureTemporalDeployme
   public readonly pki: TemporalPki;
   /** The declared workload client identities, in the order of `clientIdentities`. */
   public readonly clientIdentities: readonly TlsIdentity[];
+  /** What confines client namespaces to their own identities at issuance, when made. */
+  public readonly issuancePolicy?: WorkloadIssuancePolicy;
 
   constructor(scope: Construct, id: string, props: SecureTemporalChartProps = {}) {
     const namespace = props.namespace ?? 'temporal';
@@ -177,6 +190,13 @@ export class SecureTemporalChart extends Chart implements SecureTemporalDeployme
         this.cluster.authorizerProxy?.grant(issued, role ?? 'write', issued.temporalNamespaces);
         return issued;
       });
+      if (props.workloadIssuancePolicy !== false && this.pki.mode !== 'provided') {
+        this.issuancePolicy = new WorkloadIssuancePolicy(this, 'IssuancePolicy', {
+          pki: this.pki,
+          namespaces: this.clientIdentities.map((identity) => identity.namespace),
+          certManagerServiceAccount: props.workloadIssuancePolicy?.certManagerServiceAccount,
+        });
+      }
       props.addComponents?.(this, this);
       this.network = new NetworkBoundary(this, 'Network', {
         installation: this.installation,

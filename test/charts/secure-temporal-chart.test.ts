@@ -8,7 +8,7 @@ import {
   synth,
 } from '../util';
 
-const CLUSTER_SCOPED = ['Namespace', 'ClusterIssuer'];
+const CLUSTER_SCOPED = ['Namespace', 'ClusterIssuer', 'CertificateRequestPolicy'];
 
 function chart(props: SecureTemporalChartProps = {}): { chart: SecureTemporalChart; objs: K8sObject[] } {
   const c = new SecureTemporalChart(Testing.app(), 'temporal', props);

@@ -17,7 +17,7 @@ const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 const DNS1035_KINDS = ['Service'];
 const DNS1123_LABEL_KINDS = ['Namespace'];
 const CLUSTER_SCOPED = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PersistentVolume', 'StorageClass',
-  'PriorityClass', 'CustomResourceDefinition', 'ClusterIssuer'];
+  'PriorityClass', 'CustomResourceDefinition', 'ClusterIssuer', 'CertificateRequestPolicy'];
 
 export function isDnsLabel(value: string): boolean {
   return value.length <= 63 && DNS1123_LABEL.test(value);

@@ -47,7 +47,7 @@ export const MODELS: ReadonlyMap<string, ModelClass> = new Map(
 );
 
 /** API groups of CRDs we emit on purpose; kubernetes-models has no schema for them. */
-export const CRD_GROUPS: readonly string[] = ['cert-manager.io'];
+export const CRD_GROUPS: readonly string[] = ['cert-manager.io', 'policy.cert-manager.io'];
 
 
 function label(obj: K8sObject): string {

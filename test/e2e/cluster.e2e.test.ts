@@ -8,19 +8,21 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findComponent, onlyContainer, Secrets } from './manifests';
 import { isPortFree, waitUntil } from './net';
+import { registerAuthorizationTests } from './authorization';
 import {
-  context, currentSecrets, MINUTE, pod, runJob, server, serverDeployments, serverRewriter, servers, setUp, startServer,
-  tearDown, withLogs,
+  context, currentSecrets, MINUTE, NAMESPACE_B, pod, runJob, server, serverDeployments, serverRewriter, servers, setUp, startProxy,
+  platformFiles, startServer, TASK_WORKER, tearDown, withLogs, workloadFiles,
 } from './harness';
 import { registerMtlsTests } from './mtls';
 import { tail } from './processes';
 import { registerRotationTests } from './rotation';
-import { client, connectWorkload, createWorker } from './workload';
+import { client, connectWorkload, createWorker, workloadTls } from './workload';
 import { greet } from './workflows/greeting';
 
-/** What SecureTemporalChart declares by default: namespace `default` with 3 days retention. */
+/** What the tier declares: namespace `default` with 3 days retention (the chart's default) and namespace B. */
 const DECLARED_NAMESPACE = { name: 'default', retentionSeconds: 3 * 24 * 3600 };
-const SERVER_COMPONENTS = ['frontend', 'history', 'matching', 'worker'];
+const DECLARED_B = { name: NAMESPACE_B, retentionSeconds: 24 * 3600 };
+const SERVER_COMPONENTS = ['frontend', 'internal-frontend', 'history', 'matching', 'worker'];
 
 beforeAll(setUp, 2 * MINUTE);
 afterAll(tearDown, 2 * MINUTE);
@@ -106,11 +108,13 @@ describe('the Temporal cluster', () => {
         }
       }
     }
+    // The proxy first: the frontend fetches its JWKS at start (and then every refreshInterval).
+    await startProxy();
     for (const [component, deployment] of deployments) {
       await startServer(component, deployment);
     }
     // `kubectl exec deploy/<name>-admintools -- temporal operator cluster health`, over mTLS with the
-    // admin tools' own certificate, CA and serverName (their pod's TLS env, paths rewritten).
+    // admin tools' own certificate, CA and serverName (their pod's TLS env, paths rewritten): through the proxy.
     const admin = pod(findComponent(c.manifests.objects, 'Deployment', 'admintools'), 'admintools-0').containers[0];
     const health = { ...admin, name: 'admintools-0/health', argv: ['temporal', 'operator', 'cluster', 'health'] };
     // Like the kubelet (restartPolicy: Always), restart a server container that exits: services started at
@@ -139,28 +143,32 @@ describe('the Temporal cluster', () => {
     });
   }), 5 * MINUTE);
 
-  test('the namespace Job registers the declared namespace, and again (idempotent)', () => withLogs(async () => {
+  test('the namespace Job registers the declared namespaces through the proxy, and again (idempotent)', () => withLogs(async () => {
     const c = context();
     const job = findComponent(c.manifests.objects, 'Job', 'namespaces');
-    const connections = await connectWorkload();
+    // Described with the admin tools' certificate (temporal-system admin through the proxy): B is granted to no workload.
+    const connections = await connectWorkload(workloadTls(platformFiles('admintools')));
     try {
       for (const round of [1, 2]) {
         await runJob(job, `namespaces-${round}`, 6 * MINUTE);
-        const described = await connections.client.workflowService.describeNamespace({ namespace: DECLARED_NAMESPACE.name });
-        expect(described.namespaceInfo?.name).toBe(DECLARED_NAMESPACE.name);
-        expect(Number(described.config?.workflowExecutionRetentionTtl?.seconds)).toBe(DECLARED_NAMESPACE.retentionSeconds);
+        for (const declared of [DECLARED_NAMESPACE, DECLARED_B]) {
+          const described = await connections.client.workflowService.describeNamespace({ namespace: declared.name });
+          expect(described.namespaceInfo?.name).toBe(declared.name);
+          expect(Number(described.config?.workflowExecutionRetentionTtl?.seconds)).toBe(declared.retentionSeconds);
+        }
       }
     } finally {
       await connections.close();
     }
   }), 13 * MINUTE);
 
-  test('a workflow with an activity completes through mTLS with the declared workload identity\'s certificate', () =>
+  test('a workflow with an activity completes through the proxy: a `worker` identity runs it, a `write` identity starts it', () =>
     withLogs(async () => {
-      const connections = await connectWorkload();
+      const starter = await connectWorkload();
+      const runner = await connectWorkload(workloadTls(workloadFiles(TASK_WORKER)));
       try {
-        const { worker, taskQueue } = await createWorker(connections.native, DECLARED_NAMESPACE.name);
-        const result = await worker.runUntil(client(connections.client, DECLARED_NAMESPACE.name).workflow.execute(greet, {
+        const { worker, taskQueue } = await createWorker(runner.native, DECLARED_NAMESPACE.name);
+        const result = await worker.runUntil(client(starter.client, DECLARED_NAMESPACE.name).workflow.execute(greet, {
           taskQueue,
           workflowId: `greet-${taskQueue}`,
           args: ['end-to-end'],
@@ -168,7 +176,8 @@ describe('the Temporal cluster', () => {
         }));
         expect(result).toBe('Hello, end-to-end!');
       } finally {
-        await connections.close();
+        await runner.close();
+        await starter.close();
       }
     }), 5 * MINUTE);
 
@@ -178,15 +187,22 @@ describe('the Temporal cluster', () => {
       template: { metadata?: { annotations?: Record<string, string> } };
     }).template;
     const path = template.metadata?.annotations?.['prometheus.io/path'] ?? '/metrics';
-    const response = await fetch(`http://127.0.0.1:${frontend.metricsPort}${path}`);
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
-    const body = await response.text();
+    let body = '';
+    // The server reports its counters on a flush interval: the start of the workflow test shows up within seconds.
+    await waitUntil('the frontend to count StartWorkflowExecution', async () => {
+      const response = await fetch(`http://127.0.0.1:${frontend.metricsPort}${path}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+      body = await response.text();
+      return /^service_requests\{.*operation="StartWorkflowExecution".*\} [1-9]/m.test(body);
+    }, { timeoutMs: 30_000, intervalMs: 1000 }).catch((e: Error) => {
+      throw new Error(`${e.message}: ${body.split('\n').filter((l) => l.startsWith('service_requests{')).join('\n')}`);
+    });
     expect(body).toMatch(/^# TYPE \w+ (counter|gauge|histogram|summary)$/m);
-    expect(body).toMatch(/^service_requests\{.*operation="StartWorkflowExecution".*\} [1-9]/m);
   }), MINUTE);
 
   registerMtlsTests();
+  registerAuthorizationTests();
   // Last: it replaces the certificates every other test reads.
   registerRotationTests();
 });

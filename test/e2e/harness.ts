@@ -9,16 +9,18 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { SecureTemporalChartProps } from '../../charts/secure-temporal-chart';
+import { Duration } from 'cdk8s';
+import type { ClientIdentity, SecureTemporalChartProps } from '../../charts/secure-temporal-chart';
+import { PROXY_ENV } from '../../lib/authorizer/proxy-env';
 import { Peer } from '../../lib/core/peers';
 import { CLI_TLS_ENV, WEB_UI_TLS_ENV } from '../../lib/tls/consumers';
-import type { ClientIdentityProps } from '../../lib/tls/pki';
 import { CertificateStore, SecretFiles } from './certificates';
 import {
   COMPONENT_LABEL, containerPort, evaluationDatabase, findAllByLabels, findComponent, KubeObject, Manifests, onlyContainer,
-  Secrets, serviceHost, servicePorts, synthesize,
+  podSpec, Secrets, serviceHost, servicePorts, synthesize,
 } from './manifests';
-import { freePort } from './net';
+import { freePort, waitUntil } from './net';
+import { IDP_AUDIENCE, IdentityProvider, startIdentityProvider, TEAM_B_GROUP } from './identity-provider';
 import { findPeers, Peers } from './peers';
 import { LocalPod, localPod } from './pods';
 import { RunningPostgres, startPostgres } from './postgres';
@@ -26,13 +28,32 @@ import { ProcessRunner, Running, tail } from './processes';
 import { Rewriter } from './rewrite';
 
 export const MINUTE = 60_000;
-/** A workload identity declared like a user would, so that the workload CA issues it a certificate. */
-export const WORKLOAD: ClientIdentityProps = { name: 'e2e-worker', namespace: 'workers', temporalNamespaces: ['default'] };
-/** The chart props of the tier: the workload identity, and its namespace admitted as a client namespace. */
-export const CHART_PROPS: SecureTemporalChartProps = {
-  clientIdentities: [WORKLOAD],
-  clientNamespaces: [Peer.namespace(WORKLOAD.namespace)],
-};
+/** A workload identity declared like a user would, so that the workload CA issues it a certificate: `write` on `default`. */
+export const WORKLOAD: ClientIdentity = { name: 'e2e-worker', namespace: 'workers', temporalNamespaces: ['default'] };
+/** An identity that may only run tasks (`worker` on `default`). */
+export const TASK_WORKER: ClientIdentity = { name: 'e2e-task-worker', namespace: 'workers', temporalNamespaces: ['default'],
+  role: 'worker' };
+/** An identity that may only read (`read` on `default`). */
+export const READER: ClientIdentity = { name: 'e2e-reader', namespace: 'workers', temporalNamespaces: ['default'], role: 'read' };
+/** A second Temporal namespace, granted to no certificate; the IdP's `team-b` group gets `write` on it. */
+export const NAMESPACE_B = 'e2e-b';
+
+/**
+ * The chart props of the tier: the identities above, their namespace admitted as a client namespace, namespaces
+ * `default` and B, and the authorizer proxy trusting the identity provider's tokens.
+ */
+export function chartProps(idp: IdentityProvider): SecureTemporalChartProps {
+  return {
+    clientIdentities: [WORKLOAD, TASK_WORKER, READER],
+    clientNamespaces: [Peer.namespace(WORKLOAD.namespace)],
+    namespaces: [{ name: 'default', retention: Duration.days(3) }, { name: NAMESPACE_B, retention: Duration.days(1) }],
+    authorizerProxy: {
+      oidc: { issuer: idp.oidc.issuer, audience: IDP_AUDIENCE, jwksUri: idp.oidc.jwksUri, peers: [Peer.cidr('127.0.0.1/32')],
+        caBundle: idp.caPem },
+      rules: [{ name: 'team-b', jwt: { group: TEAM_B_GROUP }, grants: { [NAMESPACE_B]: 'write' } }],
+    },
+  };
+}
 /** Listen on every interface: in a pod, its own IP; here, loopback only. */
 const ANY_IP = '0.0.0.0';
 
@@ -46,6 +67,20 @@ export interface Context {
   readonly rewriter: Rewriter;
   readonly runner: ProcessRunner;
   readonly postgres: RunningPostgres;
+  /** The loopback port of the authorizer proxy's gRPC listener (its Service address is rewritten to it). */
+  readonly proxyPort: number;
+  /** The props the chart was synthesized with. */
+  readonly chartProps: SecureTemporalChartProps;
+  readonly idp: IdentityProvider;
+}
+
+/** The running authorizer proxy: its pod, process and (rewritten) ports. */
+export interface ProxyProcess {
+  readonly pod: LocalPod;
+  readonly running: Running;
+  readonly grpcPort: number;
+  readonly jwksPort: number;
+  readonly metricsPort: number;
 }
 
 /** A running server process with its pod, (rewritten) metrics port and ports from its container spec. */
@@ -155,6 +190,49 @@ export async function startServer(component: string, deployment: KubeObject): Pr
   return server;
 }
 
+/** The authorizer proxy's Deployment. */
+export function proxyDeployment(manifests: Manifests = context().manifests): KubeObject {
+  return findComponent(manifests.objects, 'Deployment', 'authorizer-proxy');
+}
+
+let proxyProcess: ProxyProcess | undefined;
+
+/**
+ * Starts the authorizer proxy's pod (pod `<name>-0`): `node` runs the program from the synthesized ConfigMap with the
+ * synthesized env, volumes and policy. Its gRPC listener moves to the context's proxy port, its metrics to a free one.
+ */
+export async function startProxy(podName = `${proxyDeployment().metadata.name}-0`): Promise<ProxyProcess> {
+  const c = context();
+  const deployment = proxyDeployment();
+  const container = onlyContainer(deployment);
+  const metricsPort = await freePort();
+  const rewriter = c.rewriter.endpoint(ANY_IP, containerPort(container, 'grpc-rpc'), '127.0.0.1', c.proxyPort)
+    .endpoint(ANY_IP, containerPort(container, 'metrics'), '127.0.0.1', metricsPort);
+  const local = pod(deployment, podName, { rewriter });
+  const running = c.runner.start(local.containers[0]);
+  proxyProcess = { pod: local, running, grpcPort: c.proxyPort, jwksPort: containerPort(container, 'https-jwks'), metricsPort };
+  await waitUntil('the authorizer proxy to be healthy', async () => {
+    if (running.exit !== undefined) {
+      throw new Error(`the authorizer proxy exited ${running.exit.code ?? running.exit.signal}:\n${tail(running.logFile)}`);
+    }
+    return fetch(`http://127.0.0.1:${metricsPort}/healthz`).then((r) => r.ok, () => false);
+  }, { timeoutMs: 30_000, intervalMs: 250 });
+  return proxyProcess;
+}
+
+/** The running authorizer proxy. */
+export function proxy(): ProxyProcess {
+  if (proxyProcess === undefined) {
+    throw new Error('the authorizer proxy is not running');
+  }
+  return proxyProcess;
+}
+
+/** `host:port` clients use: the authorizer proxy's Service address, rewritten for this host. */
+export function clientAddress(): string {
+  return `127.0.0.1:${context().proxyPort}`;
+}
+
 /** `host:port` of the frontend Service's gRPC port, rewritten for this host. */
 export function frontendAddress(): string {
   const c = context();
@@ -195,10 +273,18 @@ export function server(component: string): Server {
   return s;
 }
 
-/** Files of the declared workload identity's Secret (in its own namespace, as its worker would mount it). */
-export function workloadFiles(): SecretFiles {
+/** Files of a declared workload identity's Secret (in its own namespace, as its worker would mount it); default WORKLOAD. */
+export function workloadFiles(identity: ClientIdentity = WORKLOAD): SecretFiles {
   const { certificates } = context();
-  return certificates.files(WORKLOAD.namespace, certificates.secretNameOf(WORKLOAD.namespace, () => true));
+  return certificates.files(identity.namespace, certificates.secretNameOf(identity.namespace,
+    (cert) => (cert.spec as { commonName?: string }).commonName === identity.name));
+}
+
+/** Files of a platform component's client certificate (`admintools`, `web`, `jobs`) in the Temporal namespace. */
+export function platformFiles(name: string): SecretFiles {
+  const c = context();
+  return c.certificates.files(c.namespace, c.certificates.secretNameOf(c.namespace,
+    (cert) => (cert.spec as { commonName?: string }).commonName === name));
 }
 
 export async function setUp(): Promise<void> {
@@ -206,7 +292,9 @@ export async function setUp(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'secure-temporal-e2e-'));
   chmodSync(work, 0o711); // PostgreSQL runs as an unprivileged user when the tests run as root
   mkdirSync(join(work, 'logs'));
-  const manifests = synthesize(CHART_PROPS);
+  const idp = await startIdentityProvider(work);
+  const props = chartProps(idp);
+  const manifests = synthesize(props);
   const namespace = findComponent(manifests.objects, 'Deployment', 'frontend').metadata.namespace ?? 'default';
   const db = evaluationDatabase(manifests);
   // Host rewrite, certificate side: the stores verify the database with sslmode=verify-full against the
@@ -218,9 +306,23 @@ export async function setUp(): Promise<void> {
       spec.ipAddresses = [...(spec.ipAddresses ?? []), '127.0.0.1'];
     }
   }
+  // The same for the authorizer proxy: the frontend fetches its JWKS over HTTPS with host verification, from
+  // the Service name rewritten to 127.0.0.1.
+  const proxyTlsSecret = podSpec(proxyDeployment(manifests)).volumes?.find((v) => v.name === 'server-tls')?.secret?.secretName;
+  for (const cert of manifests.objects.filter((o) => o.kind === 'Certificate')) {
+    const spec = cert.spec as { secretName?: string; ipAddresses?: string[] };
+    if (spec.secretName === proxyTlsSecret) {
+      spec.ipAddresses = [...(spec.ipAddresses ?? []), '127.0.0.1'];
+    }
+  }
   const certificates = await CertificateStore.issue(manifests, join(work, 'pki'));
   const port = await freePort();
-  let rewriter = Rewriter.empty().endpoint(db.host, db.port, '127.0.0.1', port);
+  // The proxy's gRPC port is the frontend's (7233), each in its own pod; here the proxy moves to a free port.
+  const proxyPort = await freePort();
+  const proxyService = findAllByLabels(manifests.objects, 'Service', { [COMPONENT_LABEL]: 'authorizer-proxy' })[0];
+  const proxyGrpc = servicePorts(proxyService).find((p) => p.name === 'grpc-rpc')?.port ?? 0;
+  let rewriter = Rewriter.empty().endpoint(db.host, db.port, '127.0.0.1', port)
+    .endpoint(serviceHost(proxyService, manifests.clusterDomain), proxyGrpc, '127.0.0.1', proxyPort);
   for (const service of manifests.objects.filter((o) => o.kind === 'Service')) {
     rewriter = rewriter.host(serviceHost(service, manifests.clusterDomain), '127.0.0.1');
   }
@@ -228,7 +330,11 @@ export async function setUp(): Promise<void> {
   rewriter = rewriter.host(ANY_IP, '127.0.0.1')
     .keep('\\bserverName:[ \\t]*["\']?[^\\s"\']*')
     .keepEnv(CLI_TLS_ENV.serverName)
-    .keepEnv(WEB_UI_TLS_ENV.serverName);
+    .keepEnv(WEB_UI_TLS_ENV.serverName)
+    .keepEnv(PROXY_ENV.upstreamServerName)
+    // The audience of the proxy's tokens is a name the frontend compares, not an address.
+    .keepEnv(PROXY_ENV.tokenAudience)
+    .keep('\\baudience:[ \\t]*["\']?[^\\s"\']*');
   // The StatefulSet's pod, materialized like any other: its TLS key, client CA and pg_hba.conf come from
   // its volumes, its server arguments from its container (the image runs `postgres <args>`).
   const dbWorkload = structuredClone(db.statefulSet);
@@ -248,7 +354,7 @@ export async function setUp(): Promise<void> {
     user: db.user, database: db.database, serverArgs, ownFiles,
   });
   ctx = {
-    work, peers, manifests, namespace, certificates, rewriter, postgres,
+    work, peers, manifests, namespace, certificates, rewriter, postgres, proxyPort, chartProps: props, idp,
     runner: new ProcessRunner(join(work, 'logs'), [peers.binDir]),
   };
 }
@@ -258,6 +364,7 @@ export async function tearDown(): Promise<void> {
     try {
       await ctx.runner.stopAll();
     } finally {
+      await ctx.idp.oidc.stop();
       ctx.postgres.stop();
       if (process.env.SECURE_TEMPORAL_E2E_KEEP) {
         process.stderr.write(`kept ${ctx.work} (SECURE_TEMPORAL_E2E_KEEP)\n`);

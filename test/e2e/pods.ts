@@ -1,6 +1,6 @@
 /**
  * Turns a workload's pod template into local processes: volumes become directories under a temp dir,
- * written like the kubelet writes them (ConfigMap files with the rewrites applied; Secret files as they
+ * written like the kubelet writes them (ConfigMap files with the rewrites applied, programs excepted; Secret files as they
  * are; projected volumes from their secret and configMap sources), env is resolved as the kubelet would
  * (values, Secret and ConfigMap keys, the downward API, `$(VAR)` expansion) and the container's
  * command + args become the argv. Nothing else is taken from anywhere but the manifests.
@@ -82,7 +82,8 @@ function configMapFiles(opts: PodOptions, ref: { name?: string; items?: IKeyToPa
     return [];
   }
   const cm = findObject(opts.objects, 'ConfigMap', ref.name ?? '');
-  return keyItems(cm.data ?? {}, ref.items, `ConfigMap ${cm.metadata.name}`).map((f) => ({ ...f, rewrite: true }));
+  // A program shipped in a ConfigMap (`.js`) is code, not configuration: it runs as it is.
+  return keyItems(cm.data ?? {}, ref.items, `ConfigMap ${cm.metadata.name}`).map((f) => ({ ...f, rewrite: !f.path.endsWith('.js') }));
 }
 
 function secretFiles(opts: PodOptions, name: string, ref: { items?: IKeyToPath[]; optional?: boolean }, what: string): SourceFile[] {

@@ -8,12 +8,13 @@ import { readFileSync } from 'node:fs';
 import type { IVolume } from 'kubernetes-models/v1';
 import { fingerprintOf } from './certificates';
 import {
-  context, globalTlsOf, MINUTE, server, servers, syncSecretVolumes, withLogs, WORKLOAD, workloadFiles,
+  context, globalTlsOf, MINUTE, platformFiles, proxy, proxyDeployment, server, serverDeployments, servers, syncSecretVolumes, withLogs,
+  WORKLOAD, workloadFiles,
 } from './harness';
-import { findComponent, podSpec } from './manifests';
+import { podSpec } from './manifests';
 import { waitUntil } from './net';
 import { ClientTls, handshake } from './tls-probe';
-import { client, connectWorkload, createWorker, frontendTrust } from './workload';
+import { client, connectWorkload, createWorker, frontendTrust, proxyTrust } from './workload';
 import { greet, greetWhenReleased, release } from './workflows/greeting';
 
 const read = (file: string): string => readFileSync(file, 'utf8');
@@ -36,9 +37,17 @@ interface Endpoint {
   readonly tls: () => ClientTls;
 }
 
-/** Every TLS listener of every server: the frontend's gRPC port (frontend certificate), all others internode. */
+/**
+ * Every TLS listener: the proxy's gRPC port (its certificate, to a workload), the frontend's gRPC port (frontend
+ * certificate, to a platform client: it refuses workloads), every other one internode (each service its own).
+ */
 function endpoints(): Endpoint[] {
-  const out: Endpoint[] = [];
+  const files = workloadFiles();
+  const out: Endpoint[] = [{
+    label: 'authorizer proxy gRPC', port: proxy().grpcPort, certFile: proxy().running.spec.env.PROXY_TLS_CERT_FILE, tls: () => ({
+      servername: proxyTrust().serverName, ca: read(proxyTrust().caFile), cert: read(files.cert), key: read(files.key),
+    }),
+  }];
   for (const s of servers.values()) {
     const tls = globalTlsOf(s);
     const internodeClient = (alpn: string[]) => (): ClientTls => ({
@@ -47,10 +56,10 @@ function endpoints(): Endpoint[] {
     });
     out.push({ label: `${s.component} membership`, port: s.membershipPort, certFile: tls.internode.server.certFile, tls: internodeClient([]) });
     if (s.component === 'frontend') {
-      const files = workloadFiles();
+      const admin = platformFiles('admintools');
       out.push({
         label: 'frontend gRPC', port: s.grpcPort, certFile: tls.frontend.server.certFile, tls: () => ({
-          servername: frontendTrust().serverName, ca: read(frontendTrust().caFile), cert: read(files.cert), key: read(files.key),
+          servername: frontendTrust().serverName, ca: read(frontendTrust().caFile), cert: read(admin.cert), key: read(admin.key),
         }),
       });
     } else {
@@ -70,13 +79,18 @@ async function presented(list: readonly Endpoint[]): Promise<Record<string, stri
   return out;
 }
 
-/** The leaf Secrets the server pods mount (Secret volumes written by a Certificate), e.g. internode and frontend. */
+/**
+ * The TLS leaf Secrets the server and proxy pods mount (Secret volumes written by a Certificate): every service's
+ * internode certificate, the frontend's, the proxy's server and client certificates. Not the proxy's signing key
+ * (a key, not a TLS certificate: rotated by its own test).
+ */
 function serverLeafSecrets(): string[] {
   const c = context();
-  const written = new Set(c.certificates.certificates.filter((cert) => cert.metadata.namespace === c.namespace)
+  const written = new Set(c.certificates.certificates.filter((cert) => cert.metadata.namespace === c.namespace &&
+    ((cert.spec as { usages?: string[] }).usages ?? []).some((u) => u === 'server auth' || u === 'client auth'))
     .map((cert) => (cert.spec as { secretName: string }).secretName));
-  const volumes: IVolume[] = podSpec(findComponent(c.manifests.objects, 'Deployment', 'frontend')).volumes ?? [];
-  return volumes.map((v) => v.secret?.secretName).filter((n): n is string => n !== undefined && written.has(n));
+  const volumes: IVolume[] = [...serverDeployments().values(), proxyDeployment()].flatMap((d) => podSpec(d).volumes ?? []);
+  return [...new Set(volumes.map((v) => v.secret?.secretName).filter((n): n is string => n !== undefined && written.has(n)))];
 }
 
 export function registerRotationTests(): void {
@@ -91,8 +105,9 @@ export function registerRotationTests(): void {
         const before = fingerprints();
         expect(await presented(list)).toEqual(before);
         const pids = new Map([...servers].map(([name, s]) => [name, s.running.child.pid]));
+        const proxyPid = proxy().running.child.pid;
         const leaves = serverLeafSecrets();
-        expect(leaves.length).toBeGreaterThanOrEqual(2);
+        expect(leaves.length).toBeGreaterThanOrEqual(8);
         const workloadBefore = fingerprintOf(read(workloadFiles().cert));
 
         const old = await connectWorkload();
@@ -108,7 +123,8 @@ export function registerRotationTests(): void {
             for (const secret of leaves) {
               await c.certificates.renew(c.namespace, secret);
             }
-            await c.certificates.renew(WORKLOAD.namespace, c.certificates.secretNameOf(WORKLOAD.namespace, () => true));
+            await c.certificates.renew(WORKLOAD.namespace, c.certificates.secretNameOf(WORKLOAD.namespace,
+              (cert) => (cert.spec as { commonName?: string }).commonName === WORKLOAD.name));
             syncSecretVolumes();
             const after = fingerprints();
             for (const e of list) {
@@ -131,6 +147,9 @@ export function registerRotationTests(): void {
               expect({ name, pid: s.running.child.pid, exit: s.running.exit }).toEqual({ name, pid: pids.get(name), exit: undefined });
               expect(read(s.running.logFile)).toMatch(/"msg":"loaded new TLS certificates"/);
             }
+            expect({ pid: proxy().running.child.pid, exit: proxy().running.exit }).toEqual({ pid: proxyPid, exit: undefined });
+            expect(read(proxy().running.logFile)).toMatch(/"msg":"serving certificate reloaded"/);
+            expect(read(proxy().running.logFile)).toMatch(/"msg":"client certificate reloaded"/);
 
             // New connections with the renewed workload certificate: release the first workflow, run a second.
             const renewed = await connectWorkload();

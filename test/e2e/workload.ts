@@ -1,7 +1,7 @@
 /**
- * A workload (worker and client) connecting through mTLS the way docs/SECURITY.md tells a worker to:
- * the declared identity's certificate and key, the frontend CA as the only trust anchor, and the
- * frontend's serverName, all read from the running frontend's config and the issued Secret's files.
+ * A workload (worker and client) connecting through mTLS the way docs/SECURITY.md tells a worker to: to the
+ * authorizer proxy, with the declared identity's certificate and key, the frontend CA as the only trust anchor
+ * (read from the running frontend's config) and the proxy's Service name as serverName.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -10,7 +10,8 @@ import { createSecureContext } from 'node:tls';
 import { Client, Connection, ConnectionOptions, TLSConfig } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { SecretFiles } from './certificates';
-import { frontendAddress, globalTlsOf, server, workloadFiles } from './harness';
+import { clientAddress, context, globalTlsOf, server, workloadFiles } from './harness';
+import { COMPONENT_LABEL, findAllByLabels, serviceHost } from './manifests';
 import * as activities from './workflows/activities';
 
 /** The frontend's serverName and trust anchor, from `global.tls.frontend.client` of the running frontend. */
@@ -22,13 +23,24 @@ export function frontendTrust(): { serverName: string; caFile: string } {
   return { serverName: client.serverName, caFile: client.rootCaFiles[0] };
 }
 
-/** SDK TLS options for a client certificate (default: the declared workload identity's). */
-export function workloadTls(files: SecretFiles = workloadFiles(), overrides: Partial<TLSConfig> = {}): TLSConfig {
-  const trust = frontendTrust();
+/** The authorizer proxy's serverName (its Service's DNS name) and trust anchor (the frontend CA, which issued its certificate). */
+export function proxyTrust(): { serverName: string; caFile: string } {
+  const c = context();
+  const service = findAllByLabels(c.manifests.objects, 'Service', { [COMPONENT_LABEL]: 'authorizer-proxy' })[0];
+  return { serverName: serviceHost(service, c.manifests.clusterDomain), caFile: frontendTrust().caFile };
+}
+
+/**
+ * SDK TLS options for a client certificate (default: the declared workload identity's) towards the proxy, or
+ * towards the frontend itself with `target: 'frontend'`.
+ */
+export function workloadTls(files: SecretFiles | undefined = workloadFiles(), overrides: Partial<TLSConfig> = {},
+  target: 'proxy' | 'frontend' = 'proxy'): TLSConfig {
+  const trust = target === 'proxy' ? proxyTrust() : frontendTrust();
   return {
     serverNameOverride: trust.serverName,
     serverRootCACertificate: readFileSync(trust.caFile),
-    clientCertPair: { crt: readFileSync(files.cert), key: readFileSync(files.key) },
+    ...(files ? { clientCertPair: { crt: readFileSync(files.cert), key: readFileSync(files.key) } } : {}),
     ...overrides,
   };
 }
@@ -67,11 +79,18 @@ export interface WorkloadConnections {
   close(): Promise<void>;
 }
 
-export async function connectWorkload(tls: TLSConfig = workloadTls()): Promise<WorkloadConnections> {
-  const address = frontendAddress();
-  const native = await NativeConnection.connect({ address, tls });
+/**
+ * Both connections through the proxy (`address`), with `tls`; with `token`, every call carries it as a bearer token
+ * (and `tls` may then have no client certificate).
+ */
+export async function connectWorkload(tls: TLSConfig = workloadTls(), options: { token?: string; address?: string } = {}):
+  Promise<WorkloadConnections> {
+  const address = options.address ?? clientAddress();
+  const metadata = options.token ? { authorization: `Bearer ${options.token}` } : undefined;
+  const native = await NativeConnection.connect({ address, tls, ...(metadata ? { metadata } : {}) });
   try {
-    const client = await Connection.connect({ address, ...clientConnectionOptions(tls), connectTimeout: 10_000 });
+    const client = await Connection.connect({ address, ...clientConnectionOptions(tls), connectTimeout: 10_000,
+      ...(metadata ? { metadata } : {}) });
     return {
       native, client, close: async () => {
         await client.close();

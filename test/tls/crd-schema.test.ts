@@ -4,8 +4,9 @@ import { certificateFor, NAMESPACE, synth, tlsFixture } from './fixtures';
 describe('certManagerSchemaErrors', () => {
   const cert = certificateFor(synth(tlsFixture()), NAMESPACE, 'temporal-frontend-tls');
 
-  it('does load the four cert-manager.io kinds of the vendored CRDs', () => {
-    expect([...certManagerSchemas().keys()].sort()).toEqual(['Certificate', 'CertificateRequest', 'ClusterIssuer', 'Issuer']);
+  it('does load the four cert-manager.io kinds and approver-policy\'s CertificateRequestPolicy of the vendored CRDs', () => {
+    expect([...certManagerSchemas().keys()].sort()).toEqual(['Certificate', 'CertificateRequest', 'CertificateRequestPolicy', 'ClusterIssuer',
+      'Issuer']);
   });
 
   it('does accept a synthesized Certificate and skip other API groups', () => {

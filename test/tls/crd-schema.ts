@@ -25,16 +25,25 @@ interface Schema {
 
 let schemas: Map<string, Schema> | undefined;
 
-/** kind -> v1 schema of the vendored cert-manager CRDs. */
+/** The vendored CRD files and the API version of each whose schema we check. */
+const CRD_FILES: readonly [string, string][] = [
+  ['cert-manager.io.yaml', 'cert-manager.io/v1'],
+  ['policy.cert-manager.io.yaml', 'policy.cert-manager.io/v1alpha1'],
+];
+
+/** kind -> schema of the vendored cert-manager CRDs (cert-manager.io/v1, and approver-policy's policy.cert-manager.io/v1alpha1). */
 export function certManagerSchemas(): Map<string, Schema> {
   if (schemas === undefined) {
-    const text = readFileSync(join(__dirname, '..', '..', 'crds', 'cert-manager.io.yaml'), 'utf8');
     schemas = new Map();
-    for (const doc of parseAllDocuments(text)) {
-      const crd = doc.toJS() as { spec?: { names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: Schema } }[] } };
-      const v1 = crd?.spec?.versions.find((v) => v.name === 'v1');
-      if (crd?.spec && v1) {
-        schemas.set(crd.spec.names.kind, v1.schema.openAPIV3Schema);
+    for (const [file, apiVersion] of CRD_FILES) {
+      const text = readFileSync(join(__dirname, '..', '..', 'crds', file), 'utf8');
+      for (const doc of parseAllDocuments(text)) {
+        const crd = doc.toJS() as { spec?: { group: string; names: { kind: string };
+          versions: { name: string; schema: { openAPIV3Schema: Schema } }[] } };
+        const version = crd?.spec?.versions.find((v) => `${crd.spec?.group}/${v.name}` === apiVersion);
+        if (crd?.spec && version) {
+          schemas.set(crd.spec.names.kind, version.schema.openAPIV3Schema);
+        }
       }
     }
   }
@@ -109,13 +118,13 @@ function check(schema: Schema, value: unknown, path: string, errors: string[]): 
   }
 }
 
-/** Schema errors of one cert-manager object (empty when valid); objects of other groups are skipped. */
+/** Schema errors of one cert-manager or approver-policy object (empty when valid); objects of other groups are skipped. */
 export function certManagerSchemaErrors(obj: {
   readonly apiVersion?: string;
   readonly kind?: string;
   readonly [key: string]: unknown;
 }): string[] {
-  if (obj.apiVersion !== 'cert-manager.io/v1') {
+  if (!CRD_FILES.some(([, apiVersion]) => apiVersion === obj.apiVersion)) {
     return [];
   }
   const schema = certManagerSchemas().get(obj.kind ?? '');

@@ -1,0 +1,48 @@
+/**
+ * The organisation's identity provider of the end-to-end tier: the real `oidc-provider` (oidc/provider.mjs) over
+ * HTTPS on loopback, with a certificate of its own test CA (the proxy trusts it through `oidc.caBundle`), signing
+ * ES256 access tokens with a key the tests also hold (to make expired or not-yet-valid tokens signed by the very
+ * same key). Its accounts: `alice` (permissions `default:write`), `bob` (group `team-b`), `eve` (nothing).
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, KeyLike } from 'jose';
+import { issue } from '../services/authorizer-proxy/test-pki';
+import { OidcProvider, startOidcProvider } from './oidc/oidc';
+
+/** The `aud` the proxy expects of the provider's tokens. */
+export const IDP_AUDIENCE = 'temporal-e2e';
+/** Group granted `write` on namespace B by a policy rule of the tier. */
+export const TEAM_B_GROUP = 'team-b';
+
+export interface IdentityProvider {
+  readonly oidc: OidcProvider;
+  /** PEM of the CA of its HTTPS certificate. */
+  readonly caPem: string;
+  readonly caFile: string;
+  /** Its signing key (ES256) and `kid`. */
+  readonly privateKey: KeyLike;
+  readonly kid: string;
+}
+
+export async function startIdentityProvider(dir: string): Promise<IdentityProvider> {
+  const ca = await issue({ commonName: 'e2e identity provider CA', isCA: true, usages: ['cert sign', 'crl sign', 'digital signature'] });
+  const leaf = await issue({ commonName: '127.0.0.1', ipAddresses: ['127.0.0.1'], usages: ['digital signature', 'server auth'] }, ca);
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint(jwk);
+  const oidc = await startOidcProvider({
+    audience: IDP_AUDIENCE,
+    signingAlg: 'ES256',
+    signingJwk: jwk,
+    tls: { cert: leaf.cert, key: leaf.key, ca: ca.cert },
+    accounts: {
+      alice: { permissions: ['default:write'] },
+      bob: { groups: [TEAM_B_GROUP] },
+      eve: {},
+    },
+  });
+  const caFile = join(dir, 'idp-ca.crt');
+  writeFileSync(caFile, ca.cert);
+  return { oidc, caPem: ca.cert, caFile, privateKey, kid };
+}
