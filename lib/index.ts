@@ -41,9 +41,25 @@ export { type ExternalCaProps, type ExternalPkiProps, type TrustSource } from '.
 export { type CaName, type CertificateSpecification, specificationProblems } from './tls/specification';
 export { CA_PURPOSES, type CaPurpose, clientConnection, type FrontendAccess, frontendClientCas } from './tls/trust';
 
+export { type ServiceAccountRef, WorkloadIssuancePolicy, type WorkloadIssuancePolicyProps } from './tls/issuance-policy';
+export { SigningKey } from './tls/signing-key';
+
+// Authorization: the policy model (pure, shared with the proxy program), the API table, and the proxy construct.
+export { API_METHODS, type ApiAccess, type ApiMethod, apiByName, type ApiScope, WORKER_APIS } from './authorizer/api';
+export {
+  type AuthorizerPolicy, authorize, type CertificateIdentity, type CertificateMatch, type Decision, type Grants, grantsOf,
+  type Identity, type JwtIdentity, type JwtMatch, permissionsFor, type PolicyRule, type Role, ROLES, SYSTEM_NAMESPACE,
+  validatePolicy,
+} from './authorizer/policy';
+export {
+  AuthorizerProxy, type AuthorizerProxyOptions, type AuthorizerProxyProps, JWKS_REFRESH_SECONDS, KEY_PUBLISH_DELAY_SECONDS,
+  type OidcProps, PLATFORM_GRANTS, type ProxyUpstream,
+} from './authorizer/proxy';
+export { PROXY_ENV, PROXY_PORTS } from './authorizer/proxy-env';
+
 // Temporal: the cluster, its parts, and the pure functions behind its config.
 export { TemporalAdminTools, type TemporalAdminToolsProps } from './temporal/admin-tools';
-export { type ClientTls, type ClusterTls } from './temporal/cluster-tls';
+export { type ClientTls, type ClusterTls, type ConfigVariant } from './temporal/cluster-tls';
 export { SERVER_RPCS } from './temporal/call-graph';
 export {
   DEFAULT_SERVER_RESOURCES, type PersistenceProps, type ServerServiceProps, TemporalCluster,
@@ -63,7 +79,7 @@ export {
   assertNoPortClash, METRICS_PORT, SERVICE_PORTS, type ServicePorts, TEMPORAL_SERVICES, type TemporalService,
 } from './temporal/ports';
 export { SchemaJob, schemaSteps, sqlToolEnv } from './temporal/schema-job';
-export { buildServerConfig, renderServerConfig, type ServerConfig } from './temporal/server-config';
+export { type AuthorizationConfig, buildServerConfig, renderServerConfig, type ServerConfig } from './temporal/server-config';
 export { TemporalServerService } from './temporal/server-service';
 export { TemporalWebUi, type TemporalWebUiProps, type WebUiIngressProps } from './temporal/web-ui';
 

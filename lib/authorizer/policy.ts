@@ -107,8 +107,19 @@ const MATCH_FIELDS = {
   jwt: ['subject', 'group', 'issuer'],
 } as const;
 
+/** Compiled match patterns, by pattern text (a rule's patterns are compiled once, not on every call). */
+const PATTERNS = new Map<string, RegExp>();
+
 function pattern(value: string): RegExp {
-  return new RegExp(`^${value.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
+  let re = PATTERNS.get(value);
+  if (re === undefined) {
+    re = new RegExp(`^${value.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
+    if (PATTERNS.size >= 10_000) {
+      PATTERNS.clear();
+    }
+    PATTERNS.set(value, re);
+  }
+  return re;
 }
 
 function matches(patternText: string | undefined, values: readonly (string | undefined)[]): boolean {

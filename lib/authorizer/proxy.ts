@@ -8,7 +8,7 @@ import {
 import { serviceDnsOf, serviceFqdn } from '../core/dns';
 import { ValidationError } from '../core/errors';
 import { DEFAULT_IMAGES, IMAGE_USERS, requirePinnedImage } from '../core/images';
-import { Installation, InstallationScopedProps } from '../core/installation';
+import { Installation } from '../core/installation';
 import { CONFIG_CHECKSUM_ANNOTATION, componentLabels, selectorLabels } from '../core/labels';
 import { requireDns1035Label, requireReplicas } from '../core/names';
 import { ExternalPeer, validatePeer } from '../core/peers';
@@ -84,7 +84,9 @@ export interface ProxyUpstream {
   readonly endpoint: () => Endpoint;
 }
 
-export interface AuthorizerProxyProps extends AuthorizerProxyOptions, InstallationScopedProps {
+export interface AuthorizerProxyProps extends AuthorizerProxyOptions {
+  /** The installation (its name prefixes every object; `name` above is the component's). @default - the PKI's */
+  readonly installation?: Installation;
   readonly pki: TemporalPki;
   readonly upstream: ProxyUpstream;
 }
@@ -150,7 +152,7 @@ export class AuthorizerProxy extends Construct implements IComponent {
     try {
       const path = this.node.path;
       this.props = props;
-      this.installation = Installation.resolve(this, props, props.pki?.installation);
+      this.installation = Installation.resolve(this, { installation: props.installation }, props.pki?.installation);
       const { pki } = props;
       if (pki === undefined) {
         throw new ValidationError('INVALID_TLS', path, 'the authorizer proxy needs a PKI (its callers and the frontend use mTLS)',

@@ -26,8 +26,8 @@ export interface WorkloadIssuancePolicyProps {
 
 /**
  * What confines each client namespace to its own identities at issuance, with cert-manager's approver-policy:
- * for every namespace N, a `CertificateRequestPolicy` that lets the workload CA sign, for requests of N only, a
- * client certificate (client auth, never a CA) whose identity URI is `spiffe://<domain>/ns/N/temporal-client/*`,
+ * for every namespace N, a `CertificateRequestPolicy` (`<prefix>-workload-ns-<N>`) that lets the workload CA sign,
+ * for requests of N only, a client certificate (client auth, never a CA) whose identity URI is `spiffe://<domain>/ns/N/temporal-client/*`,
  * no longer than the PKI's leaves and with its key algorithm, and a Role + RoleBinding in N that let cert-manager
  * use that policy there. One more policy admits the workload CA's trust carrier in the Temporal namespace. Requests
  * to the workload CA that no policy admits are denied, so a namespace can no longer mint a sub-CA, another
@@ -67,7 +67,8 @@ export class WorkloadIssuancePolicy extends Construct {
     const namespaces = [...new Set(props.namespaces)].sort();
     namespaces.forEach((namespace) => requireDnsLabel(path, 'namespaces', namespace, { example: 'orders' }));
     for (const namespace of namespaces) {
-      const name = `${prefix}-workload-${namespace}`.slice(0, 253);
+      // `-ns-` keeps these apart from the trust carrier's policy, whatever the namespace is called.
+      const name = `${prefix}-workload-ns-${namespace}`;
       const policy = new CertificateRequestPolicy(this, `Policy-${namespace}`, {
         metadata: { name, labels },
         spec: {

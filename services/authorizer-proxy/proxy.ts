@@ -13,11 +13,13 @@ import { AddressInfo } from 'node:net';
 import {
   ClientUnaryCall, experimental, Metadata, sendUnaryData, Server, ServerUnaryCall, ServerWritableStream, ServiceError, status,
 } from '@grpc/grpc-js';
-import { createRemoteJWKSet } from 'jose';
+import { createRemoteJWKSet, decodeJwt } from 'jose';
 import { Logger } from 'pino';
 import { API_METHODS, ApiMethod } from '../../lib/authorizer/api';
 import { PROXY_JWKS_PATH } from '../../lib/authorizer/proxy-env';
-import { AuthorizerPolicy, authorize, grantsOf, Identity, permissionsFor, validatePolicy } from '../../lib/authorizer/policy';
+import {
+  AuthorizerPolicy, authorize, CertificateIdentity, grantsOf, Identity, JwtIdentity, permissionsFor, validatePolicy,
+} from '../../lib/authorizer/policy';
 import { bearerToken, certificateIdentity, CertificateTrust, jwtIdentity, JwtTrust, Unauthenticated } from './authn';
 import { stringField, MalformedRequest } from './namespace';
 import { AuditRecord, auditLogger, ProxyMetrics } from './observability';
@@ -191,6 +193,42 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
   const certificates = new ListenerCertificates(config.listen);
   const upstream = new Upstream(config.upstream);
   const certificateTrust = (): CertificateTrust => ({ cas: certificates.trust, trustDomain: config.trustDomain });
+  // A certificate's identity is the same on every call of its connection: parsed and verified once per trust
+  // generation (emptied when the trusted CAs change), while its validity period is checked on every call.
+  const identities = new Map<string, { identity: CertificateIdentity; notBefore: number; notAfter: number } | Unauthenticated>();
+  let identitiesTrust = certificates.trust;
+  function cachedCertificateIdentity(peer: { raw: Buffer; fingerprint256?: string }): CertificateIdentity {
+    if (identitiesTrust !== certificates.trust) {
+      identities.clear();
+      identitiesTrust = certificates.trust;
+    }
+    const key = peer.fingerprint256 ?? peer.raw.toString('base64');
+    let entry = identities.get(key);
+    if (entry === undefined) {
+      try {
+        const identity = certificateIdentity(peer.raw, certificateTrust());
+        const parsed = new X509Certificate(peer.raw);
+        entry = { identity, notBefore: Date.parse(parsed.validFrom), notAfter: Date.parse(parsed.validTo) };
+      } catch (e) {
+        if (!(e instanceof Unauthenticated) || e.message.includes('expired or not yet valid')) {
+          throw e;
+        }
+        entry = e;
+      }
+      if (identities.size >= 10_000) {
+        identities.delete(identities.keys().next().value as string);
+      }
+      identities.set(key, entry);
+    }
+    if (entry instanceof Unauthenticated) {
+      throw entry;
+    }
+    const now = Date.now();
+    if (now < entry.notBefore || now > entry.notAfter) {
+      throw new Unauthenticated('the client certificate is expired or not yet valid');
+    }
+    return entry.identity;
+  }
   const jwtTrust: JwtTrust | undefined = config.oidc ? {
     issuer: config.oidc.issuer,
     audience: config.oidc.audience,
@@ -200,21 +238,44 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
     permissionsClaim: policy.jwtPermissionsClaim ?? 'permissions',
   } : undefined;
 
+  // A verified token is reused until it expires, for at most a minute (so that a key the identity provider
+  // withdraws stops working soon); refused tokens are never cached.
+  const tokens = new Map<string, { identity: JwtIdentity; until: number }>();
+  async function cachedJwtIdentity(token: string): Promise<JwtIdentity> {
+    if (!jwtTrust) {
+      throw new Unauthenticated('bearer tokens are not accepted here');
+    }
+    const claims = `${policy.jwtGroupsClaim ?? 'groups'}|${policy.jwtPermissionsClaim ?? 'permissions'}`;
+    const key = `${claims}\n${token}`;
+    const now = Date.now();
+    const cached = tokens.get(key);
+    if (cached !== undefined && cached.until > now) {
+      return cached.identity;
+    }
+    const identity = await jwtIdentity(token, { ...jwtTrust, groupsClaim: policy.jwtGroupsClaim ?? 'groups',
+      permissionsClaim: policy.jwtPermissionsClaim ?? 'permissions' });
+    const exp = Number(decodeJwt(token).exp) * 1000;
+    if (tokens.size >= 10_000) {
+      tokens.delete(tokens.keys().next().value as string);
+    }
+    tokens.set(key, { identity, until: Math.min(exp, now + 60_000) });
+    return identity;
+  }
+
   /**
    * Who the caller is: with a bearer token, the token's subject (a certificate, if presented too, must be valid:
    * it authenticates the component forwarding the token); otherwise the certificate's identity.
    */
   async function authenticate(call: ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>):
     Promise<{ identity: Identity; id: string; auth: string }> {
-    const der = call.getAuthContext()?.sslPeerCertificate?.raw;
-    const certificate = der && der.length > 0 ? certificateIdentity(der, certificateTrust()) : undefined;
+    const peer = call.getAuthContext()?.sslPeerCertificate;
+    const certificate = peer?.raw && peer.raw.length > 0 ? cachedCertificateIdentity(peer) : undefined;
     const token = bearerToken(firstString(call.metadata, 'authorization'));
     if (token !== undefined) {
       if (!jwtTrust) {
         throw new Unauthenticated('bearer tokens are not accepted here');
       }
-      const identity = await jwtIdentity(token, { ...jwtTrust, groupsClaim: policy.jwtGroupsClaim ?? 'groups',
-        permissionsClaim: policy.jwtPermissionsClaim ?? 'permissions' });
+      const identity = await cachedJwtIdentity(token);
       return { identity, id: `jwt:${identity.issuer}#${identity.subject}`, auth: certificate ? 'jwt+mtls' : 'jwt' };
     }
     if (certificate) {

@@ -287,13 +287,14 @@ export function platformFiles(name: string): SecretFiles {
     (cert) => (cert.spec as { commonName?: string }).commonName === name));
 }
 
-export async function setUp(): Promise<void> {
+/** Sets up the tier; `extraProps` are added to the chart props (the proxy benchmark raises the server's rate limits). */
+export async function setUp(extraProps: SecureTemporalChartProps = {}): Promise<void> {
   const peers = findPeers();
   const work = mkdtempSync(join(tmpdir(), 'secure-temporal-e2e-'));
   chmodSync(work, 0o711); // PostgreSQL runs as an unprivileged user when the tests run as root
   mkdirSync(join(work, 'logs'));
   const idp = await startIdentityProvider(work);
-  const props = chartProps(idp);
+  const props = { ...chartProps(idp), ...extraProps };
   const manifests = synthesize(props);
   const namespace = findComponent(manifests.objects, 'Deployment', 'frontend').metadata.namespace ?? 'default';
   const db = evaluationDatabase(manifests);

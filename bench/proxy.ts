@@ -1,0 +1,162 @@
+/**
+ * Benchmark: what the authorizer proxy adds to a unary call. The synthesized deployment runs as in the end-to-end
+ * tier (the real temporal-server, the proxy program from its ConfigMap; see test/e2e/harness.ts); then, in one run,
+ * DescribeNamespace is called straight to the frontend (a platform certificate and a token signed with the proxy's
+ * own key: exactly what the proxy sends) and through the proxy (a workload certificate), alternating, at
+ * concurrency 1, 16 and 64. Reports p50/p99 latency and throughput of both and the differences and ratios.
+ * Needs the peers of `npm run test:e2e:peers`.
+ *
+ *   npm run bench:proxy                 # 3 rounds of 4 s per path and concurrency
+ *   ROUNDS=5 SECONDS_PER_ROUND=6 npm run bench:proxy
+ */
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Client } from '@grpc/grpc-js';
+import { calculateJwkThumbprint, exportJWK, SignJWT } from 'jose';
+import { CallCredentials, encode, grpcCall, grpcClient } from '../test/e2e/grpc-call';
+import {
+  clientAddress, context, frontendAddress, pod, platformFiles, proxy, runJob, serverDeployments, setUp, startProxy, startServer,
+  tearDown, workloadFiles,
+} from '../test/e2e/harness';
+import { findComponent } from '../test/e2e/manifests';
+import { waitUntil } from '../test/e2e/net';
+import { frontendTrust, proxyTrust } from '../test/e2e/workload';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const SECONDS = Number(process.env.SECONDS_PER_ROUND ?? 4);
+const CONCURRENCY = [1, 16, 64];
+const MINUTE = 60_000;
+
+interface Series {
+  latenciesMs: number[];
+  calls: number;
+  seconds: number;
+  errors: number;
+  /** `<code> <details>` -> count, for failed calls. */
+  failures?: Record<string, number>;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Calls DescribeNamespace on `client` from `concurrency` loops for `seconds`; appends to `series`. */
+async function run(client: Client, creds: CallCredentials, concurrency: number, seconds: number, series: Series): Promise<void> {
+  const request = encode('DescribeNamespaceRequest', { namespace: 'default' });
+  const end = performance.now() + seconds * 1000;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      const outcome = await grpcCall(client, creds, 'DescribeNamespace', request, 10_000);
+      if (outcome.code === 0) {
+        series.latenciesMs.push(performance.now() - t0);
+        series.calls += 1;
+      } else {
+        series.errors += 1;
+        const key = `${outcome.code} ${outcome.details}`.slice(0, 120);
+        series.failures = { ...(series.failures ?? {}), [key]: (series.failures?.[key] ?? 0) + 1 };
+      }
+    }
+  }));
+  series.seconds += (performance.now() - start) / 1000;
+}
+
+function summary(s: Series): { p50Ms: number; p99Ms: number; callsPerSecond: number; calls: number; errors: number;
+  failures?: Record<string, number> } {
+  const sorted = [...s.latenciesMs].sort((a, b) => a - b);
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  return { p50Ms: round(percentile(sorted, 50)), p99Ms: round(percentile(sorted, 99)), callsPerSecond: Math.round(s.calls / s.seconds),
+    calls: s.calls, errors: s.errors, ...(s.failures ? { failures: s.failures } : {}) };
+}
+
+async function bringUp(): Promise<void> {
+  const c = context();
+  for (const component of ['schema-default', 'schema-visibility']) {
+    await runJob(findComponent(c.manifests.objects, 'Job', component), `${component}-bench`, 2 * MINUTE);
+  }
+  await startProxy();
+  for (const [component, deployment] of serverDeployments()) {
+    await startServer(component, deployment);
+  }
+  const admin = pod(findComponent(c.manifests.objects, 'Deployment', 'admintools'), 'admintools-bench').containers[0];
+  await waitUntil('the cluster to be healthy through the proxy', async () =>
+    (await c.runner.run({ ...admin, name: 'admintools-bench/health', argv: ['temporal', 'operator', 'cluster', 'health'] }, 30_000))
+      .code === 0, { timeoutMs: 3 * MINUTE, intervalMs: 2000 });
+  await runJob(findComponent(c.manifests.objects, 'Job', 'namespaces'), 'namespaces-bench', 6 * MINUTE);
+}
+
+/** What the proxy sends the frontend: its platform certificate and a token it signed. */
+async function directCredentials(): Promise<CallCredentials> {
+  const env = proxy().running.spec.env;
+  const key = createPrivateKey(readFileSync(env.PROXY_SIGNING_KEY_FILE, 'utf8'));
+  const kid = await calculateJwkThumbprint(await exportJWK(createPublicKey(key)));
+  const now = Math.floor(Date.now() / 1000);
+  const token = await new SignJWT({ permissions: ['default:read'] }).setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
+    .setSubject('bench').setIssuer(env.PROXY_ISSUER).setAudience(env.PROXY_AUDIENCE).setIssuedAt(now).setExpirationTime(now + 3600)
+    .sign(key);
+  const files = platformFiles('authorizer-proxy');
+  return { certFile: files.cert, keyFile: files.key, token };
+}
+
+/**
+ * The server's rate limiters (per frontend and per namespace, 2,400 calls/s by default, with bursts) would cap
+ * both paths alike and hide latency behind RESOURCE_EXHAUSTED: raised for the measurement.
+ */
+const UNLIMITED = { value: 1_000_000 };
+const BENCH_PROPS = {
+  dynamicConfig: {
+    'frontend.rps': [UNLIMITED],
+    'frontend.globalRPS': [UNLIMITED],
+    'frontend.namespaceRPS': [UNLIMITED],
+    'frontend.globalNamespaceRPS': [UNLIMITED],
+  },
+};
+
+async function main(): Promise<void> {
+  await setUp(BENCH_PROPS);
+  try {
+    await bringUp();
+    const directCreds = await directCredentials();
+    const workload = workloadFiles();
+    const proxyCreds: CallCredentials = { certFile: workload.cert, keyFile: workload.key };
+    const direct = grpcClient({ address: frontendAddress(), ...frontendTrust() }, directCreds);
+    const proxied = grpcClient({ address: clientAddress(), ...proxyTrust() }, proxyCreds);
+    try {
+      // Warm-up: connections, the proxy's token cache, the server's namespace cache, JIT.
+      await run(direct, directCreds, 16, 2, { latenciesMs: [], calls: 0, seconds: 0, errors: 0 });
+      await run(proxied, proxyCreds, 16, 2, { latenciesMs: [], calls: 0, seconds: 0, errors: 0 });
+      const results: Record<string, unknown> = {};
+      for (const concurrency of CONCURRENCY) {
+        const series = { direct: { latenciesMs: [], calls: 0, seconds: 0, errors: 0 } as Series,
+          proxy: { latenciesMs: [], calls: 0, seconds: 0, errors: 0 } as Series };
+        for (let round = 0; round < ROUNDS; round++) {
+          // Alternate, so that machine noise hits both paths alike.
+          await run(direct, directCreds, concurrency, SECONDS, series.direct);
+          await run(proxied, proxyCreds, concurrency, SECONDS, series.proxy);
+        }
+        const d = summary(series.direct);
+        const p = summary(series.proxy);
+        const round = (x: number) => Math.round(x * 1000) / 1000;
+        results[`concurrency ${concurrency}`] = {
+          direct: d,
+          proxy: p,
+          addedP50Ms: round(p.p50Ms - d.p50Ms),
+          addedP99Ms: round(p.p99Ms - d.p99Ms),
+          throughputRatio: Math.round((p.callsPerSecond / d.callsPerSecond) * 100) / 100,
+        };
+      }
+      process.stdout.write(`${JSON.stringify({ rounds: ROUNDS, secondsPerRound: SECONDS, call: 'DescribeNamespace', results }, null, 2)}\n`);
+    } finally {
+      direct.close();
+      proxied.close();
+    }
+  } finally {
+    await tearDown();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});
