@@ -12,7 +12,6 @@ import {
 import { rollback } from '../core/rollback';
 import { requireUnusedNames } from '../core/unique';
 import { TlsIdentity } from '../tls/identity';
-import { trustAnchorFile } from '../tls/layout';
 import { TemporalPki } from '../tls/pki';
 import { SecretKeyReference, SqlStoreProps } from './persistence';
 import { POSTGRES_PORT } from './ports';
@@ -22,7 +21,8 @@ export interface EvaluationPostgresProps extends InstallationScopedProps {
   /**
    * The PKI: with it, PostgreSQL serves TLS only, with a server certificate of the frontend CA, and
    * authenticates clients by certificate (`cert`: the certificate's CN is the user name), so no
-   * password exists at all. Clients get a platform-clients certificate whose CN is `user`.
+   * password exists at all. Clients get a certificate of the PKI's database-clients CA (a CA of its own,
+   * which PostgreSQL alone trusts) whose CN is `user`.
    * @default - no TLS; password authentication (then `password` is required)
    */
   readonly pki?: TemporalPki;
@@ -50,8 +50,8 @@ export const EVALUATION_ONLY_ANNOTATION = 'secure-temporal.io/evaluation-only';
 export const POSTGRES_TLS_DIR = '/etc/postgres/tls';
 export const POSTGRES_TRUST_DIR = '/etc/postgres/trust';
 export const POSTGRES_HBA_DIR = '/etc/postgres/hba';
-/** File name of the client CA (the generated root) in the trust directory. */
-export const POSTGRES_CLIENT_CA_FILE = 'root-ca.crt';
+/** File name of the client CA (the database-clients CA) in the trust directory. */
+export const POSTGRES_CLIENT_CA_FILE = 'database-clients-ca.crt';
 
 /**
  * Client authentication of the evaluation PostgreSQL with TLS: the in-pod socket (initialization
@@ -165,25 +165,23 @@ export class EvaluationPostgres extends Construct implements IComponent {
           throw new ValidationError('INVALID_TLS', path, 'the frontend CA\'s trust anchor is not in a Secret', frontendAnchor,
             'use the generated chain, or an external frontend CA whose trustAnchor is { secretName, key }');
         }
-        this.serverIdentity = pki.issueServerCertificate(this, 'ServerTls', {
-          service: dns, acceptsClientsFrom: ['platform-clients'],
-        });
-        this.clientIdentity = pki.issuePlatformClientCertificate(this, 'ClientTls', { name: this.user });
+        // Its clients are verified against the database-clients CA (below), no purpose CA of the trust graph.
+        this.serverIdentity = pki.issueServerCertificate(this, 'ServerTls', { service: dns });
+        this.clientIdentity = pki.issueDatabaseClientCertificate(this, 'ClientTls', { user: this.user });
         const hba = new k8s.KubeConfigMap(this, 'Hba', {
           metadata: { name: `${this.name}-hba`, labels, annotations },
           data: { 'pg_hba.conf': certificateHbaConf() },
         });
-        // PostgreSQL verifies client certificates with OpenSSL, which needs a chain ending at a self-signed
-        // root: with the generated chain, trust the root (clients send leaf + platform-clients CA); the
-        // `cert` rule then admits only a certificate whose CN is the database user. With external issuers,
-        // the platform-clients trust anchor (it must then be a root, or its file a complete chain).
-        const root = pki.rootTrustSource;
-        const trust: k8s.Volume = root
-          ? { name: 'trust', secret: { secretName: root.secretName, items: [{ key: root.key, path: POSTGRES_CLIENT_CA_FILE }],
-            defaultMode: 0o444 } }
-          : pki.trustVolume('trust', ['platform-clients']);
-        const clientCaFile = root ? `${POSTGRES_TRUST_DIR}/${POSTGRES_CLIENT_CA_FILE}`
-          : trustAnchorFile('platform-clients', POSTGRES_TRUST_DIR);
+        // PostgreSQL verifies client certificates with OpenSSL, which needs a chain ending at a self-signed root:
+        // the database-clients CA is one, and issues nothing but database client certificates, so no other
+        // certificate of the PKI can log in whatever its CN; the `cert` rule then maps CN to the user.
+        const clientCa = pki.databaseClientsTrustSource;
+        if (clientCa === undefined) {
+          throw new Error(`${path}: the database-clients CA was not made`);
+        }
+        const trust: k8s.Volume = { name: 'trust', secret: { secretName: clientCa.secretName,
+          items: [{ key: clientCa.key, path: POSTGRES_CLIENT_CA_FILE }], defaultMode: 0o444 } };
+        const clientCaFile = `${POSTGRES_TRUST_DIR}/${POSTGRES_CLIENT_CA_FILE}`;
         volumes.push(
           this.serverIdentity.volume('tls'),
           trust,

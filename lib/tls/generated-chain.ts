@@ -3,7 +3,10 @@ import { Construct } from 'constructs';
 import { Certificate, ClusterIssuer, Issuer } from '../../imports/cert-manager.io';
 import { IssuerReference } from './issuer-check';
 import { KeyRotationPolicy, Lifetime, ResolvedPrivateKey, usagesFor } from './settings';
-import { CaName, certManagerSpec, CertificateSpecification } from './specification';
+import { CaName as AnyCaName, certManagerSpec, CertificateSpecification } from './specification';
+
+/** The CAs of the generated chain. */
+type CaName = Exclude<AnyCaName, 'database-clients'>;
 import { TrustSource } from './sources';
 import { CaPurpose } from './trust';
 

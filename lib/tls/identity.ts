@@ -29,7 +29,7 @@ export interface TlsIdentityProps {
   /** What is issued: names, SANs, usages, key, lifetime, the Secret. */
   readonly specification: CertificateSpecification;
   /** The purpose CA that issues it. */
-  readonly issuedBy: CaPurpose;
+  readonly issuedBy: CaPurpose | 'database-clients';
   readonly issuance: Issuance;
   /** For server certificates: the name clients verify. Must be one of the DNS names. @default - not a server */
   readonly serverName?: string;
@@ -53,7 +53,7 @@ export class TlsIdentity extends Construct implements CertificateView, IdentityR
   public readonly name: string;
   public readonly namespace: string;
   public readonly secretName: string;
-  public readonly issuedBy: CaPurpose;
+  public readonly issuedBy: CaPurpose | 'database-clients';
   public readonly issuance: Issuance;
   public readonly commonName?: string;
   public readonly dnsNames: readonly string[];
@@ -139,14 +139,15 @@ export class TlsIdentity extends Construct implements CertificateView, IdentityR
 
   /** The server view (serverName, accepted client CAs, mount), for `buildGlobalTls` and `clientConnection`. */
   public asServer(dir: string = this.mountDir): MountedServer {
-    if (this.serverName === undefined) {
+    const issuedBy = this.issuedBy;
+    if (this.serverName === undefined || issuedBy === 'database-clients') {
       throw new ValidationError('INVALID_TLS', this.path, `the "${this.name}" certificate is not a server certificate`,
         this.role, 'use a server or internode identity');
     }
     const view: ServerView = {
       path: this.path,
       name: this.name,
-      issuedBy: this.issuedBy,
+      issuedBy,
       dnsNames: this.dnsNames,
       usages: this.usages,
       serverName: this.serverName,

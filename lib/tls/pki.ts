@@ -1,7 +1,7 @@
 import { ApiObject, Chart, Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { Certificate } from '../../imports/cert-manager.io';
+import { Certificate, Issuer } from '../../imports/cert-manager.io';
 import { ServiceDns, serviceDnsNames, serviceFqdn, requireServiceDns } from '../core/dns';
 import { ValidationError } from '../core/errors';
 import { Installation, InstallationScopedProps } from '../core/installation';
@@ -10,13 +10,12 @@ import { requireDnsLabel, requireDnsName, requireTemporalNamespaceName } from '.
 import { rollback } from '../core/rollback';
 import { caSpecifications, createGeneratedChain } from './generated-chain';
 import { buildGlobalTls, ExpirationChecksProps, GlobalTlsConfig } from './global-tls';
-import { Issuer } from '../../imports/cert-manager.io';
 import { ISSUED_BY_LABEL, Issuance, TlsIdentity } from './identity';
 import { DeclaredIssuer, isClusterScoped, IssuerReference, issuerProblems, ManifestObject } from './issuer-check';
 import { IDENTITY_DIRS, ROOT_ANCHOR_FILE, TRUST_DIR, TRUST_FILE_MODE, trustAnchorFile, trustAnchorFileName } from './layout';
 import { CertificateRole, KeyRotationPolicy, lifetime, Lifetime, PrivateKeyProps, resolvePrivateKey, ResolvedPrivateKey, usagesFor } from './settings';
 import { SigningKey } from './signing-key';
-import { CaName, CertificateSpecification, specificationProblems } from './specification';
+import { CaName, certManagerSpec, CertificateSpecification, specificationProblems } from './specification';
 import {
   assertSeparableCas, externalByPurpose, ExternalPkiProps, requireCaBundle, requireTrustSource, TrustSource,
 } from './sources';
@@ -94,7 +93,9 @@ export interface ServerCertificateProps {
 interface LeafRequest {
   readonly role: Exclude<CertificateRole, 'ca'>;
   readonly name: string;
-  readonly purpose: CaPurpose;
+  readonly purpose: CaPurpose | 'database-clients';
+  /** The issuer of a `database-clients` leaf. */
+  readonly issuerRef?: IssuerReference;
   readonly namespace: string;
   readonly secretName?: string;
   readonly commonName?: string;
@@ -149,6 +150,10 @@ export class TemporalPki extends Construct {
   private readonly issued = new Map<string, TlsIdentity | SigningKey>();
   /** The self-signed issuer of signing keys (cert-manager issuance), made on first use. */
   private signingIssuer?: IssuerReference;
+  /** Lifetime of the purpose CAs. */
+  private readonly caLifetime: Lifetime;
+  /** The database-clients CA, made on first use: its specification and (cert-manager issuance) its Issuer. */
+  private databaseClientsCa?: { readonly specification: CertificateSpecification; readonly issuerRef?: IssuerReference };
 
   constructor(scope: Construct, id: string, props: TemporalPkiProps = {}) {
     super(scope, id);
@@ -176,6 +181,7 @@ export class TemporalPki extends Construct {
       const rootDuration = props.rootCaDuration ?? Duration.days(3650);
       const caRenewBefore = props.caRenewBefore ?? Duration.days(365);
       const caLifetime = lifetime(path, 'CA', caDuration, caRenewBefore);
+      this.caLifetime = caLifetime;
       const rootLifetime = lifetime(path, 'root CA', rootDuration, caRenewBefore);
       const leafSeconds = (props.leafDuration ?? Duration.days(90)).toSeconds();
       if (caDuration.toSeconds() > rootDuration.toSeconds() || leafSeconds > caDuration.toSeconds()) {
@@ -363,6 +369,72 @@ export class TemporalPki extends Construct {
   }
 
   /**
+   * A client certificate for a database user (CN = `user`: PostgreSQL's `cert` authentication maps the CN to the
+   * user), from the **database-clients CA**: a self-signed CA of its own in the Temporal namespace, made on first
+   * use (`<n>-database-clients-ca`), that issues these certificates and nothing else. The database trusts it
+   * alone (`databaseClientsTrustSource`), so no other certificate of the PKI can log in, whatever its CN; and
+   * nothing else trusts it.
+   */
+  public issueDatabaseClientCertificate(scope: Construct, id: string, props: { readonly user: string }): TlsIdentity {
+    const at = `${scope.node.path}/${id}`;
+    const user = requireDnsLabel(at, 'user', props.user, { example: 'temporal' });
+    const ca = this.ensureDatabaseClientsCa(at);
+    return this.leaf(scope, id, {
+      role: 'platform-client', name: `${user}-database`, purpose: 'database-clients', namespace: this.namespace,
+      secretName: `${this.name}-${user}-database-client-tls`, commonName: user, mountDir: IDENTITY_DIRS.client,
+      issuerRef: ca.issuerRef,
+    });
+  }
+
+  /** Where the database-clients CA's certificate is (the anchor a database verifies its clients with). */
+  public get databaseClientsTrustSource(): { readonly secretName: string; readonly key: string } | undefined {
+    return this.databaseClientsCa ? { secretName: this.databaseClientsCa.specification.secretName, key: 'tls.crt' } : undefined;
+  }
+
+  private ensureDatabaseClientsCa(at: string): { readonly specification: CertificateSpecification; readonly issuerRef?: IssuerReference } {
+    if (this.databaseClientsCa !== undefined) {
+      return this.databaseClientsCa;
+    }
+    const secretName = `${this.name}-database-clients-ca`;
+    this.requireUnissued(at, `${this.namespace}/${secretName}`, 'database-clients');
+    const specification: CertificateSpecification = {
+      certificateName: secretName,
+      secretName,
+      namespace: this.namespace,
+      role: 'ca',
+      ca: 'database-clients',
+      issuer: 'self',
+      commonName: `${this.name} database-clients CA`,
+      organizationalUnits: [this.namespace],
+      dnsNames: [],
+      uris: [],
+      usages: usagesFor('ca', this.privateKey.algorithm).map(String),
+      privateKey: this.privateKey,
+      keyRotation: this.caPrivateKeyRotationPolicy,
+      lifetime: this.caLifetime,
+      labels: this.labels,
+    };
+    let issuerRef: IssuerReference | undefined;
+    if (this.mode !== 'provided') {
+      const bootstrap = new Issuer(this, 'DatabaseClientsBootstrap', {
+        metadata: { name: `${this.name}-database-clients-bootstrap`, labels: this.labels },
+        spec: { selfSigned: {} },
+      });
+      new Certificate(this, 'DatabaseClientsCa', {
+        metadata: { name: secretName, labels: { ...this.labels } },
+        spec: certManagerSpec(specification, { kind: 'Issuer', name: bootstrap.name }),
+      });
+      const issuer = new Issuer(this, 'DatabaseClientsIssuer', {
+        metadata: { name: secretName, labels: this.labels },
+        spec: { ca: { secretName } },
+      });
+      issuerRef = { kind: 'Issuer', name: issuer.name };
+    }
+    this.databaseClientsCa = { specification, issuerRef };
+    return this.databaseClientsCa;
+  }
+
+  /**
    * A key pair for signing tokens (EC P-256, for ES256), in Secret `<name>-signing-key` of the Temporal
    * namespace, issued into `scope`: with cert-manager, a self-signed certificate that only carries the key,
    * re-keyed at every renewal (the leaves' lifetime); minted outside otherwise.
@@ -419,7 +491,8 @@ export class TemporalPki extends Construct {
    */
   public specifications(): CertificateSpecification[] {
     const cas = Object.values(this.caSpecifications).filter((s): s is CertificateSpecification => s !== undefined);
-    return [...cas, ...this.leaves().map((identity) => identity.specification)];
+    const databaseClients = this.databaseClientsCa ? [this.databaseClientsCa.specification] : [];
+    return [...cas, ...databaseClients, ...this.leaves().map((identity) => identity.specification)];
   }
 
   /** Path of a purpose's trust anchor inside the trust volume. */
@@ -520,7 +593,8 @@ export class TemporalPki extends Construct {
   /** Throws `DUPLICATE_NAME` when the Secret `key` (`<namespace>/<name>`) is already issued, or is a CA's. */
   private requireUnissued(at: string, key: string, name: string): void {
     const previous = this.issued.get(key);
-    const ca = Object.values(this.caSpecifications).find((c) => c !== undefined && `${c.namespace}/${c.secretName}` === key);
+    const ca = [...Object.values(this.caSpecifications), this.databaseClientsCa?.specification]
+      .find((c) => c !== undefined && `${c.namespace}/${c.secretName}` === key);
     if ((previous !== undefined && attached(previous)) || ca !== undefined) {
       throw new ValidationError('DUPLICATE_NAME', at,
         `the certificate Secret "${key}" is already issued to ${ca ? `the ${ca.ca} CA` : previous?.node.path}`, name,
@@ -532,7 +606,7 @@ export class TemporalPki extends Construct {
     const at = `${scope.node.path}/${id}`;
     let issuance: Issuance = { kind: 'provided' };
     if (this.mode !== 'provided') {
-      const issuerRef = this.issuers[p.purpose];
+      const issuerRef = p.purpose === 'database-clients' ? p.issuerRef : this.issuers[p.purpose];
       if (issuerRef === undefined) {
         throw new ValidationError('TLS_UNRESOLVED_ISSUER', at, `no issuer for the ${p.purpose} CA`, p.purpose,
           'configure that purpose under external');

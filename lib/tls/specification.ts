@@ -3,8 +3,11 @@ import { IssuerReference } from './issuer-check';
 import { CertificateRole, KeyRotationPolicy, Lifetime, privateKeySpec, ResolvedPrivateKey } from './settings';
 import { CaPurpose } from './trust';
 
-/** The CAs of the generated chain: the four purposes and the root above three of them. */
-export type CaName = CaPurpose | 'root';
+/**
+ * The CAs a specification can name: the four purposes and the root above three of them (the generated chain),
+ * and `database-clients`, a self-signed CA of its own that only the evaluation database trusts.
+ */
+export type CaName = CaPurpose | 'root' | 'database-clients';
 
 /**
  * One certificate, independent of how it is issued: what cert-manager is asked for, or what another

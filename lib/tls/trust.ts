@@ -61,7 +61,8 @@ export interface CertificateView {
   /** The identity's name, e.g. `internode`, `frontend`, `web`, `orders-worker`. */
   readonly name: string;
   /** The CA that issues it. */
-  readonly issuedBy: CaPurpose;
+  /** Its issuing CA: a purpose CA, or the evaluation database's own `database-clients` CA (trusted by nothing else). */
+  readonly issuedBy: CaPurpose | 'database-clients';
   /** DNS subject alternative names. */
   readonly dnsNames: readonly string[];
   /** cert-manager usages, e.g. `server auth`, `client auth`. */
@@ -70,6 +71,8 @@ export interface CertificateView {
 
 /** A certificate presented by a listener. */
 export interface ServerView extends CertificateView {
+  /** Server certificates come from purpose CAs only. */
+  readonly issuedBy: CaPurpose;
   /** The name clients verify (must be one of `dnsNames`). */
   readonly serverName: string;
   /** The CAs whose leaves this listener accepts as client certificates. */
@@ -110,7 +113,7 @@ export function assertUsage(cert: Pick<CertificateView, 'path' | 'name' | 'usage
  * when the client certificate cannot be used for client authentication at all.
  */
 export function assertClientTrusted(client: CertificateView, server: Pick<ServerView, 'path' | 'name' | 'acceptsClientsFrom'>): void {
-  if (!server.acceptsClientsFrom.includes(client.issuedBy)) {
+  if (client.issuedBy === 'database-clients' || !server.acceptsClientsFrom.includes(client.issuedBy)) {
     const accepted = server.acceptsClientsFrom.length > 0 ? server.acceptsClientsFrom.join(', ') : 'no client certificates';
     throw new ValidationError('TLS_UNTRUSTED_CLIENT', client.path,
       `the "${client.name}" certificate is issued by the ${client.issuedBy} CA, which the "${server.name}" listener ` +
@@ -127,7 +130,7 @@ export interface ClientConnection {
   /** The CA whose certificate verifies the server. */
   readonly serverCa: CaPurpose;
   /** The CA that issued the client certificate (for the record). */
-  readonly clientCa: CaPurpose;
+  readonly clientCa: CaPurpose | 'database-clients';
 }
 
 /**

@@ -68,13 +68,13 @@ describe('SecureTemporalChart', () => {
     const { objs } = chart();
     const pg = containerOf(podTemplate(objs, 'StatefulSet', 'temporal-postgres').spec, 'postgres');
     expect(pg.args).toEqual(expect.arrayContaining(['ssl=on', 'hba_file=/etc/postgres/hba/pg_hba.conf',
-      'ssl_ca_file=/etc/postgres/trust/root-ca.crt']));
+      'ssl_ca_file=/etc/postgres/trust/database-clients-ca.crt']));
     expect((pg.env ?? []).map((e) => e.name)).not.toContain('POSTGRES_PASSWORD_FILE');
     const hba = findObject(objs, 'ConfigMap', 'temporal-postgres-hba').data?.['pg_hba.conf'] ?? '';
     const rules = hba.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).map((l) => l.split(/\s+/));
     expect(rules).toEqual([['local', 'all', 'all', 'trust'], ['hostssl', 'all', 'all', 'all', 'cert']]);
     // The client certificate's CN is the database user (`cert` authentication maps CN to user).
-    const client = findObject(objs, 'Certificate', 'temporal-temporal-client');
+    const client = findObject(objs, 'Certificate', 'temporal-temporal-database-client');
     expect((client.spec as { commonName?: string }).commonName).toBe('temporal');
     // Server config: TLS with full verification, client certificate, no password.
     const sql = serverConfigOf(objs).persistence.datastores.default.sql;

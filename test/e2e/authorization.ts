@@ -7,16 +7,19 @@
  */
 import { createPrivateKey, createPublicKey, KeyObject, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Client as GrpcClient } from '@grpc/grpc-js';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, KeyLike, SignJWT } from 'jose';
+import { KEY_PUBLISH_DELAY_SECONDS } from '../../lib/authorizer/proxy';
 import { IDP_AUDIENCE } from './identity-provider';
 import { CallCredentials, CallOutcome, encode, grpcCall, grpcClient } from './grpc-call';
 import {
-  clientAddress, context, frontendAddress, MINUTE, NAMESPACE_B, platformFiles, proxy, READER, server, serverDeployments, startServer,
-  TASK_WORKER, withLogs, workloadFiles,
+  clientAddress, context, frontendAddress, MINUTE, NAMESPACE_B, platformFiles, proxy, proxyDeployment, READER, server, serverDeployments,
+  startServer, syncSecretVolumes, TASK_WORKER, withLogs, workloadFiles,
 } from './harness';
+import { podSpec } from './manifests';
 import { sleep, waitUntil } from './net';
 import { tail } from './processes';
 import { client, connectWorkload, createWorker, frontendTrust, proxyTrust, workloadTls } from './workload';
@@ -277,6 +280,55 @@ function authorizationTests(): void {
         expect(proxy().running.child.pid).toBe(pid);
         expect(tail(proxy().running.logFile, 400)).toMatch(/"msg":"policy reloaded"/);
       }), 2 * MINUTE);
+  });
+
+  describe('the signing key', () => {
+    /** The proxy's JWKS, fetched as the frontend does (HTTPS, the frontend CA, the proxy's name). */
+    function jwksKids(): Promise<string[]> {
+      return new Promise((resolve, reject) => {
+        const req = httpsGet({ host: '127.0.0.1', port: proxy().jwksPort, path: '/.well-known/jwks.json', ca: readFileSync(proxyTrust().caFile),
+          servername: proxyTrust().serverName }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            body += chunk;
+          });
+          res.on('end', () => resolve((JSON.parse(body) as { keys: { kid: string }[] }).keys.map((k) => k.kid)));
+        });
+        req.on('error', reject);
+      });
+    }
+    const signingKid = async (): Promise<string> =>
+      ((await (await fetch(`http://127.0.0.1:${proxy().metricsPort}/healthz`)).json()) as { kid: string }).kid;
+
+    test('rotates with no denied call: the new key is published at once and signs after the publish delay', () => withLogs(async () => {
+      const c = context();
+      const [before] = await jwksKids();
+      expect(await signingKid()).toBe(before);
+      const secret = podSpec(proxyDeployment()).volumes?.find((v) => v.name === 'signing-key')?.secret?.secretName ?? '';
+      // cert-manager re-keys it (renewal, or `cmctl renew`); the kubelet updates the proxy's volume.
+      await c.certificates.renew(c.namespace, secret);
+      syncSecretVolumes();
+      const rotatedAt = Date.now();
+      let published: string[] = [];
+      await waitUntil('the new key to be published next to the old one', async () => {
+        published = await jwksKids();
+        return published.length === 2;
+      }, { timeoutMs: 30_000, intervalMs: 500 });
+      const after = published.find((kid) => kid !== before) as string;
+      expect(published).toEqual(expect.arrayContaining([before, after]));
+      expect(await signingKid()).toBe(before);
+      // Calls keep working all along: before the switch (old key), and after it (the frontend has fetched the new one).
+      const outcomes: number[] = [];
+      while (Date.now() - rotatedAt < (KEY_PUBLISH_DELAY_SECONDS + 20) * 1000) {
+        outcomes.push((await viaProxy(cert(workloadFiles()), 'DescribeNamespace', describeNamespace('default'))).code);
+        await sleep(2000);
+      }
+      expect(await signingKid()).toBe(after);
+      expect(outcomes.filter((code) => code !== OK)).toEqual([]);
+      expect(await viaProxy(cert(workloadFiles()), 'StartWorkflowExecution', startRequest('default'))).toMatchObject({ code: OK });
+      expect(tail(proxy().running.logFile, 400)).toMatch(/"msg":"signing key rotated"/);
+    }), 5 * MINUTE);
   });
 
   describe('the system worker (through the internal-frontend)', () => {

@@ -4,14 +4,15 @@
  * the processes only through the pods' volume definitions. See harness.ts for the few rewrites.
  */
 import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findComponent, onlyContainer, Secrets } from './manifests';
 import { isPortFree, waitUntil } from './net';
 import { registerAuthorizationTests } from './authorization';
 import {
-  context, currentSecrets, MINUTE, NAMESPACE_B, pod, runJob, server, serverDeployments, serverRewriter, servers, setUp, startProxy,
-  platformFiles, startServer, TASK_WORKER, tearDown, withLogs, workloadFiles,
+  context, currentSecrets, MINUTE, NAMESPACE_B, platformFiles, pod, ROGUE_DATABASE_CLIENT, runJob, server, serverDeployments,
+  serverRewriter, servers, setUp, startProxy, startServer, TASK_WORKER, tearDown, withLogs, workloadFiles,
 } from './harness';
 import { registerMtlsTests } from './mtls';
 import { tail } from './processes';
@@ -61,6 +62,24 @@ describe('the database', () => {
       .toMatch(/failed to connect to `user=temporal database=temporal`: .*remote error: tls: expired certificate/);
     expect(tail(c.postgres.logFile, 50)).toMatch(/could not accept SSL connection: certificate verify failed/);
   }), 4 * MINUTE);
+
+  test('admits its own client certificate, and refuses one of another CA of the PKI with the same CN', () => {
+    const c = context();
+    const psql = join(c.peers.postgresBinDir, 'psql');
+    const dbClient = c.certificates.files(c.namespace, c.certificates.secretNameOf(c.namespace,
+      (cert) => (cert.spec as { commonName?: string }).commonName === 'temporal' && cert.metadata.name !== 'e2e-rogue-database-client'));
+    const rogue = c.certificates.files(c.namespace, ROGUE_DATABASE_CLIENT);
+    const attempt = (files: { cert: string; key: string }) => spawnSync(psql, [
+      `host=127.0.0.1 port=${c.postgres.port} user=temporal dbname=temporal sslmode=require connect_timeout=5 ` +
+        `sslcert=${files.cert} sslkey=${files.key}`, '-tAc', 'select 1',
+    ], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+    const own = attempt(dbClient);
+    expect({ status: own.status, out: own.stdout.trim() }).toEqual({ status: 0, out: '1' });
+    expect(new X509Certificate(readFileSync(rogue.cert)).subject).toBe(new X509Certificate(readFileSync(dbClient.cert)).subject);
+    const refused = attempt(rogue);
+    expect(refused.status).not.toBe(0);
+    expect(tail(c.postgres.logFile, 50)).toMatch(/could not accept SSL connection: certificate verify failed/);
+  });
 
   test('refuses plaintext, and TLS without a client certificate', () => {
     const c = context();

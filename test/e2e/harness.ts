@@ -190,6 +190,23 @@ export async function startServer(component: string, deployment: KubeObject): Pr
   return server;
 }
 
+/** Secret of the rogue database client certificate (see setUp). */
+export const ROGUE_DATABASE_CLIENT = 'e2e-rogue-database-client-tls';
+
+/** A Certificate from the platform-clients CA with the database user's CN: what a rogue namespace member could ask for. */
+function rogueDatabaseClient(manifests: Manifests, namespace: string): KubeObject {
+  const platformIssuer = manifests.objects.find((o) => o.kind === 'Issuer' && o.metadata.name.endsWith('-platform-clients-ca'));
+  if (platformIssuer === undefined) {
+    throw new Error('no platform-clients Issuer in the manifests');
+  }
+  return {
+    apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'e2e-rogue-database-client', namespace },
+    spec: { secretName: ROGUE_DATABASE_CLIENT, commonName: evaluationDatabase(manifests).user, duration: '2160h', renewBefore: '720h',
+      privateKey: { algorithm: 'ECDSA', size: 256, encoding: 'PKCS8', rotationPolicy: 'Always' },
+      usages: ['digital signature', 'client auth'], issuerRef: { name: platformIssuer.metadata.name, kind: 'Issuer', group: 'cert-manager.io' } },
+  };
+}
+
 /** The authorizer proxy's Deployment. */
 export function proxyDeployment(manifests: Manifests = context().manifests): KubeObject {
   return findComponent(manifests.objects, 'Deployment', 'authorizer-proxy');
@@ -316,6 +333,9 @@ export async function setUp(extraProps: SecureTemporalChartProps = {}): Promise<
       spec.ipAddresses = [...(spec.ipAddresses ?? []), '127.0.0.1'];
     }
   }
+  // Someone allowed to create Certificates in the Temporal namespace asks the platform-clients CA for the database
+  // user's CN: the database must refuse it (it trusts its own database-clients CA only).
+  (manifests.objects as KubeObject[]).push(rogueDatabaseClient(manifests, namespace));
   const certificates = await CertificateStore.issue(manifests, join(work, 'pki'));
   const port = await freePort();
   // The proxy's gRPC port is the frontend's (7233), each in its own pod; here the proxy moves to a free port.

@@ -84,16 +84,29 @@ describe('EvaluationPostgres', () => {
       return { db, objs: synth(chart) };
     }
 
-    it('does serve TLS with a certificate whose SANs are its Service names, and verify clients against the generated root', () => {
+    it('does serve TLS with a certificate whose SANs are its Service names, and verify clients against the database-clients CA only', () => {
       const { db, objs } = withPki();
       expect(db.serverIdentity?.dnsNames).toEqual(expect.arrayContaining(['temporal-postgres.temporal.svc.cluster.local']));
       const args = container(objs).args ?? [];
       expect(args.filter((_a, i) => args[i - 1] === '-c')).toEqual([
         'ssl=on', 'ssl_cert_file=/etc/postgres/tls/tls.crt', 'ssl_key_file=/etc/postgres/tls/tls.key',
-        'ssl_ca_file=/etc/postgres/trust/root-ca.crt', 'ssl_min_protocol_version=TLSv1.2',
+        'ssl_ca_file=/etc/postgres/trust/database-clients-ca.crt', 'ssl_min_protocol_version=TLSv1.2',
         'hba_file=/etc/postgres/hba/pg_hba.conf',
       ]);
       expect(certificateHbaConf()).not.toMatch(/^host\s/m);
+      // The trust volume is the database-clients CA's certificate: a self-signed CA of its own that issues the
+      // database client certificate and nothing else (not the root, which every certificate of the PKI chains to).
+      const volumes = podTemplate(objs, 'StatefulSet', 'temporal-postgres').spec.volumes ?? [];
+      expect(volumes.find((v) => v.name === 'trust')?.secret).toEqual({ secretName: 'temporal-database-clients-ca',
+        items: [{ key: 'tls.crt', path: 'database-clients-ca.crt' }], defaultMode: 0o444 });
+      const ca = objs.find((o) => o.kind === 'Certificate' && o.metadata.name === 'temporal-database-clients-ca');
+      expect(ca?.spec).toMatchObject({ isCA: true, issuerRef: { kind: 'Issuer', name: 'temporal-database-clients-bootstrap' } });
+      expect(objs.find((o) => o.kind === 'Issuer' && o.metadata.name === 'temporal-database-clients-bootstrap')?.spec)
+        .toEqual({ selfSigned: {} });
+      const issued = objs.filter((o) => o.kind === 'Certificate' &&
+        (o.spec as { issuerRef?: { name?: string } }).issuerRef?.name === 'temporal-database-clients-ca');
+      expect(issued.map((o) => (o.spec as { commonName?: string }).commonName)).toEqual(['temporal']);
+      expect(db.clientIdentity?.issuedBy).toBe('database-clients');
     });
 
     it('does give stores a client certificate and full verification instead of a password', () => {
