@@ -7,7 +7,7 @@
  */
 import { createPrivateKey, createPublicKey, KeyObject, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { get as httpsGet } from 'node:https';
+import { get as httpsGet, RequestOptions } from 'node:https';
 import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Client as GrpcClient } from '@grpc/grpc-js';
@@ -287,7 +287,7 @@ function authorizationTests(): void {
     function jwksKids(): Promise<string[]> {
       return new Promise((resolve, reject) => {
         const req = httpsGet({ host: '127.0.0.1', port: proxy().jwksPort, path: '/.well-known/jwks.json', ca: readFileSync(proxyTrust().caFile),
-          servername: proxyTrust().serverName }, (res) => {
+          servername: proxyTrust().serverName, allowPartialTrustChain: true } as RequestOptions, (res) => {
           let body = '';
           res.setEncoding('utf8');
           res.on('data', (chunk: string) => {
