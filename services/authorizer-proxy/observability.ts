@@ -27,7 +27,8 @@ export function auditLogger(level = 'info', destination?: NodeJS.WritableStream)
     timestamp: pino.stdTimeFunctions.isoTime,
     messageKey: 'msg',
     formatters: { level: (label) => ({ level: label }) },
-  }, destination as pino.DestinationStream | undefined);
+  // stdout without blocking the event loop on every line; `flush()` (on shutdown) writes out what is left.
+  }, (destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: false }));
 }
 
 export class ProxyMetrics {

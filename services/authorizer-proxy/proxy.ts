@@ -486,6 +486,7 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
         s.close(() => resolve());
         s.closeAllConnections();
       })));
+      await new Promise<void>((resolve) => log.flush(() => resolve()));
     },
   };
 }

@@ -226,7 +226,9 @@ export async function startProxy(podName = `${proxyDeployment().metadata.name}-0
   const rewriter = c.rewriter.endpoint(ANY_IP, containerPort(container, 'grpc-rpc'), '127.0.0.1', c.proxyPort)
     .endpoint(ANY_IP, containerPort(container, 'metrics'), '127.0.0.1', metricsPort);
   const local = pod(deployment, podName, { rewriter });
-  const running = c.runner.start(local.containers[0]);
+  // E2E_PROXY_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the proxy process.
+  const nodeOptions = process.env.E2E_PROXY_NODE_OPTIONS;
+  const running = c.runner.start(local.containers[0], nodeOptions ? { NODE_OPTIONS: nodeOptions } : {});
   proxyProcess = { pod: local, running, grpcPort: c.proxyPort, jwksPort: containerPort(container, 'https-jwks'), metricsPort };
   await waitUntil('the authorizer proxy to be healthy', async () => {
     if (running.exit !== undefined) {
