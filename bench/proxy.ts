@@ -15,11 +15,9 @@ import { Client } from '@grpc/grpc-js';
 import { calculateJwkThumbprint, exportJWK, SignJWT } from 'jose';
 import { CallCredentials, encode, grpcCall, grpcClient } from '../test/e2e/grpc-call';
 import {
-  clientAddress, context, frontendAddress, pod, platformFiles, proxy, runJob, serverDeployments, setUp, startProxy, startServer,
-  tearDown, workloadFiles,
+  clientAddress, context, frontendAddress, platformFiles, proxy, runJob, setUp, startCluster, tearDown, workloadFiles,
 } from '../test/e2e/harness';
 import { findComponent } from '../test/e2e/manifests';
-import { waitUntil } from '../test/e2e/net';
 import { frontendTrust, proxyTrust } from '../test/e2e/workload';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -82,14 +80,7 @@ async function bringUp(): Promise<void> {
   for (const component of ['schema-default', 'schema-visibility']) {
     await runJob(findComponent(c.manifests.objects, 'Job', component), `${component}-bench`, 2 * MINUTE);
   }
-  await startProxy();
-  for (const [component, deployment] of serverDeployments()) {
-    await startServer(component, deployment);
-  }
-  const admin = pod(findComponent(c.manifests.objects, 'Deployment', 'admintools'), 'admintools-bench').containers[0];
-  await waitUntil('the cluster to be healthy through the proxy', async () =>
-    (await c.runner.run({ ...admin, name: 'admintools-bench/health', argv: ['temporal', 'operator', 'cluster', 'health'] }, 30_000))
-      .code === 0, { timeoutMs: 3 * MINUTE, intervalMs: 2000 });
+  await startCluster();
   await runJob(findComponent(c.manifests.objects, 'Job', 'namespaces'), 'namespaces-bench', 6 * MINUTE);
 }
 

@@ -12,7 +12,7 @@ import { isPortFree, waitUntil } from './net';
 import { registerAuthorizationTests } from './authorization';
 import {
   context, currentSecrets, MINUTE, NAMESPACE_B, platformFiles, pod, ROGUE_DATABASE_CLIENT, runJob, server, serverDeployments,
-  serverRewriter, servers, setUp, startProxy, startServer, TASK_WORKER, tearDown, withLogs, workloadFiles,
+  serverRewriter, setUp, startCluster, TASK_WORKER, tearDown, withLogs, workloadFiles,
 } from './harness';
 import { registerMtlsTests } from './mtls';
 import { tail } from './processes';
@@ -116,7 +116,6 @@ describe('the server config', () => {
 
 describe('the Temporal cluster', () => {
   beforeAll(() => withLogs(async () => {
-    const c = context();
     const deployments = serverDeployments();
     expect([...deployments.keys()].sort()).toEqual([...SERVER_COMPONENTS].sort());
     for (const deployment of deployments.values()) {
@@ -127,39 +126,7 @@ describe('the Temporal cluster', () => {
         }
       }
     }
-    // The proxy first: the frontend fetches its JWKS at start (and then every refreshInterval).
-    await startProxy();
-    for (const [component, deployment] of deployments) {
-      await startServer(component, deployment);
-    }
-    // `kubectl exec deploy/<name>-admintools -- temporal operator cluster health`, over mTLS with the
-    // admin tools' own certificate, CA and serverName (their pod's TLS env, paths rewritten): through the proxy.
-    const admin = pod(findComponent(c.manifests.objects, 'Deployment', 'admintools'), 'admintools-0').containers[0];
-    const health = { ...admin, name: 'admintools-0/health', argv: ['temporal', 'operator', 'cluster', 'health'] };
-    // Like the kubelet (restartPolicy: Always), restart a server container that exits: services started at
-    // once on an empty database race to write the cluster metadata, and the losers exit and come back.
-    const MAX_RESTARTS = 3;
-    const restarts = new Map<string, number>();
-    const exited = () => [...servers].filter(([, s]) => s.running.exit !== undefined);
-    await waitUntil('the frontend to report SERVING', async () => {
-      for (const [component] of exited()) {
-        const count = (restarts.get(component) ?? 0) + 1;
-        if (count > MAX_RESTARTS) {
-          return false;
-        }
-        restarts.set(component, count);
-        const deployment = deployments.get(component);
-        if (deployment !== undefined) {
-          await startServer(component, deployment);
-        }
-      }
-      return (await c.runner.run(health, 30_000)).code === 0;
-    }, {
-      timeoutMs: 3 * MINUTE,
-      intervalMs: 2000,
-      abort: () => exited().filter(([n]) => (restarts.get(n) ?? 0) >= MAX_RESTARTS)
-        .map(([n]) => `${n} exited ${MAX_RESTARTS + 1} times`).join(', ') || undefined,
-    });
+    await startCluster();
   }), 5 * MINUTE);
 
   test('the namespace Job registers the declared namespaces through the proxy, and again (idempotent)', () => withLogs(async () => {

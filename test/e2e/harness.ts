@@ -226,9 +226,10 @@ export async function startProxy(podName = `${proxyDeployment().metadata.name}-0
   const rewriter = c.rewriter.endpoint(ANY_IP, containerPort(container, 'grpc-rpc'), '127.0.0.1', c.proxyPort)
     .endpoint(ANY_IP, containerPort(container, 'metrics'), '127.0.0.1', metricsPort);
   const local = pod(deployment, podName, { rewriter });
-  // E2E_PROXY_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the proxy process.
-  const nodeOptions = process.env.E2E_PROXY_NODE_OPTIONS;
-  const running = c.runner.start(local.containers[0], nodeOptions ? { NODE_OPTIONS: nodeOptions } : {});
+  // E2E_PROXY_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) go to `node` before the program: profiling.
+  const nodeArgs = (process.env.E2E_PROXY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const spec = local.containers[0];
+  const running = c.runner.start({ ...spec, argv: [spec.argv[0], ...nodeArgs, ...spec.argv.slice(1)] });
   proxyProcess = { pod: local, running, grpcPort: c.proxyPort, jwksPort: containerPort(container, 'https-jwks'), metricsPort };
   await waitUntil('the authorizer proxy to be healthy', async () => {
     if (running.exit !== undefined) {
@@ -245,6 +246,46 @@ export function proxy(): ProxyProcess {
     throw new Error('the authorizer proxy is not running');
   }
   return proxyProcess;
+}
+
+/**
+ * Starts the authorizer proxy, then every server service, and waits until `temporal operator cluster health` (run
+ * as `kubectl exec deploy/<name>-admintools -- ...` would: the admin tools' own TLS env, through the proxy)
+ * succeeds. Like the kubelet (restartPolicy: Always), a server container that exits is restarted: services
+ * started at once on an empty database race to write the cluster metadata, and the losers exit and come back.
+ */
+export async function startCluster(): Promise<void> {
+  const c = context();
+  const deployments = serverDeployments();
+  // The proxy first: the frontend fetches its JWKS at start (and then every refreshInterval).
+  await startProxy();
+  for (const [component, deployment] of deployments) {
+    await startServer(component, deployment);
+  }
+  const admin = pod(findComponent(c.manifests.objects, 'Deployment', 'admintools'), 'admintools-0').containers[0];
+  const health = { ...admin, name: 'admintools-0/health', argv: ['temporal', 'operator', 'cluster', 'health'] };
+  const MAX_RESTARTS = 3;
+  const restarts = new Map<string, number>();
+  const exited = () => [...servers].filter(([, s]) => s.running.exit !== undefined);
+  await waitUntil('the frontend to report SERVING', async () => {
+    for (const [component] of exited()) {
+      const count = (restarts.get(component) ?? 0) + 1;
+      if (count > MAX_RESTARTS) {
+        return false;
+      }
+      restarts.set(component, count);
+      const deployment = deployments.get(component);
+      if (deployment !== undefined) {
+        await startServer(component, deployment);
+      }
+    }
+    return (await c.runner.run(health, 30_000)).code === 0;
+  }, {
+    timeoutMs: 3 * MINUTE,
+    intervalMs: 2000,
+    abort: () => exited().filter(([n]) => (restarts.get(n) ?? 0) >= MAX_RESTARTS)
+      .map(([n]) => `${n} exited ${MAX_RESTARTS + 1} times`).join(', ') || undefined,
+  });
 }
 
 /** `host:port` clients use: the authorizer proxy's Service address, rewritten for this host. */
