@@ -29,5 +29,6 @@ for (const name of SERVICES) {
   if (size > LIMIT) {
     throw new Error(`${outfile} is ${size} bytes, more than a ConfigMap can carry (${LIMIT})`);
   }
-  process.stdout.write(`bundled services/${name}: ${Math.round(size / 1024)} KiB\n`);
+  // stderr: `npm pack --json` prints its JSON on stdout after running `prepare`.
+  process.stderr.write(`bundled services/${name}: ${Math.round(size / 1024)} KiB\n`);
 }

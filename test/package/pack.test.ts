@@ -91,6 +91,13 @@ describe('the packed package, installed into a fresh app', () => {
     expect(docs.filter((d) => d.kind === 'StatefulSet')).toEqual([]);
     expect(docs.some((d) => d.kind === 'Certificate' && d.metadata.namespace === 'orders' &&
       d.spec.secretName === 'orders-worker-temporal-tls')).toBe(true);
+    // The authorizer proxy runs the program shipped in the package (build/services), byte for byte.
+    const program = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name.startsWith('temporal-authorizer-proxy-program-'));
+    expect(program?.data['authorizer-proxy.js']).toBe(readFileSync(join(root, 'build', 'services', 'authorizer-proxy.js'), 'utf8'));
+    expect(files).toContain('build/services/authorizer-proxy.js');
+    const grant = JSON.parse(docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'temporal-authorizer-proxy-policy')
+      ?.data['policy.json'] ?? '{}') as { rules: { name: string; grants: Record<string, string> }[] };
+    expect(grant.rules.find((r) => r.name === 'orders/orders-worker')?.grants).toEqual({ orders: 'write' });
   });
 
   it('does expose only the package entry point, not its internals', () => {
