@@ -15,7 +15,7 @@ export { componentLabels, selectorLabels } from './core/labels';
 export { DEFAULT_CLUSTER_DOMAIN } from './core/names';
 export { type CidrPeer, type DnsPeerProps, type ExternalPeer, type NamespacePeer, Peer } from './core/peers';
 export {
-  type ComputeResources, restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT,
+  type ComputeResources, disruptionBudget, restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT,
   TMP_VOLUME, toResourceRequirements,
 } from './core/pod-security';
 export { rollback } from './core/rollback';

@@ -13,7 +13,7 @@ import { CONFIG_CHECKSUM_ANNOTATION, componentLabels, selectorLabels } from '../
 import { requireDns1035Label, requireReplicas } from '../core/names';
 import { ExternalPeer, validatePeer } from '../core/peers';
 import {
-  ComputeResources, restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT, TMP_VOLUME,
+  ComputeResources, disruptionBudget, restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT, TMP_VOLUME,
   toResourceRequirements,
 } from '../core/pod-security';
 import { rollback } from '../core/rollback';
@@ -334,10 +334,7 @@ export class AuthorizerProxy extends Construct implements IComponent {
           },
         },
       });
-      new k8s.KubePodDisruptionBudget(this, 'Pdb', {
-        metadata: { name: this.name, labels },
-        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
-      });
+      disruptionBudget(this, this.name, labels, this.selector);
       Components.register(this);
     } catch (error) {
       rollback(this, error);

@@ -1,9 +1,19 @@
 import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
 import { ValidationError } from './errors';
 
 /** A writable scratch directory on a read-only root filesystem. */
 export const TMP_VOLUME: k8s.Volume = { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } };
 export const TMP_MOUNT: k8s.VolumeMount = { name: 'tmp', mountPath: '/tmp' };
+
+/** A PodDisruptionBudget letting one pod of the component go at a time (`<scope>/Pdb`). */
+export function disruptionBudget(scope: Construct, name: string, labels: Record<string, string>,
+  selector: Record<string, string>): k8s.KubePodDisruptionBudget {
+  return new k8s.KubePodDisruptionBudget(scope, 'Pdb', {
+    metadata: { name, labels },
+    spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: selector } },
+  });
+}
 
 /** Spread pods of one component over nodes and zones, best effort (never blocks scheduling). */
 export function spreadConstraints(selector: Record<string, string>): k8s.TopologySpreadConstraint[] {

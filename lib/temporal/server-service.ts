@@ -7,7 +7,7 @@ import { ServiceDns } from '../core/dns';
 import { IMAGE_USERS } from '../core/images';
 import { CONFIG_CHECKSUM_ANNOTATION, componentLabels, selectorLabels } from '../core/labels';
 import {
-  restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT, TMP_VOLUME,
+  disruptionBudget, restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT, TMP_VOLUME,
 } from '../core/pod-security';
 import type { TlsPodWiring } from '../tls/consumers';
 import { ResolvedSqlStore } from './persistence';
@@ -195,10 +195,7 @@ export class TemporalServerService extends Construct implements IComponent {
       },
     });
 
-    new k8s.KubePodDisruptionBudget(this, 'Pdb', {
-      metadata: { name: this.name, labels },
-      spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
-    });
+    disruptionBudget(this, this.name, labels, this.selector);
     Components.register(this);
   }
 

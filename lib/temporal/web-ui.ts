@@ -7,7 +7,7 @@ import { DEFAULT_IMAGES, IMAGE_USERS, requirePinnedImage } from '../core/images'
 import { componentLabels, selectorLabels } from '../core/labels';
 import { requireDns1035Label, requireDnsName, requireReplicas } from '../core/names';
 import {
-  ComputeResources, restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT, TMP_VOLUME,
+  ComputeResources, disruptionBudget, restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT, TMP_VOLUME,
   toResourceRequirements,
 } from '../core/pod-security';
 import { rollback } from '../core/rollback';
@@ -170,10 +170,7 @@ export class TemporalWebUi extends Construct implements IComponent {
             protocol: 'TCP', appProtocol: 'http' }],
         },
       });
-      new k8s.KubePodDisruptionBudget(this, 'Pdb', {
-        metadata: { name: this.name, labels },
-        spec: { maxUnavailable: k8s.IntOrString.fromNumber(1), selector: { matchLabels: this.selector } },
-      });
+      disruptionBudget(this, this.name, labels, this.selector);
       if (props.ingress && host !== undefined) {
         this.ingress = new k8s.KubeIngress(this, 'Ingress', {
           metadata: { name: this.name, labels, annotations: { ...(props.ingress.annotations ?? {}) } },
