@@ -119,7 +119,8 @@ export const API_METHODS: ReadonlyMap<string, ApiMethod> = new Map([
   ...OPERATOR_NAMESPACE.map(([n, access]) => method(OPERATOR_SERVICE, n, 'namespace', access)),
   ...OPERATOR_CLUSTER_ADMIN.map((n) => method(OPERATOR_SERVICE, n, 'cluster', 'admin')),
   { path: `/${HEALTH_SERVICE}/Check`, name: 'Check', scope: 'cluster' as const, access: 'read' as const, worker: false, health: true },
-  { path: `/${HEALTH_SERVICE}/Watch`, name: 'Watch', scope: 'cluster' as const, access: 'read' as const, worker: false, health: true,
+  // Not a health check on the server (its interceptor knows only Check and GetSystemInfo): a cluster read here.
+  { path: `/${HEALTH_SERVICE}/Watch`, name: 'Watch', scope: 'cluster' as const, access: 'read' as const, worker: false,
     serverStreaming: true },
 ].map((m) => [m.path, m] as const));
 

@@ -75,9 +75,12 @@ export function certificateIdentity(der: Buffer, trust: CertificateTrust, now = 
   if (!Array.isArray(usages) || !usages.includes(CLIENT_AUTH)) {
     throw new Unauthenticated('the client certificate is not for client authentication');
   }
+  // Exactly one URI, and it is an identity of the issuing CA's kind: a second URI (say, a platform identity on a
+  // workload certificate) would otherwise be matched by the policy's rules without ever being checked.
   const uris = sans(cert, 'URI');
-  if (!uris.some((uri) => identityUri(uri, trust.trustDomain, issuer.kind) !== undefined)) {
-    throw new Unauthenticated(`the client certificate carries no ${issuer.kind} identity URI of this trust domain`);
+  if (uris.length !== 1 || identityUri(uris[0], trust.trustDomain, issuer.kind) === undefined) {
+    throw new Unauthenticated(uris.length > 1 ? 'the client certificate carries more than one URI'
+      : `the client certificate carries no ${issuer.kind} identity URI of this trust domain`);
   }
   const commonName = subjectValues(cert.subject, 'CN')[0];
   return {

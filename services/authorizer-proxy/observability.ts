@@ -20,15 +20,21 @@ export interface AuditRecord {
   readonly rules?: readonly string[];
 }
 
-export function auditLogger(level = 'info', destination?: NodeJS.WritableStream): Logger {
-  return pino({
-    level,
+/**
+ * The proxy's two loggers on one destination: `log` for its own messages at `level`, and `audit` for the audit lines,
+ * always on whatever `level` says (turning service messages down must never turn the audit log off).
+ */
+export function loggers(level = 'info', destination?: NodeJS.WritableStream): { log: Logger; audit: Logger } {
+  // stdout without blocking the event loop on every line; `flush()` (on shutdown) writes out what is left.
+  const stream = (destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: false });
+  const options = (lvl: string) => ({
+    level: lvl,
     base: { component: 'authorizer-proxy' },
     timestamp: pino.stdTimeFunctions.isoTime,
     messageKey: 'msg',
-    formatters: { level: (label) => ({ level: label }) },
-  // stdout without blocking the event loop on every line; `flush()` (on shutdown) writes out what is left.
-  }, (destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: false }));
+    formatters: { level: (label: string) => ({ level: label }) },
+  });
+  return { log: pino(options(level), stream), audit: pino(options('info'), stream) };
 }
 
 export class ProxyMetrics {
@@ -36,6 +42,7 @@ export class ProxyMetrics {
   public readonly calls: Counter<'api' | 'decision' | 'status'>;
   public readonly latency: Histogram<'api' | 'decision'>;
   public readonly inFlight: Gauge;
+  public readonly reloadFailures: Counter<'what'>;
 
   public constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'authorizer_proxy_' });
@@ -45,6 +52,8 @@ export class ProxyMetrics {
       labelNames: ['api', 'decision'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 75],
       registers: [this.registry] });
     this.inFlight = new Gauge({ name: 'authorizer_proxy_calls_in_flight', help: 'Calls being served', registers: [this.registry] });
+    this.reloadFailures = new Counter({ name: 'authorizer_proxy_reload_failures_total',
+      help: 'Failed reloads of a file (policy, signing key, serving or client certificate)', labelNames: ['what'], registers: [this.registry] });
   }
 
   public record(record: AuditRecord): void {

@@ -14,7 +14,6 @@ import {
   ClientUnaryCall, experimental, Metadata, sendUnaryData, Server, ServerUnaryCall, ServerWritableStream, ServiceError, status,
 } from '@grpc/grpc-js';
 import { createRemoteJWKSet, decodeJwt } from 'jose';
-import { Logger } from 'pino';
 import { API_METHODS, ApiMethod } from '../../lib/authorizer/api';
 import { PROXY_JWKS_PATH } from '../../lib/authorizer/proxy-env';
 import {
@@ -22,7 +21,7 @@ import {
 } from '../../lib/authorizer/policy';
 import { bearerToken, certificateIdentity, CertificateTrust, jwtIdentity, JwtTrust, Unauthenticated } from './authn';
 import { stringField, MalformedRequest } from './namespace';
-import { AuditRecord, auditLogger, ProxyMetrics } from './observability';
+import { AuditRecord, loggers, ProxyMetrics } from './observability';
 import { TokenSigner } from './signer';
 import { MAX_MESSAGE_BYTES, Upstream, UpstreamOptions } from './upstream';
 
@@ -93,17 +92,22 @@ function grpcError(code: status, details: string, metadata?: Metadata): Partial<
 }
 
 /** Headers the proxy sets or that belong to the transport, never forwarded as they came. */
-const DROPPED_HEADERS = ['authorization', 'authorization-extras', 'te', 'content-type', 'user-agent', 'host'];
+const DROPPED_HEADERS = ['authorization', 'authorization-extras', 'te', 'content-type', 'user-agent', 'host',
+  // The server gives these callers priority and their own rate limits (caller type `operator`, `background` ...):
+  // a client does not choose them.
+  'caller-type', 'caller-name', 'call-initiation'];
 
 /** The caller's metadata, for the frontend: transport headers dropped, the proxy's token as the only credential. */
-function forwardedMetadata(incoming: Metadata, token: string): Metadata {
+function forwardedMetadata(incoming: Metadata, token?: string): Metadata {
   const out = new Metadata();
   for (const key of Object.keys(incoming.getMap())) {
     if (!DROPPED_HEADERS.includes(key) && !key.startsWith('grpc-') && !key.startsWith(':')) {
       incoming.get(key).forEach((v) => out.add(key, v));
     }
   }
-  out.set('authorization', `Bearer ${token}`);
+  if (token !== undefined) {
+    out.set('authorization', `Bearer ${token}`);
+  }
   return out;
 }
 
@@ -186,7 +190,7 @@ function listen(server: HttpServer, host: string, port: number): Promise<number>
 const passthrough = (b: Buffer): Buffer => b;
 
 export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
-  const log: Logger = auditLogger(config.logLevel ?? 'info', config.logDestination);
+  const { log, audit } = loggers(config.logLevel ?? 'info', config.logDestination);
   const metrics = new ProxyMetrics();
   let policy = readPolicy(config.policyFile);
   const signer = await TokenSigner.create({ ...config.signer });
@@ -232,7 +236,7 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
   const jwtTrust: JwtTrust | undefined = config.oidc ? {
     issuer: config.oidc.issuer,
     audience: config.oidc.audience,
-    keys: createRemoteJWKSet(new URL(config.oidc.jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 600_000, timeoutDuration: 5_000 }),
+    keys: createRemoteJWKSet(new URL(config.oidc.jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 60_000, timeoutDuration: 5_000 }),
     algorithms: config.oidc.algorithms,
     groupsClaim: policy.jwtGroupsClaim ?? 'groups',
     permissionsClaim: policy.jwtPermissionsClaim ?? 'permissions',
@@ -291,6 +295,11 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
     let who = { id: 'unknown', auth: 'none' };
     let namespace: string | undefined;
     try {
+      if (api.health) {
+        // As on the server: health checks need no credentials, reveal nothing, and go on without a token.
+        return { metadata: forwardedMetadata(call.metadata),
+          record: { identity: 'anonymous', auth: 'none', api: api.name, decision: 'allow', reason: 'health check' } };
+      }
       const { identity, id, auth } = await authenticate(call);
       who = { id, auth };
       if (api.scope === 'namespace') {
@@ -328,7 +337,7 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
     const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
     const full: AuditRecord = { ...record, latencyMs, status: status[code] ?? String(code) };
     metrics.record(full);
-    log.info({ audit: full }, 'call');
+    audit.info({ audit: full }, 'call');
   }
 
   function unary(api: ApiMethod) {
@@ -449,23 +458,30 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
         log.info({ rules: policy.rules.length }, 'policy reloaded');
       }
     } catch (e) {
+      metrics.reloadFailures.inc({ what: 'policy' });
       log.error({ err: e instanceof Error ? e.message : String(e) }, 'policy not reloaded: the new policy is invalid; the previous one stays');
     }
-    try {
-      if (await signer.reload()) {
-        log.info({ kid: signer.jwks().keys.map((k) => k.kid) }, 'signing key rotated');
+    // Each on its own: one unusable file must not keep the others from being reloaded.
+    const step = async (what: string, run: () => Promise<boolean> | boolean, done: () => void): Promise<void> => {
+      try {
+        if (await run()) {
+          done();
+        }
+        reloadFailures.delete(what);
+      } catch (e) {
+        reloadFailures.add(what);
+        metrics.reloadFailures.inc({ what });
+        log.error({ err: e instanceof Error ? e.message : String(e), what }, `${what} not reloaded`);
       }
-      if (certificates.load()) {
-        jwksServer.setSecureContext({ cert: readFileSync(config.listen.certFile), key: readFileSync(config.listen.keyFile) });
-        log.info('serving certificate reloaded');
-      }
-      if (upstream.reload()) {
-        log.info('client certificate reloaded');
-      }
-    } catch (e) {
-      log.error({ err: e instanceof Error ? e.message : String(e) }, 'certificates or keys not reloaded');
-    }
+    };
+    await step('signing key', () => signer.reload(), () => log.info({ kid: signer.jwks().keys.map((k) => k.kid) }, 'signing key rotated'));
+    await step('serving certificate', () => certificates.load(), () => {
+      jwksServer.setSecureContext({ cert: readFileSync(config.listen.certFile), key: readFileSync(config.listen.keyFile) });
+      log.info('serving certificate reloaded');
+    });
+    await step('client certificate', () => upstream.reload(), () => log.info('client certificate reloaded'));
   }
+  const reloadFailures = new Set<string>();
   const timer = setInterval(() => void reload(), config.reloadSeconds * 1000);
   timer.unref();
   log.info({ grpcPort, httpPort, jwksPort, upstream: config.upstream.address }, 'authorizer proxy listening');
@@ -487,6 +503,7 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
         s.closeAllConnections();
       })));
       await new Promise<void>((resolve) => log.flush(() => resolve()));
+      await new Promise<void>((resolve) => audit.flush(() => resolve()));
     },
   };
 }

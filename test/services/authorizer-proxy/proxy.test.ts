@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { Metadata, status } from '@grpc/grpc-js';
 import { createLocalJWKSet, decodeProtectedHeader, generateKeyPair, jwtVerify, SignJWT, UnsecuredJWT } from 'jose';
@@ -10,7 +11,7 @@ import { signingKeyPem } from './signing-key';
 import {
   call, clientOf, identityProvider, IDP_AUDIENCE, IDP_ISSUER, OPERATOR, proxy, request, standInFrontend, WORKFLOW,
 } from './harness';
-import { TestPki, testPki } from './test-pki';
+import { issue, TestPki, testPki } from './test-pki';
 
 const POLICY: AuthorizerPolicy = {
   rules: [
@@ -129,6 +130,7 @@ describe('the authorizer proxy', () => {
       'the client certificate carries no workload identity URI of this trust domain'],
     ['a workload identity from the platform-clients CA', 'platformAsWorkload',
       'the client certificate carries no platform identity URI of this trust domain'],
+    ['a workload identity with a platform identity as a second URI', 'twoUris', 'the client certificate carries more than one URI'],
     ['an expired certificate', 'expired', rejectedByTls],
     ['a certificate of another CA with the same name', 'foreign', rejectedByTls],
   ] as const)('does refuse %s as UNAUTHENTICATED', async (_what, which, details) => {
@@ -192,6 +194,9 @@ describe('the authorizer proxy', () => {
     expect((await call(worker(), WORKFLOW('ListNamespaces'), request('ListNamespacesRequest', {}))).code).toBe(status.PERMISSION_DENIED);
     expect((await call(worker(), OPERATOR('ListClusters'), Buffer.alloc(0))).code).toBe(status.PERMISSION_DENIED);
     expect((await call(worker(), WORKFLOW('GetSystemInfo'), Buffer.alloc(0))).code).toBe(0);
+    // Without any credential too, as on the server: forwarded without a token.
+    expect((await call(clientOf(pki, running.grpcPort), WORKFLOW('GetSystemInfo'), Buffer.alloc(0))).code).toBe(0);
+    expect(frontend.received[frontend.received.length - 1].metadata.get('authorization')).toEqual([]);
   });
 
   it('does pass the frontend\'s error status and trailers back unchanged', async () => {
@@ -219,8 +224,8 @@ describe('the authorizer proxy', () => {
     }
   });
 
-  it('does stream a server-streaming health watch through', async () => {
-    const client = worker();
+  it('does stream a server-streaming call (health watch, a cluster read) through', async () => {
+    const client = clientOf(pki, running.grpcPort, pki.web);
     const chunks = await new Promise<Buffer[]>((resolve, reject) => {
       const out: Buffer[] = [];
       const stream = client.makeServerStreamRequest('/grpc.health.v1.Health/Watch', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0),
@@ -230,6 +235,53 @@ describe('the authorizer proxy', () => {
       stream.on('error', reject);
     });
     expect(chunks).toEqual([Buffer.from([8, 1]), Buffer.from([8, 1])]);
+    const denied = await new Promise<number>((resolve) => {
+      const stream = worker().makeServerStreamRequest('/grpc.health.v1.Health/Watch', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0),
+        new Metadata(), {});
+      stream.on('data', () => undefined);
+      stream.on('error', (e: { code: number }) => resolve(e.code));
+      stream.on('end', () => resolve(0));
+    });
+    expect(denied).toBe(status.PERMISSION_DENIED);
+  });
+
+  it('does reload each file on its own: an unusable signing key does not stop a renewed serving certificate', async () => {
+    const fe = await standInFrontend(pki);
+    const out = new PassThrough();
+    const seen: string[] = [];
+    out.on('data', (chunk: Buffer) => seen.push(chunk.toString()));
+    const { proxy: p, keyFile: key } = await proxy(pki, fe.port, POLICY, undefined, out);
+    try {
+      const certFile = `${pki.dir}/proxy.crt`;
+      const renewed = await issue({ commonName: 'temporal-authorizer-proxy.temporal.svc.cluster.local',
+        dnsNames: ['temporal-authorizer-proxy.temporal.svc.cluster.local'], ipAddresses: ['127.0.0.1'],
+        usages: ['digital signature', 'server auth'] }, pki.frontendCa);
+      writeFileSync(key, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+      writeFileSync(certFile, renewed.cert + pki.frontendCa.cert);
+      writeFileSync(`${pki.dir}/proxy.key`, renewed.key);
+      await p.reload();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const text = seen.join('');
+      expect(text).toMatch(/"what":"signing key".*"msg":"signing key not reloaded"/);
+      expect(text).toMatch(/"msg":"serving certificate reloaded"/);
+      expect(await p.metrics.registry.getSingleMetricAsString('authorizer_proxy_reload_failures_total'))
+        .toMatch(/authorizer_proxy_reload_failures_total\{what="signing key"\} 1/);
+    } finally {
+      await p.close();
+      await fe.stop();
+    }
+  });
+
+  it('does not forward the headers that would give a caller the server\'s priority (caller-type and friends)', async () => {
+    const metadata = new Metadata();
+    metadata.set('caller-type', 'operator');
+    metadata.set('caller-name', 'temporal-system');
+    metadata.set('call-initiation', 'operator');
+    metadata.set('x-custom', 'kept');
+    expect((await call(worker(), WORKFLOW('StartWorkflowExecution'), start('orders'), metadata)).code).toBe(0);
+    const seen = frontend.received[frontend.received.length - 1].metadata;
+    expect([seen.get('caller-type'), seen.get('caller-name'), seen.get('call-initiation'), seen.get('x-custom')])
+      .toEqual([[], [], [], ['kept']]);
   });
 
   it('does answer a malformed message with INVALID_ARGUMENT', async () => {

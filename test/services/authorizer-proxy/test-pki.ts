@@ -54,7 +54,7 @@ export interface TestPki {
   readonly web: Issued;
   /** Bad client certificates. */
   readonly bad: Readonly<Record<'ca' | 'subCaLeaf' | 'rootLeaf' | 'noClientAuth' | 'noUri' | 'expired' | 'otherDomain' | 'foreign' |
-    'workloadAsPlatform' | 'platformAsWorkload', Issued>>;
+    'workloadAsPlatform' | 'platformAsWorkload' | 'twoUris', Issued>>;
   /** Path of a file with `content` in the PKI's folder. */
   file(name: string, content: string): string;
 }
@@ -94,6 +94,9 @@ export async function testPki(): Promise<TestPki> {
       // A platform identity from the workload CA (and the reverse): refused whatever the policy says.
       workloadAsPlatform: await issue(client('web', 'temporal', 'temporal-platform'), workloadCa),
       platformAsWorkload: await issue(client('orders-worker', 'orders'), platformCa),
+      // A valid workload URI next to a platform one: the policy must never see the unchecked second URI.
+      twoUris: await issue({ ...client('x', 'mallory'), uris: ['spiffe://cluster.local/ns/mallory/temporal-client/x',
+        'spiffe://cluster.local/ns/temporal/temporal-platform/web'] }, workloadCa),
     },
     file: (name: string, content: string) => {
       const path = join(dir, name);

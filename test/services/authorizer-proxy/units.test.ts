@@ -1,3 +1,5 @@
+import { PassThrough } from 'node:stream';
+import { loggers } from '../../../services/authorizer-proxy/observability';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,5 +99,19 @@ describe('configFromEnv', () => {
         'integer from 30 to 3600 (got "5"); PROXY_POLICY_FILE is not set');
     expect(() => configFromEnv({ ...complete, [PROXY_ENV.oidcIssuer]: 'https://idp', [PROXY_ENV.oidcAudience]: 't',
       [PROXY_ENV.oidcJwksUri]: 'not a url' })).toThrow('PROXY_OIDC_JWKS_URI must be a URL');
+  });
+});
+
+describe('loggers', () => {
+  it('does write audit lines whatever the log level says', async () => {
+    const out = new PassThrough();
+    const text: string[] = [];
+    out.on('data', (chunk: Buffer) => text.push(chunk.toString()));
+    const { log, audit } = loggers('error', out);
+    log.info('service message');
+    audit.info({ audit: { api: 'StartWorkflowExecution' } }, 'call');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(text.join('')).not.toMatch(/service message/);
+    expect(text.join('')).toMatch(/"audit":\{"api":"StartWorkflowExecution"\},"msg":"call"/);
   });
 });
