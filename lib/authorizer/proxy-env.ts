@@ -24,6 +24,8 @@ export const PROXY_ENV = {
   upstreamCertFile: 'PROXY_UPSTREAM_CERT_FILE',
   upstreamKeyFile: 'PROXY_UPSTREAM_KEY_FILE',
   signingKeyFile: 'PROXY_SIGNING_KEY_FILE',
+  /** The signing key's certificate (its `notBefore` anchors the publish delay on every replica alike). */
+  signingCertFile: 'PROXY_SIGNING_CERT_FILE',
   tokenIssuer: 'PROXY_ISSUER',
   tokenAudience: 'PROXY_AUDIENCE',
   tokenTtl: 'PROXY_GRANT_TTL_SECONDS',

@@ -92,7 +92,7 @@ export interface AuthorizerProxyProps extends AuthorizerProxyOptions {
 }
 
 /** How often the frontend re-fetches the proxy's JWKS (`global.authorization.jwtKeyProvider.refreshInterval`). */
-export const JWKS_REFRESH_SECONDS = 30;
+export const JWKS_REFRESH_SECONDS = 15;
 /**
  * A new signing key is published this long before it signs: longer than the frontend's refresh interval plus
  * the kubelet's delay in updating the key Secret in every proxy pod (about a minute), so that every frontend
@@ -249,6 +249,7 @@ export class AuthorizerProxy extends Construct implements IComponent {
         { name: PROXY_ENV.upstreamCertFile, value: upstream.certFile },
         { name: PROXY_ENV.upstreamKeyFile, value: upstream.keyFile },
         { name: PROXY_ENV.signingKeyFile, value: `${SIGNING_KEY_DIR}/${TLS_FILES.key}` },
+        { name: PROXY_ENV.signingCertFile, value: `${SIGNING_KEY_DIR}/${TLS_FILES.cert}` },
         { name: PROXY_ENV.tokenIssuer, value: this.tokenIssuer },
         { name: PROXY_ENV.tokenAudience, value: this.tokenAudience },
         { name: PROXY_ENV.tokenTtl, value: String(ttl) },
@@ -267,8 +268,8 @@ export class AuthorizerProxy extends Construct implements IComponent {
         metadata: { name: this.name, labels },
         automountServiceAccountToken: false,
       });
-      const probe = (extra: Partial<k8s.Probe>): k8s.Probe => ({
-        httpGet: { path: '/healthz', port: k8s.IntOrString.fromString(this.ports.metrics.name) },
+      const probe = (path: string, extra: Partial<k8s.Probe>): k8s.Probe => ({
+        httpGet: { path, port: k8s.IntOrString.fromString(this.ports.metrics.name) },
         periodSeconds: 10,
         timeoutSeconds: 5,
         ...extra,
@@ -323,8 +324,10 @@ export class AuthorizerProxy extends Construct implements IComponent {
                 command: ['node', `${PROGRAM_DIR}/${programKey}`],
                 env,
                 ports: Object.values(this.ports).map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' })),
-                readinessProbe: probe({ failureThreshold: 3 }),
-                livenessProbe: probe({ failureThreshold: 6, periodSeconds: 20 }),
+                // Ready only once its signing key is past the publish delay (see the signer): a replica started
+                // during a key rotation takes no call, and the frontend fetches no JWKS from it, until then.
+                readinessProbe: probe('/readyz', { failureThreshold: 1, periodSeconds: 5 }),
+                livenessProbe: probe('/healthz', { failureThreshold: 6, periodSeconds: 20 }),
                 resources,
                 securityContext: restrictedContainerSecurityContext(),
                 volumeMounts: mounts,

@@ -37,11 +37,15 @@ export class SigningKey extends Construct {
     }
   }
 
-  /** A Secret volume with the private key only (`tls.key`, mode 0440). */
+  /**
+   * A Secret volume with the private key (`tls.key`, mode 0440) and its self-signed certificate (`tls.crt`, whose
+   * `notBefore` tells when the key was made); not `ca.crt`.
+   */
   public volume(volumeName: string): k8s.Volume {
     return {
       name: volumeName,
-      secret: { secretName: this.secretName, defaultMode: KEY_FILE_MODE, items: [{ key: TLS_FILES.key, path: TLS_FILES.key }] },
+      secret: { secretName: this.secretName, defaultMode: KEY_FILE_MODE,
+        items: [{ key: TLS_FILES.key, path: TLS_FILES.key }, { key: TLS_FILES.cert, path: TLS_FILES.cert }] },
     };
   }
 }

@@ -62,6 +62,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
     },
     signer: {
       keyFile: text(PROXY_ENV.signingKeyFile),
+      ...(env[PROXY_ENV.signingCertFile] ? { certFile: env[PROXY_ENV.signingCertFile] } : {}),
       issuer: text(PROXY_ENV.tokenIssuer),
       audience: text(PROXY_ENV.tokenAudience),
       ttlSeconds: number(PROXY_ENV.tokenTtl, 300, 30, 3600),

@@ -52,6 +52,7 @@ export interface ProxyConfig {
   readonly upstream: UpstreamOptions;
   readonly signer: {
     readonly keyFile: string;
+    readonly certFile?: string;
     readonly issuer: string;
     readonly audience: string;
     readonly ttlSeconds: number;
@@ -430,7 +431,13 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
   const health = (_req: IncomingMessage, res: ServerResponse): void => {
     const url = _req.url ?? '';
     if (url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', kid: signer.kid }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok', kid: signer.kid, ready: signer.ready(),
+        ...(reloadFailures.size > 0 ? { reloadFailures: [...reloadFailures].sort() } : {}) }));
+    } else if (url === '/readyz') {
+      // Not ready while the signing key is younger than its publish delay (a replica started during a rotation).
+      const ready = signer.ready();
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: ready ? 'ready' : 'signing key not yet published long enough', kid: signer.kid }));
     } else if (url === '/metrics') {
       void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
     } else {

@@ -2,14 +2,22 @@
  * The proxy's own token signer: short-lived ES256 JWTs carrying the caller's Temporal permissions, and the
  * JWKS the frontend fetches them from. The key comes from a mounted file (a Secret the PKI keeps rotating);
  * a new key is published at once but signs only after `publishDelay`, so every frontend has fetched it first.
+ *
+ * With the key's certificate (cert-manager writes a self-signed one next to the key), the delay counts from the
+ * certificate's `notBefore`, the moment the key was made: every replica switches to a new key at the same
+ * instant, however late its volume was updated. A replica whose newest key is younger than the delay and that
+ * knows no older one (it started during a rotation) is not `ready()`: it signs nothing the frontends may not
+ * know yet, and does not publish a key set without the key the other replicas still sign with.
  */
-import { createHash, createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, createPrivateKey, createPublicKey, KeyObject, X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { calculateJwkThumbprint, exportJWK, JWK, SignJWT } from 'jose';
 
 export interface SignerOptions {
   /** PEM file with the EC P-256 private key (PKCS#8, as cert-manager writes `tls.key`). */
   readonly keyFile: string;
+  /** PEM file with the key's certificate (`tls.crt`): its `notBefore` anchors the publish delay. @default - none */
+  readonly certFile?: string;
   /** `iss` of minted tokens. */
   readonly issuer: string;
   /** `aud` of minted tokens (the frontend's `global.authorization.audience`). */
@@ -29,25 +37,41 @@ interface SigningKey {
   readonly digest: string;
   /** When it may start signing (ms). */
   readonly signsFrom: number;
+  /** Whether `signsFrom` comes from the key's certificate (the same instant on every replica). */
+  readonly anchored: boolean;
   /** When it was replaced (ms), if it was. */
   retiredAt?: number;
 }
 
-async function loadKey(pem: string, signsFrom: number): Promise<SigningKey> {
+/** The key's certificate, when its file exists and holds the certificate of this very key. */
+function keyCertificate(certFile: string | undefined, key: KeyObject): X509Certificate | undefined {
+  if (certFile === undefined || !existsSync(certFile)) {
+    return undefined;
+  }
+  const cert = new X509Certificate(readFileSync(certFile, 'utf8'));
+  return cert.publicKey.equals(createPublicKey(key)) ? cert : undefined;
+}
+
+async function loadKey(pem: string, options: SignerOptions, unanchoredSignsFrom: number): Promise<SigningKey> {
   const key = createPrivateKey(pem);
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     throw new Error('the signing key must be an EC P-256 key (ES256)');
   }
   const jwk = await exportJWK(createPublicKey(key));
   const kid = await calculateJwkThumbprint(jwk);
-  return { kid, key, jwk: { ...jwk, kid, alg: 'ES256', use: 'sig' }, digest: createHash('sha256').update(pem).digest('hex'), signsFrom };
+  // The key file and the certificate file are updated together but not atomically: a certificate of another key
+  // is ignored (the next reload sees the pair).
+  const cert = keyCertificate(options.certFile, key);
+  const signsFrom = cert ? Date.parse(cert.validFrom) + options.publishDelaySeconds * 1000 : unanchoredSignsFrom;
+  return { kid, key, jwk: { ...jwk, kid, alg: 'ES256', use: 'sig' }, digest: createHash('sha256').update(pem).digest('hex'), signsFrom,
+    anchored: cert !== undefined };
 }
 
 export class TokenSigner {
   public static async create(options: SignerOptions): Promise<TokenSigner> {
     const now = options.now ?? Date.now;
-    // The first key signs at once: nothing was signed before it.
-    return new TokenSigner(options, [await loadKey(readFileSync(options.keyFile, 'utf8'), now())]);
+    // Without a certificate, the first key signs at once: this replica signed nothing before it.
+    return new TokenSigner(options, [await loadKey(readFileSync(options.keyFile, 'utf8'), options, now())]);
   }
 
   private readonly cache = new Map<string, { token: string; expires: number }>();
@@ -58,10 +82,19 @@ export class TokenSigner {
     return (this.options.now ?? Date.now)();
   }
 
-  /** The key that signs now: the newest one whose publish delay has passed. */
+  /** The key that signs now: the newest one whose publish delay has passed (else the oldest it knows). */
   private active(): SigningKey {
     const now = this.now();
     return [...this.keys].reverse().find((k) => k.signsFrom <= now) ?? this.keys[0];
+  }
+
+  /**
+   * Whether this replica should take calls: its signing key is past its publish delay, so every frontend knows it
+   * and every other replica publishes it. False only while a replica that started during a rotation knows nothing
+   * but the new key.
+   */
+  public ready(): boolean {
+    return this.active().signsFrom <= this.now();
   }
 
   /** Re-reads the key file; a new key is published now and signs after the publish delay. Returns true on a change. */
@@ -72,8 +105,8 @@ export class TokenSigner {
       return false;
     }
     const now = this.now();
-    const fresh = await loadKey(pem, now + this.options.publishDelaySeconds * 1000);
-    this.keys[this.keys.length - 1].retiredAt = fresh.signsFrom;
+    const fresh = await loadKey(pem, this.options, now + this.options.publishDelaySeconds * 1000);
+    this.keys[this.keys.length - 1].retiredAt = Math.max(now, fresh.signsFrom);
     // Old keys stay published while tokens they signed can still be presented.
     this.keys = [...this.published(), fresh];
     this.cache.clear();

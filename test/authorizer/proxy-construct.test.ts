@@ -252,11 +252,12 @@ describe('AuthorizerProxy', () => {
       expect((container.env ?? []).filter((e) => e.valueFrom !== undefined).map((e) => e.name)).toEqual([]);
     });
 
-    it('exposes only tls.key of the signing key Secret, and no other pod mounts that Secret', () => {
+    it('exposes only tls.key and its certificate of the signing key Secret, and no other pod mounts that Secret', () => {
       const over = volumeOver(spec, container, env[PROXY_ENV.signingKeyFile]);
       const secretName = proxyOf(chart).signingKey.secretName;
       expect(over?.volume.secret?.secretName).toBe(secretName);
-      expect(over?.volume.secret?.items).toEqual([{ key: 'tls.key', path: 'tls.key' }]);
+      expect(over?.volume.secret?.items).toEqual([{ key: 'tls.key', path: 'tls.key' }, { key: 'tls.crt', path: 'tls.crt' }]);
+      expect(volumeOver(spec, container, env[PROXY_ENV.signingCertFile])?.volume.name).toBe(over?.volume.name);
       // The Secret is the one cert-manager writes the key into.
       expect((findObject(objs, 'Certificate', `${PROXY}-signing-key`).spec as { secretName?: string }).secretName).toBe(secretName);
       const mounting = podTemplates(objs).filter((p) => (p.spec.volumes ?? []).some((v) => v.secret?.secretName === secretName ||

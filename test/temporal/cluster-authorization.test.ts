@@ -116,7 +116,7 @@ describe('TemporalCluster authorization', () => {
         claimMapper: 'default',
         jwtKeyProvider: {
           keySourceURIs: [`https://${PROXY_HOST}:8443/.well-known/jwks.json`],
-          refreshInterval: '30s',
+          refreshInterval: '15s',
         },
         permissionsClaimName: 'permissions',
         audience: `${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local`,

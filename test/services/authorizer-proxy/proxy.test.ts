@@ -311,7 +311,8 @@ describe('the authorizer proxy', () => {
     expect(metrics.body).toContain('authorizer_proxy_process_open_fds');
     const health = await getText(`http://127.0.0.1:${running.httpPort}/healthz`);
     expect(health.status).toBe(200);
-    expect(JSON.parse(health.body)).toEqual({ status: 'ok', kid: running.signer.kid });
+    expect(JSON.parse(health.body)).toEqual({ status: 'ok', kid: running.signer.kid, ready: true });
+    expect((await getText(`http://127.0.0.1:${running.httpPort}/readyz`)).status).toBe(200);
   });
 
   it('does reload a changed policy, and keep the previous one when the new one is invalid', async () => {

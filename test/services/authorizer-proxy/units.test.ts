@@ -10,6 +10,7 @@ import { MalformedRequest, stringField } from '../../../services/authorizer-prox
 import { TokenSigner } from '../../../services/authorizer-proxy/signer';
 import { request } from './harness';
 import { signingKeyPem } from './signing-key';
+import { issue } from './test-pki';
 
 describe('stringField', () => {
   it('does read the namespace from the field the message keeps it in, the last occurrence winning', () => {
@@ -53,6 +54,55 @@ describe('TokenSigner', () => {
     expect(signer.jwks().keys.map((k) => k.kid)).toEqual([first, second]);
     now += 301_000;
     expect(signer.jwks().keys.map((k) => k.kid)).toEqual([second]);
+  });
+
+  it('does switch to a new key at the same instant on every replica: the key certificate\'s notBefore plus the delay', async () => {
+    const made = Date.parse('2026-11-29T12:00:00Z');
+    const old = await issue({ commonName: 'old key' }, undefined, { notBefore: new Date(made - 86_400_000) });
+    const fresh = await issue({ commonName: 'new key' }, undefined, { notBefore: new Date(made) });
+    const replica = async (dirName: string) => {
+      const d = mkdtempSync(join(tmpdir(), dirName));
+      const files = { keyFile: join(d, 'tls.key'), certFile: join(d, 'tls.crt') };
+      writeFileSync(files.keyFile, old.key);
+      writeFileSync(files.certFile, old.cert);
+      let now = made - 1000;
+      const signer = await TokenSigner.create({ ...files, issuer: 'p', audience: 'a', ttlSeconds: 300, publishDelaySeconds: 150,
+        now: () => now });
+      return { signer, files, at: (t: number) => { now = t; } };
+    };
+    const [a, b] = [await replica('signer-a-'), await replica('signer-b-')];
+    const oldKid = a.signer.kid;
+    expect(a.signer.ready()).toBe(true);
+    // The kubelet updates a's volume 10 s after the key was made, b's 100 s after.
+    for (const [r, lag] of [[a, 10_000], [b, 100_000]] as const) {
+      r.at(made + lag);
+      writeFileSync(r.files.keyFile, fresh.key);
+      writeFileSync(r.files.certFile, fresh.cert);
+      expect(await r.signer.reload()).toBe(true);
+      expect(r.signer.kid).toBe(oldKid);
+      expect(r.signer.jwks().keys).toHaveLength(2);
+    }
+    for (const r of [a, b]) {
+      r.at(made + 149_000);
+      expect(r.signer.kid).toBe(oldKid);
+      r.at(made + 150_000);
+      expect(r.signer.kid).not.toBe(oldKid);
+    }
+    expect(a.signer.kid).toBe(b.signer.kid);
+  });
+
+  it('is not ready while its only key is younger than the publish delay (a replica started during a rotation)', async () => {
+    const made = Date.parse('2026-11-29T12:00:00Z');
+    const key = await issue({ commonName: 'new key' }, undefined, { notBefore: new Date(made) });
+    const d = mkdtempSync(join(tmpdir(), 'signer-new-'));
+    writeFileSync(join(d, 'tls.key'), key.key);
+    writeFileSync(join(d, 'tls.crt'), key.cert);
+    let now = made + 60_000;
+    const signer = await TokenSigner.create({ keyFile: join(d, 'tls.key'), certFile: join(d, 'tls.crt'), issuer: 'p', audience: 'a',
+      ttlSeconds: 300, publishDelaySeconds: 150, now: () => now });
+    expect(signer.ready()).toBe(false);
+    now = made + 150_000;
+    expect(signer.ready()).toBe(true);
   });
 
   it('does reuse a token while more than half of its life is left', async () => {
