@@ -53,7 +53,7 @@ export {
 } from './authorizer/policy';
 export {
   AuthorizerProxy, type AuthorizerProxyOptions, type AuthorizerProxyProps, JWKS_REFRESH_SECONDS, KEY_PUBLISH_DELAY_SECONDS,
-  type OidcProps, PLATFORM_GRANTS, type ProxyUpstream,
+  type OidcProps, type ProxyUpstream,
 } from './authorizer/proxy';
 export { PROXY_ENV, PROXY_PORTS } from './authorizer/proxy-env';
 

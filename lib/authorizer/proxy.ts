@@ -23,7 +23,7 @@ import { TlsIdentity } from '../tls/identity';
 import { ROOT_ANCHOR_FILE, TLS_DIR, TLS_FILES, TRUST_DIR, trustAnchorFile } from '../tls/layout';
 import { TemporalPki } from '../tls/pki';
 import { SigningKey } from '../tls/signing-key';
-import { AuthorizerPolicy, PolicyRule, Role, SYSTEM_NAMESPACE, validatePolicy } from './policy';
+import { AuthorizerPolicy, PolicyRule, Role, validatePolicy } from './policy';
 import { bundledProgram } from './program';
 import { PROXY_ENV, PROXY_JWKS_PATH, PROXY_PORTS } from './proxy-env';
 
@@ -408,13 +408,6 @@ export class AuthorizerProxy extends Construct implements IComponent {
     };
   }
 }
-
-/** Grants of the platform's own components through the proxy: read for the Web UI, admin for the CLI and jobs. */
-export const PLATFORM_GRANTS: Readonly<Record<string, { readonly role: Role; readonly namespaces: readonly string[] }>> = {
-  web: { role: 'read', namespaces: [SYSTEM_NAMESPACE] },
-  admintools: { role: 'admin', namespaces: [SYSTEM_NAMESPACE] },
-  jobs: { role: 'admin', namespaces: [SYSTEM_NAMESPACE] },
-};
 
 function requireOidc(path: string, oidc: OidcProps): OidcProps {
   const https = (field: 'issuer' | 'jwksUri', example: string): void => {

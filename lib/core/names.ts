@@ -110,3 +110,8 @@ export function requireTemporalNamespaceName(path: string, value: unknown): stri
   }
   return value;
 }
+
+/** `internal-frontend` -> `InternalFrontend`: a construct id from a kebab-case name. Pure. */
+export function pascalCase(name: string): string {
+  return name.split('-').map((p) => p[0].toUpperCase() + p.slice(1)).join('');
+}

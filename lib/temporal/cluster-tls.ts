@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { serviceDnsOf } from '../core/dns';
+import { pascalCase } from '../core/names';
 import { clientTlsFiles, clientTlsWiring, temporalCliTlsEnv, TLS_VOLUMES, TlsPodWiring, webUiTlsEnv } from '../tls/consumers';
 import { GlobalTlsConfig } from '../tls/global-tls';
 import { TlsIdentity } from '../tls/identity';
@@ -64,7 +65,7 @@ export function issueClusterTls(scope: Construct, pki: TemporalPki, props: {
   for (const service of props.services) {
     const servedBy = service === 'internal-frontend' && props.internalFrontendService
       ? [serviceDnsOf(props.internalFrontendService, props.clusterDomain)] : [];
-    internode[service] = pki.issueInternodeCertificate(scope, `Internode${pascal(service)}`, { name: `${service}-internode`, servedBy });
+    internode[service] = pki.issueInternodeCertificate(scope, `Internode${pascalCase(service)}`, { name: `${service}-internode`, servedBy });
   }
   const frontend = pki.issueFrontendCertificate(scope, 'Frontend', {
     service: serviceDnsOf(props.frontendService, props.clusterDomain),
@@ -122,6 +123,3 @@ export function clientTls(pki: TemporalPki, client: TlsIdentity, server: TlsIden
   };
 }
 
-function pascal(service: string): string {
-  return service.split('-').map((p) => p[0].toUpperCase() + p.slice(1)).join('');
-}

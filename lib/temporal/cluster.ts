@@ -7,7 +7,7 @@ import { ValidationError } from '../core/errors';
 import { DEFAULT_IMAGES, requirePinnedImage } from '../core/images';
 import { Installation, InstallationScopedProps } from '../core/installation';
 import { componentLabels, selectorLabels } from '../core/labels';
-import { requireReplicas } from '../core/names';
+import { pascalCase, requireReplicas } from '../core/names';
 import { ComputeResources, toResourceRequirements } from '../core/pod-security';
 import { rollback } from '../core/rollback';
 import { requireUnusedNames } from '../core/unique';
@@ -201,7 +201,7 @@ export class TemporalCluster extends Construct {
       assertNoPortClash(path, Object.fromEntries(this.services.map((s) => [s, SERVICE_PORTS[s]])));
       const resolved = this.services.map((service) => {
         const sp = serviceProps[service] ?? {};
-        const servicePath = `${path}/${pascal(service)}`;
+        const servicePath = `${path}/${pascalCase(service)}`;
         const replicas = requireReplicas(servicePath, sp.replicas ?? 1,
           'set replicas to 1 or more (scale to zero by deleting the cluster, not one service)');
         return [service, replicas, toResourceRequirements(servicePath, sp.resources ?? DEFAULT_SERVER_RESOURCES[service])] as const;
@@ -292,7 +292,7 @@ export class TemporalCluster extends Construct {
       for (const [service, replicas, resources] of resolved) {
         const clientService = service === 'frontend' ? this.frontendService
           : service === 'internal-frontend' ? this.internalFrontendService : undefined;
-        created[service] = new TemporalServerService(this, pascal(service), {
+        created[service] = new TemporalServerService(this, pascalCase(service), {
           instance: this.name,
           service,
           ports: SERVICE_PORTS[service],
@@ -472,7 +472,7 @@ export class TemporalCluster extends Construct {
 
   private clientService(service: 'frontend' | 'internal-frontend'): k8s.KubeService {
     const ports = SERVICE_PORTS[service];
-    return new k8s.KubeService(this, `${pascal(service)}Service`, {
+    return new k8s.KubeService(this, `${pascalCase(service)}Service`, {
       metadata: { name: `${this.name}-${service}`, labels: componentLabels(this.name, service) },
       spec: {
         type: 'ClusterIP',
@@ -500,6 +500,3 @@ function resolveClusterInstallation(cluster: TemporalCluster, props: TemporalClu
   return installation;
 }
 
-function pascal(service: string): string {
-  return service.split('-').map((p) => p[0].toUpperCase() + p.slice(1)).join('');
-}

@@ -1,6 +1,7 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Certificate, ClusterIssuer, Issuer } from '../../imports/cert-manager.io';
+import { pascalCase } from '../core/names';
 import { IssuerReference } from './issuer-check';
 import { KeyRotationPolicy, Lifetime, ResolvedPrivateKey, usagesFor } from './settings';
 import { CaName as AnyCaName, certManagerSpec, CertificateSpecification } from './specification';
@@ -38,28 +39,41 @@ export function globalPrefix(name: string, namespace: string): string {
   return name === namespace ? name : `${namespace}-${name}`;
 }
 
-/**
- * The CA certificates of the generated chain, as specifications: the root (self-signed), the internode,
- * frontend and platform-clients CAs under it, and the workload CA, a root of its own. Pure.
- */
-export function caSpecifications(s: GeneratedChainSettings): Record<CaName, CertificateSpecification> {
-  const ca = (which: CaName, secretName: string, issuer: CaName | 'self', life: Lifetime, namespace = s.namespace): CertificateSpecification => ({
-    certificateName: secretName,
-    secretName,
-    namespace,
+/** One CA certificate of an installation (`<name> <which> CA`, OU = its namespace), as a specification. Pure. */
+export function caSpecification(s: Pick<GeneratedChainSettings, 'name' | 'namespace' | 'privateKey' | 'rotation' | 'labels'>, ca: {
+  readonly which: AnyCaName;
+  readonly secretName: string;
+  readonly issuer: AnyCaName | 'self';
+  readonly lifetime: Lifetime;
+  /** @default s.namespace */
+  readonly namespace?: string;
+}): CertificateSpecification {
+  return {
+    certificateName: ca.secretName,
+    secretName: ca.secretName,
+    namespace: ca.namespace ?? s.namespace,
     role: 'ca',
-    ca: which,
-    issuer,
-    commonName: `${s.name} ${which} CA`,
+    ca: ca.which,
+    issuer: ca.issuer,
+    commonName: `${s.name} ${ca.which} CA`,
     organizationalUnits: [s.namespace],
     dnsNames: [],
     uris: [],
     usages: usagesFor('ca', s.privateKey.algorithm).map(String),
     privateKey: s.privateKey,
     keyRotation: s.rotation,
-    lifetime: life,
+    lifetime: ca.lifetime,
     labels: s.labels,
-  });
+  };
+}
+
+/**
+ * The CA certificates of the generated chain, as specifications: the root (self-signed), the internode,
+ * frontend and platform-clients CAs under it, and the workload CA, a root of its own. Pure.
+ */
+export function caSpecifications(s: GeneratedChainSettings): Record<CaName, CertificateSpecification> {
+  const ca = (which: CaName, secretName: string, issuer: CaName | 'self', life: Lifetime, namespace = s.namespace) =>
+    caSpecification(s, { which, secretName, issuer, lifetime: life, namespace });
   const specs: Partial<Record<CaName, CertificateSpecification>> = {
     root: ca('root', `${s.name}-root-ca`, 'self', s.rootLifetime),
   };
@@ -112,8 +126,8 @@ export function createGeneratedChain(scope: Construct, s: GeneratedChainSettings
   const sources: Partial<Record<CaPurpose, TrustSource>> = {};
   for (const purpose of ROOT_SIGNED_PURPOSES) {
     const spec = specs[purpose];
-    certificates[purpose] = certificate(`${pascal(purpose)}Ca`, spec, { kind: 'Issuer', name: rootIssuer.name });
-    const issuer = new Issuer(scope, `${pascal(purpose)}Issuer`, {
+    certificates[purpose] = certificate(`${pascalCase(purpose)}Ca`, spec, { kind: 'Issuer', name: rootIssuer.name });
+    const issuer = new Issuer(scope, `${pascalCase(purpose)}Issuer`, {
       metadata: { name: spec.secretName, labels: s.labels },
       spec: { ca: { secretName: spec.secretName } },
     });
@@ -147,6 +161,3 @@ export function stripNamespace(obj: ApiObject): void {
   }
 }
 
-function pascal(value: string): string {
-  return value.split('-').map((p) => p[0].toUpperCase() + p.slice(1)).join('');
-}

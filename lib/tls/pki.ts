@@ -8,7 +8,7 @@ import { Installation, InstallationScopedProps } from '../core/installation';
 import { componentLabels } from '../core/labels';
 import { requireDnsLabel, requireDnsName, requireTemporalNamespaceName } from '../core/names';
 import { rollback } from '../core/rollback';
-import { caSpecifications, createGeneratedChain } from './generated-chain';
+import { caSpecification, caSpecifications, createGeneratedChain } from './generated-chain';
 import { buildGlobalTls, ExpirationChecksProps, GlobalTlsConfig } from './global-tls';
 import { ISSUED_BY_LABEL, Issuance, TlsIdentity } from './identity';
 import { DeclaredIssuer, isClusterScoped, IssuerReference, issuerProblems, ManifestObject } from './issuer-check';
@@ -397,23 +397,9 @@ export class TemporalPki extends Construct {
     }
     const secretName = `${this.name}-database-clients-ca`;
     this.requireUnissued(at, `${this.namespace}/${secretName}`, 'database-clients');
-    const specification: CertificateSpecification = {
-      certificateName: secretName,
-      secretName,
-      namespace: this.namespace,
-      role: 'ca',
-      ca: 'database-clients',
-      issuer: 'self',
-      commonName: `${this.name} database-clients CA`,
-      organizationalUnits: [this.namespace],
-      dnsNames: [],
-      uris: [],
-      usages: usagesFor('ca', this.privateKey.algorithm).map(String),
-      privateKey: this.privateKey,
-      keyRotation: this.caPrivateKeyRotationPolicy,
-      lifetime: this.caLifetime,
-      labels: this.labels,
-    };
+    const specification = caSpecification({ name: this.name, namespace: this.namespace, privateKey: this.privateKey,
+      rotation: this.caPrivateKeyRotationPolicy, labels: this.labels },
+    { which: 'database-clients', secretName, issuer: 'self', lifetime: this.caLifetime });
     let issuerRef: IssuerReference | undefined;
     if (this.mode !== 'provided') {
       const bootstrap = new Issuer(this, 'DatabaseClientsBootstrap', {

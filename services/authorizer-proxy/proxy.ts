@@ -22,7 +22,7 @@ import {
 import { bearerToken, certificateIdentity, CertificateTrust, jwtIdentity, JwtTrust, Unauthenticated } from './authn';
 import { stringField, MalformedRequest } from './namespace';
 import { AuditRecord, loggers, ProxyMetrics } from './observability';
-import { TokenSigner } from './signer';
+import { SignerOptions, TokenSigner } from './signer';
 import { MAX_MESSAGE_BYTES, Upstream, UpstreamOptions } from './upstream';
 
 export interface ProxyConfig {
@@ -50,14 +50,7 @@ export interface ProxyConfig {
   /** Trust domain of identity URIs (the cluster DNS domain). */
   readonly trustDomain: string;
   readonly upstream: UpstreamOptions;
-  readonly signer: {
-    readonly keyFile: string;
-    readonly certFile?: string;
-    readonly issuer: string;
-    readonly audience: string;
-    readonly ttlSeconds: number;
-    readonly publishDelaySeconds: number;
-  };
+  readonly signer: Omit<SignerOptions, 'now'>;
   /** JSON policy file (a mounted ConfigMap key), re-read on change. */
   readonly policyFile: string;
   /** How often to look for changed files (policy, keys, certificates). */
@@ -277,9 +270,6 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
     const certificate = peer?.raw && peer.raw.length > 0 ? cachedCertificateIdentity(peer) : undefined;
     const token = bearerToken(firstString(call.metadata, 'authorization'));
     if (token !== undefined) {
-      if (!jwtTrust) {
-        throw new Unauthenticated('bearer tokens are not accepted here');
-      }
       const identity = await cachedJwtIdentity(token);
       return { identity, id: `jwt:${identity.issuer}#${identity.subject}`, auth: certificate ? 'jwt+mtls' : 'jwt' };
     }

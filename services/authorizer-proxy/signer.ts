@@ -37,8 +37,6 @@ interface SigningKey {
   readonly digest: string;
   /** When it may start signing (ms). */
   readonly signsFrom: number;
-  /** Whether `signsFrom` comes from the key's certificate (the same instant on every replica). */
-  readonly anchored: boolean;
   /** When it was replaced (ms), if it was. */
   retiredAt?: number;
 }
@@ -63,8 +61,7 @@ async function loadKey(pem: string, options: SignerOptions, unanchoredSignsFrom:
   // is ignored (the next reload sees the pair).
   const cert = keyCertificate(options.certFile, key);
   const signsFrom = cert ? Date.parse(cert.validFrom) + options.publishDelaySeconds * 1000 : unanchoredSignsFrom;
-  return { kid, key, jwk: { ...jwk, kid, alg: 'ES256', use: 'sig' }, digest: createHash('sha256').update(pem).digest('hex'), signsFrom,
-    anchored: cert !== undefined };
+  return { kid, key, jwk: { ...jwk, kid, alg: 'ES256', use: 'sig' }, digest: createHash('sha256').update(pem).digest('hex'), signsFrom };
 }
 
 export class TokenSigner {

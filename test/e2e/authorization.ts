@@ -461,7 +461,9 @@ function authorizationTests(): void {
         const outcomes = await Promise.all(Array.from({ length: 200 }, (_, i) => grpcCall(client, creds,
           ['StartWorkflowExecution', 'DescribeNamespace', 'OperatorService/ListClusters', 'PollWorkflowTaskQueue'][i % 4],
           seedRandom(Math.floor(Math.random() * 64)), 5_000)));
-        expect(outcomes.every((o) => o.code !== 13 || o.details === 'the proxy could not serve the call')).toBe(true);
+        // Malformed messages are refused (INVALID_ARGUMENT) or answered by the frontend; never an internal error of the proxy.
+        expect(outcomes.filter((o) => o.details === 'the proxy could not serve the call')).toEqual([]);
+        expect(outcomes.some((o) => o.code === 3)).toBe(true);
       } finally {
         client.close();
       }

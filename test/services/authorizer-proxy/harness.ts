@@ -11,14 +11,10 @@ import {
 } from '@grpc/grpc-js';
 import { exportJWK, generateKeyPair, JWK, KeyLike, SignJWT } from 'jose';
 import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
+import { encode } from '../../e2e/grpc-call';
 import { RunningProxy, startProxy } from '../../../services/authorizer-proxy/proxy';
 import { signingKeyPem } from './signing-key';
 import { Issued, TestPki } from './test-pki';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const proto = require('@temporalio/proto') as {
-  temporal: { api: Record<string, Record<string, Record<string, { encode(m: object): { finish(): Uint8Array } }>>> };
-};
 
 const PROXY_NAME = 'temporal-authorizer-proxy.temporal.svc.cluster.local';
 const WF = 'temporal.api.workflowservice.v1.WorkflowService';
@@ -27,9 +23,7 @@ export const IDP_ISSUER = 'https://idp.example.com';
 export const IDP_AUDIENCE = 'temporal';
 
 /** Encodes a request message of the WorkflowService (or OperatorService) with the SDK's protos. */
-export function request(type: string, fields: object, service: 'workflowservice' | 'operatorservice' = 'workflowservice'): Buffer {
-  return Buffer.from(proto.temporal.api[service].v1[type].encode(fields).finish());
-}
+export const request = encode;
 
 export interface Received {
   readonly path: string;
