@@ -1,0 +1,131 @@
+/**
+ * Payload encryption in the format of Temporal's samples, so that Go and TypeScript workers interoperate:
+ * - metadata `encoding: binary/encrypted` and `encryption-key-id: <id>`;
+ * - data = 12-byte nonce ‖ AES-256-GCM ciphertext ‖ 16-byte tag, over the serialized original Payload (no AAD).
+ * Optionally the serialized Payload is gzip-compressed before encryption, marked `encryption-compression: gzip`.
+ * Payloads that are not encrypted pass through decode unchanged. The workers' codec and the codec server use
+ * this same code.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { CodecError } from './errors';
+import { KeyRing } from './key-ring';
+import { Payload, parsePayload, serializePayload } from './payload';
+
+export const ENCODING_KEY = 'encoding';
+export const ENCRYPTED_ENCODING = 'binary/encrypted';
+export const KEY_ID_METADATA = 'encryption-key-id';
+export const COMPRESSION_METADATA = 'encryption-compression';
+export const NONCE_BYTES = 12;
+export const TAG_BYTES = 16;
+
+const text = new TextEncoder();
+const utf8 = new TextDecoder();
+
+export interface EncryptionOptions {
+  /**
+   * Compress payloads of at least this many serialized bytes (gzip) before encrypting them. Compression before
+   * encryption lets the ciphertext's length depend on the content: leave it off where an attacker can mix their
+   * own input with secrets in one payload.
+   * @default - off
+   */
+  readonly compressAtBytes?: number;
+  /** Decode refuses a payload that would decompress to more than this. @default 64 MiB */
+  readonly maxDecompressedBytes?: number;
+}
+
+function metadataText(payload: Payload, key: string): string | undefined {
+  const value = payload.metadata?.[key];
+  return value === undefined || value === null ? undefined : utf8.decode(value);
+}
+
+/** True when `payload` is one of ours (encoding `binary/encrypted`). */
+export function isEncrypted(payload: Payload): boolean {
+  return metadataText(payload, ENCODING_KEY) === ENCRYPTED_ENCODING;
+}
+
+/** Encrypts one payload with the ring's active key. */
+export function encryptPayload(payload: Payload, ring: KeyRing, options: EncryptionOptions = {}): Payload {
+  let plain: Uint8Array = serializePayload(payload);
+  const compress = options.compressAtBytes !== undefined && plain.length >= options.compressAtBytes;
+  if (compress) {
+    plain = gzipSync(plain);
+  }
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', ring.activeKey, nonce);
+  const data = Buffer.concat([nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+  return {
+    metadata: {
+      [ENCODING_KEY]: text.encode(ENCRYPTED_ENCODING),
+      [KEY_ID_METADATA]: text.encode(ring.activeId),
+      ...(compress ? { [COMPRESSION_METADATA]: text.encode('gzip') } : {}),
+    },
+    data,
+  };
+}
+
+/** Decrypts one payload (a payload that is not encrypted is returned as it is). CodecError on any failure. */
+export function decryptPayload(payload: Payload, ring: KeyRing, options: EncryptionOptions = {}): Payload {
+  if (!isEncrypted(payload)) {
+    return payload;
+  }
+  const id = metadataText(payload, KEY_ID_METADATA);
+  if (id === undefined || id === '') {
+    throw new CodecError('UNKNOWN_KEY', `the payload names no key (metadata ${KEY_ID_METADATA} is missing)`);
+  }
+  const key = ring.key(id);
+  if (key === undefined) {
+    throw new CodecError('UNKNOWN_KEY', `the payload's key "${id.slice(0, 64)}" is not in the key ring`);
+  }
+  const data = payload.data ?? new Uint8Array();
+  if (data.length < NONCE_BYTES + TAG_BYTES) {
+    throw new CodecError('MALFORMED', `the encrypted data is ${data.length} bytes, shorter than a nonce and a tag`);
+  }
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let plain: Buffer;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, NONCE_BYTES));
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+    plain = Buffer.concat([decipher.update(bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);
+  } catch {
+    throw new CodecError('DECRYPT_FAILED', `the payload does not authenticate with key "${id}": it was altered, or encrypted with another key`);
+  }
+  const compression = metadataText(payload, COMPRESSION_METADATA);
+  if (compression !== undefined) {
+    if (compression !== 'gzip') {
+      throw new CodecError('MALFORMED', `unknown ${COMPRESSION_METADATA} "${compression.slice(0, 32)}"`);
+    }
+    const limit = options.maxDecompressedBytes ?? 64 * 1024 * 1024;
+    try {
+      plain = gunzipSync(plain, { maxOutputLength: limit });
+    } catch (e) {
+      throw (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE'
+        ? new CodecError('TOO_LARGE', `the payload decompresses to more than ${limit} bytes`)
+        : new CodecError('MALFORMED', 'the compressed payload does not decompress');
+    }
+  }
+  return parsePayload(plain);
+}
+
+/**
+ * The payload codec for `@temporalio/common` data converters (`DataConverter.payloadCodecs`) and for the codec
+ * server: encodes with the active key, decodes with any key of the ring. `keys` is a ring, or a function giving
+ * the current one (`watchedKeyRing(dir)` follows a mounted Secret).
+ */
+export class EncryptionCodec {
+  private readonly ring: () => KeyRing;
+
+  constructor(keys: KeyRing | (() => KeyRing), private readonly options: EncryptionOptions = {}) {
+    this.ring = typeof keys === 'function' ? keys : () => keys;
+  }
+
+  public async encode(payloads: Payload[]): Promise<Payload[]> {
+    const ring = this.ring();
+    return payloads.map((p) => encryptPayload(p, ring, this.options));
+  }
+
+  public async decode(payloads: Payload[]): Promise<Payload[]> {
+    const ring = this.ring();
+    return payloads.map((p) => decryptPayload(p, ring, this.options));
+  }
+}

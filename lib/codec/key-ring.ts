@@ -1,0 +1,140 @@
+/**
+ * The key ring of the payload codec: AES-256 keys by id, one of them active (it encrypts), all of them used to
+ * decrypt. Read from a folder (a mounted Kubernetes Secret): `<id>.key` files hold a key in base64 (32 bytes), the
+ * `active` file holds the id of the key that encrypts. Pure apart from reading that folder.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { CodecError } from './errors';
+
+/** Key ids travel in payload metadata (`encryption-key-id`) and name Secret keys: letters, digits, `.`, `_`, `-`. */
+export const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+/** File of the active key's id. */
+export const ACTIVE_FILE = 'active';
+/** Suffix of key files. */
+export const KEY_SUFFIX = '.key';
+export const KEY_BYTES = 32;
+
+export class KeyRing {
+  /** Reads a key ring folder; CodecError `INVALID_KEY_RING` naming the file and the fix. */
+  public static fromDirectory(dir: string): KeyRing {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      throw new CodecError('INVALID_KEY_RING', `the key ring folder ${dir} cannot be read: mount the key Secret there`);
+    }
+    // A mounted Secret also holds the kubelet's `..data` link and timestamped folder: only plain names count.
+    const keys: Record<string, Buffer> = {};
+    for (const name of names.filter((n) => n.endsWith(KEY_SUFFIX) && !n.startsWith('..'))) {
+      const id = name.slice(0, -KEY_SUFFIX.length);
+      keys[id] = decodeKey(readFileSync(join(dir, name), 'utf8'), `${dir}/${name}`);
+    }
+    let active: string;
+    try {
+      active = readFileSync(join(dir, ACTIVE_FILE), 'utf8').trim();
+    } catch {
+      throw new CodecError('INVALID_KEY_RING', `${dir}/${ACTIVE_FILE} is missing: add a key "active" to the Secret with the id of the key ` +
+        'that encrypts (e.g. "2026-11" for the file 2026-11.key)');
+    }
+    return new KeyRing(keys, active, dir);
+  }
+
+  /** The newest modification time in a key ring folder (to notice a Secret update without re-reading keys). */
+  public static version(dir: string): string {
+    try {
+      return readdirSync(dir).map((n) => `${n}:${statSync(join(dir, n)).mtimeMs}`).sort().join('|');
+    } catch {
+      return '';
+    }
+  }
+
+  private readonly keys: ReadonlyMap<string, Buffer>;
+
+  /** @param keys raw 32-byte keys by id; @param activeId the id of the key that encrypts */
+  constructor(keys: Readonly<Record<string, Uint8Array>>, public readonly activeId: string, where = 'the key ring') {
+    const entries = Object.entries(keys);
+    if (entries.length === 0) {
+      throw new CodecError('INVALID_KEY_RING', `${where} holds no key: add one, e.g. kubectl create secret generic ... ` +
+        '--from-literal=2026-11.key="$(openssl rand -base64 32)" --from-literal=active=2026-11');
+    }
+    for (const [id, key] of entries) {
+      if (!KEY_ID.test(id)) {
+        throw new CodecError('INVALID_KEY_RING', `key id "${id}" of ${where} is not valid: use letters, digits, ".", "_" and "-" ` +
+          '(at most 63, starting with a letter or digit)');
+      }
+      if (key.length !== KEY_BYTES) {
+        throw new CodecError('INVALID_KEY_RING', `key "${id}" of ${where} is ${key.length} bytes; AES-256 needs ${KEY_BYTES}: ` +
+          'make one with `openssl rand -base64 32`');
+      }
+    }
+    if (!Object.hasOwn(keys, activeId)) {
+      throw new CodecError('INVALID_KEY_RING', `the active key "${activeId}" is not in ${where} (it holds ${entries.map(([id]) => id).join(', ')}): ` +
+        'add its key file, or name one of those as active');
+    }
+    this.keys = new Map(entries.map(([id, key]) => [id, Buffer.from(key)]));
+  }
+
+  /** The ids of every key (all decrypt). */
+  public get ids(): string[] {
+    return [...this.keys.keys()].sort();
+  }
+
+  /** The key of `id`, or undefined. */
+  public key(id: string): Buffer | undefined {
+    return this.keys.get(id);
+  }
+
+  /** The active key. */
+  public get activeKey(): Buffer {
+    return this.keys.get(this.activeId) as Buffer;
+  }
+}
+
+function decodeKey(text: string, file: string): Buffer {
+  const trimmed = text.trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed)) {
+    throw new CodecError('INVALID_KEY_RING', `${file} is not base64: write the key as \`openssl rand -base64 32\` prints it`);
+  }
+  const key = Buffer.from(trimmed, 'base64');
+  if (key.length !== KEY_BYTES) {
+    throw new CodecError('INVALID_KEY_RING', `${file} holds ${key.length} bytes; AES-256 needs ${KEY_BYTES}: make one with \`openssl rand -base64 32\``);
+  }
+  return key;
+}
+
+export interface WatchOptions {
+  /** @default 10000 */
+  readonly intervalMs?: number;
+  readonly onError?: (e: Error) => void;
+  readonly onReload?: (ring: KeyRing) => void;
+}
+
+/**
+ * A key ring that follows its folder: re-read at most every `intervalMs` when the folder changed (the kubelet
+ * updates a mounted Secret in place). A change that does not read keeps the previous ring and is reported to
+ * `onError`, so a bad update never takes the codec down.
+ */
+export function watchedKeyRing(dir: string, options: WatchOptions = {}): () => KeyRing {
+  const interval = options.intervalMs ?? 10_000;
+  let ring = KeyRing.fromDirectory(dir);
+  let version = KeyRing.version(dir);
+  let checked = Date.now();
+  return () => {
+    const now = Date.now();
+    if (now - checked >= interval) {
+      checked = now;
+      const current = KeyRing.version(dir);
+      if (current !== version) {
+        version = current;
+        try {
+          ring = KeyRing.fromDirectory(dir);
+          options.onReload?.(ring);
+        } catch (e) {
+          options.onError?.(e as Error);
+        }
+      }
+    }
+    return ring;
+  };
+}

@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { temporal } from '@temporalio/proto';
+import fc from 'fast-check';
+import {
+  CodecError, decryptPayload, encryptPayload, EncryptionCodec, isEncrypted, KeyRing, parsePayload, Payload, payloadFromJson, payloadToJson,
+  serializePayload, watchedKeyRing,
+} from '../../lib/codec';
+
+const text = (s: string) => new TextEncoder().encode(s);
+const json = (value: unknown): Payload => ({ metadata: { encoding: text('json/plain') }, data: text(JSON.stringify(value)) });
+const ring = (active = 'k1') => new KeyRing({ k1: randomBytes(32), k2: randomBytes(32) }, active);
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return e instanceof CodecError ? e.code : `not a CodecError: ${String(e)}`;
+  }
+  return undefined;
+}
+
+describe('the payload wire form', () => {
+  test('serializes like @temporalio/proto and parses what it serializes', () => {
+    const payload = { metadata: { encoding: text('json/plain'), 'x-a': text('b') }, data: text('{"name":"Ada"}') };
+    const ours = serializePayload(payload);
+    const theirs = temporal.api.common.v1.Payload.encode(payload).finish();
+    expect(temporal.api.common.v1.Payload.decode(ours).toJSON()).toEqual(temporal.api.common.v1.Payload.decode(theirs).toJSON());
+    const parsed = parsePayload(theirs);
+    expect(parsed.metadata).toEqual(payload.metadata);
+    expect(Buffer.from(parsed.data ?? []).toString()).toBe('{"name":"Ada"}');
+  });
+
+  test('keeps external payload sizes (field 3)', () => {
+    const payload = { metadata: {}, data: text('x'), externalPayloads: [{ sizeBytes: 123456789 }] };
+    const decoded = temporal.api.common.v1.Payload.decode(serializePayload(payload));
+    expect(Number(decoded.externalPayloads[0].sizeBytes)).toBe(123456789);
+    expect(parsePayload(temporal.api.common.v1.Payload.encode(payload as never).finish()).externalPayloads).toEqual([{ sizeBytes: 123456789 }]);
+  });
+
+  test('any payload survives serialize and parse (property)', () => {
+    const metadataArb = fc.dictionary(fc.string({ minLength: 1 }), fc.uint8Array());
+    fc.assert(fc.property(metadataArb, fc.uint8Array({ minLength: 1 }), (metadata, data) => {
+      const parsed = parsePayload(serializePayload({ metadata, data }));
+      expect(Object.fromEntries(Object.entries(parsed.metadata ?? {}).map(([k, v]) => [k, [...v]])))
+        .toEqual(Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, [...v]])));
+      expect([...(parsed.data ?? [])]).toEqual([...data]);
+    }));
+  });
+
+  test('bytes that are not a payload are MALFORMED', () => {
+    expect(codeOf(() => parsePayload(Buffer.from([0x0a, 0xff, 0xff, 0x01])))).toBe('MALFORMED');
+  });
+
+  test('proto3 JSON: round trip, and each bad field named', () => {
+    const payload = { metadata: { encoding: text('json/plain') }, data: text('"hi"') };
+    const back = payloadFromJson(JSON.parse(JSON.stringify(payloadToJson(payload))), 'payloads[0]');
+    expect(back.metadata).toEqual(payload.metadata);
+    expect(Buffer.from(back.data ?? []).toString()).toBe('"hi"');
+    const bad = (value: unknown) => {
+      try {
+        payloadFromJson(value, 'payloads[3]');
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(bad('x')).toBe('payloads[3] must be an object { metadata, data }');
+    expect(bad({ metadata: { encoding: 12 } })).toBe('payloads[3].metadata.encoding must be a base64 string');
+    expect(bad({ data: 'not base64 !' })).toBe('payloads[3].data must be a base64 string');
+    expect(bad({ metadata: [] })).toBe('payloads[3].metadata must be an object of base64 strings');
+    expect(bad({ externalPayloads: [{ sizeBytes: -1 }] })).toBe('payloads[3].externalPayloads[0].sizeBytes must be a non-negative integer');
+  });
+});
+
+describe('encryption', () => {
+  test('the format: metadata, nonce ‖ ciphertext ‖ tag, over the serialized payload', async () => {
+    const keys = ring();
+    const original = json({ card: '4111 1111 1111 1111' });
+    const [encrypted] = await new EncryptionCodec(keys).encode([original]);
+    expect(Buffer.from(encrypted.metadata?.encoding ?? []).toString()).toBe('binary/encrypted');
+    expect(Buffer.from(encrypted.metadata?.['encryption-key-id'] ?? []).toString()).toBe('k1');
+    expect(Object.keys(encrypted.metadata ?? {}).sort()).toEqual(['encoding', 'encryption-key-id']);
+    expect(encrypted.data?.length).toBe(12 + serializePayload(original).length + 16);
+    expect(Buffer.from(encrypted.data ?? []).includes('4111')).toBe(false);
+    const [decoded] = await new EncryptionCodec(keys).decode([encrypted]);
+    expect(Buffer.from(decoded.data ?? []).toString()).toBe(JSON.stringify({ card: '4111 1111 1111 1111' }));
+  });
+
+  test('every encode uses a fresh nonce', () => {
+    const keys = ring();
+    const a = encryptPayload(json(1), keys).data ?? new Uint8Array();
+    const b = encryptPayload(json(1), keys).data ?? new Uint8Array();
+    expect(Buffer.from(a.subarray(0, 12)).equals(Buffer.from(b.subarray(0, 12)))).toBe(false);
+  });
+
+  test('decode uses the key the payload names: old keys keep decrypting after a rotation', () => {
+    const keys = { k1: randomBytes(32), k2: randomBytes(32) };
+    const old = encryptPayload(json('old'), new KeyRing(keys, 'k1'));
+    const rotated = new KeyRing(keys, 'k2');
+    const fresh = encryptPayload(json('new'), rotated);
+    expect(Buffer.from(fresh.metadata?.['encryption-key-id'] ?? []).toString()).toBe('k2');
+    expect(Buffer.from(decryptPayload(old, rotated).data ?? []).toString()).toBe('"old"');
+  });
+
+  test('payloads that are not encrypted pass through decode', () => {
+    const plain = json('plain');
+    expect(decryptPayload(plain, ring())).toBe(plain);
+    expect(isEncrypted(plain)).toBe(false);
+  });
+
+  test('attacks: tampered, unknown key, missing key id, truncated, another key of the same id', () => {
+    const keys = ring();
+    const encrypted = encryptPayload(json('secret'), keys);
+    const data = Buffer.from(encrypted.data ?? []);
+    const flip = (i: number) => {
+      const copy = Buffer.from(data);
+      copy[i] ^= 1;
+      return { ...encrypted, data: copy };
+    };
+    expect(codeOf(() => decryptPayload(flip(0), keys))).toBe('DECRYPT_FAILED'); // nonce
+    expect(codeOf(() => decryptPayload(flip(20), keys))).toBe('DECRYPT_FAILED'); // ciphertext
+    expect(codeOf(() => decryptPayload(flip(data.length - 1), keys))).toBe('DECRYPT_FAILED'); // tag
+    expect(codeOf(() => decryptPayload({ ...encrypted, metadata: { ...encrypted.metadata, 'encryption-key-id': text('nope') } }, keys)))
+      .toBe('UNKNOWN_KEY');
+    expect(codeOf(() => decryptPayload({ ...encrypted, metadata: { encoding: text('binary/encrypted') } }, keys))).toBe('UNKNOWN_KEY');
+    expect(codeOf(() => decryptPayload({ ...encrypted, data: data.subarray(0, 27) }, keys))).toBe('MALFORMED');
+    expect(codeOf(() => decryptPayload({ ...encrypted, data: data.subarray(0, data.length - 1) }, keys))).toBe('DECRYPT_FAILED');
+    expect(codeOf(() => decryptPayload(encrypted, new KeyRing({ k1: randomBytes(32) }, 'k1')))).toBe('DECRYPT_FAILED');
+    // No message carries the plaintext or key material.
+    try {
+      decryptPayload(flip(20), keys);
+    } catch (e) {
+      expect((e as Error).message).not.toContain('secret');
+      expect((e as Error).message).not.toContain(keys.activeKey.toString('base64'));
+    }
+  });
+
+  test('compression: marked, smaller for repetitive data, and bounded on decode', () => {
+    const keys = ring();
+    const big = json('a'.repeat(100_000));
+    const compressed = encryptPayload(big, keys, { compressAtBytes: 1024 });
+    expect(Buffer.from(compressed.metadata?.['encryption-compression'] ?? []).toString()).toBe('gzip');
+    expect(compressed.data?.length).toBeLessThan(2000);
+    expect(Buffer.from(decryptPayload(compressed, keys).data ?? []).length).toBe(100_002);
+    expect(codeOf(() => decryptPayload(compressed, keys, { maxDecompressedBytes: 10_000 }))).toBe('TOO_LARGE');
+    expect(encryptPayload(json('small'), keys, { compressAtBytes: 1024 }).metadata?.['encryption-compression']).toBeUndefined();
+  });
+
+  test('any payload survives encode and decode (property)', async () => {
+    const codec = new EncryptionCodec(ring(), { compressAtBytes: 64 });
+    const metadataArb = fc.dictionary(fc.string({ minLength: 1 }), fc.uint8Array());
+    await fc.assert(fc.asyncProperty(metadataArb, fc.uint8Array({ minLength: 1, maxLength: 4096 }),
+      async (metadata, data) => {
+        const [back] = await codec.decode(await codec.encode([{ metadata, data }]));
+        expect([...(back.data ?? [])]).toEqual([...data]);
+        expect(Object.keys(back.metadata ?? {}).sort()).toEqual(Object.keys(metadata).sort());
+      }));
+  });
+});
+
+describe('the key ring', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'keyring-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const write = (files: Record<string, string>) => Object.entries(files).forEach(([name, value]) => writeFileSync(join(dir, name), value));
+
+  test('reads <id>.key files and the active id, and ignores the kubelet\'s own entries', () => {
+    write({ '2026-10.key': `${randomBytes(32).toString('base64')}\n`, '2026-11.key': randomBytes(32).toString('base64'), active: '2026-11\n' });
+    mkdirSync(join(dir, '..2026_11_29'));
+    const keys = KeyRing.fromDirectory(dir);
+    expect(keys.ids).toEqual(['2026-10', '2026-11']);
+    expect(keys.activeId).toBe('2026-11');
+  });
+
+  test.each([
+    [{ active: 'a' }, /holds no key: add one/],
+    [{ 'a.key': randomBytes(32).toString('base64') }, /active is missing: add a key "active"/],
+    [{ 'a.key': randomBytes(32).toString('base64'), active: 'b' }, /the active key "b" is not in .* \(it holds a\)/],
+    [{ 'a.key': randomBytes(16).toString('base64'), active: 'a' }, /holds 16 bytes; AES-256 needs 32: make one with `openssl rand -base64 32`/],
+    [{ 'a.key': 'not base64!', active: 'a' }, /is not base64/],
+    [{ '-a.key': randomBytes(32).toString('base64'), active: '-a' }, /key id "-a" .* is not valid/],
+  ])('bad key ring %#: a clear error', (files, message) => {
+    write(files as Record<string, string>);
+    expect(() => KeyRing.fromDirectory(dir)).toThrow(message);
+  });
+
+  test('a missing folder says to mount the Secret', () => {
+    expect(() => KeyRing.fromDirectory(join(dir, 'absent'))).toThrow(/cannot be read: mount the key Secret there/);
+  });
+
+  test('watchedKeyRing follows an update, and keeps the last good ring when an update is broken', () => {
+    write({ 'a.key': randomBytes(32).toString('base64'), active: 'a' });
+    const errors: Error[] = [];
+    const current = watchedKeyRing(dir, { intervalMs: 0, onError: (e) => errors.push(e) });
+    expect(current().activeId).toBe('a');
+    write({ 'b.key': randomBytes(32).toString('base64'), active: 'b' });
+    expect(current().activeId).toBe('b');
+    write({ active: 'zzz' });
+    expect(current().activeId).toBe('b');
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/the active key "zzz" is not in/)]);
+  });
+});
