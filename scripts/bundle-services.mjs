@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SERVICES = ['authorizer-proxy'];
+const SERVICES = ['authorizer-proxy', 'codec-server'];
 // A ConfigMap holds at most 1 MiB; leave room for the object around it.
 const LIMIT = 900 * 1024;
 
