@@ -10,6 +10,7 @@ import { rollback } from '../lib/core/rollback';
 import { requireUnusedNames } from '../lib/core/unique';
 import { NetworkBoundary, NetworkBoundaryOptions } from '../lib/network/boundary';
 import { TemporalAdminTools } from '../lib/temporal/admin-tools';
+import { CodecServer, CodecServerOptions } from '../lib/temporal/codec-server';
 import { PersistenceProps, TemporalCluster, TemporalClusterProps } from '../lib/temporal/cluster';
 import { EvaluationPostgres } from '../lib/temporal/evaluation-postgres';
 import { TemporalNamespaceProps } from '../lib/temporal/namespace-job';
@@ -34,6 +35,7 @@ export interface SecureTemporalDeployment {
   readonly pki: TemporalPki;
   readonly cluster: TemporalCluster;
   readonly webUi?: TemporalWebUi;
+  readonly codecServer?: CodecServer;
   readonly adminTools?: TemporalAdminTools;
   readonly database?: EvaluationPostgres;
 }
@@ -64,8 +66,18 @@ export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'>,
   readonly persistence?: PersistenceProps;
   /** @default - one namespace, `default`, with 3 days retention */
   readonly namespaces?: readonly TemporalNamespaceProps[];
-  /** Web UI settings, or `false` for none. @default - a Web UI without Ingress */
-  readonly webUi?: false | Omit<TemporalWebUiProps, 'cluster'>;
+  /**
+   * Web UI settings, or `false` for none. With `sso` (single sign-on with the authorizer proxy's identity provider)
+   * each user acts with their own grants, and the browser decodes payloads at the codec server.
+   * @default - a Web UI without Ingress or sign-on, acting read-only with its own identity
+   */
+  readonly webUi?: false | Omit<TemporalWebUiProps, 'cluster' | 'codecEndpoint'>;
+  /**
+   * The codec server (payload decryption for the Web UI and the CLI, under the proxy's policy; see docs/SECURITY.md
+   * "Payload encryption"), or `false` for none. It reads the key ring from a Secret you create.
+   * @default - on with the authorizer proxy: 2 replicas, keys in `<name>-codec-keys`, CORS for the Web UI's origin
+   */
+  readonly codecServer?: false | CodecServerOptions;
   /** @default true */
   readonly adminTools?: boolean;
   /**
@@ -119,6 +131,8 @@ export class SecureTemporalChart extends Chart implements SecureTemporalDeployme
   public readonly installation: Installation;
   public readonly cluster: TemporalCluster;
   public readonly webUi?: TemporalWebUi;
+  /** The codec server, when deployed. */
+  public readonly codecServer?: CodecServer;
   public readonly adminTools?: TemporalAdminTools;
   public readonly database?: EvaluationPostgres;
   /** The NetworkPolicy boundary: default deny, then the rows of its flows table. */
@@ -177,8 +191,32 @@ export class SecureTemporalChart extends Chart implements SecureTemporalDeployme
         namespaces: props.namespaces ?? [{ name: 'default', retention: Duration.days(3) }],
         authorizerProxy: props.authorizerProxy ?? {},
       });
-      if (props.webUi !== false) {
-        this.webUi = new TemporalWebUi(this, 'WebUi', { ...(props.webUi ?? {}), cluster: this.cluster });
+      const webUi = props.webUi === false ? undefined : props.webUi ?? {};
+      if (props.codecServer !== undefined && props.codecServer !== false && props.authorizerProxy === false) {
+        throw new ValidationError('INVALID_POLICY', `${this.node.path}/codecServer`, 'the codec server authorizes with the authorizer ' +
+          'proxy\'s policy, which is off (authorizerProxy: false)', 'codecServer', 'turn the proxy back on, or set codecServer: false');
+      }
+      if (props.codecServer !== false && this.cluster.authorizerProxy) {
+        const callback = webUi?.sso?.callbackUrl;
+        let uiOrigin: string | undefined;
+        try {
+          uiOrigin = callback !== undefined ? new URL(callback).origin : undefined;
+        } catch {
+          uiOrigin = undefined; // the Web UI reports the bad URL
+        }
+        const options = props.codecServer ?? {};
+        this.codecServer = new CodecServer(this, 'CodecServer', {
+          ...options,
+          corsOrigins: options.corsOrigins ?? (uiOrigin ? [uiOrigin] : []),
+          cluster: this.cluster,
+        });
+      }
+      if (webUi !== undefined) {
+        this.webUi = new TemporalWebUi(this, 'WebUi', {
+          ...webUi,
+          cluster: this.cluster,
+          ...(webUi.sso && this.codecServer?.publicUrl ? { codecEndpoint: this.codecServer.publicUrl } : {}),
+        });
       }
       if (props.adminTools ?? true) {
         this.adminTools = new TemporalAdminTools(this, 'AdminTools', { cluster: this.cluster });

@@ -124,7 +124,7 @@ export const CONFIGURATIONS: readonly Configuration[] = [
     },
   },
   {
-    name: 'internal-frontend on, Web UI behind an Ingress, several replicas',
+    name: 'internal-frontend on, Web UI with single sign-on and the codec server behind Ingresses, several replicas',
     build: (app) => new SecureTemporalChart(app, 'temporal', {
       namespace: 'temporal-prod',
       name: 'tprod',
@@ -138,7 +138,11 @@ export const CONFIGURATIONS: readonly Configuration[] = [
         { name: 'orders-prod', retention: Duration.days(30), description: 'Order workflows' },
       ],
       dynamicConfig: { 'frontend.namespaceRPS': [{ value: 2400 }] },
-      webUi: { replicas: 2, ingress: { host: 'temporal.example.com', className: 'nginx', tlsSecretName: 'temporal-ui-tls' } },
+      authorizerProxy: { oidc: { issuer: 'https://login.example.com/realms/temporal', audience: 'temporal',
+        jwksUri: 'https://login.example.com/realms/temporal/protocol/openid-connect/certs', peers: [Peer.cidr('203.0.113.0/24')] } },
+      webUi: { replicas: 2, ingress: { host: 'temporal.example.com', className: 'nginx', tlsSecretName: 'temporal-ui-tls' },
+        sso: { clientId: 'temporal-ui', clientSecret: { name: 'temporal-ui-oidc' }, callbackUrl: 'https://temporal.example.com/auth/sso/callback' } },
+      codecServer: { ingress: { host: 'codec.temporal.example.com', className: 'nginx', tlsSecretName: 'temporal-codec-ingress-tls' } },
       clusterDomain: 'cluster.example',
     }),
   },

@@ -100,11 +100,13 @@ export const JWKS_REFRESH_SECONDS = 15;
  */
 export const KEY_PUBLISH_DELAY_SECONDS = 150;
 
-const POLICY_FILE = 'policy.json';
+/** Key of the policy in its ConfigMap. */
+export const POLICY_FILE = 'policy.json';
 const POLICY_DIR = '/etc/authorizer-proxy/policy';
 const PROGRAM_DIR = '/opt/authorizer-proxy';
 const OIDC_CA_DIR = '/etc/authorizer-proxy/oidc-ca';
-const OIDC_CA_FILE = 'ca.crt';
+/** Key of the identity provider's CA bundle in its ConfigMap. */
+export const OIDC_CA_FILE = 'ca.crt';
 const SIGNING_KEY_DIR = `${TLS_DIR}/signing-key`;
 const CLIENT_DIR = `${TLS_DIR}/upstream-client`;
 const SERVER_DIR = `${TLS_DIR}/server`;
@@ -342,6 +344,16 @@ export class AuthorizerProxy extends Construct implements IComponent {
     } catch (error) {
       rollback(this, error);
     }
+  }
+
+  /** The identity provider whose tokens it accepts, when one is set. */
+  public get oidc(): OidcProps | undefined {
+    return this.props.oidc;
+  }
+
+  /** The ConfigMap with the identity provider's CA bundle (`ca.crt`), when `oidc.caBundle` is set. */
+  public get oidcCaConfigMap(): k8s.KubeConfigMap | undefined {
+    return this.node.tryFindChild('OidcCa') as k8s.KubeConfigMap | undefined;
   }
 
   /** The policy it enforces: every rule given or added, in order. */

@@ -396,8 +396,8 @@ export class TemporalCluster extends Construct {
   public clientTls(scope: Construct, id: string, props: {
     readonly name: string;
     readonly program: 'web-ui' | 'temporal-cli';
-    /** Its role through the proxy. */
-    readonly role: Role;
+    /** Its role through the proxy; none: the certificate authenticates the component, and grants nothing by itself. */
+    readonly role?: Role;
     /** Where: Temporal namespaces, or `temporal-system` for all. */
     readonly namespaces: readonly string[];
   }): ClientTls | undefined {
@@ -406,7 +406,9 @@ export class TemporalCluster extends Construct {
     }
     const identity = this.tls.pki.issuePlatformClientCertificate(scope, id, { name: props.name });
     const proxy = this.authorizerProxy;
-    proxy?.grant(identity, props.role, props.namespaces);
+    if (props.role !== undefined) {
+      proxy?.grant(identity, props.role, props.namespaces);
+    }
     return clientTls(this.tls.pki, identity, proxy?.serverIdentity ?? this.tls.frontend, props.program);
   }
 

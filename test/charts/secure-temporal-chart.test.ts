@@ -118,14 +118,17 @@ describe('SecureTemporalChart', () => {
     const none = chart({ webUi: false, adminTools: false });
     expect([none.chart.webUi, none.chart.adminTools]).toEqual([undefined, undefined]);
     expect(findAll(none.objs, 'Deployment').map((d) => d.metadata.name).sort())
-      .toEqual(['temporal-authorizer-proxy', 'temporal-frontend', 'temporal-history', 'temporal-internal-frontend', 'temporal-matching',
-        'temporal-worker']);
+      .toEqual(['temporal-authorizer-proxy', 'temporal-codec', 'temporal-frontend', 'temporal-history', 'temporal-internal-frontend',
+        'temporal-matching', 'temporal-worker']);
   });
 
   it('does pass cluster props through to the cluster', () => {
     const { objs } = chart({
       numHistoryShards: 1024, internalFrontend: true, history: { replicas: 3 }, logLevel: 'warn',
-      webUi: { ingress: { host: 'temporal.example.com', tlsSecretName: 'temporal-web-tls' } },
+      authorizerProxy: { oidc: { issuer: 'https://login.example.com', audience: 'temporal', jwksUri: 'https://login.example.com/jwks',
+        peers: [Peer.cidr('203.0.113.0/24')] } },
+      webUi: { ingress: { host: 'temporal.example.com', tlsSecretName: 'temporal-web-tls' }, sso: { clientId: 'temporal-ui',
+        clientSecret: { name: 'temporal-ui-oidc' }, callbackUrl: 'https://temporal.example.com/auth/sso/callback' } },
     });
     expect(serverConfigOf(objs).persistence.numHistoryShards).toBe(1024);
     expect(serverConfigOf(objs).log.level).toBe('warn');
@@ -201,6 +204,14 @@ describe('SecureTemporalChart', () => {
       ['the Web UI image', { webUi: { image: 'temporalio/ui:latest' } }, 'INVALID_IMAGE', 'temporal/WebUi'],
       ['the Web UI ingress host', { webUi: { ingress: { host: 'not a host', tlsSecretName: 'x' } } }, 'INVALID_INGRESS', 'temporal/WebUi/Ingress'],
       ['the Web UI ingress without TLS', { webUi: { ingress: { host: 'temporal.example.com' } } }, 'INVALID_INGRESS', 'temporal/WebUi/Ingress'],
+      ['a Web UI ingress without single sign-on', { webUi: { ingress: { host: 'temporal.example.com', tlsSecretName: 'web-tls' } } },
+        'INVALID_INGRESS', 'temporal/WebUi/Ingress'],
+      ['single sign-on without the proxy accepting the provider', { webUi: { sso: { clientId: 'ui', clientSecret: { name: 'ui-oidc' },
+        callbackUrl: 'https://temporal.example.com/auth/sso/callback' } } }, 'INVALID_POLICY', 'temporal/WebUi/sso'],
+      ['the codec server without the proxy', { authorizerProxy: false, codecServer: {} }, 'INVALID_POLICY', 'temporal/codecServer'],
+      ['the codec server\'s key Secret name', { codecServer: { keySecretName: 'Bad_Name' } }, 'INVALID_NAME', 'temporal/CodecServer'],
+      ['a codec CORS origin with a path', { codecServer: { corsOrigins: ['https://ui.example.com/'] } }, 'INVALID_INGRESS',
+        'temporal/CodecServer'],
       ['the Web UI replicas', { webUi: { replicas: 0 } }, 'INVALID_REPLICAS', 'temporal/WebUi'],
       ['the clusterDomain', { clusterDomain: 'Cluster_Local' }, 'INVALID_NAME', 'temporal'],
     ] as const)('fails when %s is invalid', (_what, props, code, path) => {

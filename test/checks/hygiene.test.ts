@@ -65,6 +65,22 @@ describe('hygiene checks', () => {
     ]);
   });
 
+  it('does allow a mounted Secret folder itself and boolean switches, and still flags a token literal', () => {
+    const codec = podTemplate(defaultOutput(), 'Deployment', 'temporal-codec').spec.containers[0].env ?? [];
+    const keysEnv = codec.findIndex((e) => e.name === 'CODEC_KEYS_DIR');
+    expect(codec[keysEnv].value).toBe('/etc/codec-server/keys');
+    const moved = mutated('Deployment', 'temporal-codec', `${C0}.env[${keysEnv}].value`, '/etc/codec-server');
+    expect(secretLiteralViolations(moved)).toEqual([
+      'Deployment/temporal-codec: container codec-server env CODEC_KEYS_DIR: secret-like name with a literal value',
+    ]);
+    const flag = mutated('Deployment', 'temporal-codec', `${C0}.env[${keysEnv}]`, { name: 'PASS_ACCESS_TOKEN', value: 'true' });
+    expect(secretLiteralViolations(flag)).toEqual([]);
+    const token = mutated('Deployment', 'temporal-codec', `${C0}.env[${keysEnv}]`, { name: 'ACCESS_TOKEN', value: 'eyJhbGciOi' });
+    expect(secretLiteralViolations(token)).toEqual([
+      'Deployment/temporal-codec: container codec-server env ACCESS_TOKEN: secret-like name with a literal value',
+    ]);
+  });
+
   it('does flag a ConfigMap holding a known secret or the value of a Secret in the output', () => {
     const objs = mutated('ConfigMap', 'temporal-dynamic-config', 'data.leak', 'password: pw-s3cret-value');
     expect(configMapSecretViolations(objs, ['pw-s3cret-value'])).toEqual([

@@ -99,10 +99,11 @@ export function secretLiteralViolations(objs: readonly K8sObject[], knownSecrets
         if (secrets.some((s) => e.value?.includes(s))) {
           return [`${at}: literal value contains a secret`];
         }
-        if (!SECRET_NAME.test(e.name)) {
+        // A switch (`TEMPORAL_CODEC_PASS_ACCESS_TOKEN: "true"`) names a secret but holds none.
+        if (!SECRET_NAME.test(e.name) || e.value === 'true' || e.value === 'false') {
           return [];
         }
-        const fileInSecret = secretMounts.some((dir) => e.value?.startsWith(`${dir}/`));
+        const fileInSecret = secretMounts.some((dir) => e.value === dir || e.value?.startsWith(`${dir}/`));
         return fileInSecret ? [] : [`${at}: secret-like name with a literal value`];
       });
     });

@@ -45,7 +45,7 @@ describe('NetworkBoundary', () => {
   it('does create the default deny and one policy per component', () => {
     const { manifests } = synthChart();
     const names = (manifests as NetworkPolicyObject[]).filter((m) => m.kind === 'NetworkPolicy').map((m) => m.metadata.name);
-    expect(names.sort()).toEqual(['temporal-admintools', 'temporal-authorizer-proxy', 'temporal-default-deny', 'temporal-frontend',
+    expect(names.sort()).toEqual(['temporal-admintools', 'temporal-authorizer-proxy', 'temporal-codec', 'temporal-default-deny', 'temporal-frontend',
       'temporal-history', 'temporal-internal-frontend', 'temporal-matching', 'temporal-namespaces', 'temporal-postgres', 'temporal-schema-default', 'temporal-schema-visibility',
       'temporal-web', 'temporal-worker']);
   });

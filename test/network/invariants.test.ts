@@ -8,7 +8,12 @@ const CONFIGS: Record<string, () => SecureTemporalChartProps> = {
   'default': () => ({}),
   'external database': () => externalDatabaseProps({ externalDatabase: { peers: [Peer.cidr('10.20.0.0/24')] },
     clientNamespaces: [Peer.namespace('orders')] }),
-  'internal-frontend': () => ({ internalFrontend: true, webUi: { ingress: { host: 'temporal.example.com', tlsSecretName: 'temporal-web-tls' } } }),
+  'internal-frontend': () => ({ internalFrontend: true,
+    authorizerProxy: { oidc: { issuer: 'https://login.example.com', audience: 'temporal', jwksUri: 'https://login.example.com/jwks',
+      peers: [Peer.cidr('203.0.113.0/24')] } },
+    webUi: { ingress: { host: 'temporal.example.com', tlsSecretName: 'temporal-web-tls' }, sso: { clientId: 'temporal-ui',
+      clientSecret: { name: 'temporal-ui-oidc' }, callbackUrl: 'https://temporal.example.com/auth/sso/callback' } },
+    codecServer: { ingress: { host: 'codec.temporal.example.com', tlsSecretName: 'codec-tls' } } }),
   'minimal': () => ({ webUi: false, adminTools: false, namespaces: [], monitoring: false }),
 };
 

@@ -18,6 +18,8 @@ const PROXY = 7233;
 const JWKS = 8443;
 const POSTGRES = 5432;
 const WEB = 8080;
+const CODEC = 8443;
+const IDP = 443;
 
 const t = (component: string): string => `temporal/${component}`;
 const e = (from: string, to: string, port: number, protocol: Protocol = 'TCP'): string => edgeText(from, to, port, protocol);
@@ -32,6 +34,10 @@ interface Design {
   readonly database: string;
   readonly webIngress: boolean;
   readonly clients: readonly string[];
+  /** The codec server behind an Ingress. */
+  readonly codecIngress?: boolean;
+  /** Single sign-on: the identity provider at ip/internet:443 (Web UI, proxy and codec server reach it). */
+  readonly idp?: boolean;
 }
 
 function intended(d: Design): string[] {
@@ -66,6 +72,19 @@ function intended(d: Design): string[] {
     edges.push(e(t('authorizer-proxy'), t('frontend'), GRPC.frontend));
     edges.push(e(t('frontend'), t('authorizer-proxy'), JWKS));
     edges.push(e('monitoring/prometheus', t('authorizer-proxy'), METRICS));
+    // The codec server (on with the proxy): the client namespaces' CLI, browsers through the ingress, Prometheus.
+    edges.push(e('monitoring/prometheus', t('codec'), METRICS));
+    for (const client of d.clients) {
+      edges.push(e(client, t('codec'), CODEC));
+    }
+    if (d.codecIngress) {
+      edges.push(e('ingress-nginx/controller', t('codec'), CODEC));
+    }
+    if (d.idp) {
+      for (const from of ['web', 'authorizer-proxy', 'codec']) {
+        edges.push(e(t(from), 'ip/internet', IDP));
+      }
+    }
   } else {
     edges.push(e(t('web'), t('frontend'), GRPC.frontend));
     edges.push(e(t('admintools'), t(d.adminTarget), GRPC[d.adminTarget]));
@@ -75,7 +94,7 @@ function intended(d: Design): string[] {
     edges.push(e(t(from), d.database, POSTGRES));
   }
   const pods = [...d.servers, 'web', 'admintools', 'namespaces', 'schema-default', 'schema-visibility',
-    ...(d.database === 'temporal/postgres' ? ['postgres'] : []), ...(d.proxy ? ['authorizer-proxy'] : [])];
+    ...(d.database === 'temporal/postgres' ? ['postgres'] : []), ...(d.proxy ? ['authorizer-proxy', 'codec'] : [])];
   for (const from of pods) {
     edges.push(e(t(from), 'kube-system/kube-dns', 53, 'UDP'), e(t(from), 'kube-system/kube-dns', 53, 'TCP'));
   }
@@ -132,11 +151,16 @@ describe('NetworkBoundary reachability matrix', () => {
     expect(compare(expected, actual(manifests))).toEqual({ missing: [], extra: [] });
   });
 
-  it('does allow exactly the intended flows with internal-frontend on and a Web UI Ingress', () => {
-    const { manifests } = synthChart({ authorizerProxy: false, internalFrontend: true,
-      webUi: { ingress: { host: 'temporal.example.com', tlsSecretName: 'temporal-web-tls' } } });
-    const expected = intended({ servers: SERVERS, proxy: false,
-      adminTarget: 'internal-frontend', database: 'temporal/postgres', webIngress: true, clients: [] });
+  it('does allow exactly the intended flows with single sign-on, and the Web UI and the codec server behind Ingresses', () => {
+    const { manifests } = synthChart({
+      authorizerProxy: { oidc: { issuer: 'https://login.example.com', audience: 'temporal', jwksUri: 'https://login.example.com/jwks',
+        peers: [Peer.cidr('93.184.216.34/32')] } },
+      webUi: { ingress: { host: 'temporal.example.com', tlsSecretName: 'temporal-web-tls' }, sso: { clientId: 'temporal-ui',
+        clientSecret: { name: 'temporal-ui-oidc' }, callbackUrl: 'https://temporal.example.com/auth/sso/callback' } },
+      codecServer: { ingress: { host: 'codec.temporal.example.com', tlsSecretName: 'temporal-codec-ingress-tls' } },
+    });
+    const expected = intended({ servers: SERVERS, proxy: true, adminTarget: 'internal-frontend', database: 'temporal/postgres',
+      webIngress: true, codecIngress: true, idp: true, clients: [] });
     expect(compare(expected, actual(manifests))).toEqual({ missing: [], extra: [] });
   });
 

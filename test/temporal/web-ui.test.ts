@@ -1,4 +1,6 @@
-import { Chart } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
+import { SecureTemporalChart } from '../../charts/secure-temporal-chart';
+import { Peer } from '../../lib/core/peers';
 import { TemporalCluster } from '../../lib/temporal/cluster';
 import { DEFAULT_IMAGES } from '../../lib/core/images';
 import { WEB_UI_PORT } from '../../lib/temporal/ports';
@@ -17,6 +19,16 @@ function webUi(props: Omit<TemporalWebUiProps, 'cluster'> = {}, internalFrontend
   const chart = testChart();
   const ui = new TemporalWebUi(chart, 'WebUi', { cluster: cluster(chart, internalFrontend), ...props });
   return { ui, objs: synth(chart) };
+}
+
+export const SSO_OIDC = { issuer: 'https://login.example.com/realms/t', audience: 'temporal', jwksUri: 'https://login.example.com/realms/t/certs',
+  peers: [Peer.cidr('203.0.113.0/24')] };
+export const SSO = { clientId: 'temporal-ui', clientSecret: { name: 'temporal-ui-oidc' }, callbackUrl: 'https://temporal.example.com/auth/sso/callback' };
+
+/** A Web UI with single sign-on in the default chart (the authorizer proxy accepting the same provider). */
+function ssoUi(props: Omit<TemporalWebUiProps, 'cluster' | 'sso'> = {}): { ui: TemporalWebUi; objs: K8sObject[] } {
+  const chart = new SecureTemporalChart(new App(), 'test', { authorizerProxy: { oidc: SSO_OIDC }, webUi: { sso: SSO, ...props } });
+  return { ui: chart.webUi as TemporalWebUi, objs: synth(chart) };
 }
 
 const web = (objs: readonly K8sObject[]) => containerOf(podTemplate(objs, 'Deployment', 'temporal-web').spec, 'web');
@@ -76,7 +88,7 @@ describe('TemporalWebUi', () => {
   });
 
   it('does route the Ingress host to the Web UI Service, with TLS when a Secret is named', () => {
-    const { objs } = webUi({ ingress: { host: 'temporal.example.com', className: 'nginx', tlsSecretName: 'ui-tls',
+    const { objs } = ssoUi({ ingress: { host: 'temporal.example.com', className: 'nginx', tlsSecretName: 'ui-tls',
       annotations: { 'nginx.ingress.kubernetes.io/ssl-redirect': 'true' } } });
     const ingress = findObject(objs, 'Ingress', 'temporal-web');
     expect(ingress.spec).toEqual({
@@ -91,7 +103,7 @@ describe('TemporalWebUi', () => {
   });
 
   it('does leave TLS out of the Ingress only when plain HTTP is explicitly allowed', () => {
-    const ingress = findObject(webUi({ ingress: { host: 'temporal.example.com', allowPlaintext: true } }).objs, 'Ingress', 'temporal-web');
+    const ingress = findObject(ssoUi({ ingress: { host: 'temporal.example.com', allowPlaintext: true } }).objs, 'Ingress', 'temporal-web');
     expect(ingress.spec?.tls).toBeUndefined();
     expect(ingress.spec?.ingressClassName).toBeUndefined();
   });
@@ -101,7 +113,9 @@ describe('TemporalWebUi', () => {
     expect(plain.calls).toEqual([expect.objectContaining({ category: 'ui', to: expect.objectContaining({
       port: { name: 'grpc-rpc', port: 7233, protocol: 'TCP' } }) })]);
     expect(plain.admits).toEqual([]);
-    const published = webUi({ ingress: { host: 'temporal.example.com', tlsSecretName: 'ui-tls' } }).ui.description;
+    const published = ssoUi({ ingress: { host: 'temporal.example.com', tlsSecretName: 'ui-tls' } }).ui.description;
+    expect(published.calls).toEqual([expect.objectContaining({ category: 'ui' }), expect.objectContaining({ category: 'client',
+      targets: ['https://login.example.com/realms/t'], ports: [{ port: 443 }] })]);
     expect(published.admits).toEqual([{ from: { outside: { role: 'ingress-controller' } }, port: { name: 'http', port: 8080,
       protocol: 'TCP' }, category: 'ingress', purpose: 'browsers reach the Web UI through the Ingress' }]);
   });
@@ -129,7 +143,7 @@ describe('TemporalWebUi', () => {
     });
 
     it('fails when the Ingress has no TLS and plain HTTP is not explicitly allowed', () => {
-      const error = expectValidationError(() => webUi({ ingress: { host: 'temporal.example.com' } }), 'INVALID_INGRESS',
+      const error = expectValidationError(() => ssoUi({ ingress: { host: 'temporal.example.com' } }), 'INVALID_INGRESS',
         { path: 'test/WebUi/Ingress' });
       expect(error.message).toContain('plain HTTP');
       expect(error.fix).toContain('tlsSecretName');

@@ -1,0 +1,363 @@
+import { createHash } from 'node:crypto';
+import { Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { OIDC_CA_FILE, POLICY_FILE } from '../authorizer/proxy';
+import { bundledProgram } from '../authorizer/program';
+import { CODEC_ENV, CODEC_LIMITS, CODEC_PORTS } from '../codec/server-env';
+import { Admission, Call, ComponentDescription, Components, Endpoint, IComponent, NamedPort } from '../core/component';
+import { serviceDnsOf } from '../core/dns';
+import { ValidationError } from '../core/errors';
+import { DEFAULT_IMAGES, IMAGE_USERS, requirePinnedImage } from '../core/images';
+import { CONFIG_CHECKSUM_ANNOTATION, componentLabels, selectorLabels } from '../core/labels';
+import { requireDns1035Label, requireDnsName, requireReplicas } from '../core/names';
+import {
+  ComputeResources, disruptionBudget, restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT, TMP_VOLUME,
+  toResourceRequirements,
+} from '../core/pod-security';
+import { rollback } from '../core/rollback';
+import { requireUnusedNames } from '../core/unique';
+import { TlsIdentity } from '../tls/identity';
+import { TLS_DIR, TRUST_DIR, trustAnchorFile } from '../tls/layout';
+import { TemporalCluster } from './cluster';
+
+/** An Ingress in front of the codec server, for browsers (the Web UI calls it from the user's browser). */
+export interface CodecServerIngressProps {
+  /** Host name browsers call, e.g. `codec.temporal.example.com`. */
+  readonly host: string;
+  /** A `kubernetes.io/tls` Secret for HTTPS at the ingress. */
+  readonly tlsSecretName: string;
+  /** @default - the cluster's default IngressClass */
+  readonly className?: string;
+  /**
+   * Annotations. The codec server speaks HTTPS only: the default tells ingress-nginx so
+   * (`nginx.ingress.kubernetes.io/backend-protocol: HTTPS`); other controllers need their own equivalent.
+   * @default { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' }
+   */
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/** What a deployment chooses about its codec server. */
+export interface CodecServerOptions {
+  /** Component name: objects are `<installation>-<name>`. @default 'codec' */
+  readonly name?: string;
+  /** @default 2 */
+  readonly replicas?: number;
+  /** @default { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi' } */
+  readonly resources?: ComputeResources;
+  /** The Node image that runs the bundled program (pinned). @default DEFAULT_IMAGES.node */
+  readonly image?: string;
+  /**
+   * The Secret with the key ring (created by you, never by this package): `<id>.key` entries holding a 32-byte
+   * AES key in base64, and `active` with the id of the key that encrypts (docs/SECURITY.md "Payload encryption").
+   * @default '<installation>-codec-keys'
+   */
+  readonly keySecretName?: string;
+  /**
+   * Origins whose pages may call it from a browser (CORS), e.g. `https://temporal.example.com`.
+   * @default - the Web UI's origin when it signs users in (from its callback URL), else none
+   */
+  readonly corsOrigins?: readonly string[];
+  /** @default - none: reached with `kubectl port-forward`, or from the client namespaces */
+  readonly ingress?: CodecServerIngressProps;
+  /**
+   * The URL browsers use (the Web UI hands it to them). @default - `https://<ingress.host>` with an Ingress
+   */
+  readonly publicUrl?: string;
+  /** Largest request body. @default 4 MiB */
+  readonly maxBodyBytes?: number;
+  /** Most payloads in one request. @default 1000 */
+  readonly maxPayloads?: number;
+  /** @default Duration.seconds(30) */
+  readonly requestTimeout?: Duration;
+  /** Compress payloads of at least this many bytes (gzip) before encrypting them on encode. @default - never */
+  readonly compressAtBytes?: number;
+  /** @default 'info' */
+  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export interface CodecServerProps extends CodecServerOptions {
+  /** The cluster: its PKI, and its authorizer proxy (whose policy and identity provider the codec server shares). */
+  readonly cluster: TemporalCluster;
+}
+
+const PROGRAM_DIR = '/opt/codec-server';
+const KEYS_DIR = '/etc/codec-server/keys';
+const POLICY_DIR = '/etc/codec-server/policy';
+const OIDC_CA_DIR = '/etc/codec-server/oidc-ca';
+const SERVER_DIR = `${TLS_DIR}/server`;
+
+/**
+ * The codec server: decrypts payloads for people allowed to see them (decode needs `read`, encode `write` in the
+ * namespace of the `X-Namespace` header, under the authorizer proxy's policy), for the Web UI (the browser sends the
+ * signed-in user's token) and the CLI (a workload client certificate). Objects: ServiceAccount, Deployment (a pinned
+ * Node image running the bundled program from a ConfigMap), Service, PodDisruptionBudget, its server certificate,
+ * an optional Ingress; it mounts the key ring Secret you create. A component.
+ */
+export class CodecServer extends Construct implements IComponent {
+  public readonly name: string;
+  public readonly component: string;
+  public readonly deployment: k8s.KubeDeployment;
+  public readonly service: k8s.KubeService;
+  public readonly ingress?: k8s.KubeIngress;
+  public readonly selector: Record<string, string>;
+  public readonly serverIdentity: TlsIdentity;
+  /** The HTTPS endpoint (encode, decode). */
+  public readonly https: Endpoint;
+  /** The Secret the key ring is read from. */
+  public readonly keySecretName: string;
+  /** The URL browsers call, when known (`publicUrl`, or the Ingress). */
+  public readonly publicUrl?: string;
+  public readonly corsOrigins: readonly string[];
+  private readonly cluster: TemporalCluster;
+  private readonly ports: { readonly https: NamedPort; readonly metrics: NamedPort };
+
+  constructor(scope: Construct, id: string, props: CodecServerProps) {
+    super(scope, id);
+    try {
+      const path = this.node.path;
+      const { cluster } = props;
+      this.cluster = cluster;
+      const proxy = cluster.authorizerProxy;
+      const pki = cluster.tls?.pki;
+      if (proxy === undefined || pki === undefined) {
+        throw new ValidationError('INVALID_POLICY', path, 'the codec server authorizes with the authorizer proxy\'s policy, and the cluster has ' +
+          'no proxy', 'codecServer', 'turn the authorizer proxy on, or leave the codec server out (codecServer: false)');
+      }
+      this.component = requireDns1035Label(path, 'name', props.name ?? 'codec', { maxLength: 24, example: 'codec' });
+      this.name = `${cluster.name}-${this.component}`;
+      const replicas = requireReplicas(path, props.replicas ?? 2, 'set replicas to 1 or more');
+      const image = requirePinnedImage(path, 'image', props.image ?? DEFAULT_IMAGES.node, DEFAULT_IMAGES.node);
+      const resources = toResourceRequirements(path, props.resources ?? { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi' });
+      this.keySecretName = requireDnsName(path, 'keySecretName', props.keySecretName ?? `${cluster.name}-codec-keys`,
+        { example: 'temporal-codec-keys' });
+      this.corsOrigins = (props.corsOrigins ?? []).map((origin, i) => requireOrigin(path, `corsOrigins[${i}]`, origin));
+      const limit = (field: 'maxBodyBytes' | 'maxPayloads', min: number, max: number): number => {
+        const value = props[field] ?? CODEC_LIMITS[field];
+        if (!Number.isInteger(value) || value < min || value > max) {
+          throw new ValidationError('INVALID_RESOURCES', path, `${field} must be an integer from ${min} to ${max}`, value,
+            `e.g. ${field}: ${CODEC_LIMITS[field]} (the default)`);
+        }
+        return value;
+      };
+      const maxBodyBytes = limit('maxBodyBytes', 1024, 256 * 1024 * 1024);
+      const maxPayloads = limit('maxPayloads', 1, 100_000);
+      const timeoutMs = props.requestTimeout ? props.requestTimeout.toMilliseconds() : CODEC_LIMITS.requestTimeoutMs;
+      if (!Number.isInteger(timeoutMs) || timeoutMs < 1000 || timeoutMs > 600_000) {
+        throw new ValidationError('INVALID_DURATION', path, 'requestTimeout must be from 1 second to 10 minutes',
+          props.requestTimeout?.toHumanString(), 'e.g. Duration.seconds(30)');
+      }
+      if (props.compressAtBytes !== undefined && (!Number.isInteger(props.compressAtBytes) || props.compressAtBytes < 1)) {
+        throw new ValidationError('INVALID_RESOURCES', path, 'compressAtBytes must be a positive integer', props.compressAtBytes,
+          'e.g. compressAtBytes: 4096, or leave it out (no compression)');
+      }
+      if (props.ingress) {
+        requireDnsName(`${path}/Ingress`, 'ingress.host', props.ingress.host, { example: 'codec.temporal.example.com' });
+        if (typeof props.ingress.tlsSecretName !== 'string') {
+          throw new ValidationError('INVALID_INGRESS', `${path}/Ingress`, 'the codec server\'s Ingress needs TLS: it carries tokens and plaintext',
+            props.ingress, 'set ingress.tlsSecretName to a kubernetes.io/tls Secret for the host');
+        }
+        requireDnsName(`${path}/Ingress`, 'ingress.tlsSecretName', props.ingress.tlsSecretName, { example: 'temporal-codec-tls' });
+      }
+      this.publicUrl = props.publicUrl !== undefined ? requireHttpsUrl(path, 'publicUrl', props.publicUrl)
+        : props.ingress ? `https://${props.ingress.host}` : undefined;
+      requireUnusedNames(this, [{ kind: 'Deployment', name: this.name }, { kind: 'Service', name: this.name }],
+        `give the second codec server its own name, e.g. { name: "${this.component}-2" }`);
+      const program = bundledProgram('codec-server');
+
+      const labels = componentLabels(cluster.name, this.component);
+      this.selector = selectorLabels(cluster.name, this.component);
+      this.ports = {
+        https: { name: 'https', port: CODEC_PORTS.https, protocol: 'TCP' },
+        metrics: { name: 'metrics', port: CODEC_PORTS.http, protocol: 'TCP' },
+      };
+      this.service = new k8s.KubeService(this, 'Service', {
+        metadata: { name: this.name, labels },
+        spec: {
+          type: 'ClusterIP',
+          selector: this.selector,
+          ports: [{ name: this.ports.https.name, port: this.ports.https.port, targetPort: k8s.IntOrString.fromString(this.ports.https.name),
+            protocol: 'TCP', appProtocol: 'https' }],
+        },
+      });
+      const dns = serviceDnsOf(this.service, cluster.clusterDomain);
+      this.https = { component: this, port: this.ports.https, service: dns };
+      // Browsers reach it through the Ingress (which verifies nothing of it); the CLI presents workload certificates.
+      this.serverIdentity = pki.issueServerCertificate(this, 'ServerTls', {
+        service: dns, extraHosts: props.ingress ? [props.ingress.host] : undefined, acceptsClientsFrom: ['workload', 'platform-clients'],
+      });
+      const programKey = 'codec-server.js';
+      const checksum = createHash('sha256').update(program).digest('hex');
+      const programConfigMap = new k8s.KubeConfigMap(this, 'Program', {
+        metadata: { name: `${this.name}-program-${checksum.slice(0, 8)}`, labels },
+        immutable: true,
+        data: { [programKey]: program },
+      });
+      const oidc = proxy.oidc;
+      const oidcCa = proxy.oidcCaConfigMap;
+      const mount = this.serverIdentity.mount(SERVER_DIR);
+      const env: k8s.EnvVar[] = [
+        { name: CODEC_ENV.listen, value: `0.0.0.0:${CODEC_PORTS.https}` },
+        { name: CODEC_ENV.httpListen, value: `0.0.0.0:${CODEC_PORTS.http}` },
+        { name: CODEC_ENV.certFile, value: mount.certFile },
+        { name: CODEC_ENV.keyFile, value: mount.keyFile },
+        { name: CODEC_ENV.clientCaFiles, value: trustAnchorFile('workload') },
+        { name: CODEC_ENV.platformCaFiles, value: trustAnchorFile('platform-clients') },
+        { name: CODEC_ENV.trustDomain, value: cluster.clusterDomain },
+        { name: CODEC_ENV.keysDir, value: KEYS_DIR },
+        { name: CODEC_ENV.policyFile, value: `${POLICY_DIR}/${POLICY_FILE}` },
+        ...(oidc ? [
+          { name: CODEC_ENV.oidcIssuer, value: oidc.issuer },
+          { name: CODEC_ENV.oidcAudience, value: oidc.audience },
+          { name: CODEC_ENV.oidcJwksUri, value: oidc.jwksUri },
+        ] : []),
+        ...(oidcCa ? [{ name: 'NODE_EXTRA_CA_CERTS', value: `${OIDC_CA_DIR}/${OIDC_CA_FILE}` }] : []),
+        ...(this.corsOrigins.length > 0 ? [{ name: CODEC_ENV.corsOrigins, value: this.corsOrigins.join(',') }] : []),
+        { name: CODEC_ENV.maxBodyBytes, value: String(maxBodyBytes) },
+        { name: CODEC_ENV.maxPayloads, value: String(maxPayloads) },
+        { name: CODEC_ENV.requestTimeoutMs, value: String(timeoutMs) },
+        ...(props.compressAtBytes ? [{ name: CODEC_ENV.compressAtBytes, value: String(props.compressAtBytes) }] : []),
+        { name: CODEC_ENV.reloadSeconds, value: '10' },
+        { name: CODEC_ENV.logLevel, value: props.logLevel ?? 'info' },
+      ];
+      const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
+        metadata: { name: this.name, labels },
+        automountServiceAccountToken: false,
+      });
+      const probe = (extra: Partial<k8s.Probe>): k8s.Probe => ({
+        httpGet: { path: '/healthz', port: k8s.IntOrString.fromString(this.ports.metrics.name) },
+        periodSeconds: 10,
+        timeoutSeconds: 5,
+        ...extra,
+      });
+      this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
+        metadata: { name: this.name, labels },
+        spec: {
+          replicas,
+          revisionHistoryLimit: 5,
+          selector: { matchLabels: this.selector },
+          template: {
+            metadata: {
+              labels,
+              annotations: {
+                [CONFIG_CHECKSUM_ANNOTATION]: checksum,
+                'prometheus.io/scrape': 'true',
+                'prometheus.io/port': String(this.ports.metrics.port),
+                'prometheus.io/path': '/metrics',
+              },
+            },
+            spec: {
+              ...restrictedPodBasics(account.name, IMAGE_USERS.node),
+              topologySpreadConstraints: spreadConstraints(this.selector),
+              containers: [{
+                name: 'codec-server',
+                image,
+                imagePullPolicy: 'IfNotPresent',
+                command: ['node', `${PROGRAM_DIR}/${programKey}`],
+                env,
+                ports: Object.values(this.ports).map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' })),
+                readinessProbe: probe({ failureThreshold: 3 }),
+                livenessProbe: probe({ failureThreshold: 6, periodSeconds: 20 }),
+                resources,
+                securityContext: restrictedContainerSecurityContext(),
+                volumeMounts: [
+                  TMP_MOUNT,
+                  { name: 'server-tls', mountPath: mount.dir, readOnly: true },
+                  { name: 'tls-trust', mountPath: TRUST_DIR, readOnly: true },
+                  { name: 'keys', mountPath: KEYS_DIR, readOnly: true },
+                  { name: 'policy', mountPath: POLICY_DIR, readOnly: true },
+                  { name: 'program', mountPath: PROGRAM_DIR, readOnly: true },
+                  ...(oidcCa ? [{ name: 'oidc-ca', mountPath: OIDC_CA_DIR, readOnly: true }] : []),
+                ],
+              }],
+              volumes: [
+                TMP_VOLUME,
+                this.serverIdentity.volume('server-tls'),
+                pki.trustVolume('tls-trust', ['workload', 'platform-clients']),
+                { name: 'keys', secret: { secretName: this.keySecretName, defaultMode: 0o440 } },
+                { name: 'policy', configMap: { name: proxy.policyConfigMap.name } },
+                { name: 'program', configMap: { name: programConfigMap.name } },
+                ...(oidcCa ? [{ name: 'oidc-ca', configMap: { name: oidcCa.name } }] : []),
+              ],
+            },
+          },
+        },
+      });
+      disruptionBudget(this, this.name, labels, this.selector);
+      if (props.ingress) {
+        this.ingress = new k8s.KubeIngress(this, 'Ingress', {
+          metadata: { name: this.name, labels,
+            annotations: { ...(props.ingress.annotations ?? { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' }) } },
+          spec: {
+            ingressClassName: props.ingress.className,
+            tls: [{ hosts: [props.ingress.host], secretName: props.ingress.tlsSecretName }],
+            rules: [{ host: props.ingress.host, http: { paths: [{ path: '/', pathType: 'Prefix',
+              backend: { service: { name: this.service.name, port: { name: this.ports.https.name } } } }] } }],
+          },
+        });
+      }
+      Components.register(this);
+    } catch (error) {
+      rollback(this, error);
+    }
+  }
+
+  public get description(): ComponentDescription {
+    const oidc = this.cluster.authorizerProxy?.oidc;
+    const calls: Call[] = oidc ? [{
+      outside: { id: `${this.component}-oidc`, label: 'identity provider JWKS', peers: oidc.peers },
+      ports: [{ port: Number(new URL(oidc.jwksUri).port || 443) }],
+      targets: [oidc.jwksUri],
+      category: 'client',
+      purpose: 'fetches the identity provider\'s signing keys',
+    }] : [];
+    const admits: Admission[] = [
+      { from: { outside: { role: 'clients' } }, port: this.ports.https, category: 'client',
+        purpose: 'the CLI and tools of the client namespaces decode payloads (client certificates)' },
+      ...(this.ingress ? [{ from: { outside: { role: 'ingress-controller' as const } }, port: this.ports.https, category: 'ingress' as const,
+        purpose: 'browsers of the Web UI decode payloads through the Ingress' }] : []),
+      { from: { outside: { role: 'monitoring' } }, port: this.ports.metrics, category: 'metrics', purpose: 'Prometheus scrapes /metrics' },
+    ];
+    return {
+      id: this.component,
+      workload: this.deployment,
+      selector: this.selector,
+      ports: Object.values(this.ports),
+      calls,
+      admits,
+      serves: [this.serverIdentity],
+    };
+  }
+}
+
+/** `value` as an origin (`scheme://host[:port]`), or ValidationError naming `field`. */
+export function requireOrigin(path: string, field: string, value: string): string {
+  let origin: string | undefined;
+  try {
+    const url = new URL(value);
+    origin = (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value ? url.origin : undefined;
+  } catch {
+    origin = undefined;
+  }
+  if (origin === undefined) {
+    throw new ValidationError('INVALID_INGRESS', path, `${field} must be an origin: scheme://host[:port], no path or trailing slash`, value,
+      'e.g. "https://temporal.example.com"');
+  }
+  return origin;
+}
+
+/** `value` as an https URL (http only for localhost and 127.0.0.1: a port-forward), or ValidationError naming `field`. */
+export function requireHttpsUrl(path: string, field: string, value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  const local = url !== undefined && (url.hostname === 'localhost' || url.hostname === '127.0.0.1');
+  if (url === undefined || !(url.protocol === 'https:' || (url.protocol === 'http:' && local)) || url.username !== '' || url.password !== '') {
+    throw new ValidationError('INVALID_INGRESS', path, `${field} must be an https URL (http only for localhost)`, value,
+      'e.g. "https://temporal.example.com/..."');
+  }
+  return value;
+}

@@ -1,0 +1,3 @@
+module secure-temporal/e2e/codecinterop
+
+go 1.22
