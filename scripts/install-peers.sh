@@ -2,7 +2,9 @@
 # Installs the peers the end-to-end tests (test/e2e) run against, idempotently:
 #   - Go-built: temporal-server, temporal-sql-tool (go.temporal.io/server) and the temporal CLI, into
 #     ${SECURE_TEMPORAL_PEERS:-$HOME/.cache/secure-temporal/peers}/bin (one stamp file per version);
-#   - PostgreSQL server binaries (initdb, pg_ctl), from the distribution when they are missing.
+#   - the Temporal Web UI server (github.com/temporalio/ui-server, front end embedded) as temporal-ui-server, with its
+#     config template (config/docker.yaml of the module, what the temporalio/ui image reads) in ui-server/config;
+#   - PostgreSQL server binaries (initdb, pg_ctl) and Chromium (the browser tests), from the distribution when missing.
 # Needs Go (>= the `go` line of the modules below) and, for PostgreSQL, apt-get and root.
 #
 # Environment:
@@ -16,6 +18,9 @@ SERVER_VERSION='v1.31.2'
 CLI_VERSION='v1.5.1'
 SERVER_MODULE='go.temporal.io/server'
 CLI_MODULE='github.com/temporalio/cli'
+# The Web UI release the chart's default image (temporalio/ui:2.52.0) runs.
+UI_VERSION='v2.52.0'
+UI_MODULE='github.com/temporalio/ui-server/v2'
 
 PEERS="${SECURE_TEMPORAL_PEERS:-$HOME/.cache/secure-temporal/peers}"
 BIN="$PEERS/bin"
@@ -94,11 +99,46 @@ install_postgres() {
   log "PostgreSQL: $("$dir/initdb" --version) in $dir"
 }
 
+# The UI server reads <root>/config/<env>.yaml; the image's is the module's config/docker.yaml template.
+install_ui_config() {
+  local config="$PEERS/ui-server/config/docker.yaml"
+  if [ -f "$config" ] && [ -f "$STAMPS/ui-config@$UI_VERSION" ]; then
+    return
+  fi
+  require_go
+  local dir
+  dir="$(cd "$(mktemp -d)" && go mod download -json "$UI_MODULE@$UI_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  if [ -z "$dir" ] || [ ! -f "$dir/config/docker.yaml" ]; then
+    log "the $UI_MODULE@$UI_VERSION module has no config/docker.yaml"
+    exit 1
+  fi
+  mkdir -p "$(dirname "$config")"
+  cp "$dir/config/docker.yaml" "$config"
+  stamp ui-config "$UI_VERSION"
+}
+
+install_chromium() {
+  if command -v chromium >/dev/null 2>&1; then
+    return
+  fi
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    log 'chromium not found: install Debian'"'"'s chromium package (the browser tests drive it with playwright-core)'
+    exit 1
+  fi
+  log 'Chromium: apt-get install chromium'
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends chromium || { apt-get update -q && apt-get install -y -q --no-install-recommends chromium; }
+}
+
 go_install temporal-server "$SERVER_MODULE/cmd/server" "$SERVER_VERSION" server
 go_install temporal-sql-tool "$SERVER_MODULE/cmd/tools/sql" "$SERVER_VERSION" sql
 go_install temporal "$CLI_MODULE/cmd/temporal" "$CLI_VERSION" temporal
+go_install temporal-ui-server "$UI_MODULE/cmd/server" "$UI_VERSION" server
+install_ui_config
 install_postgres
+install_chromium
 log "peers in $BIN:"
+log "  chromium: $(chromium --version 2>/dev/null | head -n 1)"
 for b in temporal-server temporal-sql-tool temporal; do
   log "  $b: $("$BIN/$b" --version 2>&1 | head -n 1)"
 done

@@ -119,13 +119,15 @@ export class EncryptionCodec {
     this.ring = typeof keys === 'function' ? keys : () => keys;
   }
 
-  public async encode(payloads: Payload[]): Promise<Payload[]> {
+  // Generic so that it is a `PayloadCodec` of `@temporalio/common` (whose payloads type int64 with `long`) without
+  // depending on it: what comes back is always a plain payload of the same shape.
+  public async encode<P extends Payload>(payloads: P[]): Promise<P[]> {
     const ring = this.ring();
-    return payloads.map((p) => encryptPayload(p, ring, this.options));
+    return payloads.map((p) => encryptPayload(p, ring, this.options)) as P[];
   }
 
-  public async decode(payloads: Payload[]): Promise<Payload[]> {
+  public async decode<P extends Payload>(payloads: P[]): Promise<P[]> {
     const ring = this.ring();
-    return payloads.map((p) => decryptPayload(p, ring, this.options));
+    return payloads.map((p) => decryptPayload(p, ring, this.options)) as P[];
   }
 }

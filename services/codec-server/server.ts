@@ -2,7 +2,8 @@
  * The codec server: `POST <any prefix>/encode` and `<any prefix>/decode` over HTTPS, for the Web UI (a browser,
  * with the signed-in user's OIDC access token, across origins) and the CLI (a client certificate). Bodies are
  * proto3 JSON `{"payloads":[{"metadata":{k: base64},"data": base64}]}`; the same number of payloads comes back.
- * The `X-Namespace` header is checked against the authorization policy the authorizer proxy enforces: decode needs
+ * The Web UI also sends the ID token (`Authorization-Extras`): CORS allows it, the server ignores it. The
+ * `X-Namespace` header is checked against the authorization policy the authorizer proxy enforces: decode needs
  * read, encode needs write, in that namespace or in `temporal-system`. Logs say who asked what, never a key or
  * payload content.
  */
@@ -214,7 +215,7 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
       if (req.method === 'OPTIONS') {
         status = 204;
         res.writeHead(204, { ...cors, 'access-control-allow-methods': 'POST', 'access-control-allow-headers':
-          'Authorization, Content-Type, X-Namespace', 'access-control-max-age': '600', 'content-length': '0' });
+          'Authorization, Authorization-Extras, Content-Type, X-Namespace', 'access-control-max-age': '600', 'content-length': '0' });
         res.end();
         return;
       }

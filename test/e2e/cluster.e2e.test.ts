@@ -17,6 +17,7 @@ import {
 import { registerMtlsTests } from './mtls';
 import { tail } from './processes';
 import { registerRotationTests } from './rotation';
+import { registerWebUiTests } from './web-ui';
 import { client, connectWorkload, createWorker, workloadTls } from './workload';
 import { greet } from './workflows/greeting';
 
@@ -189,6 +190,7 @@ describe('the Temporal cluster', () => {
 
   registerMtlsTests();
   registerAuthorizationTests();
+  registerWebUiTests();
   // Last: it replaces the certificates every other test reads.
   registerRotationTests();
 });

@@ -5,6 +5,7 @@
  * host names to 127.0.0.1, the database port to the throwaway PostgreSQL's, container paths to temp
  * directories and each server's metrics port. Needs the peers of scripts/install-peers.sh; loopback only.
  */
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,8 +43,12 @@ export const NAMESPACE_B = 'e2e-b';
  * The chart props of the tier: the identities above, their namespace admitted as a client namespace, namespaces
  * `default` and B, and the authorizer proxy trusting the identity provider's tokens.
  */
-export function chartProps(idp: IdentityProvider): SecureTemporalChartProps {
+export function chartProps(idp: IdentityProvider, ui: UiAddresses = UI_ADDRESSES_UNUSED): SecureTemporalChartProps {
   return {
+    // The Web UI signs users in at the identity provider (as a port-forwarded UI at localhost would), and hands the
+    // browser the codec server's URL.
+    webUi: { sso: { clientId: UI_CLIENT_ID, clientSecret: { name: UI_CLIENT_SECRET }, callbackUrl: ui.callbackUrl } },
+    codecServer: { publicUrl: ui.codecUrl },
     clientIdentities: [WORKLOAD, TASK_WORKER, READER],
     clientNamespaces: [Peer.namespace(WORKLOAD.namespace)],
     namespaces: [{ name: 'default', retention: Duration.days(3) }, { name: NAMESPACE_B, retention: Duration.days(1) }],
@@ -54,6 +59,28 @@ export function chartProps(idp: IdentityProvider): SecureTemporalChartProps {
     },
   };
 }
+/** The Web UI's client at the identity provider, and the Secret with its client secret. */
+export const UI_CLIENT_ID = 'temporal-ui';
+export const UI_CLIENT_SECRET = 'temporal-ui-oidc';
+/** The codec server's key ring Secret (the chart's default name). */
+export const CODEC_KEYS_SECRET = 'temporal-codec-keys';
+
+/** Where the browser finds the Web UI and the codec server on this host (their ports are chosen at setup). */
+export interface UiAddresses {
+  readonly uiPort: number;
+  readonly codecPort: number;
+  /** `http://localhost:<uiPort>/auth/sso/callback`. */
+  readonly callbackUrl: string;
+  /** `https://127.0.0.1:<codecPort>`. */
+  readonly codecUrl: string;
+}
+
+export function uiAddresses(uiPort: number, codecPort: number): UiAddresses {
+  return { uiPort, codecPort, callbackUrl: `http://localhost:${uiPort}/auth/sso/callback`, codecUrl: `https://127.0.0.1:${codecPort}` };
+}
+
+const UI_ADDRESSES_UNUSED = uiAddresses(8080, 8443);
+
 /** Listen on every interface: in a pod, its own IP; here, loopback only. */
 const ANY_IP = '0.0.0.0';
 
@@ -72,6 +99,9 @@ export interface Context {
   /** The props the chart was synthesized with. */
   readonly chartProps: SecureTemporalChartProps;
   readonly idp: IdentityProvider;
+  readonly ui: UiAddresses;
+  /** Secrets a user creates by hand (the UI's client secret, the codec key ring), by name. */
+  readonly userSecrets: Record<string, Record<string, string>>;
 }
 
 /** The running authorizer proxy: its pod, process and (rewritten) ports. */
@@ -109,7 +139,7 @@ export function context(): Context {
 /** The Secrets of the Temporal namespace as they are now: the issued certificates (there is no password). */
 export function currentSecrets(): Secrets {
   const c = context();
-  return c.certificates.secrets(c.namespace);
+  return { ...c.certificates.secrets(c.namespace), ...c.userSecrets };
 }
 
 /** The kubelet's Secret sync: every pod made with the current Secrets gets their new content. */
@@ -353,8 +383,12 @@ export async function setUp(extraProps: SecureTemporalChartProps = {}): Promise<
   const work = mkdtempSync(join(tmpdir(), 'secure-temporal-e2e-'));
   chmodSync(work, 0o711); // PostgreSQL runs as an unprivileged user when the tests run as root
   mkdirSync(join(work, 'logs'));
-  const idp = await startIdentityProvider(work);
-  const props = { ...chartProps(idp), ...extraProps };
+  const ui = uiAddresses(await freePort(), await freePort());
+  const uiClientSecret = randomBytes(24).toString('base64url');
+  const idp = await startIdentityProvider(work, [
+    { client_id: UI_CLIENT_ID, client_secret: uiClientSecret, redirect_uris: [ui.callbackUrl] },
+  ]);
+  const props = { ...chartProps(idp, ui), ...extraProps };
   const manifests = synthesize(props);
   const namespace = findComponent(manifests.objects, 'Deployment', 'frontend').metadata.namespace ?? 'default';
   const db = evaluationDatabase(manifests);
@@ -369,10 +403,15 @@ export async function setUp(extraProps: SecureTemporalChartProps = {}): Promise<
   }
   // The same for the authorizer proxy: the frontend fetches its JWKS over HTTPS with host verification, from
   // the Service name rewritten to 127.0.0.1.
-  const proxyTlsSecret = podSpec(proxyDeployment(manifests)).volumes?.find((v) => v.name === 'server-tls')?.secret?.secretName;
+  // The codec server too: the browser calls it at 127.0.0.1.
+  const serverTlsOf = (component: string) => {
+    const deployment = manifests.objects.find((o) => o.kind === 'Deployment' && o.metadata.labels?.[COMPONENT_LABEL] === component);
+    return deployment ? podSpec(deployment).volumes?.find((v) => v.name === 'server-tls')?.secret?.secretName : undefined;
+  };
+  const loopbackServers = [serverTlsOf('authorizer-proxy'), serverTlsOf('codec')];
   for (const cert of manifests.objects.filter((o) => o.kind === 'Certificate')) {
     const spec = cert.spec as { secretName?: string; ipAddresses?: string[] };
-    if (spec.secretName === proxyTlsSecret) {
+    if (loopbackServers.includes(spec.secretName)) {
       spec.ipAddresses = [...(spec.ipAddresses ?? []), '127.0.0.1'];
     }
   }
@@ -417,8 +456,14 @@ export async function setUp(extraProps: SecureTemporalChartProps = {}): Promise<
     binDir: peers.postgresBinDir, dir: join(work, 'postgres'), port,
     user: db.user, database: db.database, serverArgs, ownFiles,
   });
+  // What the user creates with kubectl: the UI's client secret, and the codec key ring (two keys, the second active).
+  const userSecrets = {
+    [UI_CLIENT_SECRET]: { 'client-secret': uiClientSecret },
+    [CODEC_KEYS_SECRET]: { 'e2e-2026-10.key': randomBytes(32).toString('base64'), 'e2e-2026-11.key': randomBytes(32).toString('base64'),
+      active: 'e2e-2026-11' },
+  };
   ctx = {
-    work, peers, manifests, namespace, certificates, rewriter, postgres, proxyPort, chartProps: props, idp,
+    work, peers, manifests, namespace, certificates, rewriter, postgres, proxyPort, chartProps: props, idp, ui, userSecrets,
     runner: new ProcessRunner(join(work, 'logs'), [peers.binDir]),
   };
 }

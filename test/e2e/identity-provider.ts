@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, KeyLike } from 'jose';
 import { issue } from '../services/authorizer-proxy/test-pki';
-import { OidcProvider, startOidcProvider } from './oidc/oidc';
+import { OidcClient, OidcProvider, startOidcProvider } from './oidc/oidc';
 
 /** The `aud` the proxy expects of the provider's tokens. */
 export const IDP_AUDIENCE = 'temporal-e2e';
@@ -20,12 +20,14 @@ export interface IdentityProvider {
   /** PEM of the CA of its HTTPS certificate. */
   readonly caPem: string;
   readonly caFile: string;
+  /** PEM of its HTTPS certificate. */
+  readonly certPem: string;
   /** Its signing key (ES256) and `kid`. */
   readonly privateKey: KeyLike;
   readonly kid: string;
 }
 
-export async function startIdentityProvider(dir: string): Promise<IdentityProvider> {
+export async function startIdentityProvider(dir: string, clients: readonly OidcClient[] = []): Promise<IdentityProvider> {
   const ca = await issue({ commonName: 'e2e identity provider CA', isCA: true, usages: ['cert sign', 'crl sign', 'digital signature'] });
   const leaf = await issue({ commonName: '127.0.0.1', ipAddresses: ['127.0.0.1'], usages: ['digital signature', 'server auth'] }, ca);
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
@@ -35,6 +37,7 @@ export async function startIdentityProvider(dir: string): Promise<IdentityProvid
     audience: IDP_AUDIENCE,
     signingAlg: 'ES256',
     signingJwk: jwk,
+    clients,
     tls: { cert: leaf.cert, key: leaf.key, ca: ca.cert },
     accounts: {
       alice: { permissions: ['default:write'] },
@@ -44,5 +47,5 @@ export async function startIdentityProvider(dir: string): Promise<IdentityProvid
   });
   const caFile = join(dir, 'idp-ca.crt');
   writeFileSync(caFile, ca.cert);
-  return { oidc, caPem: ca.cert, caFile, privateKey, kid };
+  return { oidc, caPem: ca.cert, caFile, certPem: leaf.cert, privateKey, kid };
 }

@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 
 /** Binary names the manifests' commands use, as installed by scripts/install-peers.sh. */
-export const PEER_BINARIES = ['temporal-server', 'temporal-sql-tool', 'temporal'] as const;
+export const PEER_BINARIES = ['temporal-server', 'temporal-sql-tool', 'temporal', 'temporal-ui-server'] as const;
 
 /** PostgreSQL binaries the throwaway database needs. */
 const POSTGRES_BINARIES = ['initdb', 'pg_ctl', 'postgres', 'createdb'] as const;
@@ -17,6 +17,10 @@ export interface Peers {
   readonly binDir: string;
   /** Directory with initdb, pg_ctl, postgres and createdb. */
   readonly postgresBinDir: string;
+  /** The UI server's root: `config/docker.yaml`, the template the temporalio/ui image reads. */
+  readonly uiRoot: string;
+  /** Debian's Chromium, for the browser tests. */
+  readonly chromium: string;
 }
 
 /** `${SECURE_TEMPORAL_PEERS:-$HOME/.cache/secure-temporal/peers}/bin`, as in scripts/install-peers.sh. */
@@ -78,5 +82,13 @@ export function findPeers(): Peers {
     throw new Error(`PostgreSQL server binaries (${POSTGRES_BINARIES.join(', ')}) not found on PATH or in ` +
       '/usr/lib/postgresql/<major>/bin. Run scripts/install-peers.sh (as root it installs them with apt-get).');
   }
-  return { binDir, postgresBinDir };
+  const uiRoot = join(dirname(binDir), 'ui-server');
+  if (!existsSync(join(uiRoot, 'config', 'docker.yaml'))) {
+    throw new Error(`the Web UI server's config template is missing in ${uiRoot}/config. Run scripts/install-peers.sh.`);
+  }
+  const chromium = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'chromium')).find(isExecutable);
+  if (chromium === undefined) {
+    throw new Error('chromium not found on PATH. Run scripts/install-peers.sh (as root it installs Debian\'s chromium with apt-get).');
+  }
+  return { binDir, postgresBinDir, uiRoot, chromium };
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createSecureContext } from 'node:tls';
-import { Client, Connection, ConnectionOptions, TLSConfig } from '@temporalio/client';
+import { Client, Connection, ConnectionOptions, DataConverter, TLSConfig } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { SecretFiles } from './certificates';
 import { clientAddress, context, globalTlsOf, server, workloadFiles } from './harness';
@@ -104,18 +104,20 @@ export async function connectWorkload(tls: TLSConfig = workloadTls(), options: {
 }
 
 /** A worker on a fresh task queue, with the test activities and workflows. */
-export async function createWorker(connection: NativeConnection, namespace: string): Promise<{ worker: Worker; taskQueue: string }> {
+export async function createWorker(connection: NativeConnection, namespace: string, dataConverter?: DataConverter):
+  Promise<{ worker: Worker; taskQueue: string }> {
   const taskQueue = `e2e-${randomBytes(4).toString('hex')}`;
   const worker = await Worker.create({
     connection,
     namespace,
     taskQueue,
+    ...(dataConverter ? { dataConverter } : {}),
     workflowsPath: require.resolve('./workflows/greeting'),
     activities,
   });
   return { worker, taskQueue };
 }
 
-export function client(connection: Connection, namespace: string): Client {
-  return new Client({ connection, namespace });
+export function client(connection: Connection, namespace: string, dataConverter?: DataConverter): Client {
+  return new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
 }

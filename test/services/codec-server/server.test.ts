@@ -251,7 +251,7 @@ describe('CORS', () => {
     expect(reply.status).toBe(204);
     expect(reply.headers['access-control-allow-origin']).toBe(UI_ORIGIN);
     expect(reply.headers['access-control-allow-credentials']).toBe('true');
-    expect(reply.headers['access-control-allow-headers']).toBe('Authorization, Content-Type, X-Namespace');
+    expect(reply.headers['access-control-allow-headers']).toBe('Authorization, Authorization-Extras, Content-Type, X-Namespace');
     const post = await call('/decode', { headers: { ...(await asUser('rita')), origin: UI_ORIGIN }, body: body([encrypted(SECRET)]) });
     expect(post.status).toBe(200);
     expect(post.headers['access-control-allow-origin']).toBe(UI_ORIGIN);

@@ -1,0 +1,331 @@
+/**
+ * Encryption at rest, end to end: a TypeScript worker encrypts payloads with the package's codec; the history shows
+ * only `binary/encrypted`; the real Web UI server (the synthesized Deployment's env, the temporalio/ui image's config
+ * template) signs a person in at the real OpenID Connect provider, through the authorizer proxy with that person's
+ * token; Debian's Chromium shows the decoded input (the browser calls the codec server itself, with the token, across
+ * origins); a person without read sees nothing decoded; a page of another origin is refused by CORS. An independent
+ * implementation of the format (codecinterop/, Go) interoperates with the codec server. Screenshots of each browser
+ * case are kept in artifacts/e2e/.
+ */
+import { spawnSync } from 'node:child_process';
+import { X509Certificate, createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import { Agent, request } from 'node:https';
+import { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { DataConverter } from '@temporalio/client';
+import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { EncryptionCodec, KeyRing, payloadToJson } from '../../lib/codec';
+import { CODEC_KEYS_SECRET, context, MINUTE, pod, withLogs, workloadFiles } from './harness';
+import { containerPort, findComponent, onlyContainer, podSpec } from './manifests';
+import { freePort, waitUntil } from './net';
+import { Running, tail } from './processes';
+import { client, connectWorkload, createWorker, frontendTrust, WorkloadConnections } from './workload';
+import { greet } from './workflows/greeting';
+
+// What page.evaluate callbacks use in the browser (this file is compiled for Node).
+declare const document: {
+  readonly body: { readonly innerText: string; insertAdjacentHTML(where: string, html: string): void };
+  readonly cookie: string;
+};
+declare const localStorage: { getItem(key: string): string | null } & Record<string, unknown>;
+
+const SECRET = 'Ada Lovelace, card 4111-1111-1111-1111';
+const ARTIFACTS = join(__dirname, '..', '..', 'artifacts', 'e2e');
+const ANY_IP = '0.0.0.0';
+
+/** The key ring the user put in the codec Secret, as a worker mounting that Secret reads it. */
+function keyRing(): KeyRing {
+  const secret = context().userSecrets[CODEC_KEYS_SECRET];
+  const keys = Object.fromEntries(Object.entries(secret).filter(([k]) => k.endsWith('.key'))
+    .map(([k, v]) => [k.slice(0, -'.key'.length), Buffer.from(v, 'base64')]));
+  return new KeyRing(keys, secret.active);
+}
+
+const converter = (): DataConverter => ({ payloadCodecs: [new EncryptionCodec(keyRing())] });
+
+/** SHA-256 of a certificate's SubjectPublicKeyInfo, base64: Chromium's --ignore-certificate-errors-spki-list entry. */
+function spki(pem: string): string {
+  const der = new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('base64');
+}
+
+interface Started { running: Running; port: number; metricsPort?: number }
+
+/** The codec server's pod: the bundled program from its ConfigMap, listening where the browser was told (publicUrl). */
+async function startCodecServer(): Promise<Started & { certFile: string }> {
+  const c = context();
+  const deployment = findComponent(c.manifests.objects, 'Deployment', 'codec');
+  const container = onlyContainer(deployment);
+  const metricsPort = await freePort();
+  const rewriter = c.rewriter.endpoint(ANY_IP, containerPort(container, 'https'), '127.0.0.1', c.ui.codecPort)
+    .endpoint(ANY_IP, containerPort(container, 'metrics'), '127.0.0.1', metricsPort);
+  const local = pod(deployment, 'codec-0', { rewriter });
+  const running = c.runner.start(local.containers[0]);
+  await waitUntil('the codec server to be healthy', async () => {
+    if (running.exit !== undefined) {
+      throw new Error(`the codec server exited ${running.exit.code ?? running.exit.signal}:\n${tail(running.logFile)}`);
+    }
+    return fetch(`http://127.0.0.1:${metricsPort}/healthz`).then((r) => r.ok, () => false);
+  }, { timeoutMs: 30_000, intervalMs: 250 });
+  const certSecret = podSpec(deployment).volumes?.find((v) => v.name === 'server-tls')?.secret?.secretName ?? '';
+  return { running, port: c.ui.codecPort, metricsPort, certFile: c.certificates.files(c.namespace, certSecret).cert };
+}
+
+/**
+ * The Web UI's pod: the Go UI server with the synthesized env, run as the temporalio/ui image runs it
+ * (`ui-server --env docker start`, config/docker.yaml); its port moved to the one the provider redirects to.
+ */
+async function startWebUi(): Promise<Started> {
+  const c = context();
+  const deployment = findComponent(c.manifests.objects, 'Deployment', 'web');
+  const local = pod(deployment, 'web-0');
+  const spec = local.containers[0];
+  const running = c.runner.start({ ...spec, argv: ['temporal-ui-server', '--root', c.peers.uiRoot, '--env', 'docker', 'start'],
+    env: { ...spec.env, TEMPORAL_UI_PORT: String(c.ui.uiPort) } });
+  await waitUntil('the Web UI server to be healthy', async () => {
+    if (running.exit !== undefined) {
+      throw new Error(`the Web UI server exited ${running.exit.code ?? running.exit.signal}:\n${tail(running.logFile)}`);
+    }
+    return fetch(`http://127.0.0.1:${c.ui.uiPort}/healthz`).then((r) => r.ok, () => false);
+  }, { timeoutMs: 60_000, intervalMs: 500 });
+  return { running, port: c.ui.uiPort };
+}
+
+/** Signs `account` in through the UI's SSO at the provider's development login and consent pages. */
+async function signIn(page: Page, account: string): Promise<void> {
+  const { ui } = context();
+  await page.goto(`http://localhost:${ui.uiPort}/auth/sso`);
+  await page.waitForSelector('input[name="login"]', { timeout: 30_000 });
+  await page.fill('input[name="login"]', account);
+  await page.fill('input[name="password"]', 'any');
+  await page.click('button[type="submit"]');
+  // The consent page (first sign-in of this account to the UI client).
+  await page.waitForURL((url) => url.pathname.includes('/interaction/') || url.host === `localhost:${ui.uiPort}`, { timeout: 30_000 });
+  if (page.url().includes('/interaction/')) {
+    await page.click('button[type="submit"]');
+  }
+  await page.waitForURL((url) => url.host === `localhost:${ui.uiPort}` && !url.pathname.startsWith('/auth/'), { timeout: 30_000 });
+}
+
+/** The access token the UI keeps for the signed-in user (it sends it as `Authorization: Bearer`). */
+async function accessTokenOf(page: Page): Promise<string> {
+  const found = await page.evaluate(() => {
+    const texts = [document.cookie, ...Object.keys(localStorage).map((k) => localStorage.getItem(k) ?? '')];
+    for (const text of texts) {
+      for (const part of text.split(/[;\s"]+/)) {
+        for (const candidate of [part.replace(/^user\d+=/, ''), (() => {
+          try {
+            return atob(decodeURIComponent(part.replace(/^user\d+=/, '')));
+          } catch {
+            return '';
+          }
+        })()]) {
+          const match = /"?(?:accessToken|AccessToken)"?\s*:\s*"([^"]+)"/.exec(candidate);
+          if (match) {
+            return match[1];
+          }
+        }
+      }
+    }
+    return '';
+  });
+  if (found === '') {
+    throw new Error('the UI holds no access token for the signed-in user');
+  }
+  return found;
+}
+
+function screenshot(page: Page, name: string): Promise<Buffer> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** POST to the codec server with the workload identity's client certificate (as the CLI would). */
+function codecCall(port: number, path: string, body: unknown): Promise<{ status: number; json: { payloads?: unknown[]; error?: string } }> {
+  const files = workloadFiles();
+  const agent = new Agent({ ca: readFileSync(frontendTrust().caFile), cert: readFileSync(files.cert), key: readFileSync(files.key),
+    keepAlive: false });
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, servername: 'localhost',
+      headers: { 'content-type': 'application/json', 'x-namespace': 'default' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString() || '{}') }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+/** The Go implementation of the format (codecinterop/), built once. */
+function buildInterop(dir: string): string {
+  const binary = join(dir, 'codecinterop');
+  const build = spawnSync('go', ['build', '-o', binary, '.'], {
+    cwd: join(__dirname, 'codecinterop'), encoding: 'utf8', env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod -buildvcs=false' },
+  });
+  if (build.error !== undefined || build.status !== 0) {
+    throw new Error(`building test/e2e/codecinterop needs the Go toolchain: ${build.error?.message ?? build.stderr}`);
+  }
+  return binary;
+}
+
+function interop(binary: string, command: 'encrypt' | 'decrypt', key: Buffer, keyId: string, payload: unknown): { ok: boolean; out: string } {
+  const run = spawnSync(binary, [command, key.toString('base64'), keyId], { input: JSON.stringify(payload), encoding: 'utf8' });
+  return { ok: run.status === 0, out: run.status === 0 ? run.stdout : run.stderr };
+}
+
+export function registerWebUiTests(): void {
+  describe('encryption at rest: the codec, the codec server and the Web UI behind single sign-on', () => {
+    let codec: Started & { certFile: string };
+    let connections: WorkloadConnections;
+    let browser: Browser;
+    let workflow: { workflowId: string; runId: string };
+
+    beforeAll(() => withLogs(async () => {
+      codec = await startCodecServer();
+      await startWebUi();
+      connections = await connectWorkload();
+      const { worker, taskQueue } = await createWorker(connections.native, 'default', converter());
+      const temporal = client(connections.client, 'default', converter());
+      await worker.runUntil(async () => {
+        const handle = await temporal.workflow.start(greet, { taskQueue, workflowId: `e2e-encrypted-${Date.now()}`, args: [SECRET] });
+        expect(await handle.result()).toBe(`Hello, ${SECRET}!`);
+        workflow = { workflowId: handle.workflowId, runId: handle.firstExecutionRunId };
+      });
+      const c = context();
+      browser = await chromium.launch({
+        executablePath: c.peers.chromium,
+        // The codec server's and the provider's certificates come from CAs of this test, not the browser's store:
+        // exactly those two keys are accepted.
+        args: ['--no-sandbox', `--ignore-certificate-errors-spki-list=${spki(readFileSync(codec.certFile, 'utf8'))},${spki(c.idp.certPem)}`],
+      });
+    }), 4 * MINUTE);
+
+    afterAll(async () => {
+      await browser?.close();
+      await connections?.close();
+    });
+
+    test('the history read without the codec holds only binary/encrypted payloads, and no plaintext', () => withLogs(async () => {
+      const history = await client(connections.client, 'default').workflow.getHandle(workflow.workflowId, workflow.runId).fetchHistory();
+      const payloads: { metadata?: Record<string, Uint8Array> | null }[] = [];
+      const collect = (value: unknown): void => {
+        if (value && typeof value === 'object') {
+          if ('metadata' in value && 'data' in value) {
+            payloads.push(value as { metadata?: Record<string, Uint8Array> | null });
+          }
+          Object.values(value).forEach(collect);
+        }
+      };
+      collect(history.events);
+      expect(payloads.length).toBeGreaterThanOrEqual(4); // input, activity input and result, workflow result
+      expect([...new Set(payloads.map((p) => Buffer.from(p.metadata?.encoding ?? []).toString()))]).toEqual(['binary/encrypted']);
+      expect([...new Set(payloads.map((p) => Buffer.from(p.metadata?.['encryption-key-id'] ?? []).toString()))]).toEqual(['e2e-2026-11']);
+      expect(JSON.stringify(history, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v))).not.toContain('Lovelace');
+    }), 2 * MINUTE);
+
+    test('signed in through SSO, a person with read sees the decoded input (the browser calls the codec server)', () => withLogs(async () => {
+      const { ui } = context();
+      const page = await (await browser.newContext()).newPage();
+      const decodes: number[] = [];
+      page.on('response', (r) => {
+        if (r.url().startsWith(`${ui.codecUrl}/decode`)) {
+          decodes.push(r.status());
+        }
+      });
+      await signIn(page, 'alice');
+      await page.goto(`http://localhost:${ui.uiPort}/namespaces/default/workflows/${workflow.workflowId}/${workflow.runId}/history`);
+      await page.waitForFunction((text) => document.body.innerText.includes(text), SECRET, { timeout: 60_000 });
+      await screenshot(page, 'decoded-for-alice');
+      expect(decodes.length).toBeGreaterThan(0);
+      expect(decodes.every((s) => s === 200)).toBe(true);
+      await page.context().close();
+    }), 3 * MINUTE);
+
+    test('a person without read on the namespace sees nothing decoded, and the codec server refuses her token (403)', () => withLogs(async () => {
+      const { ui } = context();
+      const context_: BrowserContext = await browser.newContext();
+      const page = await context_.newPage();
+      await signIn(page, 'eve');
+      const token = await accessTokenOf(page);
+      await page.goto(`http://localhost:${ui.uiPort}/namespaces/default/workflows/${workflow.workflowId}/${workflow.runId}/history`);
+      await page.waitForLoadState('networkidle');
+      await page.waitForTimeout(3000);
+      expect(await page.evaluate(() => document.body.innerText)).not.toContain(SECRET);
+      const encrypted = payloadToJson((await new EncryptionCodec(keyRing()).encode([{ metadata: { encoding: Buffer.from('json/plain') },
+        data: Buffer.from(JSON.stringify(SECRET)) }]))[0]);
+      const answer = await page.evaluate(async ({ url, bearer, payload }) => {
+        const response = await fetch(`${url}/decode`, { method: 'POST', credentials: 'include', body: JSON.stringify({ payloads: [payload] }),
+          headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default', Authorization: `Bearer ${bearer}` } });
+        return { status: response.status, body: await response.text() };
+      }, { url: ui.codecUrl, bearer: token, payload: encrypted });
+      await screenshot(page, 'nothing-for-eve');
+      expect(answer.status).toBe(403);
+      expect(answer.body).not.toContain('Lovelace');
+      await context_.close();
+    }), 3 * MINUTE);
+
+    test('from a page of another origin, the browser\'s CORS check fails', () => withLogs(async () => {
+      const { ui } = context();
+      const page = await (await browser.newContext()).newPage();
+      const server: Server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' })
+        .end('<!doctype html><title>elsewhere</title><h1>another origin</h1>'));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+        const token = await context().idp.oidc.token('alice');
+        const result = await page.evaluate(async ({ url, bearer }) => {
+          try {
+            const response = await fetch(`${url}/decode`, { method: 'POST', body: '{"payloads":[]}',
+              headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default', Authorization: `Bearer ${bearer}` } });
+            return `answered ${response.status}`;
+          } catch (e) {
+            return `refused: ${(e as Error).message}`;
+          }
+        }, { url: ui.codecUrl, bearer: token });
+        await page.evaluate((text) => {
+          document.body.insertAdjacentHTML('beforeend', `<pre>${text}</pre>`);
+        }, result);
+        await screenshot(page, 'cors-refused-elsewhere');
+        expect(result).toBe('refused: Failed to fetch');
+        // The server saw the preflight and refused it: no CORS header for that origin.
+        const log = readFileSync(codec.running.logFile, 'utf8');
+        expect(log).toMatch(/"method":"OPTIONS".*"origin":"http:\/\/127\.0\.0\.1:\d+".*"status":403/);
+      } finally {
+        server.close();
+        await page.context().close();
+      }
+    }), 2 * MINUTE);
+
+    test('an independent implementation (Go, crypto/aes + crypto/cipher) and ours decrypt each other', () => withLogs(async () => {
+      const binary = buildInterop(context().work);
+      const ring = keyRing();
+      const plain = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from(JSON.stringify(SECRET)).toString('base64') };
+      // Go encrypts; the codec server (with a workload certificate, as the CLI) and the library decrypt.
+      const fromGo = interop(binary, 'encrypt', ring.activeKey, ring.activeId, plain);
+      expect(fromGo.ok).toBe(true);
+      const goPayload = JSON.parse(fromGo.out);
+      const decoded = await codecCall(codec.port, '/decode', { payloads: [goPayload] });
+      expect(decoded.status).toBe(200);
+      expect(decoded.json.payloads).toEqual([{ metadata: plain.metadata, data: plain.data }]);
+      // The codec server encrypts; Go decrypts.
+      const encoded = await codecCall(codec.port, '/encode', { payloads: [plain] });
+      expect(encoded.status).toBe(200);
+      const back = interop(binary, 'decrypt', ring.activeKey, ring.activeId, (encoded.json.payloads ?? [])[0]);
+      expect(back.ok).toBe(true);
+      expect(JSON.parse(back.out)).toEqual({ metadata: plain.metadata, data: plain.data });
+      // A flipped bit: Go's GCM and ours both refuse it.
+      const tampered = { ...goPayload, data: (() => {
+        const bytes = Buffer.from(goPayload.data, 'base64');
+        bytes[bytes.length - 20] ^= 1;
+        return bytes.toString('base64');
+      })() };
+      expect(interop(binary, 'decrypt', ring.activeKey, ring.activeId, tampered).out).toContain('message authentication failed');
+      const refused = await codecCall(codec.port, '/decode', { payloads: [tampered] });
+      expect({ status: refused.status, error: refused.json.error }).toEqual({ status: 422, error: 'DECRYPT_FAILED' });
+      writeFileSync(join(context().work, 'interop.json'), JSON.stringify({ goPayload, encoded: encoded.json }, undefined, 2));
+    }), 3 * MINUTE);
+  });
+}
