@@ -27,6 +27,13 @@ export interface ApiMethod {
   readonly health?: boolean;
   /** The response is a stream (grpc.health.v1.Health/Watch); everything else is unary. */
   readonly serverStreaming?: boolean;
+  /**
+   * A cluster read that every caller with a role somewhere may make (what the Web UI needs to start for a person
+   * with a role in one namespace): `GetClusterInfo`, and `ListNamespaces`, whose answer the proxy narrows to the
+   * namespaces the caller holds a role in (`filtered`). On the server these need `temporal-system:read`, which the
+   * proxy's token then carries for that one call.
+   */
+  readonly anyGranted?: 'as-is' | 'filtered';
 }
 
 export const WORKFLOW_SERVICE = 'temporal.api.workflowservice.v1.WorkflowService';
@@ -115,7 +122,8 @@ export const API_METHODS: ReadonlyMap<string, ApiMethod> = new Map([
   ...WORKFLOW_READ.map((n) => method(WORKFLOW_SERVICE, n, 'namespace', 'read')),
   ...WORKFLOW_WRITE.map((n) => method(WORKFLOW_SERVICE, n, 'namespace', 'write')),
   ...WORKFLOW_ADMIN.map((n) => method(WORKFLOW_SERVICE, n, 'namespace', 'admin')),
-  ...WORKFLOW_CLUSTER_READ.map((n) => ({ ...method(WORKFLOW_SERVICE, n, 'cluster', 'read'), ...(n === 'GetSystemInfo' ? { health: true } : {}) })),
+  ...WORKFLOW_CLUSTER_READ.map((n) => ({ ...method(WORKFLOW_SERVICE, n, 'cluster', 'read'), ...(n === 'GetSystemInfo' ? { health: true } : {}),
+    ...(n === 'GetClusterInfo' ? { anyGranted: 'as-is' as const } : n === 'ListNamespaces' ? { anyGranted: 'filtered' as const } : {}) })),
   ...OPERATOR_NAMESPACE.map(([n, access]) => method(OPERATOR_SERVICE, n, 'namespace', access)),
   ...OPERATOR_CLUSTER_ADMIN.map((n) => method(OPERATOR_SERVICE, n, 'cluster', 'admin')),
   { path: `/${HEALTH_SERVICE}/Check`, name: 'Check', scope: 'cluster' as const, access: 'read' as const, worker: false, health: true },

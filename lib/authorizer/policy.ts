@@ -211,6 +211,9 @@ export function authorize(grants: Grants, api: ApiMethod, namespace?: string): D
     return { allow: false, reason: `${api.name} is denied to this identity` };
   }
   const system = grants.roles.get(SYSTEM_NAMESPACE) ?? new Set<Role>();
+  if (api.anyGranted && !rolesPermit(system, api) && [...grants.roles.values()].some((roles) => roles.size > 0)) {
+    return { allow: true, reason: `any caller with a role may call ${api.name}${api.anyGranted === 'filtered' ? ' (narrowed to its namespaces)' : ''}` };
+  }
   if (api.scope === 'cluster') {
     return rolesPermit(system, api) ? { allow: true, reason: `temporal-system role permits ${api.name}` }
       : { allow: false, reason: `${api.name} needs a temporal-system role of ${api.access} access` };
@@ -235,14 +238,30 @@ function serverRole(roles: ReadonlySet<Role>): 'admin' | 'write' | 'read' | unde
 }
 
 /**
+ * The namespaces whose entries a `filtered` answer (ListNamespaces) may show `grants`: every one with a
+ * `temporal-system` role, else those it holds a role in.
+ */
+export function visibleNamespaces(grants: Grants): ((namespace: string) => boolean) {
+  if ((grants.roles.get(SYSTEM_NAMESPACE)?.size ?? 0) > 0) {
+    return () => true;
+  }
+  return (namespace) => (grants.roles.get(namespace)?.size ?? 0) > 0;
+}
+
+/**
  * The permissions to mint for one allowed call, in Temporal's claim format, for the server's default
- * authorizer: the caller's role on the call's namespace and its `temporal-system` role, nothing else. Pure.
+ * authorizer: the caller's role on the call's namespace and its `temporal-system` role, nothing else; for the
+ * `anyGranted` cluster reads (GetClusterInfo, ListNamespaces) the `temporal-system:read` the server needs for
+ * them, for that call only. Pure.
  */
 export function permissionsFor(grants: Grants, api: ApiMethod, namespace?: string): string[] {
   const out: string[] = [];
   const system = serverRole(grants.roles.get(SYSTEM_NAMESPACE) ?? new Set());
   if (system) {
     out.push(`${SYSTEM_NAMESPACE}:${system}`);
+  } else if (api.anyGranted && authorize(grants, api).allow) {
+    // The server needs a cluster read for it; the proxy has allowed it (and narrows ListNamespaces' answer).
+    out.push(`${SYSTEM_NAMESPACE}:read`);
   }
   if (api.scope === 'namespace' && namespace !== undefined && namespace !== SYSTEM_NAMESPACE) {
     const role = serverRole(grants.roles.get(namespace) ?? new Set());

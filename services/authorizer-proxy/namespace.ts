@@ -65,3 +65,61 @@ export function stringField(bytes: Uint8Array, field: number): string | undefine
   }
   return found;
 }
+
+/** Each top-level field of a message: its number, and where it starts, its value starts, and it ends. */
+function fields(bytes: Uint8Array): { number: number; start: number; value: number; end: number }[] {
+  const out: { number: number; start: number; value: number; end: number }[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const start = at;
+    const [key, next] = varint(bytes, at);
+    at = next;
+    const number = Math.floor(key / 8);
+    const wire = key % 8;
+    let value = at;
+    switch (wire) {
+      case 0:
+        at = varint(bytes, at)[1];
+        break;
+      case 1:
+        at += 8;
+        break;
+      case 2: {
+        const [length, begin] = varint(bytes, at);
+        value = begin;
+        at = begin + length;
+        break;
+      }
+      case 5:
+        at += 4;
+        break;
+      default:
+        throw new MalformedRequest(`unsupported wire type ${wire}`);
+    }
+    if (number === 0 || at > bytes.length) {
+      throw new MalformedRequest('truncated field');
+    }
+    out.push({ number, start, value, end: at });
+  }
+  return out;
+}
+
+/**
+ * A ListNamespacesResponse with only the namespaces `keep` accepts: entries (field 1, DescribeNamespaceResponse) whose
+ * `namespace_info.name` (field 1 of field 1) it refuses are cut out of the bytes; everything else stays as it came.
+ */
+export function filterNamespaceList(response: Uint8Array, keep: (namespace: string) => boolean): Buffer {
+  const kept: Uint8Array[] = [];
+  for (const field of fields(response)) {
+    if (field.number === 1) {
+      const entry = response.subarray(field.value, field.end);
+      const info = fields(entry).filter((f) => f.number === 1).pop();
+      const name = info ? stringField(entry.subarray(info.value, info.end), 1) ?? '' : '';
+      if (!keep(name)) {
+        continue;
+      }
+    }
+    kept.push(response.subarray(field.start, field.end));
+  }
+  return Buffer.concat(kept);
+}

@@ -17,10 +17,10 @@ import { createRemoteJWKSet, decodeJwt } from 'jose';
 import { API_METHODS, ApiMethod } from '../../lib/authorizer/api';
 import { PROXY_JWKS_PATH } from '../../lib/authorizer/proxy-env';
 import {
-  AuthorizerPolicy, authorize, CertificateIdentity, grantsOf, Identity, JwtIdentity, permissionsFor, validatePolicy,
+  AuthorizerPolicy, authorize, CertificateIdentity, grantsOf, Identity, JwtIdentity, permissionsFor, validatePolicy, visibleNamespaces,
 } from '../../lib/authorizer/policy';
 import { bearerToken, certificateIdentity, CertificateTrust, jwtIdentity, JwtTrust, Unauthenticated } from './authn';
-import { stringField, MalformedRequest } from './namespace';
+import { filterNamespaceList, MalformedRequest, stringField } from './namespace';
 import { AuditRecord, loggers, ProxyMetrics } from './observability';
 import { SignerOptions, TokenSigner } from './signer';
 import { MAX_MESSAGE_BYTES, Upstream, UpstreamOptions } from './upstream';
@@ -282,7 +282,9 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
 
   /** Authenticates and authorizes one call; on success, the metadata to forward. */
   async function admit(api: ApiMethod, call: ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>, request: Buffer):
-    Promise<{ metadata?: Metadata; error?: Partial<ServiceError>; record: Omit<AuditRecord, 'latencyMs' | 'status'> }> {
+    Promise<{ metadata?: Metadata; error?: Partial<ServiceError>; record: Omit<AuditRecord, 'latencyMs' | 'status'>;
+      /** The namespaces a narrowed answer (ListNamespaces) may show. */
+      narrow?: (namespace: string) => boolean }> {
     let who = { id: 'unknown', auth: 'none' };
     let namespace: string | undefined;
     try {
@@ -308,7 +310,8 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
         return { error: grpcError(status.PERMISSION_DENIED, decision.reason), record: { ...base, decision: 'deny', reason: decision.reason } };
       }
       const token = await signer.mint(id, permissionsFor(grants, api, namespace));
-      return { metadata: forwardedMetadata(call.metadata, token), record: { ...base, decision: 'allow', reason: decision.reason } };
+      return { metadata: forwardedMetadata(call.metadata, token), record: { ...base, decision: 'allow', reason: decision.reason },
+        ...(api.anyGranted === 'filtered' ? { narrow: visibleNamespaces(grants) } : {}) };
     } catch (e) {
       if (e instanceof Unauthenticated) {
         return { error: grpcError(status.UNAUTHENTICATED, e.message),
@@ -343,7 +346,7 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
           callback(error as ServiceError | null, value, trailer);
         }
       };
-      void admit(api, call, call.request).then(({ metadata, error, record }) => {
+      void admit(api, call, call.request).then(({ metadata, error, record, narrow }) => {
         if (error || !metadata) {
           reply(error ?? grpcError(status.INTERNAL, 'no decision'));
           finish(record, started, error?.code ?? status.INTERNAL);
@@ -361,8 +364,13 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
               reply(err, undefined, err.metadata);
               finish(record, started, err.code);
             } else {
-              reply(null, response);
-              finish(record, started, status.OK);
+              try {
+                reply(null, narrow && response ? filterNamespaceList(response, narrow) : response);
+                finish(record, started, status.OK);
+              } catch {
+                reply(grpcError(status.INTERNAL, 'the proxy could not read the answer'));
+                finish(record, started, status.INTERNAL);
+              }
             }
           });
         outgoing.on('metadata', (md: Metadata) => call.sendMetadata(md));

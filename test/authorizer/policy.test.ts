@@ -1,6 +1,6 @@
 import { apiByName, ApiMethod } from '../../lib/authorizer/api';
 import {
-  AuthorizerPolicy, authorize, CertificateIdentity, grantsOf, JwtIdentity, parsePermissions, permissionsFor, ruleMatches,
+  AuthorizerPolicy, authorize, CertificateIdentity, grantsOf, JwtIdentity, parsePermissions, permissionsFor, ruleMatches, visibleNamespaces,
   validatePolicy,
 } from '../../lib/authorizer/policy';
 import { ValidationError } from '../../lib/core/errors';
@@ -73,8 +73,23 @@ describe('the authorization policy', () => {
     expect(decide(POLICY, poller, 'ListWorkflowExecutions', 'orders')).toBe(false);
   });
 
+  it('does let every caller with a role somewhere read the cluster info and its own namespaces, with the server\'s read for that call', () => {
+    const orders = grantsOf(POLICY, worker);
+    expect(authorize(orders, api('GetClusterInfo'))).toEqual({ allow: true, reason: 'any caller with a role may call GetClusterInfo' });
+    expect(authorize(orders, api('ListNamespaces')).allow).toBe(true);
+    expect(permissionsFor(orders, api('ListNamespaces'))).toEqual(['temporal-system:read']);
+    expect(permissionsFor(orders, api('GetSearchAttributes'))).toEqual([]);
+    const sees = visibleNamespaces(orders);
+    expect(['orders', 'billing', 'temporal-system'].filter(sees)).toEqual(['orders']);
+    const nobody = grantsOf(POLICY, jwt('nobody'));
+    expect(authorize(nobody, api('GetClusterInfo')).allow).toBe(false);
+    expect(authorize(nobody, api('ListNamespaces')).allow).toBe(false);
+    expect(permissionsFor(nobody, api('ListNamespaces'))).toEqual([]);
+    expect(visibleNamespaces(grantsOf(POLICY, jwt('a', { groups: ['auditors'] })))('anything')).toBe(true);
+  });
+
   it('does need a temporal-system role for cluster APIs, and let it reach every namespace', () => {
-    expect(decide(POLICY, worker, 'ListNamespaces')).toBe(false);
+    expect(decide(POLICY, worker, 'GetSearchAttributes')).toBe(false);
     const auditor = jwt('a', { groups: ['auditors'] });
     expect(decide(POLICY, auditor, 'ListNamespaces')).toBe(true);
     expect(decide(POLICY, auditor, 'DescribeWorkflowExecution', 'anything')).toBe(true);

@@ -18,7 +18,7 @@ import type { DataConverter } from '@temporalio/client';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { EncryptionCodec, KeyRing, payloadToJson } from '../../lib/codec';
 import { CODEC_KEYS_SECRET, context, MINUTE, pod, withLogs, workloadFiles } from './harness';
-import { containerPort, findComponent, onlyContainer, podSpec } from './manifests';
+import { containerPort, findComponent, onlyContainer, podSpec, serviceHost } from './manifests';
 import { freePort, waitUntil } from './net';
 import { Running, tail } from './processes';
 import { client, connectWorkload, createWorker, frontendTrust, WorkloadConnections } from './workload';
@@ -79,11 +79,13 @@ async function startCodecServer(): Promise<Started & { certFile: string }> {
  */
 async function startWebUi(): Promise<Started> {
   const c = context();
-  const deployment = findComponent(c.manifests.objects, 'Deployment', 'web');
+  // The image's entrypoint (start-ui-server.sh: `exec ./ui-server --env docker start` in /home/ui-server), here the
+  // binary with that folder's config template as its root.
+  const deployment = structuredClone(findComponent(c.manifests.objects, 'Deployment', 'web'));
+  podSpec(deployment).containers[0].command = ['temporal-ui-server', '--root', c.peers.uiRoot, '--env', 'docker', 'start'];
   const local = pod(deployment, 'web-0');
   const spec = local.containers[0];
-  const running = c.runner.start({ ...spec, argv: ['temporal-ui-server', '--root', c.peers.uiRoot, '--env', 'docker', 'start'],
-    env: { ...spec.env, TEMPORAL_UI_PORT: String(c.ui.uiPort) } });
+  const running = c.runner.start({ ...spec, env: { ...spec.env, TEMPORAL_UI_PORT: String(c.ui.uiPort) } });
   await waitUntil('the Web UI server to be healthy', async () => {
     if (running.exit !== undefined) {
       throw new Error(`the Web UI server exited ${running.exit.code ?? running.exit.signal}:\n${tail(running.logFile)}`);
@@ -142,13 +144,20 @@ function screenshot(page: Page, name: string): Promise<Buffer> {
   return page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
+/** The codec server's Service DNS name: what the CLI in a client namespace verifies. */
+function codecServiceName(): string {
+  const c = context();
+  return serviceHost(findComponent(c.manifests.objects, 'Service', 'codec'), c.manifests.clusterDomain);
+}
+
 /** POST to the codec server with the workload identity's client certificate (as the CLI would). */
 function codecCall(port: number, path: string, body: unknown): Promise<{ status: number; json: { payloads?: unknown[]; error?: string } }> {
   const files = workloadFiles();
+  // The frontend CA is an intermediate: accept it as the anchor (as a pod's trust bundle does for Go clients).
   const agent = new Agent({ ca: readFileSync(frontendTrust().caFile), cert: readFileSync(files.cert), key: readFileSync(files.key),
-    keepAlive: false });
+    keepAlive: false, allowPartialTrustChain: true } as ConstructorParameters<typeof Agent>[0]);
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, servername: 'localhost',
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, servername: codecServiceName(),
       headers: { 'content-type': 'application/json', 'x-namespace': 'default' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -226,6 +235,14 @@ export function registerWebUiTests(): void {
       expect(JSON.stringify(history, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v))).not.toContain('Lovelace');
     }), 2 * MINUTE);
 
+    test('a caller with a role in one namespace lists only that namespace (the proxy narrows ListNamespaces)', () => withLogs(async () => {
+      const { namespaces } = await connections.client.workflowService.listNamespaces({});
+      const names = namespaces.map((n) => n.namespaceInfo?.name).sort();
+      expect(names).toEqual(['default']); // e2e-b and temporal-system exist, and are not shown
+      const admin = await connections.client.workflowService.getClusterInfo({});
+      expect(admin.serverVersion).toBe('1.31.2');
+    }), MINUTE);
+
     test('signed in through SSO, a person with read sees the decoded input (the browser calls the codec server)', () => withLogs(async () => {
       const { ui } = context();
       const page = await (await browser.newContext()).newPage();
@@ -237,8 +254,11 @@ export function registerWebUiTests(): void {
       });
       await signIn(page, 'alice');
       await page.goto(`http://localhost:${ui.uiPort}/namespaces/default/workflows/${workflow.workflowId}/${workflow.runId}/history`);
-      await page.waitForFunction((text) => document.body.innerText.includes(text), SECRET, { timeout: 60_000 });
-      await screenshot(page, 'decoded-for-alice');
+      try {
+        await page.waitForFunction((text) => document.body.innerText.includes(text), SECRET, { timeout: 60_000 });
+      } finally {
+        await screenshot(page, 'decoded-for-alice');
+      }
       expect(decodes.length).toBeGreaterThan(0);
       expect(decodes.every((s) => s === 200)).toBe(true);
       await page.context().close();

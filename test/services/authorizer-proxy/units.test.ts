@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
 import { configFromEnv, PROXY_ENV } from '../../../services/authorizer-proxy/config';
-import { MalformedRequest, stringField } from '../../../services/authorizer-proxy/namespace';
+import { filterNamespaceList, MalformedRequest, stringField } from '../../../services/authorizer-proxy/namespace';
+import { temporal } from '@temporalio/proto';
 import { TokenSigner } from '../../../services/authorizer-proxy/signer';
 import { request } from './harness';
 import { signingKeyPem } from './signing-key';
@@ -163,5 +164,28 @@ describe('loggers', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(text.join('')).not.toMatch(/service message/);
     expect(text.join('')).toMatch(/"audit":\{"api":"StartWorkflowExecution"\},"msg":"call"/);
+  });
+});
+
+describe('filterNamespaceList', () => {
+  const { ListNamespacesResponse } = temporal.api.workflowservice.v1;
+  const response = ListNamespacesResponse.encode({
+    namespaces: ['orders', 'billing', 'payments'].map((name) => ({ namespaceInfo: { name, description: `${name} team` },
+      config: { workflowExecutionRetentionTtl: { seconds: 86400 } } })) as never,
+    nextPageToken: Buffer.from('page-2'),
+  }).finish();
+
+  it('does keep only the namespaces the caller may see, every other byte as it came', () => {
+    const narrowed = ListNamespacesResponse.decode(filterNamespaceList(response, (ns) => ns !== 'billing'));
+    expect(narrowed.namespaces.map((n) => n.namespaceInfo?.name)).toEqual(['orders', 'payments']);
+    expect(narrowed.namespaces[0].namespaceInfo?.description).toBe('orders team');
+    expect(Number(narrowed.namespaces[1].config?.workflowExecutionRetentionTtl?.seconds)).toBe(86400);
+    expect(Buffer.from(narrowed.nextPageToken).toString()).toBe('page-2');
+    expect(filterNamespaceList(response, () => true).equals(Buffer.from(response))).toBe(true);
+    expect(ListNamespacesResponse.decode(filterNamespaceList(response, () => false)).namespaces).toEqual([]);
+  });
+
+  it('does refuse bytes that are not a message', () => {
+    expect(() => filterNamespaceList(Buffer.from([0x0a, 0x05, 0x01]), () => true)).toThrow(MalformedRequest);
   });
 });
