@@ -264,11 +264,12 @@ export function registerWebUiTests(): void {
       await page.context().close();
     }), 3 * MINUTE);
 
-    test('a person without read on the namespace sees nothing decoded, and the codec server refuses her token (403)', () => withLogs(async () => {
+    test('a person without read on the namespace (bob: write on e2e-b only) sees nothing decoded, and the codec server refuses his ' +
+      'token for it (403)', () => withLogs(async () => {
       const { ui } = context();
       const context_: BrowserContext = await browser.newContext();
       const page = await context_.newPage();
-      await signIn(page, 'eve');
+      await signIn(page, 'bob');
       const token = await accessTokenOf(page);
       await page.goto(`http://localhost:${ui.uiPort}/namespaces/default/workflows/${workflow.workflowId}/${workflow.runId}/history`);
       await page.waitForLoadState('networkidle');
@@ -281,7 +282,7 @@ export function registerWebUiTests(): void {
           headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default', Authorization: `Bearer ${bearer}` } });
         return { status: response.status, body: await response.text() };
       }, { url: ui.codecUrl, bearer: token, payload: encrypted });
-      await screenshot(page, 'nothing-for-eve');
+      await screenshot(page, 'nothing-for-bob');
       expect(answer.status).toBe(403);
       expect(answer.body).not.toContain('Lovelace');
       await context_.close();
