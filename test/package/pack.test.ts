@@ -98,6 +98,32 @@ describe('the packed package, installed into a fresh app', () => {
     const grant = JSON.parse(docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'temporal-authorizer-proxy-policy')
       ?.data['policy.json'] ?? '{}') as { rules: { name: string; grants: Record<string, string> }[] };
     expect(grant.rules.find((r) => r.name === 'orders/orders-worker')?.grants).toEqual({ orders: 'write' });
+    // The Web UI signs people in; the codec server ships its program and is published for their browsers.
+    const web = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'temporal-web');
+    const env = Object.fromEntries((web?.spec.template.spec.containers[0].env ?? [])
+      .map((e: { name: string; value?: string }) => [e.name, e.value]));
+    expect([env.TEMPORAL_AUTH_ENABLED, env.TEMPORAL_CODEC_ENDPOINT]).toEqual(['true', 'https://codec.temporal.example.com']);
+    const codec = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name.startsWith('temporal-codec-program-'));
+    expect(codec?.data['codec-server.js']).toBe(readFileSync(join(root, 'build', 'services', 'codec-server.js'), 'utf8'));
+    expect(docs.some((d) => d.kind === 'Ingress' && d.metadata.name === 'temporal-codec')).toBe(true);
+  });
+
+  it('does give workers the codec at secure-temporal/codec: the README\'s snippet compiles, and payloads round-trip', () => {
+    const text = readFileSync(join(root, 'README.md'), 'utf8');
+    const snippet = /```ts\n(import \{ EncryptionCodec[\s\S]*?)```/.exec(text)?.[1];
+    expect(snippet).toBeDefined();
+    writeFileSync(join(app, 'worker.ts'), `${snippet}\nexport { dataConverter };\n`);
+    writeFileSync(join(app, 'tsconfig.worker.json'), JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, types: [], outDir: 'out-worker', skipLibCheck: false },
+      files: ['worker.ts'],
+    }));
+    run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(app, 'tsconfig.worker.json')], app);
+    const roundTrip = `
+      const { EncryptionCodec, KeyRing } = require('secure-temporal/codec');
+      const codec = new EncryptionCodec(new KeyRing({ k1: require('crypto').randomBytes(32) }, 'k1'));
+      codec.encode([{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"hi"') }])
+        .then((p) => codec.decode(p).then((d) => console.log(Buffer.from(p[0].metadata.encoding).toString(), Buffer.from(d[0].data).toString())));`;
+    expect(run(process.execPath, ['-e', roundTrip], app).trim()).toBe('binary/encrypted "hi"');
   });
 
   it('does expose only the package entry point, not its internals', () => {
