@@ -81,13 +81,13 @@ export class KeyRing {
   }
 
   /** The key of `id`, or undefined. */
-  public key(id: string): Buffer | undefined {
+  public key(id: string): Uint8Array | undefined {
     return this.keys.get(id);
   }
 
   /** The active key. */
-  public get activeKey(): Buffer {
-    return this.keys.get(this.activeId) as Buffer;
+  public get activeKey(): Uint8Array {
+    return this.keys.get(this.activeId) as Uint8Array;
   }
 }
 

@@ -180,8 +180,8 @@ function buildInterop(dir: string): string {
   return binary;
 }
 
-function interop(binary: string, command: 'encrypt' | 'decrypt', key: Buffer, keyId: string, payload: unknown): { ok: boolean; out: string } {
-  const run = spawnSync(binary, [command, key.toString('base64'), keyId], { input: JSON.stringify(payload), encoding: 'utf8' });
+function interop(binary: string, command: 'encrypt' | 'decrypt', key: Uint8Array, keyId: string, payload: unknown): { ok: boolean; out: string } {
+  const run = spawnSync(binary, [command, Buffer.from(key).toString('base64'), keyId], { input: JSON.stringify(payload), encoding: 'utf8' });
   return { ok: run.status === 0, out: run.status === 0 ? run.stdout : run.stderr };
 }
 
