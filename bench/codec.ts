@@ -21,7 +21,9 @@ import { testPki } from '../test/services/authorizer-proxy/test-pki';
 
 const SECONDS = Number(process.env.SECONDS_PER_CASE ?? 4);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
-const SIZES: [string, number][] = [['1 KiB', 1024], ['64 KiB', 64 * 1024], ['1 MiB', 1024 * 1024]];
+const ALL_SIZES: [string, number][] = [['1 KiB', 1024], ['64 KiB', 64 * 1024], ['1 MiB', 1024 * 1024]];
+/** SIZES=1KiB,1MiB runs only those. */
+const SIZES = ALL_SIZES.filter(([label]) => process.env.SIZES === undefined || process.env.SIZES.split(',').includes(label.replace(' ', '')));
 
 function rawAes(size: number, seconds: number): { encryptMBs: number; decryptMBs: number } {
   const key = randomBytes(32);
@@ -94,6 +96,13 @@ async function load(agent: Agent, port: number, token: string, path: string, bod
   return result;
 }
 
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc; clock ticks of 100 Hz). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function rssKb(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) ?? '';
   return Number(/(\d+)/.exec(line)?.[1] ?? 0);
@@ -110,7 +119,9 @@ async function main(): Promise<void> {
   writeFileSync(join(keysDir, 'active'), 'k1');
   const port = await freePort();
   const httpPort = await freePort();
-  const server = spawn(process.execPath, [program], {
+  // CODEC_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) go to `node` before the program: profiling.
+  const nodeArgs = (process.env.CODEC_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const server = spawn(process.execPath, [...nodeArgs, program], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       PATH: process.env.PATH ?? '',
@@ -150,16 +161,20 @@ async function main(): Promise<void> {
         for (const [operation, payload, rawMBs] of [['encode', plainJson, raw.encryptMBs], ['decode', encrypted, raw.decryptMBs]] as const) {
           const body = JSON.stringify({ payloads: Array.from({ length: batch }, () => payload) });
           await load(agent, port, token, `/${operation}`, body, batch, size); // warm-up (same case)
+          const cpu0 = cpuMs(server.pid ?? 0);
           const r = await load(agent, port, token, `/${operation}`, body, batch, size);
+          const serverCpu = cpuMs(server.pid ?? 0) - cpu0;
           const mbs = r.bytes / r.seconds / 1e6;
           rows.push(`| ${label} | ${batch} | ${operation} | ${Math.round(r.requests / r.seconds)} | ${Math.round(r.payloads / r.seconds)} | ` +
-            `${mbs.toFixed(1)} | ${rawMBs.toFixed(0)} | ${(mbs / rawMBs * 100).toFixed(1)} % | ${r.errors} |`);
+            `${mbs.toFixed(1)} | ${rawMBs.toFixed(0)} | ${(mbs / rawMBs * 100).toFixed(1)} % | ` +
+            `${(serverCpu / Math.max(1, r.requests) * 1000).toFixed(0)} µs (${Math.round(serverCpu / (r.seconds * 10))} %) | ${r.errors} |`);
         }
       }
     }
     clearInterval(sampler);
-    process.stdout.write('\n| payload | per request | operation | requests/s | payloads/s | MB/s | raw AES-GCM MB/s (same process) | ratio | errors |\n');
-    process.stdout.write('| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n');
+    process.stdout.write('\n| payload | per request | operation | requests/s | payloads/s | MB/s | raw AES-GCM MB/s (same process) | ratio | ' +
+      'server CPU per request (of one core) | errors |\n');
+    process.stdout.write('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n');
     process.stdout.write(`${rows.join('\n')}\n`);
     process.stdout.write(`\nserver RSS: ${Math.round(baseRss / 1024)} MiB idle, peak ${Math.round(peakRss / 1024)} MiB ` +
       `(${CONCURRENCY} requests in flight; body limit 16 MiB)\n`);

@@ -20,6 +20,23 @@ export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 
 const text = new TextEncoder();
+
+/**
+ * Nonces from the system CSPRNG, drawn in blocks (one `randomBytes` call per 4096 nonces instead of one per
+ * payload); each 12-byte slice is handed out once.
+ */
+const NONCE_BLOCK = NONCE_BYTES * 4096;
+let nonces = Buffer.alloc(0);
+let nonceAt = 0;
+function nextNonce(): Buffer {
+  if (nonceAt + NONCE_BYTES > nonces.length) {
+    nonces = randomBytes(NONCE_BLOCK);
+    nonceAt = 0;
+  }
+  const nonce = nonces.subarray(nonceAt, nonceAt + NONCE_BYTES);
+  nonceAt += NONCE_BYTES;
+  return nonce;
+}
 const utf8 = new TextDecoder();
 
 export interface EncryptionOptions {
@@ -51,7 +68,7 @@ export function encryptPayload(payload: Payload, ring: KeyRing, options: Encrypt
   if (compress) {
     plain = gzipSync(plain);
   }
-  const nonce = randomBytes(NONCE_BYTES);
+  const nonce = nextNonce();
   const cipher = createCipheriv('aes-256-gcm', ring.activeKey, nonce);
   const data = Buffer.concat([nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
   return {

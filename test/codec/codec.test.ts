@@ -51,6 +51,24 @@ describe('the payload wire form', () => {
     }));
   });
 
+  test('a metadata key named __proto__ stays an ordinary key (binary and JSON forms)', () => {
+    const json = JSON.parse('{"metadata":{"__proto__":"AQI=","encoding":"anNvbg=="},"data":"eA=="}');
+    const payload = payloadFromJson(json, 'payloads[0]');
+    expect(Object.keys(payload.metadata ?? {}).sort()).toEqual(['__proto__', 'encoding']);
+    expect(Object.getPrototypeOf(payload.metadata)).toBe(Object.prototype);
+    const parsed = parsePayload(serializePayload(payload));
+    expect(Object.keys(parsed.metadata ?? {}).sort()).toEqual(['__proto__', 'encoding']);
+    expect(payloadToJson(parsed).metadata).toEqual(json.metadata);
+  });
+
+  test('base64 with characters outside the alphabet, or a wrong length, is refused', () => {
+    for (const bad of ['ab$d', 'abcde', 'ab=d', 'abc==']) {
+      expect(() => payloadFromJson({ data: bad }, 'p')).toThrow('p.data must be a base64 string');
+    }
+    expect(Buffer.from(payloadFromJson({ data: 'aGk' }, 'p').data ?? []).toString()).toBe('hi'); // unpadded
+    expect(Buffer.from(payloadFromJson({ data: '-_8' }, 'p').data ?? []).toString('hex')).toBe('fbff'); // URL-safe
+  });
+
   test('bytes that are not a payload are MALFORMED', () => {
     expect(codeOf(() => parsePayload(Buffer.from([0x0a, 0xff, 0xff, 0x01])))).toBe('MALFORMED');
   });
