@@ -6,11 +6,12 @@
  * Payloads that are not encrypted pass through decode unchanged. The workers' codec and the codec server use
  * this same code.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, KeyObject, randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { CodecError } from './errors';
 import { KeyRing } from './key-ring';
 import { Payload, parsePayload, serializePayload } from './payload';
+import { secretKey } from './secret-keys';
 
 export const ENCODING_KEY = 'encoding';
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
@@ -49,6 +50,11 @@ export interface EncryptionOptions {
   readonly compressAtBytes?: number;
   /** Decode refuses a payload that would decompress to more than this. @default 64 MiB */
   readonly maxDecompressedBytes?: number;
+  /**
+   * What a batch may decompress to in all (the codec server's per-request budget: a few kilobytes of compressed
+   * zeros each must not add up to gigabytes). Decode counts down `remaining` and refuses past it.
+   */
+  readonly budget?: { remaining: number };
 }
 
 function metadataText(payload: Payload, key: string): string | undefined {
@@ -69,7 +75,7 @@ export function encryptPayload(payload: Payload, ring: KeyRing, options: Encrypt
     plain = gzipSync(plain);
   }
   const nonce = nextNonce();
-  const cipher = createCipheriv('aes-256-gcm', ring.activeKey, nonce);
+  const cipher = createCipheriv('aes-256-gcm', secretKey(ring, ring.activeId) as KeyObject, nonce);
   const data = Buffer.concat([nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
   return {
     metadata: {
@@ -90,7 +96,7 @@ export function decryptPayload(payload: Payload, ring: KeyRing, options: Encrypt
   if (id === undefined || id === '') {
     throw new CodecError('UNKNOWN_KEY', `the payload names no key (metadata ${KEY_ID_METADATA} is missing)`);
   }
-  const key = ring.key(id);
+  const key = secretKey(ring, id);
   if (key === undefined) {
     throw new CodecError('UNKNOWN_KEY', `the payload's key "${id.slice(0, 64)}" is not in the key ring`);
   }
@@ -112,14 +118,20 @@ export function decryptPayload(payload: Payload, ring: KeyRing, options: Encrypt
     if (compression !== 'gzip') {
       throw new CodecError('MALFORMED', `unknown ${COMPRESSION_METADATA} "${compression.slice(0, 32)}"`);
     }
-    const limit = options.maxDecompressedBytes ?? 64 * 1024 * 1024;
+    const limit = Math.min(options.maxDecompressedBytes ?? 64 * 1024 * 1024, options.budget?.remaining ?? Infinity);
+    if (limit < 1) {
+      throw new CodecError('TOO_LARGE', 'the request decompresses to more than its budget');
+    }
     try {
       plain = gunzipSync(plain, { maxOutputLength: limit });
     } catch (e) {
-      throw (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE'
+      throw (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || (e as { code?: string }).code === 'ERR_OUT_OF_RANGE'
         ? new CodecError('TOO_LARGE', `the payload decompresses to more than ${limit} bytes`)
         : new CodecError('MALFORMED', 'the compressed payload does not decompress');
     }
+  }
+  if (options.budget) {
+    options.budget.remaining -= plain.length;
   }
   return parsePayload(plain);
 }

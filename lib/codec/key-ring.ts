@@ -3,9 +3,11 @@
  * decrypt. Read from a folder (a mounted Kubernetes Secret): `<id>.key` files hold a key in base64 (32 bytes), the
  * `active` file holds the id of the key that encrypts. Pure apart from reading that folder.
  */
+import { createSecretKey } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CodecError } from './errors';
+import { storeKeys } from './secret-keys';
 
 /** Key ids travel in payload metadata (`encryption-key-id`) and name Secret keys: letters, digits, `.`, `_`, `-`. */
 export const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -25,7 +27,7 @@ export class KeyRing {
       throw new CodecError('INVALID_KEY_RING', `the key ring folder ${dir} cannot be read: mount the key Secret there`);
     }
     // A mounted Secret also holds the kubelet's `..data` link and timestamped folder: only plain names count.
-    const keys: Record<string, Buffer> = {};
+    const keys: Record<string, Uint8Array> = {};
     for (const name of names.filter((n) => n.endsWith(KEY_SUFFIX) && !n.startsWith('..'))) {
       const id = name.slice(0, -KEY_SUFFIX.length);
       keys[id] = decodeKey(readFileSync(join(dir, name), 'utf8'), `${dir}/${name}`);
@@ -37,7 +39,12 @@ export class KeyRing {
       throw new CodecError('INVALID_KEY_RING', `${dir}/${ACTIVE_FILE} is missing: add a key "active" to the Secret with the id of the key ` +
         'that encrypts (e.g. "2026-11" for the file 2026-11.key)');
     }
-    return new KeyRing(keys, active, dir);
+    try {
+      return new KeyRing(keys, active, dir);
+    } finally {
+      // The decoded bytes may sit in Node's shared Buffer pool: wipe them once the ring holds its own copies.
+      Object.values(keys).forEach((key) => key.fill(0));
+    }
   }
 
   /** The newest modification time in a key ring folder (to notice a Secret update without re-reading keys). */
@@ -49,9 +56,9 @@ export class KeyRing {
     }
   }
 
-  private readonly keys: ReadonlyMap<string, Buffer>;
+  private readonly keyIds: readonly string[];
 
-  /** @param keys raw 32-byte keys by id; @param activeId the id of the key that encrypts */
+  /** @param keys raw 32-byte keys by id (copied; the caller may wipe its own); @param activeId the id of the key that encrypts */
   constructor(keys: Readonly<Record<string, Uint8Array>>, public readonly activeId: string, where = 'the key ring') {
     const entries = Object.entries(keys);
     if (entries.length === 0) {
@@ -72,22 +79,19 @@ export class KeyRing {
       throw new CodecError('INVALID_KEY_RING', `the active key "${activeId}" is not in ${where} (it holds ${entries.map(([id]) => id).join(', ')}): ` +
         'add its key file, or name one of those as active');
     }
-    this.keys = new Map(entries.map(([id, key]) => [id, Buffer.from(key)]));
+    // Secret-key objects: the bytes live outside the JavaScript heap and the Buffer pool, and never leave as bytes.
+    storeKeys(this, new Map(entries.map(([id, key]) => [id, createSecretKey(key)])));
+    this.keyIds = entries.map(([id]) => id).sort();
   }
 
   /** The ids of every key (all decrypt). */
   public get ids(): string[] {
-    return [...this.keys.keys()].sort();
+    return [...this.keyIds];
   }
 
-  /** The key of `id`, or undefined. */
-  public key(id: string): Uint8Array | undefined {
-    return this.keys.get(id);
-  }
-
-  /** The active key. */
-  public get activeKey(): Uint8Array {
-    return this.keys.get(this.activeId) as Uint8Array;
+  /** True when the ring holds key `id`. */
+  public has(id: string): boolean {
+    return this.keyIds.includes(id);
   }
 }
 
@@ -98,6 +102,7 @@ function decodeKey(text: string, file: string): Buffer {
   }
   const key = Buffer.from(trimmed, 'base64');
   if (key.length !== KEY_BYTES) {
+    key.fill(0);
     throw new CodecError('INVALID_KEY_RING', `${file} holds ${key.length} bytes; AES-256 needs ${KEY_BYTES}: make one with \`openssl rand -base64 32\``);
   }
   return key;

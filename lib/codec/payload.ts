@@ -142,7 +142,7 @@ export function payloadFromJson(value: unknown, at: string): Payload {
       throw new CodecError('BAD_REQUEST', `${at}.metadata must be an object of base64 strings`);
     }
     for (const [key, v] of Object.entries(json.metadata as Record<string, unknown>)) {
-      setOwn(metadata, key, fromBase64(v, `${at}.metadata.${key}`));
+      setOwn(metadata, key, fromBase64(v, `${at}.metadata.${JSON.stringify(key.slice(0, 64))}`));
     }
   }
   const data = json.data === undefined || json.data === null ? new Uint8Array() : fromBase64(json.data, `${at}.data`);

@@ -30,9 +30,10 @@ export interface CodecServerIngressProps {
   /** @default - the cluster's default IngressClass */
   readonly className?: string;
   /**
-   * Annotations. The codec server speaks HTTPS only: the default tells ingress-nginx so
-   * (`nginx.ingress.kubernetes.io/backend-protocol: HTTPS`); other controllers need their own equivalent.
-   * @default { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' }
+   * Annotations, added to `nginx.ingress.kubernetes.io/backend-protocol: HTTPS` (the codec server speaks HTTPS
+   * only; other controllers need their own equivalent). Never let the controller present a client certificate to
+   * the codec server: requests without a token would act with it.
+   * @default - backend-protocol HTTPS only
    */
   readonly annotations?: Readonly<Record<string, string>>;
 }
@@ -287,7 +288,7 @@ export class CodecServer extends Construct implements IComponent {
       if (props.ingress) {
         this.ingress = new k8s.KubeIngress(this, 'Ingress', {
           metadata: { name: this.name, labels,
-            annotations: { ...(props.ingress.annotations ?? { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' }) } },
+            annotations: { 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS', ...(props.ingress.annotations ?? {}) } },
           spec: {
             ingressClassName: props.ingress.className,
             tls: [{ hosts: [props.ingress.host], secretName: props.ingress.tlsSecretName }],

@@ -125,6 +125,11 @@ function requireSso(path: string, sso: WebUiSsoProps, cluster: TemporalCluster):
     throw new ValidationError('INVALID_POLICY', path, 'sso.clientSecret must name a Secret (the secret itself never goes in the manifests)',
       sso.clientSecret, 'e.g. clientSecret: { name: "temporal-ui-oidc", key: "client-secret" }, created with kubectl create secret generic');
   }
+  if (sso.clientId === oidc.audience) {
+    throw new ValidationError('INVALID_POLICY', path, 'sso.clientId is the audience the proxy accepts: ID tokens (whose aud is the client id) ' +
+      'would then pass as access tokens', sso.clientId, 'give Temporal its own API audience at the provider (authorizerProxy.oidc.audience), ' +
+      'distinct from the UI\'s client id');
+  }
   requireDnsName(path, 'sso.clientSecret.name', sso.clientSecret.name, { example: 'temporal-ui-oidc' });
   if (sso.clientSecret.key !== undefined && !/^[-._a-zA-Z0-9]+$/.test(sso.clientSecret.key)) {
     throw new ValidationError('INVALID_POLICY', path, 'sso.clientSecret.key must be a Secret key', sso.clientSecret.key, 'e.g. "client-secret"');

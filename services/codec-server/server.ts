@@ -159,8 +159,9 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
     return grants.rules as string[];
   }
 
+  // No credentials mode: the browser authenticates with the bearer header, never with cookies or a client certificate.
   const corsHeaders = (origin: string | undefined): Record<string, string> => origin !== undefined && config.corsOrigins.includes(origin)
-    ? { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' }
+    ? { 'access-control-allow-origin': origin, vary: 'Origin' }
     : { vary: 'Origin' };
 
   function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -176,7 +177,7 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
         if (size > config.maxBodyBytes) {
           reject(new HttpError(413, `the body is larger than ${config.maxBodyBytes} bytes`, 'TOO_LARGE'));
           req.removeAllListeners('data');
-          req.resume();
+          req.pause();
           return;
         }
         chunks.push(chunk);
@@ -231,6 +232,11 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
         throw new HttpError(400, 'the X-Namespace header names no namespace', 'NAMESPACE');
       }
       record.namespace = namespace.slice(0, 255);
+      // From a browser page (an Origin), only the signed-in person's token counts: a client certificate installed in
+      // the browser must not be usable by a script of an allowed origin.
+      if (origin !== undefined && req.headers.authorization === undefined) {
+        throw new HttpError(401, 'a request from a browser page needs a bearer token', 'UNAUTHENTICATED');
+      }
       let caller: Caller;
       try {
         caller = await authenticate(req);
@@ -256,8 +262,9 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
       }
       count = list.length;
       const ring = keys();
+      // What this request may decompress to in all: a few kilobytes of compressed zeros per payload must not add up.
       const options = { ...(config.compressAtBytes ? { compressAtBytes: config.compressAtBytes } : {}),
-        maxDecompressedBytes: config.maxBodyBytes * 16 };
+        maxDecompressedBytes: config.maxBodyBytes * 4, budget: { remaining: config.maxBodyBytes * 4 } };
       const out = list.map((item, i) => {
         const payload = payloadFromJson(item, `payloads[${i}]`);
         return payloadToJson(operation === 'encode' ? encryptPayload(payload, ring, options) : decryptPayload(payload, ring, options));
@@ -275,8 +282,9 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
         send(500, { error: 'INTERNAL', message: 'internal error' });
       } else {
         reason = error.reason;
+        // After a 413 the rest of the upload is not read: the connection closes.
         send(error.status, { error: error.code, message: error.reason },
-          error.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+          error.status === 401 ? { 'www-authenticate': 'Bearer' } : error.status === 413 ? { connection: 'close' } : {});
       }
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -293,6 +301,7 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
     requestTimeout: config.requestTimeoutMs, headersTimeout: Math.min(config.requestTimeoutMs, 20_000), keepAliveTimeout: 65_000,
   }, (req, res) => void serve(req, res));
   server.maxHeadersCount = 100;
+  server.maxConnections = 1024;
   const health = createHttpServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');

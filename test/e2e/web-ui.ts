@@ -43,6 +43,12 @@ function keyRing(): KeyRing {
   return new KeyRing(keys, secret.active);
 }
 
+/** The active key's id and bytes, as the user wrote them into the Secret (for the Go implementation). */
+function activeKey(): { id: string; key: Buffer } {
+  const secret = context().userSecrets[CODEC_KEYS_SECRET];
+  return { id: secret.active, key: Buffer.from(secret[`${secret.active}.key`], 'base64') };
+}
+
 const converter = (): DataConverter => ({ payloadCodecs: [new EncryptionCodec(keyRing())] });
 
 /** SHA-256 of a certificate's SubjectPublicKeyInfo, base64: Chromium's --ignore-certificate-errors-spki-list entry. */
@@ -278,7 +284,7 @@ export function registerWebUiTests(): void {
       const encrypted = payloadToJson((await new EncryptionCodec(keyRing()).encode([{ metadata: { encoding: Buffer.from('json/plain') },
         data: Buffer.from(JSON.stringify(SECRET)) }]))[0]);
       const answer = await page.evaluate(async ({ url, bearer, payload }) => {
-        const response = await fetch(`${url}/decode`, { method: 'POST', credentials: 'include', body: JSON.stringify({ payloads: [payload] }),
+        const response = await fetch(`${url}/decode`, { method: 'POST', body: JSON.stringify({ payloads: [payload] }),
           headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default', Authorization: `Bearer ${bearer}` } });
         return { status: response.status, body: await response.text() };
       }, { url: ui.codecUrl, bearer: token, payload: encrypted });
@@ -322,10 +328,10 @@ export function registerWebUiTests(): void {
 
     test('an independent implementation (Go, crypto/aes + crypto/cipher) and ours decrypt each other', () => withLogs(async () => {
       const binary = buildInterop(context().work);
-      const ring = keyRing();
+      const ring = activeKey();
       const plain = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from(JSON.stringify(SECRET)).toString('base64') };
       // Go encrypts; the codec server (with a workload certificate, as the CLI) and the library decrypt.
-      const fromGo = interop(binary, 'encrypt', ring.activeKey, ring.activeId, plain);
+      const fromGo = interop(binary, 'encrypt', ring.key, ring.id, plain);
       expect(fromGo.ok).toBe(true);
       const goPayload = JSON.parse(fromGo.out);
       const decoded = await codecCall(codec.port, '/decode', { payloads: [goPayload] });
@@ -334,7 +340,7 @@ export function registerWebUiTests(): void {
       // The codec server encrypts; Go decrypts.
       const encoded = await codecCall(codec.port, '/encode', { payloads: [plain] });
       expect(encoded.status).toBe(200);
-      const back = interop(binary, 'decrypt', ring.activeKey, ring.activeId, (encoded.json.payloads ?? [])[0]);
+      const back = interop(binary, 'decrypt', ring.key, ring.id, (encoded.json.payloads ?? [])[0]);
       expect(back.ok).toBe(true);
       expect(JSON.parse(back.out)).toEqual({ metadata: plain.metadata, data: plain.data });
       // A flipped bit: Go's GCM and ours both refuse it.
@@ -343,7 +349,7 @@ export function registerWebUiTests(): void {
         bytes[bytes.length - 20] ^= 1;
         return bytes.toString('base64');
       })() };
-      expect(interop(binary, 'decrypt', ring.activeKey, ring.activeId, tampered).out).toContain('message authentication failed');
+      expect(interop(binary, 'decrypt', ring.key, ring.id, tampered).out).toContain('message authentication failed');
       const refused = await codecCall(codec.port, '/decode', { payloads: [tampered] });
       expect({ status: refused.status, error: refused.json.error }).toEqual({ status: 422, error: 'DECRYPT_FAILED' });
       writeFileSync(join(context().work, 'interop.json'), JSON.stringify({ goPayload, encoded: encoded.json }, undefined, 2));

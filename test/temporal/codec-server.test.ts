@@ -125,6 +125,10 @@ describe('the Web UI behind single sign-on, with the codec server', () => {
     const ingress = findObject(objs, 'Ingress', 'temporal-codec');
     expect(ingress.spec?.tls).toEqual([{ hosts: ['codec.example.com'], secretName: 'codec-ingress-tls' }]);
     expect(ingress.metadata.annotations).toEqual({ 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' });
+    const annotated = build({ ...SIGNED_IN, codecServer: { ingress: { host: 'codec.example.com', tlsSecretName: 'codec-ingress-tls',
+      annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '8m' } } } }).objs;
+    expect(findObject(annotated, 'Ingress', 'temporal-codec').metadata.annotations).toEqual({
+      'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS', 'nginx.ingress.kubernetes.io/proxy-body-size': '8m' });
     const cert = findAll(objs, 'Certificate').find((x) => (x.spec as { secretName: string }).secretName === 'temporal-codec-tls');
     expect((cert?.spec as { dnsNames: string[] }).dnsNames).toContain('codec.example.com');
   });
@@ -151,6 +155,8 @@ describe('validation', () => {
       callbackUrl: 'https://temporal.example.com/' } } }, 'INVALID_POLICY', 'temporal/WebUi/sso'],
     ['a plain-HTTP callback URL', { authorizerProxy: { oidc: OIDC }, webUi: { sso: { ...SSO,
       callbackUrl: 'http://temporal.example.com/auth/sso/callback' } } }, 'INVALID_INGRESS', 'temporal/WebUi/sso'],
+    ['the UI\'s client id as the audience the proxy accepts (ID tokens would pass)', { authorizerProxy: { oidc: OIDC },
+      webUi: { sso: { ...SSO, clientId: 'temporal' } } }, 'INVALID_POLICY', 'temporal/WebUi/sso'],
     ['scopes without openid', { authorizerProxy: { oidc: OIDC }, webUi: { sso: { ...SSO, scopes: ['profile'] } } }, 'INVALID_POLICY',
       'temporal/WebUi/sso'],
     ['a client secret given as a value', { authorizerProxy: { oidc: OIDC }, webUi: { sso: { ...SSO, clientSecret: 's3cret' as never } } },

@@ -245,16 +245,29 @@ describe('bad payloads and requests', () => {
 });
 
 describe('CORS', () => {
-  test('the Web UI\'s origin: preflight allowed with credentials and the three headers', async () => {
+  test('the Web UI\'s origin: preflight allowed for the bearer header (no credentials mode)', async () => {
     const reply = await call('/decode', { method: 'OPTIONS', headers: { origin: UI_ORIGIN, 'access-control-request-method': 'POST',
       'access-control-request-headers': 'authorization,content-type,x-namespace' } });
     expect(reply.status).toBe(204);
     expect(reply.headers['access-control-allow-origin']).toBe(UI_ORIGIN);
-    expect(reply.headers['access-control-allow-credentials']).toBe('true');
+    expect(reply.headers['access-control-allow-credentials']).toBeUndefined();
     expect(reply.headers['access-control-allow-headers']).toBe('Authorization, Authorization-Extras, Content-Type, X-Namespace');
     const post = await call('/decode', { headers: { ...(await asUser('rita')), origin: UI_ORIGIN }, body: body([encrypted(SECRET)]) });
     expect(post.status).toBe(200);
     expect(post.headers['access-control-allow-origin']).toBe(UI_ORIGIN);
+  });
+
+  test('from a browser page, a client certificate alone does not authenticate: the token is required', async () => {
+    const reply = await call('/decode', { cert: pki.worker, headers: { 'x-namespace': 'orders', origin: UI_ORIGIN }, body: body([encrypted(SECRET)]) });
+    expect(reply.status).toBe(401);
+    expect(reply.json?.message).toBe('a request from a browser page needs a bearer token');
+    expect(reply.body).not.toContain(SECRET);
+  });
+
+  test('an oversized body closes the connection (the rest of the upload is not read)', async () => {
+    const reply = await call('/decode', { headers: await asUser('rita'), body: body([plain('x'.repeat(70 * 1024))]) });
+    expect(reply.status).toBe(413);
+    expect(reply.headers.connection).toBe('close');
   });
 
   test('another origin: 403 and no CORS header (preflight and request)', async () => {
