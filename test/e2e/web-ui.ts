@@ -87,11 +87,13 @@ async function startWebUi(): Promise<Started> {
   const c = context();
   // The image's entrypoint (start-ui-server.sh: `exec ./ui-server --env docker start` in /home/ui-server), here the
   // binary with that folder's config template as its root.
+  // The root is a host path: added after the pod's paths are rewritten (a cache under /tmp is not the pod's /tmp).
   const deployment = structuredClone(findComponent(c.manifests.objects, 'Deployment', 'web'));
-  podSpec(deployment).containers[0].command = ['temporal-ui-server', '--root', c.peers.uiRoot, '--env', 'docker', 'start'];
+  podSpec(deployment).containers[0].command = ['temporal-ui-server', '--env', 'docker', 'start'];
   const local = pod(deployment, 'web-0');
   const spec = local.containers[0];
-  const running = c.runner.start({ ...spec, env: { ...spec.env, TEMPORAL_UI_PORT: String(c.ui.uiPort) } });
+  const running = c.runner.start({ ...spec, argv: [spec.argv[0], '--root', c.peers.uiRoot, ...spec.argv.slice(1)],
+    env: { ...spec.env, TEMPORAL_UI_PORT: String(c.ui.uiPort) } });
   await waitUntil('the Web UI server to be healthy', async () => {
     if (running.exit !== undefined) {
       throw new Error(`the Web UI server exited ${running.exit.code ?? running.exit.signal}:\n${tail(running.logFile)}`);
