@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { DataConverter } from '@temporalio/client';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { EncryptionCodec, KeyRing, payloadToJson } from '../../lib/codec';
-import { CODEC_KEYS_SECRET, context, MINUTE, pod, withLogs, workloadFiles } from './harness';
+import { CODEC_KEYS_SECRET, context, MINUTE, NAMESPACE_B, pod, withLogs, workloadFiles } from './harness';
 import { containerPort, findComponent, onlyContainer, podSpec, serviceHost } from './manifests';
 import { freePort, waitUntil } from './net';
 import { Running, tail } from './processes';
@@ -293,6 +293,11 @@ export function registerWebUiTests(): void {
       await screenshot(page, 'nothing-for-bob');
       expect(answer.status).toBe(403);
       expect(answer.body).not.toContain('Lovelace');
+      // His own namespace works, and the namespace list shows only it.
+      await page.goto(`http://localhost:${ui.uiPort}/namespaces/${NAMESPACE_B}/workflows`);
+      await page.waitForFunction(() => document.body.innerText.includes('Workflows') && !document.body.innerText.includes('Continue to SSO'),
+        undefined, { timeout: 30_000 });
+      await screenshot(page, 'bob-in-his-namespace');
       await context_.close();
     }), 3 * MINUTE);
 
