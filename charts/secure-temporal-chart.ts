@@ -16,6 +16,7 @@ import { EvaluationPostgres } from '../lib/temporal/evaluation-postgres';
 import { TemporalNamespaceProps } from '../lib/temporal/namespace-job';
 import { TemporalWebUi, TemporalWebUiProps } from '../lib/temporal/web-ui';
 import { TlsIdentity } from '../lib/tls/identity';
+import { stripNamespace } from '../lib/tls/generated-chain';
 import { ServiceAccountRef, WorkloadIssuancePolicy } from '../lib/tls/issuance-policy';
 import { ClientIdentityProps, TemporalPki, TemporalPkiProps } from '../lib/tls/pki';
 
@@ -161,7 +162,7 @@ export class SecureTemporalChart extends Chart implements SecureTemporalDeployme
       requireRoles(this.node.path, identities, props.authorizerProxy !== false);
 
       if (createNamespace) {
-        new k8s.KubeNamespace(this, 'Namespace', {
+        const namespaceObject = new k8s.KubeNamespace(this, 'Namespace', {
           metadata: {
             name: namespace,
             labels: {
@@ -172,6 +173,8 @@ export class SecureTemporalChart extends Chart implements SecureTemporalDeployme
             },
           },
         });
+        // Cluster-scoped: the chart's namespace stamped on it would make it a member of itself (a cycle for Pulumi).
+        stripNamespace(namespaceObject);
       }
 
       this.pki = new TemporalPki(this, 'Pki', { ...(props.tls ?? {}), installation: this.installation });

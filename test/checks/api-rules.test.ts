@@ -63,6 +63,13 @@ describe('apiRuleViolations', () => {
     expect(apiRuleViolations(objs)).toEqual(['Ingress/x: backend Service ghost does not exist']);
   });
 
+  it('does flag a cluster-scoped object that carries a namespace', () => {
+    const objs = defaultOutput();
+    const issuer = objs.find((o) => o.kind === 'ClusterIssuer')!;
+    objs.splice(objs.indexOf(issuer), 1, { ...issuer, metadata: { ...issuer.metadata, namespace: 'temporal' } });
+    expect(apiRuleViolations(objs)).toEqual([`ClusterIssuer/${issuer.metadata.name}: cluster-scoped, yet carries namespace temporal`]);
+  });
+
   it('does flag two objects with the same kind, namespace and name', () => {
     const objs = defaultOutput();
     objs.push(objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'temporal-config')!);

@@ -47,6 +47,10 @@ function metadataViolations(obj: K8sObject): string[] {
   if (!CLUSTER_SCOPED.includes(obj.kind) && (obj.metadata.namespace === undefined || !isDnsLabel(obj.metadata.namespace))) {
     out.push(`${at}: namespace ${obj.metadata.namespace ?? 'unset'} is not a DNS label`);
   }
+  // kubectl ignores it; server-side apply tools and Pulumi's yaml/v2 do not (a Namespace "in" itself is a cycle).
+  if (CLUSTER_SCOPED.includes(obj.kind) && obj.metadata.namespace !== undefined) {
+    out.push(`${at}: cluster-scoped, yet carries namespace ${obj.metadata.namespace}`);
+  }
   const labelSets = [obj.metadata.labels ?? {}];
   for (const pod of podTemplates([obj])) {
     labelSets.push(pod.metadata.labels ?? {});
