@@ -6,6 +6,8 @@
 import { App, Chart, Duration } from 'cdk8s';
 import { Secret } from 'cdk8s-plus-27';
 import * as fc from 'fast-check';
+import { Peer } from '../lib/core/peers';
+import { WebUiSsoProps } from '../lib/temporal/web-ui';
 import { SecureTemporalChart, SecureTemporalChartProps } from '../charts/secure-temporal-chart';
 import { ValidationError } from '../lib/core/errors';
 import { TemporalCluster, TemporalClusterProps } from '../lib/temporal/cluster';
@@ -61,6 +63,19 @@ const dynamicConfig = fc.dictionary<DynamicConfigValue[]>(
 );
 const ingressHost = mostly(fc.constantFrom('temporal.example.com', 'ui.a.example.org'), fc.constantFrom('localhost', 'UI.example.com', ''));
 
+const OIDC = { issuer: 'https://login.example.com/realms/t', audience: 'temporal', jwksUri: 'https://login.example.com/realms/t/certs',
+  peers: [Peer.cidr('203.0.113.0/24')] };
+const sso = mostly<WebUiSsoProps>(fc.record({
+  clientId: fc.constantFrom('temporal-ui', 'ui'),
+  clientSecret: fc.record({ name: fc.constantFrom('temporal-ui-oidc', 'ui-secret'), key: fc.constantFrom('client-secret', 'secret') },
+    { requiredKeys: ['name'] }),
+  callbackUrl: fc.constantFrom('https://temporal.example.com/auth/sso/callback', 'http://localhost:8080/auth/sso/callback'),
+}), fc.constantFrom(
+  { clientId: 'temporal', clientSecret: { name: 'x' }, callbackUrl: 'https://temporal.example.com/auth/sso/callback' },
+  { clientId: 'ui', clientSecret: { name: 'x' }, callbackUrl: 'http://temporal.example.com/auth/sso/callback' },
+  { clientId: 'ui', clientSecret: { name: 'x' }, callbackUrl: 'https://temporal.example.com/' },
+));
+
 const chartProps: fc.Arbitrary<SecureTemporalChartProps> = fc.record({
   namespace,
   name,
@@ -76,9 +91,15 @@ const chartProps: fc.Arbitrary<SecureTemporalChartProps> = fc.record({
   webUi: fc.oneof(fc.constant(false as const), fc.record({
     replicas, resources, image: image('temporalio/ui', '2.52.0'),
     ingress: fc.record({ host: ingressHost, tlsSecretName: mostly(fc.constant('temporal-web-tls'), fc.constant('Bad Secret')),
-      allowPlaintext: fc.boolean() }, { requiredKeys: ['host'] }),
+      allowPlaintext: fc.boolean() }, { requiredKeys: ['host', 'tlsSecretName'] }),
     defaultNamespace: fc.constantFrom('default', 'orders'),
-  }, { requiredKeys: [] })),
+    // An Ingress needs sign-on (its absence is covered by the unit tests).
+    sso,
+  }, { requiredKeys: ['sso'] })),
+  // Tokens of an identity provider (the Web UI's sign-on needs them), mostly.
+  authorizerProxy: mostly(fc.constant({ oidc: OIDC }), fc.constant({})),
+  codecServer: fc.oneof(fc.constant(false as const), fc.record({ replicas, maxPayloads: mostly(fc.integer({ min: 1, max: 5000 }),
+    fc.constantFrom(0, -1)) }, { requiredKeys: [] })),
   adminTools: fc.boolean(),
   logLevel: fc.constantFrom('debug', 'info', 'warn', 'error'),
 }, { requiredKeys: [] });
