@@ -4,6 +4,7 @@
 #     ${SECURE_TEMPORAL_PEERS:-$HOME/.cache/secure-temporal/peers}/bin (one stamp file per version);
 #   - the Temporal Web UI server (github.com/temporalio/ui-server, front end embedded) as temporal-ui-server, with its
 #     config template (config/docker.yaml of the module, what the temporalio/ui image reads) in ui-server/config;
+#   - kustomize (sigs.k8s.io/kustomize), which renders the synthesized dist/ as a GitOps tool would;
 #   - PostgreSQL server binaries (initdb, pg_ctl) and Chromium (the browser tests), from the distribution when missing.
 # Needs Go (>= the `go` line of the modules below) and, for PostgreSQL, apt-get and root.
 #
@@ -18,6 +19,9 @@ SERVER_VERSION='v1.31.2'
 CLI_VERSION='v1.5.1'
 SERVER_MODULE='go.temporal.io/server'
 CLI_MODULE='github.com/temporalio/cli'
+# kustomize renders dist/ as a GitOps tool would (v5.8.3 needs a newer Go).
+KUSTOMIZE_VERSION='v5.8.2'
+KUSTOMIZE_MODULE='sigs.k8s.io/kustomize/kustomize/v5'
 # The Web UI release the chart's default image (temporalio/ui:2.52.0) runs.
 UI_VERSION='v2.52.0'
 UI_MODULE='github.com/temporalio/ui-server/v2'
@@ -134,11 +138,13 @@ go_install temporal-server "$SERVER_MODULE/cmd/server" "$SERVER_VERSION" server
 go_install temporal-sql-tool "$SERVER_MODULE/cmd/tools/sql" "$SERVER_VERSION" sql
 go_install temporal "$CLI_MODULE/cmd/temporal" "$CLI_VERSION" temporal
 go_install temporal-ui-server "$UI_MODULE/cmd/server" "$UI_VERSION" server
+go_install kustomize "$KUSTOMIZE_MODULE" "$KUSTOMIZE_VERSION" kustomize
 install_ui_config
 install_postgres
 install_chromium
 log "peers in $BIN:"
 log "  chromium: $(chromium --version 2>/dev/null | head -n 1)"
+log "  kustomize: $("$BIN/kustomize" version 2>&1 | head -n 1)"
 for b in temporal-server temporal-sql-tool temporal; do
   log "  $b: $("$BIN/$b" --version 2>&1 | head -n 1)"
 done
