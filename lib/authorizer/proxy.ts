@@ -395,13 +395,7 @@ export class AuthorizerProxy extends Construct implements IComponent {
     const oidc = this.props.oidc;
     const calls: Call[] = [
       { to: this.props.upstream.endpoint(), category: 'client', purpose: 'forwards authorized calls with the token it signs' },
-      ...(oidc ? [{
-        outside: { id: `${this.component}-oidc`, label: 'identity provider JWKS', peers: oidc.peers },
-        ports: [{ port: Number(new URL(oidc.jwksUri).port || 443) }],
-        targets: [oidc.jwksUri],
-        category: 'client' as const,
-        purpose: 'fetches the identity provider\'s signing keys',
-      }] : []),
+      ...(oidc ? [identityProviderCall(this.component, oidc.peers, oidc.jwksUri, 'fetches the identity provider\'s signing keys')] : []),
     ];
     const admits: Admission[] = [
       { from: { outside: { role: 'clients' } }, port: this.ports.grpc, category: 'client',
@@ -419,6 +413,20 @@ export class AuthorizerProxy extends Construct implements IComponent {
       presents: [this.clientIdentity],
     };
   }
+}
+
+/**
+ * A component's egress to the identity provider (`url`: its JWKS or its discovery URL), to `peers` on the URL's
+ * port: the network row of every component that talks to the provider.
+ */
+export function identityProviderCall(component: string, peers: readonly ExternalPeer[], url: string, purpose: string): Call {
+  return {
+    outside: { id: `${component}-oidc`, label: 'identity provider', peers },
+    ports: [{ port: Number(new URL(url).port || 443) }],
+    targets: [url],
+    category: 'client',
+    purpose,
+  };
 }
 
 function requireOidc(path: string, oidc: OidcProps): OidcProps {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { OIDC_CA_FILE, POLICY_FILE } from '../authorizer/proxy';
+import { identityProviderCall, OIDC_CA_FILE, POLICY_FILE } from '../authorizer/proxy';
 import { bundledProgram } from '../authorizer/program';
 import { CODEC_ENV, CODEC_LIMITS, CODEC_PORTS } from '../codec/server-env';
 import { Admission, Call, ComponentDescription, Components, Endpoint, IComponent, NamedPort } from '../core/component';
@@ -305,13 +305,7 @@ export class CodecServer extends Construct implements IComponent {
 
   public get description(): ComponentDescription {
     const oidc = this.cluster.authorizerProxy?.oidc;
-    const calls: Call[] = oidc ? [{
-      outside: { id: `${this.component}-oidc`, label: 'identity provider JWKS', peers: oidc.peers },
-      ports: [{ port: Number(new URL(oidc.jwksUri).port || 443) }],
-      targets: [oidc.jwksUri],
-      category: 'client',
-      purpose: 'fetches the identity provider\'s signing keys',
-    }] : [];
+    const calls: Call[] = oidc ? [identityProviderCall(this.component, oidc.peers, oidc.jwksUri, 'fetches the identity provider\'s signing keys')] : [];
     const admits: Admission[] = [
       { from: { outside: { role: 'clients' } }, port: this.ports.https, category: 'client',
         purpose: 'the CLI and tools of the client namespaces decode payloads (client certificates)' },

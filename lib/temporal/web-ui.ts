@@ -13,7 +13,7 @@ import {
 import { rollback } from '../core/rollback';
 import { Role, SYSTEM_NAMESPACE } from '../authorizer/policy';
 import { requireUnusedNames } from '../core/unique';
-import { OIDC_CA_FILE } from '../authorizer/proxy';
+import { identityProviderCall, OIDC_CA_FILE } from '../authorizer/proxy';
 import { ExternalPeer } from '../core/peers';
 import { TemporalCluster } from './cluster';
 import { requireHttpsUrl } from './codec-server';
@@ -316,13 +316,7 @@ export class TemporalWebUi extends Construct implements IComponent {
         ports: [httpPort],
         calls: [
           { to: target, category: 'ui', purpose: `the Web UI server calls the ${cluster.authorizerProxy ? 'authorizer proxy' : 'frontend API'}` },
-          ...(sso ? [{
-            outside: { id: `${component}-oidc`, label: 'identity provider', peers: sso.peers },
-            ports: [{ port: Number(new URL(sso.providerUrl).port || 443) }],
-            targets: [sso.providerUrl],
-            category: 'client' as const,
-            purpose: 'the Web UI server signs users in (discovery, token endpoint)',
-          }] : []),
+          ...(sso ? [identityProviderCall(component, sso.peers, sso.providerUrl, 'the Web UI server signs users in (discovery, token endpoint)')] : []),
         ],
         admits: props.ingress ? [{ from: { outside: { role: 'ingress-controller' } }, port: httpPort, category: 'ingress',
           purpose: 'browsers reach the Web UI through the Ingress' }] : [],

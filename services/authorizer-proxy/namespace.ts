@@ -25,50 +25,13 @@ function varint(bytes: Uint8Array, at: number): [number, number] {
  * occurrence wins, as protobuf decoders do. Throws MalformedRequest on bytes that are not a message.
  */
 export function stringField(bytes: Uint8Array, field: number): string | undefined {
-  let at = 0;
-  let found: string | undefined;
-  while (at < bytes.length) {
-    const [key, next] = varint(bytes, at);
-    at = next;
-    const number = Math.floor(key / 8);
-    const wire = key % 8;
-    if (number === 0) {
-      throw new MalformedRequest('field number 0');
-    }
-    switch (wire) {
-      case 0:
-        at = varint(bytes, at)[1];
-        break;
-      case 1:
-        at += 8;
-        break;
-      case 2: {
-        const [length, start] = varint(bytes, at);
-        if (start + length > bytes.length) {
-          throw new MalformedRequest('truncated length-delimited field');
-        }
-        if (number === field) {
-          found = Buffer.from(bytes.subarray(start, start + length)).toString('utf8');
-        }
-        at = start + length;
-        break;
-      }
-      case 5:
-        at += 4;
-        break;
-      default:
-        throw new MalformedRequest(`unsupported wire type ${wire}`);
-    }
-    if (at > bytes.length) {
-      throw new MalformedRequest('truncated field');
-    }
-  }
-  return found;
+  const found = fields(bytes).filter((f) => f.number === field && f.wire === 2).pop();
+  return found ? Buffer.from(bytes.subarray(found.value, found.end)).toString('utf8') : undefined;
 }
 
 /** Each top-level field of a message: its number, and where it starts, its value starts, and it ends. */
-function fields(bytes: Uint8Array): { number: number; start: number; value: number; end: number }[] {
-  const out: { number: number; start: number; value: number; end: number }[] = [];
+function fields(bytes: Uint8Array): { number: number; wire: number; start: number; value: number; end: number }[] {
+  const out: { number: number; wire: number; start: number; value: number; end: number }[] = [];
   let at = 0;
   while (at < bytes.length) {
     const start = at;
@@ -99,7 +62,7 @@ function fields(bytes: Uint8Array): { number: number; start: number; value: numb
     if (number === 0 || at > bytes.length) {
       throw new MalformedRequest('truncated field');
     }
-    out.push({ number, start, value, end: at });
+    out.push({ number, wire, start, value, end: at });
   }
   return out;
 }
