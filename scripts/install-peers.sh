@@ -5,6 +5,10 @@
 #   - the Temporal Web UI server (github.com/temporalio/ui-server, front end embedded) as temporal-ui-server, with its
 #     config template (config/docker.yaml of the module, what the temporalio/ui image reads) in ui-server/config;
 #   - kustomize (sigs.k8s.io/kustomize), which renders the synthesized dist/ as a GitOps tool would;
+#   - a Kubernetes control plane on loopback: etcd, kube-apiserver, kube-controller-manager and kubectl, and the
+#     Pulumi CLI with the Kubernetes provider plugin (pulumi up against that API server). These build from
+#     wrapper modules in test/peers/<name> (their upstream go.mod files replace modules with local paths, which
+#     `go install` refuses); each wrapper's go.mod and go.sum pin what is built;
 #   - PostgreSQL server binaries (initdb, pg_ctl) and Chromium (the browser tests), from the distribution when missing.
 # Needs Go (>= the `go` line of the modules below) and, for PostgreSQL, apt-get and root.
 #
@@ -25,6 +29,12 @@ KUSTOMIZE_MODULE='sigs.k8s.io/kustomize/kustomize/v5'
 # The Web UI release the chart's default image (temporalio/ui:2.52.0) runs.
 UI_VERSION='v2.52.0'
 UI_MODULE='github.com/temporalio/ui-server/v2'
+# Versions built from the wrapper modules under test/peers (their go.mod files say the same).
+ETCD_VERSION='v3.6.16'
+KUBERNETES_VERSION='v1.34.4'
+PULUMI_VERSION='v3.274.1'
+PULUMI_KUBERNETES_VERSION='4.25.0'
+WRAPPERS="$(cd "$(dirname "$0")/../test/peers" && pwd)"
 
 PEERS="${SECURE_TEMPORAL_PEERS:-$HOME/.cache/secure-temporal/peers}"
 BIN="$PEERS/bin"
@@ -65,6 +75,58 @@ go_install() {
   mv -f "$tmpbin/$built" "$BIN/$name"
   rm -rf "$tmpbin"
   stamp "$name" "$version"
+}
+
+# wrapper_build NAME VERSION WRAPPER PACKAGE [LDFLAGS]: go build PACKAGE in a copy of test/peers/WRAPPER into BIN/NAME.
+# The copy sits outside the repository (generated files never land in the work tree).
+wrapper_build() {
+  local name="$1" version="$2" wrapper="$3" package="$4" ldflags="${5:-}"
+  if installed "$name" "$version"; then
+    log "$name $version: already installed"
+    return
+  fi
+  require_go
+  log "$name $version: go build $package (wrapper module test/peers/$wrapper)"
+  local dir
+  dir="$(mktemp -d)"
+  cp -R "$WRAPPERS/$wrapper/." "$dir/"
+  if [ "$wrapper" = pulumi-kubernetes ]; then
+    # The provider's main embeds its schema with the release's version, and its Terraform mapping, compacted.
+    local module
+    module="$(cd "$dir" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)"
+    node -e '
+      const fs = require("fs");
+      const [src, out, version] = process.argv.slice(1);
+      const schema = JSON.parse(fs.readFileSync(src + "/cmd/pulumi-resource-kubernetes/schema.json", "utf8"));
+      schema.version = version;
+      fs.writeFileSync(out + "/schema-embed.json", JSON.stringify(schema));
+      const mapping = JSON.parse(fs.readFileSync(src + "/cmd/pulumi-resource-kubernetes/terraform-mapping.json", "utf8"));
+      fs.writeFileSync(out + "/terraform-mapping-embed.json", JSON.stringify(mapping));
+    ' "$module" "$dir" "$version"
+  fi
+  (cd "$dir" && GOFLAGS=-buildvcs=false go build -trimpath -ldflags "$ldflags" -o "$BIN/$name.new" "$package")
+  mv -f "$BIN/$name.new" "$BIN/$name"
+  rm -rf "$dir"
+  stamp "$name" "$version"
+}
+
+kube_ldflags() {
+  local v="$KUBERNETES_VERSION" minor
+  minor="$(echo "$v" | cut -d. -f2)"
+  echo "-s -w -X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1" \
+    "-X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/client-go/pkg/version.gitVersion=$v" \
+    "-X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+}
+
+install_control_plane() {
+  wrapper_build etcd "$ETCD_VERSION" etcd .  '-s -w'
+  wrapper_build kube-apiserver "$KUBERNETES_VERSION" kubernetes k8s.io/kubernetes/cmd/kube-apiserver "$(kube_ldflags)"
+  wrapper_build kube-controller-manager "$KUBERNETES_VERSION" kubernetes k8s.io/kubernetes/cmd/kube-controller-manager "$(kube_ldflags)"
+  wrapper_build kubectl "$KUBERNETES_VERSION" kubernetes k8s.io/kubernetes/cmd/kubectl "$(kube_ldflags)"
+  wrapper_build pulumi "$PULUMI_VERSION" pulumi github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+    "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
+  wrapper_build pulumi-resource-kubernetes "$PULUMI_KUBERNETES_VERSION" pulumi-kubernetes . \
+    "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_VERSION"
 }
 
 # Prints the directory holding initdb and pg_ctl, or nothing.
@@ -139,12 +201,17 @@ go_install temporal-sql-tool "$SERVER_MODULE/cmd/tools/sql" "$SERVER_VERSION" sq
 go_install temporal "$CLI_MODULE/cmd/temporal" "$CLI_VERSION" temporal
 go_install temporal-ui-server "$UI_MODULE/cmd/server" "$UI_VERSION" server
 go_install kustomize "$KUSTOMIZE_MODULE" "$KUSTOMIZE_VERSION" kustomize
+install_control_plane
 install_ui_config
 install_postgres
 install_chromium
 log "peers in $BIN:"
 log "  chromium: $(chromium --version 2>/dev/null | head -n 1)"
 log "  kustomize: $("$BIN/kustomize" version 2>&1 | head -n 1)"
+log "  kube-apiserver: $("$BIN/kube-apiserver" --version 2>&1 | head -n 1)"
+log "  kubectl: $("$BIN/kubectl" version --client 2>&1 | head -n 1)"
+log "  etcd: $("$BIN/etcd" --version 2>&1 | head -n 1)"
+log "  pulumi: $("$BIN/pulumi" version 2>&1 | head -n 1)"
 for b in temporal-server temporal-sql-tool temporal; do
   log "  $b: $("$BIN/$b" --version 2>&1 | head -n 1)"
 done

@@ -1,0 +1,40 @@
+// The cdk8s app of this project (cdk8s.yaml): runs the compiled main.ts (build/main.js), which `npm ci` builds
+// (the `prepare` script). When a TypeScript source is newer than that build, it compiles first (tsc, and the
+// service bundles), so an edited main.ts or library never synthesizes stale output. Plain CommonJS, no
+// dependency: the check costs a directory walk.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const { existsSync, readdirSync, statSync } = require('node:fs');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+const entry = join(root, 'build', 'main.js');
+const SOURCES = ['main.ts', 'index.ts', 'lib', 'charts', 'imports', 'services'];
+
+function newest(path) {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    return 0;
+  }
+  if (!stat.isDirectory()) {
+    return path.endsWith('.ts') ? stat.mtimeMs : 0;
+  }
+  let latest = 0;
+  for (const name of readdirSync(path)) {
+    latest = Math.max(latest, newest(join(path, name)));
+  }
+  return latest;
+}
+
+const built = existsSync(entry) ? statSync(entry).mtimeMs : 0;
+const sources = Math.max(...SOURCES.map((s) => newest(join(root, s))));
+if (built === 0 || sources > built) {
+  process.stderr.write(built === 0 ? 'build/main.js is missing: compiling (npm run build)\n'
+    : 'TypeScript sources changed since the last build: compiling (npm run build)\n');
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')],
+    { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'scripts', 'bundle-services.mjs')], { cwd: root, stdio: 'inherit' });
+}
+require(entry);
