@@ -70,7 +70,7 @@ export interface PolicyRule {
   readonly certificate?: CertificateMatch;
   readonly jwt?: JwtMatch;
   /** Roles per Temporal namespace; `temporal-system` for the cluster (and so every namespace). */
-  readonly grants: Readonly<Record<string, Role | readonly Role[]>>;
+  readonly grants: { readonly [key: string]: Role | readonly Role[] };
   /** APIs denied to whoever this rule matches, whatever else grants them (names such as `TerminateWorkflowExecution`). */
   readonly denyApis?: readonly string[];
 }

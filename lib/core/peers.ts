@@ -8,9 +8,9 @@ export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 export interface NamespacePeer {
   readonly kind: 'namespace';
   /** Labels the namespaces must carry. Never empty: an empty selector would admit every namespace. */
-  readonly namespaceLabels: Readonly<Record<string, string>>;
+  readonly namespaceLabels: { readonly [key: string]: string };
   /** @default - every pod of those namespaces */
-  readonly podLabels?: Readonly<Record<string, string>>;
+  readonly podLabels?: { readonly [key: string]: string };
 }
 
 /** Addresses outside the cluster's pod network (a managed database, an identity provider ...). */

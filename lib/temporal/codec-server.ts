@@ -35,7 +35,7 @@ export interface CodecServerIngressProps {
    * the codec server: requests without a token would act with it.
    * @default - backend-protocol HTTPS only
    */
-  readonly annotations?: Readonly<Record<string, string>>;
+  readonly annotations?: { readonly [key: string]: string };
 }
 
 /** What a deployment chooses about its codec server. */

@@ -4,11 +4,11 @@ import { ValidationError } from '../core/errors';
 /** One constrained value of a dynamic config key (`constraints` empty = global). */
 export interface DynamicConfigValue {
   readonly value: unknown;
-  readonly constraints?: Readonly<Record<string, string | number>>;
+  readonly constraints?: { readonly [key: string]: string | number };
 }
 
 /** Dynamic config: key -> values, the format of Temporal's file-based dynamic config client. */
-export type DynamicConfig = Readonly<Record<string, readonly DynamicConfigValue[]>>;
+export type DynamicConfig = { readonly [key: string]: readonly DynamicConfigValue[] };
 
 /**
  * The default set, applied unless overridden key by key:

@@ -80,7 +80,7 @@ export interface SqlStoreProps {
    * Extra connect attributes (e.g. `{ tx_isolation: "'READ-COMMITTED'" }` for MySQL).
    * @default - none
    */
-  readonly connectAttributes?: Readonly<Record<string, string>>;
+  readonly connectAttributes?: { readonly [key: string]: string };
   /**
    * Let the schema job create the database if it does not exist (needs the CREATEDB privilege).
    * @default true

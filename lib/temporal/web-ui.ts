@@ -38,7 +38,7 @@ export interface WebUiIngressProps {
    */
   readonly allowPlaintext?: boolean;
   /** @default - none */
-  readonly annotations?: Readonly<Record<string, string>>;
+  readonly annotations?: { readonly [key: string]: string };
 }
 
 /**
