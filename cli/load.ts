@@ -172,7 +172,10 @@ function describeSchema(schema: Schema): string {
     return schema.enum.map((v) => JSON.stringify(v)).join(', ');
   }
   if (schema.type === 'object' && schema.properties) {
-    return `a map with ${Object.keys(schema.properties as object).join(', ')}`;
+    const properties = schema.properties as Record<string, Schema>;
+    const tag = Object.entries(properties).find(([, p]) => p.const !== undefined);
+    const others = Object.keys(properties).filter((k) => k !== tag?.[0]);
+    return tag ? `a map with ${tag[0]}: ${JSON.stringify(tag[1].const)} (and ${others.join(', ')})` : `a map with ${others.join(', ')}`;
   }
   if (schema.type === 'array') {
     return 'a list';
@@ -209,7 +212,8 @@ function describeError(e: ErrorObject, root: unknown, position: (offset: number)
   const path = pathOf(e.instancePath);
   const parent = e.parentSchema as Schema | undefined;
   const at = (node: Node | undefined): { line: number; column: number } => (node?.range ? position(node.range[0]) : { line: 1, column: 1 });
-  const got = e.data === undefined ? 'nothing' : JSON.stringify(e.data);
+  const got = e.data === undefined ? 'nothing' : Array.isArray(e.data) ? 'the list'
+    : e.data !== null && typeof e.data === 'object' ? 'the map' : JSON.stringify(e.data);
   switch (e.keyword) {
     case 'additionalProperties': {
       const name = String((e.params as { additionalProperty: string }).additionalProperty);
