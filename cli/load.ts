@@ -94,6 +94,19 @@ export function loadValues(text: string, file = 'values.yaml'): SecureTemporalVa
   throw new ValuesError(file, dedupe(problems));
 }
 
+/**
+ * Validates values that come without a file (e.g. a Pulumi stack's `secure-temporal:values` config object):
+ * returns them, or throws ValuesError whose problems name the field (line and column 0).
+ */
+export function checkValues(values: unknown, where: string): SecureTemporalValues {
+  const validate = validator();
+  if (validate(values)) {
+    return values as SecureTemporalValues;
+  }
+  const problems = explain(validate.errors ?? []).map((e) => describeError(e, undefined, () => ({ line: 0, column: 0 })));
+  throw new ValuesError(where, dedupe(problems.map((p) => ({ ...p, line: 0, column: 0 }))));
+}
+
 /** Where a field sits in the file: the node at `path`, or for a key of a map (unknown field) the key itself. */
 export function locate(root: unknown, path: readonly (string | number)[], key?: string): Node | undefined {
   let node = root;
