@@ -61,7 +61,9 @@ function settle<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply((v) => { resolve(v); return v; }));
 }
 
-async function deploy(args: ConstructorParameters<typeof SecureTemporal>[1]): Promise<{ component: InstanceType<typeof SecureTemporal>; resources: Registered[] }> {
+type Deployed = { component: InstanceType<typeof SecureTemporal>; resources: Registered[] };
+
+async function deploy(args: ConstructorParameters<typeof SecureTemporal>[1]): Promise<Deployed> {
   registered.length = 0;
   const component = new SecureTemporal('temporal', args);
   await Promise.all([...component.resources.values(), ...component.certificateSecrets].map((r) => settle(r.urn)));
