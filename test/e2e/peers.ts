@@ -7,7 +7,8 @@ import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 
 /** Binary names the manifests' commands use, as installed by scripts/install-peers.sh. */
-export const PEER_BINARIES = ['temporal-server', 'temporal-sql-tool', 'temporal', 'temporal-ui-server', 'kustomize'] as const;
+export const PEER_BINARIES = ['temporal-server', 'temporal-sql-tool', 'temporal', 'temporal-ui-server', 'kustomize', 'etcd', 'kube-apiserver',
+  'kube-controller-manager', 'kubectl', 'pulumi', 'pulumi-resource-kubernetes'] as const;
 
 /** PostgreSQL binaries the throwaway database needs. */
 const POSTGRES_BINARIES = ['initdb', 'pg_ctl', 'postgres', 'createdb'] as const;

@@ -54,7 +54,7 @@ function secretValue(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || !(SECRET_SIG in value)) {
     throw new Error(`not a secret: ${JSON.stringify(value)}`);
   }
-  return (value as { value: unknown }).value;
+  return (value as unknown as { value: unknown }).value;
 }
 
 function settle<T>(output: pulumi.Output<T>): Promise<T> {
