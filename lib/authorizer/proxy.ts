@@ -23,7 +23,7 @@ import { TlsIdentity } from '../tls/identity';
 import { ROOT_ANCHOR_FILE, TLS_DIR, TLS_FILES, TRUST_DIR, trustAnchorFile } from '../tls/layout';
 import { TemporalPki } from '../tls/pki';
 import { SigningKey } from '../tls/signing-key';
-import { AuthorizerPolicy, PolicyRule, Role, validatePolicy } from './policy';
+import { AuthorizerPolicy, PolicyRule, Role, validatePolicy, validateRule } from './policy';
 import { bundledProgram } from './program';
 import { PROXY_ENV, PROXY_JWKS_PATH, PROXY_PORTS } from './proxy-env';
 
@@ -145,6 +145,8 @@ export class AuthorizerProxy extends Construct implements IComponent {
   public readonly clientIdentity: TlsIdentity;
   public readonly signingKey: SigningKey;
   private readonly rules: PolicyRule[] = [];
+  /** Names of `rules`: a new rule is checked against them, not the whole policy again (linear in the number of grants). */
+  private readonly ruleNames = new Set<string>();
   private readonly policySettings: Pick<AuthorizerPolicy, 'jwtPermissionsClaim' | 'jwtGroupsClaim'>;
   private readonly ports: { readonly grpc: NamedPort; readonly jwks: NamedPort; readonly metrics: NamedPort };
   private readonly props: AuthorizerProxyProps;
@@ -178,6 +180,7 @@ export class AuthorizerProxy extends Construct implements IComponent {
       };
       validatePolicy(`${path}/rules`, { rules: props.rules ?? [], ...this.policySettings });
       this.rules.push(...(props.rules ?? []));
+      this.rules.forEach((rule) => this.ruleNames.add(rule.name));
       requireUnusedNames(this, [{ kind: 'Deployment', name: this.name }, { kind: 'Service', name: this.name },
         { kind: 'ConfigMap', name: `${this.name}-policy` }], `give the second proxy its own name, e.g. { name: "${this.component}-2" }`);
       const program = bundledProgram('authorizer-proxy');
@@ -361,9 +364,9 @@ export class AuthorizerProxy extends Construct implements IComponent {
     return { rules: [...this.rules], ...this.policySettings };
   }
 
-  /** Adds a rule (validated now against the whole policy: names unique, namespaces and roles valid). */
+  /** Adds a rule (validated now: its name unique in the policy, its namespaces and roles valid). */
   public addRule(rule: PolicyRule): void {
-    validatePolicy(`${this.node.path}/rules`, { ...this.policy, rules: [...this.rules, rule] });
+    validateRule(`${this.node.path}/rules/rules[${this.rules.length}]`, rule, this.ruleNames);
     this.rules.push(rule);
   }
 
