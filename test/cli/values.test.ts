@@ -47,7 +47,8 @@ describe('the values schema', () => {
 
   test('the duration and Secret fields are every Duration and ISecret the chart props hold', () => {
     const program = ts.createProgram([join(root, 'charts', 'secure-temporal-chart.ts')],
-      { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, skipLibCheck: true });
+      { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+        skipLibCheck: true });
     const checker = program.getTypeChecker();
     const source = program.getSourceFile(join(root, 'charts', 'secure-temporal-chart.ts'))!;
     let propsType: ts.Type | undefined;
