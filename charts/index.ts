@@ -1,2 +1,3 @@
 // The charts: the library composed with opinionated, secure defaults.
 export * from './secure-temporal-chart';
+export * from './synth';

@@ -126,6 +126,53 @@ describe('the packed package, installed into a fresh app', () => {
     expect(run(process.execPath, ['-e', roundTrip], app).trim()).toBe('binary/encrypted "hi"');
   });
 
+  it('does ship the values command: `secure-temporal synth -f` as a user runs it, output equal to the TypeScript path', () => {
+    const bin = join(app, 'node_modules', '.bin', 'secure-temporal');
+    expect(existsSync(bin)).toBe(true);
+    writeFileSync(join(app, 'values.yaml'), readFileSync(join(root, 'examples', 'values', 'workers.yaml'), 'utf8'));
+    expect(run(bin, ['synth', '-f', 'values.yaml', '-o', 'values-dist'], app)).toContain('wrote');
+    expect(readdirSync(join(app, 'values-dist')).sort()).toEqual(['kustomization.yaml', 'network-flows.mmd', 'temporal.k8s.yaml']);
+    // The repository's own command gives the same bytes for the same file.
+    const here = mkdtempSync(join(tmpdir(), 'values-here-'));
+    run(process.execPath, [join(root, 'build', 'cli', 'main.js'), 'synth', '-f', join(root, 'examples', 'values', 'workers.yaml'), '-o', here], root);
+    expect(readFileSync(join(app, 'values-dist', 'temporal.k8s.yaml'), 'utf8')).toBe(readFileSync(join(here, 'temporal.k8s.yaml'), 'utf8'));
+    rmSync(here, { recursive: true, force: true });
+    // A bad value: line and column, nothing written.
+    writeFileSync(join(app, 'bad.yaml'), 'history:\n  replicas: three\n');
+    let failure: { stderr?: string; status?: number } = {};
+    try {
+      execFileSync(bin, ['synth', '-f', 'bad.yaml', '-o', 'bad-dist'], { cwd: app, encoding: 'utf8', stdio: 'pipe' });
+    } catch (e) {
+      failure = e as typeof failure;
+    }
+    expect(failure.status).toBe(1);
+    expect(failure.stderr).toContain('bad.yaml:2:13: history.replicas: "three" is not number');
+    expect(existsSync(join(app, 'bad-dist'))).toBe(false);
+    // The schema for editors is in the package.
+    const schema = run(bin, ['schema'], app).trim();
+    expect(schema).toBe(join(app, 'node_modules', 'secure-temporal', 'schema', 'values.schema.json'));
+    expect((JSON.parse(readFileSync(schema, 'utf8')) as { title: string }).title).toBe('secure-temporal values');
+  });
+
+  it('does run examples/gitops-app as a GitOps repository would: one kustomization per environment', () => {
+    writeFileSync(join(app, 'gitops.ts'), readFileSync(join(root, 'examples', 'gitops-app', 'main.ts'), 'utf8'));
+    writeFileSync(join(app, 'tsconfig.gitops.json'), JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, esModuleInterop: true, types: [], outDir: 'out-gitops' },
+      files: ['gitops.ts'],
+    }));
+    run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(app, 'tsconfig.gitops.json')], app);
+    const gitops = join(app, 'gitops');
+    run('mkdir', ['-p', gitops], app);
+    run(process.execPath, [join(app, 'out-gitops', 'gitops.js')], gitops);
+    for (const [environment, namespace] of [['staging', 'temporal-staging'], ['production', 'temporal']]) {
+      const dir = join(gitops, 'dist', environment);
+      expect(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')).toContain('- temporal.k8s.yaml');
+      const docs = parseAllDocuments(readFileSync(join(dir, 'temporal.k8s.yaml'), 'utf8')).map((d) => d.toJS());
+      expect(docs.find((d) => d.kind === 'Namespace')?.metadata.name).toBe(namespace);
+      expect(docs.filter((d) => d.kind === 'Secret')).toEqual([]);
+    }
+  });
+
   it('does expose only the package entry point, not its internals', () => {
     const probe = 'try { require("secure-temporal/build/lib/tls/pki"); console.log("reachable"); } catch (e) { console.log(e.code); }';
     expect(run(process.execPath, ['-e', probe], app).trim()).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
