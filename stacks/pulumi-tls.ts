@@ -62,9 +62,13 @@ export function mintCertificates(parent: pulumi.Resource, specs: readonly Certif
     const key = new tls.PrivateKey(`${name}-key`, keyArgs(spec), { parent, additionalSecretOutputs: ['privateKeyPemPkcs8'] });
     const validityPeriodHours = hours(spec.lifetime.duration);
     const earlyRenewalHours = hours(spec.lifetime.renewBefore);
+    if ((spec.organizationalUnits ?? []).length > 1) {
+      throw new Error(`${spec.namespace}/${spec.secretName}: @pulumi/tls puts one organizational unit in a subject, the ` +
+        `specification has ${spec.organizationalUnits!.length}`);
+    }
     const subject = {
       ...(spec.commonName !== undefined ? { commonName: spec.commonName } : {}),
-      ...(spec.organizationalUnits ? { organizationalUnit: spec.organizationalUnits.join('+') } : {}),
+      ...(spec.organizationalUnits?.length ? { organizationalUnit: spec.organizationalUnits[0] } : {}),
     };
     const common = {
       allowedUses: allowedUses(spec.usages),

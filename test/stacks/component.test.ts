@@ -212,6 +212,7 @@ describe('SecureTemporal (pulumi-tls)', () => {
       const subjectHolder = spec.issuer === 'self' ? cert : resources.find((r) => r.name === `${name}-csr`)!;
       const subject = (subjectHolder.inputs.subject ?? {}) as Record<string, unknown>;
       expect(subject.commonName).toBe(spec.commonName);
+      expect(subject.organizationalUnit).toBe(spec.organizationalUnits?.[0]);
       expect(subjectHolder.inputs.dnsNames ?? []).toEqual(spec.dnsNames);
       expect(subjectHolder.inputs.uris ?? []).toEqual(spec.uris);
       if (spec.issuer === 'self') {
