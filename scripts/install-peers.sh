@@ -93,7 +93,13 @@ wrapper_build() {
   if [ "$wrapper" = pulumi-kubernetes ]; then
     # The provider's main embeds its schema with the release's version, and its Terraform mapping, compacted.
     local module
+    # `go list -m` does not download: fetch the module first (an empty module cache on a fresh machine).
+    (cd "$dir" && go mod download github.com/pulumi/pulumi-kubernetes/provider/v4)
     module="$(cd "$dir" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)"
+    if [ -z "$module" ] || [ ! -f "$module/cmd/pulumi-resource-kubernetes/schema.json" ]; then
+      log "the provider module has no cmd/pulumi-resource-kubernetes/schema.json (looked in: ${module:-nothing})"
+      exit 1
+    fi
     node -e '
       const fs = require("fs");
       const [src, out, version] = process.argv.slice(1);
