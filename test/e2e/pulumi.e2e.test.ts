@@ -9,10 +9,13 @@
  * - one changed prop (history replicas) is exactly one update, seen by the API server;
  * - `pulumi destroy` leaves nothing.
  *
+ * Also: the CLI loads stacks/Pulumi.yaml itself (stack init, the config schema's defaults).
+ *
  * No kubelet runs here, so no workload ever becomes ready: the test adds the annotation `pulumi.com/skipAwait`
  * to every Kubernetes resource (a Pulumi transform of the test, not a product default).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { LocalWorkspace, PulumiCommand, Stack } from '@pulumi/pulumi/automation';
@@ -21,6 +24,7 @@ import { readStackConfig } from '../../stacks/config';
 import { secureTemporalProgram } from '../../stacks/program';
 import { ManifestObject, synthesizeObjects } from '../../stacks/secure-temporal';
 import { ControlPlane } from './control-plane';
+import { findPeers } from './peers';
 
 const root = join(__dirname, '..', '..');
 const MINUTE = 60_000;
@@ -166,4 +170,33 @@ describe('pulumi up of stacks/ against a real API server', () => {
     expect([...left.keys()]).toEqual([]);
     expect(cluster.tryKubectl(['get', 'namespace', 'temporal'])).toBeUndefined();
   }, 10 * MINUTE);
+});
+
+describe('the stacks/ project as the Pulumi CLI reads it', () => {
+  test('Pulumi.yaml loads: a stack is made, and its config schema gives the defaults', () => {
+    const binDir = findPeers().binDir;
+    const dir = mkdtempSync(join(tmpdir(), 'secure-temporal-project-'));
+    const project = join(dir, 'project');
+    mkdirSync(project);
+    copyFileSync(join(root, 'stacks', 'Pulumi.yaml'), join(project, 'Pulumi.yaml'));
+    const env = {
+      ...process.env,
+      PATH: [binDir, process.env.PATH ?? ''].join(delimiter),
+      PULUMI_HOME: join(dir, 'home'),
+      PULUMI_BACKEND_URL: `file://${dir}`,
+      PULUMI_CONFIG_PASSPHRASE: 'e2e-only',
+      PULUMI_SKIP_UPDATE_CHECK: 'true',
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
+    };
+    const pulumi = (...args: string[]): string => execFileSync(join(binDir, 'pulumi'), args, { cwd: project, env, encoding: 'utf8', stdio: 'pipe' });
+    try {
+      pulumi('stack', 'init', 'dev');
+      pulumi('config', 'set', 'secure-temporal:valuesFile', '../examples/values/workers.yaml');
+      const config = JSON.parse(pulumi('config', '--json')) as Record<string, { value?: string }>;
+      expect(config['secure-temporal:certificates']?.value).toBe('cert-manager');
+      expect(config['secure-temporal:valuesFile']?.value).toBe('../examples/values/workers.yaml');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 5 * MINUTE);
 });
