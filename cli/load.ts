@@ -112,7 +112,8 @@ export function locate(root: unknown, path: readonly (string | number)[], key?: 
   let node = root;
   for (const step of path) {
     if (node && typeof node === 'object' && 'get' in node && typeof (node as YAMLMap).get === 'function') {
-      node = (node as YAMLMap).get(step, true);
+      // A map key that looks like a number ("5") comes back from the instance path as one.
+      node = (node as YAMLMap).get(step, true) ?? (isMap(node) && typeof step === 'number' ? node.get(String(step), true) : undefined);
     } else {
       return undefined;
     }
@@ -145,7 +146,9 @@ function explain(errors: readonly ErrorObject[]): ErrorObject[] {
     if (!kept.includes(union)) {
       continue;
     }
-    const branchOf = (e: ErrorObject): string | undefined => (e !== union && e.schemaPath.startsWith(`${union.schemaPath}/`)
+    // Items of one list share the union's schemaPath: only errors at or under this union's value belong to it.
+    const under = (e: ErrorObject): boolean => e.instancePath === union.instancePath || e.instancePath.startsWith(`${union.instancePath}/`);
+    const branchOf = (e: ErrorObject): string | undefined => (e !== union && under(e) && e.schemaPath.startsWith(`${union.schemaPath}/`)
       ? e.schemaPath.slice(union.schemaPath.length + 1).split('/')[0] : undefined);
     const byBranch = new Map<string, ErrorObject[]>();
     for (const e of kept) {
@@ -225,8 +228,11 @@ function describeError(e: ErrorObject, root: unknown, position: (offset: number)
   const path = pathOf(e.instancePath);
   const parent = e.parentSchema as Schema | undefined;
   const at = (node: Node | undefined): { line: number; column: number } => (node?.range ? position(node.range[0]) : { line: 1, column: 1 });
+  // A value in a field meant for a credential (a password where a Secret reference belongs) is never echoed.
+  const last = path[path.length - 1];
+  const sensitive = typeof last === 'string' && /^(password|clientSecret|token|credentials?)$/i.test(last);
   const got = e.data === undefined ? 'nothing' : Array.isArray(e.data) ? 'the list'
-    : e.data !== null && typeof e.data === 'object' ? 'the map' : JSON.stringify(e.data);
+    : e.data !== null && typeof e.data === 'object' ? 'the map' : sensitive ? 'the value given' : JSON.stringify(e.data);
   switch (e.keyword) {
     case 'additionalProperties': {
       const name = String((e.params as { additionalProperty: string }).additionalProperty);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { App } from 'cdk8s';
@@ -67,12 +67,23 @@ export function run(argv: readonly string[], out: (line: string) => void = conso
     const app = new App({ outdir: resolve(parsed.values.output ?? 'dist') });
     const props = toChartProps(app, values);
     if (command === 'validate') {
-      // The chart checks what a schema cannot (names, ports, grants ...): build it without writing.
+      // The chart checks what a schema cannot (names, ports, grants ...), and its validations run at synthesis:
+      // build it and synthesize in memory, writing nothing.
       new SecureTemporalChart(app, DEPLOYMENT_CHART_ID, props);
+      app.synthYaml();
       out(`${file}: valid`);
       return 0;
     }
-    synthDeployment(app, props);
+    const existed = existsSync(app.outdir);
+    try {
+      synthDeployment(app, props);
+    } catch (error) {
+      // A validation at synthesis fails after cdk8s made the folder: leave no empty output behind.
+      if (!existed) {
+        rmSync(app.outdir, { recursive: true, force: true });
+      }
+      throw error;
+    }
     out(`${file}: wrote ${app.outdir}/${DEPLOYMENT_CHART_ID}.k8s.yaml, kustomization.yaml, network-flows.mmd`);
     return 0;
   } catch (error) {
@@ -82,6 +93,12 @@ export function run(argv: readonly string[], out: (line: string) => void = conso
     }
     if (error instanceof ValidationError) {
       err(formatProblem(file, chartProblem(text, error)));
+      return 1;
+    }
+    if (error instanceof Error && error.message.startsWith('Validation failed')) {
+      // The chart's checks that run at synthesis (issuers, workloads without a component ...).
+      err(formatProblem(file, { line: 0, column: 0, field: '', message: error.message.replace(/\n\s*/g, ' '),
+        fix: 'correct the props the messages name' }));
       return 1;
     }
     throw error;

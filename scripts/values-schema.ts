@@ -3,7 +3,7 @@
  * TypeScript type `SecureTemporalValues` (cli/values.ts, itself derived from the chart's props types) with
  * typescript-json-schema, which reads the types through the compiler. Then: the duration and Secret-name fields get
  * their patterns, JSDoc `@default` prose moves into the description (it is not a value), and keys are sorted so the
- * bytes are stable. `npm run build` runs it; a unit test checks the committed file is current.
+ * bytes are stable. Run it after changing the props types: a unit test fails while the committed file is stale.
  *
  *   npx tsx scripts/values-schema.ts [--check]
  */

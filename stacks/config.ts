@@ -15,8 +15,8 @@ import { CertificateSource, SecureTemporalArgs } from './secure-temporal';
  * | `valuesFile` | path of a values file (docs/VALUES.md), relative to the project folder | none |
  * | `values` | the same values as an object (`pulumi config set --path 'values.history.replicas' 3`) | none |
  *
- * `values` is applied over `valuesFile`, key by key at the top level. Both are validated with the values file's JSON
- * Schema; a bad value stops the program with the field, what is allowed and the fix.
+ * `values` is applied over `valuesFile`: maps merge key by key at every depth, lists and plain values replace. Both
+ * are validated with the values file's JSON Schema; a bad value stops the program with the field, what is allowed and the fix.
  */
 export interface StackConfig {
   readonly certificates: CertificateSource;
@@ -36,9 +36,25 @@ export function readStackConfig(config: pulumi.Config = new pulumi.Config('secur
     : {};
   const inline = config.getObject<unknown>('values');
   const values = inline !== undefined
-    ? checkValues({ ...fromFile, ...(inline as object) }, 'secure-temporal:values')
+    ? checkValues(mergeValues(fromFile, inline), 'secure-temporal:values')
     : fromFile;
   return { certificates, values };
+}
+
+/**
+ * `over` applied to `base`: maps merge key by key at every depth; lists and plain values replace. So
+ * `values.tls.leafDuration` changes that one field and keeps the file's other `tls` settings.
+ */
+export function mergeValues(base: unknown, over: unknown): unknown {
+  const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isMap(base) || !isMap(over)) {
+    return over;
+  }
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    merged[key] = key in base ? mergeValues(base[key], value) : value;
+  }
+  return merged;
 }
 
 /** The component's arguments for a stack configuration (durations and Secret names converted under `scope`). */

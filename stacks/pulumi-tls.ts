@@ -1,6 +1,7 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import * as tls from '@pulumi/tls';
+import { ValidationError } from '../lib/core/errors';
 import { CertificateSpecification } from '../lib/tls/specification';
 
 /** The cert-manager usage names of a specification as `@pulumi/tls` `allowedUses`. */
@@ -9,14 +10,22 @@ export function allowedUses(usages: readonly string[]): string[] {
   return usages.map((usage) => names[usage] ?? usage.replace(/ /g, '_'));
 }
 
-/** Whole hours of a Go duration as the PKI renders lifetimes (`2160h`, `90m`, `3600s`); at least 1. */
-export function hours(goDuration: string): number {
+/**
+ * The hours of a Go duration as the PKI renders lifetimes (`2160h`, `120m`, `7200s`). `@pulumi/tls` counts validity
+ * and early renewal in whole hours: anything else is refused (rounding could put a certificate inside its renewal
+ * window for good, re-issuing it at every `pulumi up`).
+ */
+export function hours(goDuration: string, what = 'a lifetime'): number {
   const match = /^([0-9]+)(h|m|s)$/.exec(goDuration);
   if (!match) {
     throw new Error(`not a lifetime the PKI renders: ${JSON.stringify(goDuration)}`);
   }
   const seconds = Number(match[1]) * { h: 3600, m: 60, s: 1 }[match[2] as 'h' | 'm' | 's'];
-  return Math.max(1, Math.floor(seconds / 3600));
+  if (seconds % 3600 !== 0 || seconds === 0) {
+    throw new ValidationError('INVALID_TLS', 'tls', `${what} of ${goDuration} is not a whole number of hours, which @pulumi/tls needs`,
+      goDuration, 'in pulumi-tls mode give tls durations and renewBefore in whole hours, e.g. Duration.hours(720) or "720h"');
+  }
+  return seconds / 3600;
 }
 
 function keyArgs(spec: CertificateSpecification): tls.PrivateKeyArgs {
@@ -43,9 +52,10 @@ export interface MintedCertificate {
 }
 
 /**
- * Mints every specification of the PKI with `@pulumi/tls` into `kubernetes.io/tls` Secrets of the names and shape
- * cert-manager would write: `tls.crt` (the certificate followed by its intermediates), `tls.key` (PKCS#8), `ca.crt`
- * (the self-signed top of the chain); the specification's labels. CAs first: each certificate is signed by the key of
+ * Mints every specification of the PKI with `@pulumi/tls` into Secrets of the names cert-manager would write, with
+ * the specification's labels. Leaves and signing keys: `kubernetes.io/tls` with `tls.crt` (the certificate followed
+ * by its intermediates), `tls.key` (PKCS#8), `ca.crt` (the self-signed top of the chain). CAs: `Opaque` with `tls.crt`
+ * and `ca.crt` only; their keys never leave the Pulumi state, since nothing in the cluster signs. CAs first: each certificate is signed by the key of
  * the CA its specification names. Certificates are re-issued on the first `pulumi up` after
  * `duration - renewBefore` (`earlyRenewalHours`); keys are kept unless the key settings change. Private keys and
  * the Secrets' data are Pulumi secrets.
@@ -59,9 +69,11 @@ export function mintCertificates(parent: pulumi.Resource, specs: readonly Certif
   const order = [...specs].sort((a, b) => rank(a) - rank(b));
   for (const spec of order) {
     const name = `${spec.namespace}-${spec.secretName}`;
-    const key = new tls.PrivateKey(`${name}-key`, keyArgs(spec), { parent, additionalSecretOutputs: ['privateKeyPemPkcs8'] });
-    const validityPeriodHours = hours(spec.lifetime.duration);
-    const earlyRenewalHours = hours(spec.lifetime.renewBefore);
+    const key = new tls.PrivateKey(`${name}-key`, keyArgs(spec), {
+      parent, additionalSecretOutputs: ['privateKeyPem', 'privateKeyPemPkcs8', 'privateKeyOpenssh'],
+    });
+    const validityPeriodHours = hours(spec.lifetime.duration, `${spec.secretName}: the duration`);
+    const earlyRenewalHours = hours(spec.lifetime.renewBefore, `${spec.secretName}: renewBefore`);
     if ((spec.organizationalUnits ?? []).length > 1) {
       throw new Error(`${spec.namespace}/${spec.secretName}: @pulumi/tls puts one organizational unit in a subject, the ` +
         `specification has ${spec.organizationalUnits!.length}`);
@@ -110,12 +122,16 @@ export function mintCertificates(parent: pulumi.Resource, specs: readonly Certif
       chain = [certPem, ...ca.chain.filter((_, i) => i < ca.chain.length - (ca.specification.issuer === 'self' ? 1 : 0))];
       top = ca.top;
     }
+    // A CA's key signs nothing in the cluster (Pulumi signs): it stays in the Pulumi state (a secret) and its Secret
+    // carries only the certificate, as pods mount it (`tls.crt`) to trust the CA. Leaves and signing keys get the
+    // cert-manager shape, key included.
+    const isCa = spec.role === 'ca';
     const secret = new k8s.core.v1.Secret(name, {
       metadata: { name: spec.secretName, namespace: spec.namespace, labels: { ...spec.labels } },
-      type: 'kubernetes.io/tls',
+      type: isCa ? 'Opaque' : 'kubernetes.io/tls',
       stringData: {
         'tls.crt': pulumi.all(chain).apply((pems) => pems.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('')),
-        'tls.key': key.privateKeyPemPkcs8,
+        ...(isCa ? {} : { 'tls.key': key.privateKeyPemPkcs8 }),
         'ca.crt': top,
       },
     }, { ...secretOptions(spec), parent, dependsOn: secretDependsOn(spec), additionalSecretOutputs: ['data', 'stringData'] });

@@ -1,5 +1,6 @@
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
+import * as tls from '@pulumi/tls';
 import { App } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import { SecureTemporalChart, SecureTemporalChartProps } from '../charts/secure-temporal-chart';
@@ -152,6 +153,8 @@ export class SecureTemporal extends pulumi.ComponentResource {
   public readonly resources: ReadonlyMap<string, pulumi.CustomResource>;
   /** In `pulumi-tls` mode, the Secrets minted from the certificate specifications (none with cert-manager). */
   public readonly certificateSecrets: readonly pulumi.CustomResource[];
+  /** In `pulumi-tls` mode, the private keys (Pulumi secrets; a CA's key exists only here, in the state). */
+  public readonly certificateKeys: readonly tls.PrivateKey[];
 
   constructor(name: string, args: SecureTemporalArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super('secure-temporal:index:SecureTemporal', name, {}, opts);
@@ -178,6 +181,7 @@ export class SecureTemporal extends pulumi.ComponentResource {
     }
     const resources = new Map<string, pulumi.CustomResource>();
     const certificateSecrets: pulumi.CustomResource[] = [];
+    const certificateKeys: tls.PrivateKey[] = [];
     // pulumi-tls: the Secrets are minted after the namespaces (the plan puts them first) and before anything else.
     const mint = (): void => {
       const minted = mintCertificates(this, chart.pki.specifications(), () => ({}), (spec) => {
@@ -185,6 +189,7 @@ export class SecureTemporal extends pulumi.ComponentResource {
         return ns ? [ns] : [];
       });
       certificateSecrets.push(...[...minted.values()].map((m) => m.secret));
+      certificateKeys.push(...[...minted.values()].map((m) => m.key));
     };
     let mintedAll = certificates !== 'pulumi-tls';
     for (const step of planDeployment(objects)) {
@@ -210,6 +215,7 @@ export class SecureTemporal extends pulumi.ComponentResource {
       mint();
     }
     this.certificateSecrets = certificateSecrets;
+    this.certificateKeys = certificateKeys;
     this.resources = resources;
     this.namespace = pulumi.output(chart.installation.namespace);
     this.frontendAddress = pulumi.output(chart.cluster.clientAddress);

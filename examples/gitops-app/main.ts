@@ -1,4 +1,4 @@
-// A GitOps repository's cdk8s app: the library installed from npm, one folder per environment, each a
+// A GitOps repository's cdk8s app: the library installed as a package, one folder per environment, each a
 // kustomization that Argo CD or Flux syncs (docs/GITOPS.md). `npx cdk8s synth` is not needed: `npm run synth`
 // compiles this file and writes dist/staging and dist/production; commit dist/ and let the GitOps tool apply it.
 import { App, Duration } from 'cdk8s';

@@ -303,8 +303,8 @@ export function validatePolicy(path: string, policy: unknown): AuthorizerPolicy 
 }
 
 /**
- * Validates one rule at `at`: its name (not among `names`, to which it is added), its match, grants and denied
- * APIs. Throws `INVALID_POLICY`.
+ * Validates one rule at `at`: its name (not among `names`, to which it is added once the rule passed), its match,
+ * grants and denied APIs. Throws `INVALID_POLICY`.
  */
 export function validateRule(at: string, rule: PolicyRule, names: Set<string>): void {
   if (rule === null || typeof rule !== 'object') {
@@ -316,7 +316,6 @@ export function validateRule(at: string, rule: PolicyRule, names: Set<string>): 
   if (names.has(rule.name)) {
     fail(at, 'two rules share a name', rule.name, 'give every rule its own name (it identifies the rule in the audit log)');
   }
-  names.add(rule.name);
   const kinds = (['certificate', 'jwt'] as const).filter((k) => rule[k] !== undefined);
   if (kinds.length !== 1) {
     fail(at, 'a rule matches either a certificate or a JWT', kinds, 'set exactly one of certificate: {...} or jwt: {...}');
@@ -364,4 +363,6 @@ export function validateRule(at: string, rule: PolicyRule, names: Set<string>): 
       }
     }
   }
+  // Only a rule that passed every check takes its name: a refused rule may be corrected and added again.
+  names.add(rule.name);
 }

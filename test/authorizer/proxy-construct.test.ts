@@ -476,6 +476,9 @@ describe('AuthorizerProxy', () => {
       expect((thrown as ValidationError).path).toBe(`${at}/rules/rules[${before.rules.length}]/grants/orders`);
       expect((thrown as ValidationError).message).toContain('role');
       expect(policyOf(synth(chart))).toEqual(before);
+      // The refused rule left nothing behind: corrected, it is accepted under the same name.
+      proxy.addRule({ name: 'bad', certificate: { uri: 'spiffe://cluster.local/ns/orders/temporal-client/x' }, grants: { orders: 'read' } });
+      expect(policyOf(synth(chart)).rules.map((r) => r.name)).toContain('bad');
     });
 
     it('refuses addRule with the name of an existing rule (INVALID_POLICY)', () => {

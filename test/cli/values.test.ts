@@ -239,6 +239,29 @@ describe('a bad values file', () => {
     expect(result.errors.map((e) => /values\.yaml:(\d+):/.exec(e)?.[1])).toEqual(['1', '3', '4']);
   });
 
+  test('two bad items of one list each get their own specific message', () => {
+    const result = synthValues(writeValues('clientNamespaces:\n  - { kind: namespace, namespaceLabels: { a: b }, bogus: 1 }\n' +
+      '  - { kind: cidr, cidr: 5 }\n'));
+    expect(result.code).toBe(1);
+    expect(result.errors[0]).toContain(':2:51: clientNamespaces[0].bogus: unknown field "bogus"');
+    expect(result.errors[1]).toContain(':3:25: clientNamespaces[1].cidr: 5 is not string');
+    expect(result.errors).toHaveLength(2);
+  });
+
+  test('a literal password or client secret is never echoed', () => {
+    const result = synthValues(writeValues('persistence:\n  default: { plugin: postgres12, host: db, database: t, user: t, password: S3cr3t-pw! }\n' +
+      '  visibility: { plugin: postgres12, host: db, database: v, user: t }\n'));
+    expect(result.code).toBe(1);
+    expect(result.errors.join('\n')).toContain('persistence.default.password: the value given is not object');
+    expect(result.errors.join('\n')).not.toContain('S3cr3t');
+  });
+
+  test('a map key that looks like a number is located', () => {
+    const result = synthValues(writeValues('dynamicConfig:\n  "5":\n    - constraints: 3\n'));
+    expect(result.code).toBe(1);
+    expect(result.errors[0]).toMatch(/values\.yaml:3:\d+: /);
+  });
+
   test('loadValues throws ValuesError with structured problems', () => {
     let error: unknown;
     try {

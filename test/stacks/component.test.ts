@@ -6,6 +6,7 @@
  * against a real API server are in test/e2e/pulumi.e2e.test.ts.
  */
 import * as pulumi from '@pulumi/pulumi';
+import { Duration } from 'cdk8s';
 import { SecureTemporalChartProps } from '../../charts/secure-temporal-chart';
 import { CertificateSpecification } from '../../lib/tls/specification';
 
@@ -170,7 +171,7 @@ describe('SecureTemporal (pulumi-tls)', () => {
     expect(component.certificateSecrets).toHaveLength(specs.length);
   });
 
-  test('each Secret has the cert-manager shape: tls.crt with the intermediates, tls.key PKCS#8, ca.crt the top', () => {
+  test('each Secret: leaves in the cert-manager shape (tls.crt with the intermediates, tls.key PKCS#8, ca.crt the top); CAs without their key', () => {
     const bySpec = new Map(specs.map((s) => [s.ca, s]));
     const chainOf = (spec: CertificateSpecification): string[] => {
       const own = `CERT(${spec.namespace}-${spec.secretName}-cert)\n`;
@@ -184,15 +185,22 @@ describe('SecureTemporal (pulumi-tls)', () => {
     for (const spec of specs) {
       const secret = resources.find((r) => r.type === 'kubernetes:core/v1:Secret' && r.name === `${spec.namespace}-${spec.secretName}`);
       expect(secret).toBeDefined();
-      expect(secret!.inputs.type).toBe('kubernetes.io/tls');
       expect(secret!.inputs.metadata).toEqual({ name: spec.secretName, namespace: spec.namespace, labels: spec.labels });
       // The whole stringData reaches the engine as a secret.
       const data = secretValue(secret!.inputs.stringData) as Record<string, string>;
-      expect(Object.keys(data).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
-      expect(data['tls.key']).toBe(`PKCS8(${spec.namespace}-${spec.secretName}-key)`);
+      if (spec.role === 'ca') {
+        // Nothing in the cluster signs: a CA's key stays in the Pulumi state.
+        expect(secret!.inputs.type).toBe('Opaque');
+        expect(Object.keys(data).sort()).toEqual(['ca.crt', 'tls.crt']);
+      } else {
+        expect(secret!.inputs.type).toBe('kubernetes.io/tls');
+        expect(Object.keys(data).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key']);
+        expect(data['tls.key']).toBe(`PKCS8(${spec.namespace}-${spec.secretName}-key)`);
+      }
       expect(data['ca.crt']).toBe(topOf(spec));
       expect(data['tls.crt']).toBe(chainOf(spec).join(''));
     }
+    expect(specs.filter((s) => s.role === 'ca').length).toBeGreaterThanOrEqual(4);
     // A leaf of a purpose CA carries that CA after it; the purpose CA's own Secret carries only itself (the root is ca.crt).
     const leaf = specs.find((s) => s.role === 'server')!;
     expect((secretValue(resources.find((r) => r.name === `${leaf.namespace}-${leaf.secretName}`)!.inputs.stringData) as Record<string, string>)['tls.crt']
@@ -232,11 +240,23 @@ describe('SecureTemporal (pulumi-tls)', () => {
     expect(client.uris[0]).toMatch(/^spiffe:\/\/.*\/ns\/apps\/temporal-client\/orders-worker$/);
   });
 
-  test('private keys and the Secrets\' data are Pulumi secrets', async () => {
+  test('the Secrets\' data is a Pulumi secret, and every key reaches what uses it as one', async () => {
+    const isSecret = (output: unknown): Promise<boolean> => (output as { isSecret: Promise<boolean> }).isSecret;
     for (const secret of component.certificateSecrets) {
-      const stringData = (secret as unknown as { stringData: pulumi.Output<unknown> }).stringData;
-      expect(await (stringData as unknown as { isSecret: Promise<boolean> }).isSecret).toBe(true);
+      expect(await isSecret((secret as unknown as { stringData: pulumi.Output<unknown> }).stringData)).toBe(true);
     }
+    expect(component.certificateKeys).toHaveLength(specs.length);
+    // The engine receives each key wrapped as a secret wherever it goes: CSRs, self-signed and CA-signed certificates.
+    for (const r of resources.filter((x) => x.type.startsWith('tls:index/') && !x.type.endsWith(':PrivateKey'))) {
+      const pem = r.inputs.privateKeyPem ?? r.inputs.caPrivateKeyPem;
+      expect([r.name, typeof secretValue(pem)]).toEqual([r.name, 'string']);
+    }
+  });
+
+  test('lifetimes that are not whole hours are refused in pulumi-tls mode (rounding could renew at every up)', () => {
+    expect(() => new SecureTemporal('halfhour', { certificates: 'pulumi-tls',
+      chart: { tls: { leafDuration: Duration.hours(2160), leafRenewBefore: Duration.minutes(721 * 60 + 30) } } }))
+      .toThrow(/renewBefore of 43290m is not a whole number of hours.*Fix: in pulumi-tls mode give tls durations and renewBefore in whole hours/);
   });
 
   test('workloads wait for the minted Secrets; the Secrets wait for the namespace', () => {
@@ -249,7 +269,8 @@ describe('SecureTemporal (pulumi-tls)', () => {
 
   test('lifetimes convert to whole hours; usages to @pulumi/tls names', () => {
     expect(hours('2160h')).toBe(2160);
-    expect(hours('90m')).toBe(1);
+    expect(hours('120m')).toBe(2);
+    expect(() => hours('90m')).toThrow('not a whole number of hours');
     expect(() => hours('2d')).toThrow('not a lifetime');
     expect(allowedUses(['cert sign', 'crl sign', 'digital signature', 'server auth', 'client auth', 'key encipherment']))
       .toEqual(['cert_signing', 'crl_signing', 'digital_signature', 'server_auth', 'client_auth', 'key_encipherment']);
