@@ -256,7 +256,7 @@ describe('SecureTemporal (pulumi-tls)', () => {
   test('lifetimes that are not whole hours are refused in pulumi-tls mode (rounding could renew at every up)', () => {
     expect(() => new SecureTemporal('halfhour', { certificates: 'pulumi-tls',
       chart: { tls: { leafDuration: Duration.hours(2160), leafRenewBefore: Duration.minutes(721 * 60 + 30) } } }))
-      .toThrow(/renewBefore of 43290m is not a whole number of hours.*Fix: in pulumi-tls mode give tls durations and renewBefore in whole hours/);
+      .toThrow(/renewBefore of 43290m is not a whole number of hours.*Fix: in pulumi-tls mode give tls durations and renewBefore in whole/);
   });
 
   test('workloads wait for the minted Secrets; the Secrets wait for the namespace', () => {
