@@ -56,8 +56,7 @@ export interface MintedCertificate {
  * the specification's labels. Leaves and signing keys: `kubernetes.io/tls` with `tls.crt` (the certificate followed
  * by its intermediates), `tls.key` (PKCS#8), `ca.crt` (the self-signed top of the chain). CAs: `Opaque` with `tls.crt`
  * and `ca.crt` only; their keys never leave the Pulumi state, since nothing in the cluster signs. CAs first: each
- * certificate is signed by the key of
- * the CA its specification names. Certificates are re-issued on the first `pulumi up` after
+ * certificate is signed by the key of the CA its specification names. Certificates are re-issued on the first `pulumi up` after
  * `duration - renewBefore` (`earlyRenewalHours`); keys are kept unless the key settings change. Private keys and
  * the Secrets' data are Pulumi secrets.
  */
