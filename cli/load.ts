@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
+import { distance } from 'fastest-levenshtein';
 import { isMap, isScalar, LineCounter, Node, parseDocument, YAMLMap } from 'yaml';
 import { DURATION_PATTERN, SECRET_NAME_PATTERN, SecureTemporalValues } from './values';
 
@@ -205,22 +206,9 @@ function firstSentence(schema: Schema | undefined): string {
   return sentence ? ` (${sentence.replace(/\.$/, '')})` : '';
 }
 
-/** The closest of `options` to `word` by edit distance, when close enough to be a likely typo. */
+/** The closest of `options` to `word` by edit distance (case-insensitive), when close enough to be a likely typo. */
 function closest(word: string, options: readonly string[]): string | undefined {
-  const distance = (a: string, b: string): number => {
-    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      let previous = row[0];
-      row[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const current = row[j];
-        row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
-        previous = current;
-      }
-    }
-    return row[b.length];
-  };
-  const best = options.map((o) => ({ o, d: distance(word, o) })).sort((a, b) => a.d - b.d)[0];
+  const best = options.map((o) => ({ o, d: distance(word.toLowerCase(), o.toLowerCase()) })).sort((a, b) => a.d - b.d)[0];
   return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? best.o : undefined;
 }
 

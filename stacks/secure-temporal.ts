@@ -221,8 +221,7 @@ export class SecureTemporal extends pulumi.ComponentResource {
     this.frontendAddress = pulumi.output(chart.cluster.clientAddress);
     this.clientSecretNames = pulumi.output(chart.clientIdentities.map((i) => `${i.namespace}/${i.secretName}`));
     this.webUiService = pulumi.output(chart.webUi ? `${chart.installation.namespace}/${chart.webUi.service.metadata.name}` : undefined);
-    const minted = certificates === 'pulumi-tls' ? chart.pki.specifications().length : 0;
-    this.objectCount = pulumi.output(objects.length + minted);
+    this.objectCount = pulumi.output(objects.length + certificateSecrets.length);
     this.registerOutputs({
       frontendAddress: this.frontendAddress,
       namespace: this.namespace,

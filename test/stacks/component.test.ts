@@ -177,8 +177,7 @@ describe('SecureTemporal (pulumi-tls)', () => {
       const own = `CERT(${spec.namespace}-${spec.secretName}-cert)\n`;
       if (spec.issuer === 'self') return [own];
       const issuer = bySpec.get(spec.issuer)!;
-      const above = chainOf(issuer);
-      return [own, ...(issuer.issuer === 'self' ? [] : above.slice(0, above.length))];
+      return [own, ...(issuer.issuer === 'self' ? [] : chainOf(issuer))];
     };
     const topOf = (spec: CertificateSpecification): string =>
       spec.issuer === 'self' ? `CERT(${spec.namespace}-${spec.secretName}-cert)\n` : topOf(bySpec.get(spec.issuer)!);
