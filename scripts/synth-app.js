@@ -1,7 +1,7 @@
 // The cdk8s app of this project (cdk8s.yaml): runs the compiled main.ts (build/main.js), which `npm ci` builds
-// (the `prepare` script). When a TypeScript source is newer than that build, it compiles first (tsc, and the
-// service bundles), so an edited main.ts or library never synthesizes stale output. Plain CommonJS, no
-// dependency: the check costs a directory walk.
+// (the `prepare` script). When a TypeScript source is newer than that build, it runs `npm run build` first, so an
+// edited main.ts or library never synthesizes stale output. Plain CommonJS, no dependency: the check costs a
+// directory walk.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const { existsSync, readdirSync, statSync } = require('node:fs');
@@ -33,8 +33,7 @@ const sources = Math.max(...SOURCES.map((s) => newest(join(root, s))));
 if (built === 0 || sources > built) {
   process.stderr.write(built === 0 ? 'build/main.js is missing: compiling (npm run build)\n'
     : 'TypeScript sources changed since the last build: compiling (npm run build)\n');
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')],
-    { cwd: root, stdio: 'inherit' });
-  execFileSync(process.execPath, [join(root, 'scripts', 'bundle-services.mjs')], { cwd: root, stdio: 'inherit' });
+  // The package's one build definition (tsc, the service bundles, the values validator).
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', process.stderr, 'inherit'] });
 }
 require(entry);
