@@ -8,12 +8,11 @@ import { mergeValues, readStackConfig } from '../../stacks/config';
 
 const root = join(__dirname, '..', '..');
 
-/** A stand-in for pulumi.Config with the given keys (the real one needs a running program). */
+/** The real pulumi.Config of project secure-temporal, over the given stack configuration (objects as JSON, as the CLI passes them). */
 function config(values: Record<string, unknown>): pulumi.Config {
-  return {
-    get: (key: string) => values[key] as string | undefined,
-    getObject: (key: string) => values[key],
-  } as unknown as pulumi.Config;
+  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(values)
+    .map(([key, value]) => [`secure-temporal:${key}`, typeof value === 'string' ? value : JSON.stringify(value)])));
+  return new pulumi.Config('secure-temporal');
 }
 
 describe('readStackConfig', () => {
