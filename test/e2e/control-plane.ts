@@ -132,7 +132,14 @@ export class ControlPlane {
     for (const file of CERT_MANAGER_CRDS) {
       this.kubectl(['apply', '--server-side', '-f', join(root, 'crds', file)]);
     }
-    this.kubectl(['wait', '--for=condition=Established', '--timeout=120s', 'crd', '--all']);
+    // A CRD that was just created may have no status yet, and `kubectl wait` fails on it instead of waiting: retry.
+    const deadline = Date.now() + 120_000;
+    while (this.tryKubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd', '--all']) === undefined) {
+      if (Date.now() > deadline) {
+        this.kubectl(['wait', '--for=condition=Established', '--timeout=1s', 'crd', '--all']);
+      }
+      execFileSync('sleep', ['0.5']);
+    }
     this.kubectl(['create', 'namespace', 'cert-manager']);
   }
 
