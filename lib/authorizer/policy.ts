@@ -1,8 +1,10 @@
 /**
  * The authorization policy: which identities get which role in which Temporal namespace, and the decision
- * for one call. Pure and dependency-free: validated at synth by the AuthorizerProxy construct and at boot by
- * the proxy, and evaluated by the proxy on every call, with the same code.
+ * for one call. Pure: validated at synth by the AuthorizerProxy construct and at boot and reload by the proxy
+ * and the codec server, and evaluated on every call, with the same code. Strict: a key the policy does not
+ * know is refused wherever the policy is read, so that a typo (`denyAPIs`) never passes as a rule without it.
  */
+import { closest, distance } from 'fastest-levenshtein';
 import { ValidationError } from '../core/errors';
 import { requireTemporalNamespaceName } from '../core/names';
 import { apiByName, ApiMethod } from './api';
@@ -20,8 +22,15 @@ export const ROLES: readonly Role[] = ['read', 'worker', 'write', 'admin'];
 /** The namespace of cluster-wide grants, as in Temporal's permission claims (`temporal-system:admin`). */
 export const SYSTEM_NAMESPACE = 'temporal-system';
 
-/** Who the caller is, as authenticated by the proxy. */
-export type Identity = CertificateIdentity | JwtIdentity;
+/**
+ * Who the caller is, as authenticated by the proxy or the codec server. Open by kind: a rule matches an
+ * identity through the rule's key of the same name (`certificate`, `jwt`, `apiKey`) and the fields MATCHERS
+ * reads for that kind; a new kind of credential is a new member here and a new row there.
+ */
+export type Identity = CertificateIdentity | JwtIdentity | ApiKeyIdentity;
+
+/** The kinds of identity (and the keys of a rule that match them). */
+export type IdentityKind = Identity['kind'];
 
 /** A caller authenticated by a client certificate: the fields rules match on. */
 export interface CertificateIdentity {
@@ -41,6 +50,15 @@ export interface JwtIdentity {
   readonly groups: readonly string[];
   /** Temporal permissions from the token (`<namespace>:<role>`), when the policy reads them. */
   readonly permissions: readonly string[];
+}
+
+/** A caller authenticated by an API key (an opaque bearer key checked against its hash). */
+export interface ApiKeyIdentity {
+  readonly kind: 'apiKey';
+  /** The key's id (public: it names the key in audit lines and metrics, never the key itself). */
+  readonly id: string;
+  /** The identity the key acts for (e.g. `ci-deploy`), which rules match. */
+  readonly owner: string;
 }
 
 /**
@@ -63,12 +81,21 @@ export interface JwtMatch {
   readonly issuer?: string;
 }
 
-/** One rule: who (a certificate or a JWT match), what (roles per namespace), and the APIs they may never call. */
+/** API-key fields a rule matches; every field given must match (`*` as for certificates). */
+export interface ApiKeyMatch {
+  /** The key's id. */
+  readonly id?: string;
+  /** The identity the key acts for. */
+  readonly owner?: string;
+}
+
+/** One rule: who (a certificate, JWT or API-key match), what (roles per namespace), and the APIs they may never call. */
 export interface PolicyRule {
   /** Names the rule in the audit log. */
   readonly name: string;
   readonly certificate?: CertificateMatch;
   readonly jwt?: JwtMatch;
+  readonly apiKey?: ApiKeyMatch;
   /** Roles per Temporal namespace; `temporal-system` for the cluster (and so every namespace). */
   readonly grants: { readonly [key: string]: Role | readonly Role[] };
   /** APIs denied to whoever this rule matches, whatever else grants them (names such as `TerminateWorkflowExecution`). */
@@ -80,8 +107,10 @@ export interface AuthorizerPolicy {
   readonly rules: readonly PolicyRule[];
   /**
    * JWT claim with Temporal permissions in its own format, `<namespace>:<role>` (e.g. `orders:write`,
-   * `temporal-system:read`), granted as they are; `false` to ignore such claims.
-   * @default 'permissions'
+   * `temporal-system:read`), granted as they are. Off unless named: whoever can shape that claim at the identity
+   * provider (user-editable attributes mapped into tokens, an "add permissions to the access token" switch) would
+   * otherwise grant themselves any role, `temporal-system:admin` included. `false` is the same as leaving it out.
+   * @default - off: roles come from the rules only
    */
   readonly jwtPermissionsClaim?: string | false;
   /** JWT claim with the caller's groups, matched by rules' `jwt.group`. @default 'groups' */
@@ -102,10 +131,28 @@ export interface Decision {
   readonly reason: string;
 }
 
-const MATCH_FIELDS = {
-  certificate: ['uri', 'dnsName', 'commonName', 'organization', 'organizationalUnit'],
-  jwt: ['subject', 'group', 'issuer'],
-} as const;
+type IdentityOf<K extends IdentityKind> = Extract<Identity, { kind: K }>;
+
+/** For each kind of identity: the fields its rules match, and the identity's values for each (any one may match). */
+type FieldReaders<K extends IdentityKind> = { readonly [field: string]: (identity: IdentityOf<K>) => readonly (string | undefined)[] };
+const MATCHERS: { readonly [K in IdentityKind]: FieldReaders<K> } = {
+  certificate: {
+    uri: (i) => i.uris,
+    dnsName: (i) => i.dnsNames,
+    commonName: (i) => [i.commonName],
+    organization: (i) => i.organizations,
+    organizationalUnit: (i) => i.organizationalUnits,
+  },
+  jwt: { subject: (i) => [i.subject], group: (i) => i.groups, issuer: (i) => [i.issuer] },
+  apiKey: { id: (i) => [i.id], owner: (i) => [i.owner] },
+};
+
+/** The rule keys that match an identity, one per kind. */
+export const IDENTITY_KINDS = Object.keys(MATCHERS) as IdentityKind[];
+
+/** The keys a policy and a rule may have: anything else is a mistake, refused. */
+const POLICY_KEYS = ['rules', 'jwtPermissionsClaim', 'jwtGroupsClaim'];
+const RULE_KEYS = ['name', ...IDENTITY_KINDS, 'grants', 'denyApis'];
 
 /** Compiled match patterns, by pattern text (a rule's patterns are compiled once, not on every call). */
 const PATTERNS = new Map<string, RegExp>();
@@ -130,21 +177,23 @@ function matches(patternText: string | undefined, values: readonly (string | und
   return values.some((v) => v !== undefined && re.test(v));
 }
 
-/** True when `rule` matches `identity`. Pure. */
+/** True when `rule` matches `identity`: the rule has a match of the identity's kind, and every field it gives matches. Pure. */
 export function ruleMatches(rule: PolicyRule, identity: Identity): boolean {
-  if (identity.kind === 'certificate') {
-    const m = rule.certificate;
-    return m !== undefined && matches(m.uri, identity.uris) && matches(m.dnsName, identity.dnsNames) &&
-      matches(m.commonName, [identity.commonName]) && matches(m.organization, identity.organizations) &&
-      matches(m.organizationalUnit, identity.organizationalUnits);
+  const match = rule[identity.kind] as Readonly<Record<string, string | undefined>> | undefined;
+  if (match === undefined) {
+    return false;
   }
-  const m = rule.jwt;
-  return m !== undefined && matches(m.subject, [identity.subject]) && matches(m.group, identity.groups) &&
-    matches(m.issuer, [identity.issuer]);
+  const fields = MATCHERS[identity.kind] as { readonly [field: string]: (identity: Identity) => readonly (string | undefined)[] };
+  return Object.entries(fields).every(([field, values]) => matches(match[field], values(identity)));
 }
 
 function rolesOf(value: Role | readonly Role[]): readonly Role[] {
   return typeof value === 'string' ? [value] : value;
+}
+
+/** The JWT claim whose Temporal permissions the policy grants, or undefined when it reads none (the default). Pure. */
+export function permissionsClaim(policy: AuthorizerPolicy): string | undefined {
+  return typeof policy.jwtPermissionsClaim === 'string' ? policy.jwtPermissionsClaim : undefined;
 }
 
 /** Parses Temporal permission strings (`<namespace>:<role>`); malformed entries and unknown roles are skipped. Pure. */
@@ -181,10 +230,11 @@ export function grantsOf(policy: AuthorizerPolicy, identity: Identity): Grants {
       (rule.denyApis ?? []).forEach((api) => deniedApis.add(apiByName(api)?.name ?? api));
     }
   }
-  if (identity.kind === 'jwt' && policy.jwtPermissionsClaim !== false) {
+  const claim = permissionsClaim(policy);
+  if (identity.kind === 'jwt' && claim !== undefined) {
     parsePermissions(identity.permissions).forEach(([namespace, role]) => add(namespace, role));
     if (identity.permissions.length > 0) {
-      rules.push(`jwt:${policy.jwtPermissionsClaim ?? 'permissions'}`);
+      rules.push(`jwt:${claim}`);
     }
   }
   return { roles, deniedApis, rules };
@@ -289,6 +339,7 @@ export function validatePolicy(path: string, policy: unknown): AuthorizerPolicy 
     fail(path, 'the policy must be an object with a rules array', policy, 'write { rules: [ { name, certificate | jwt, grants } ] }');
   }
   const p = policy as AuthorizerPolicy;
+  refuseUnknownKeys(path, p, POLICY_KEYS, 'policy');
   for (const [field, value] of [['jwtPermissionsClaim', p.jwtPermissionsClaim], ['jwtGroupsClaim', p.jwtGroupsClaim]] as const) {
     if (value !== undefined && value !== false && (typeof value !== 'string' || !/^[A-Za-z0-9_.:/-]{1,100}$/.test(value))) {
       fail(`${path}/${field}`, `${field} must be a claim name`, value, 'use e.g. "permissions" or "groups"');
@@ -307,27 +358,29 @@ export function validatePolicy(path: string, policy: unknown): AuthorizerPolicy 
  * grants and denied APIs. Throws `INVALID_POLICY`.
  */
 export function validateRule(at: string, rule: PolicyRule, names: Set<string>): void {
-  if (rule === null || typeof rule !== 'object') {
-    fail(at, 'a rule must be an object', rule, 'write { name, certificate | jwt, grants }');
+  if (rule === null || typeof rule !== 'object' || Array.isArray(rule)) {
+    fail(at, 'a rule must be an object', rule, 'write { name, certificate | jwt | apiKey, grants }');
   }
+  refuseUnknownKeys(at, rule, RULE_KEYS, 'rule');
   if (typeof rule.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,99}$/.test(rule.name)) {
     fail(at, 'name must be 1-100 letters, digits, ".", "_", ":", "/" or "-"', rule.name, 'name the rule, e.g. "orders-workers"');
   }
   if (names.has(rule.name)) {
     fail(at, 'two rules share a name', rule.name, 'give every rule its own name (it identifies the rule in the audit log)');
   }
-  const kinds = (['certificate', 'jwt'] as const).filter((k) => rule[k] !== undefined);
+  const kinds = IDENTITY_KINDS.filter((k) => rule[k] !== undefined);
   if (kinds.length !== 1) {
-    fail(at, 'a rule matches either a certificate or a JWT', kinds, 'set exactly one of certificate: {...} or jwt: {...}');
+    fail(at, 'a rule matches one kind of caller: a certificate, a JWT or an API key', kinds,
+      'set exactly one of certificate: {...}, jwt: {...} or apiKey: {...}');
   }
   const kind = kinds[0];
   const match = rule[kind] as Record<string, unknown>;
-  const fields = Object.keys(match ?? {});
-  const allowed: readonly string[] = MATCH_FIELDS[kind];
-  const unknown = fields.filter((f) => !allowed.includes(f));
-  if (unknown.length > 0) {
-    fail(`${at}/${kind}`, `unknown match field(s) ${unknown.join(', ')}`, unknown, `match on ${allowed.join(', ')}`);
+  if (match === null || typeof match !== 'object' || Array.isArray(match)) {
+    fail(`${at}/${kind}`, `${kind} must be an object of match fields`, match, `e.g. ${kind}: { ${Object.keys(MATCHERS[kind])[0]}: "..." }`);
   }
+  const fields = Object.keys(match);
+  const allowed: readonly string[] = Object.keys(MATCHERS[kind]);
+  refuseUnknownKeys(`${at}/${kind}`, match, allowed, `${kind} match`);
   const given = fields.filter((f) => match[f] !== undefined);
   if (given.length === 0) {
     fail(`${at}/${kind}`, 'the match has no field, so it would match every caller', match,
@@ -365,4 +418,15 @@ export function validateRule(at: string, rule: PolicyRule, names: Set<string>): 
   }
   // Only a rule that passed every check takes its name: a refused rule may be corrected and added again.
   names.add(rule.name);
+}
+
+/** Refuses a key of `value` that is not one of `allowed`, naming the closest allowed key when it looks like a typo. */
+function refuseUnknownKeys(at: string, value: object, allowed: readonly string[], what: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      const near = closest(key, [...allowed]);
+      const hint = distance(key.toLowerCase(), near.toLowerCase()) <= Math.max(2, Math.floor(near.length / 3)) ? `did you mean "${near}"? ` : '';
+      fail(`${at}/${key}`, `a ${what} has no field "${key}"`, key, `${hint}a ${what} takes ${allowed.join(', ')}`);
+    }
+  }
 }

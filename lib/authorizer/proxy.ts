@@ -62,7 +62,13 @@ export interface AuthorizerProxyOptions {
   readonly extraHosts?: readonly string[];
   /** Policy rules (who gets which role in which namespace). More can be added with `grant` and `addRule`. @default - none */
   readonly rules?: readonly PolicyRule[];
-  /** JWT claim with Temporal permissions (`<namespace>:<role>`), or `false` to ignore it. @default 'permissions' */
+  /**
+   * JWT claim of the identity provider's tokens whose Temporal permissions (`<namespace>:<role>`) are granted as
+   * they are. Opt in only when nobody but your administrators can shape that claim at the provider: a user who can
+   * (user-editable attributes mapped into tokens) would grant themselves any role, `temporal-system:admin` too.
+   * `false` is the same as leaving it unset.
+   * @default - off: roles come from the rules only
+   */
   readonly jwtPermissionsClaim?: string | false;
   /** JWT claim with the caller's groups (rules' `jwt.group`). @default 'groups' */
   readonly jwtGroupsClaim?: string;

@@ -17,7 +17,8 @@ import { createRemoteJWKSet, decodeJwt } from 'jose';
 import { API_METHODS, ApiMethod } from '../../lib/authorizer/api';
 import { PROXY_JWKS_PATH } from '../../lib/authorizer/proxy-env';
 import {
-  AuthorizerPolicy, authorize, CertificateIdentity, grantsOf, Identity, JwtIdentity, permissionsFor, validatePolicy, visibleNamespaces,
+  AuthorizerPolicy, authorize, CertificateIdentity, grantsOf, Identity, JwtIdentity, permissionsClaim, permissionsFor, validatePolicy,
+  visibleNamespaces,
 } from '../../lib/authorizer/policy';
 import { bearerToken, certificateIdentity, CertificateTrust, jwtIdentity, JwtTrust, Unauthenticated } from './authn';
 import { filterNamespaceList, MalformedRequest, stringField } from './namespace';
@@ -233,7 +234,7 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
     keys: createRemoteJWKSet(new URL(config.oidc.jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 60_000, timeoutDuration: 5_000 }),
     algorithms: config.oidc.algorithms,
     groupsClaim: policy.jwtGroupsClaim ?? 'groups',
-    permissionsClaim: policy.jwtPermissionsClaim ?? 'permissions',
+    permissionsClaim: permissionsClaim(policy) ?? false,
   } : undefined;
 
   // A verified token is reused until it expires, for at most a minute (so that a key the identity provider
@@ -243,7 +244,7 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
     if (!jwtTrust) {
       throw new Unauthenticated('bearer tokens are not accepted here');
     }
-    const claims = `${policy.jwtGroupsClaim ?? 'groups'}|${policy.jwtPermissionsClaim ?? 'permissions'}`;
+    const claims = `${policy.jwtGroupsClaim ?? 'groups'}|${permissionsClaim(policy) ?? ''}`;
     const key = `${claims}\n${token}`;
     const now = Date.now();
     const cached = tokens.get(key);
@@ -251,7 +252,7 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
       return cached.identity;
     }
     const identity = await jwtIdentity(token, { ...jwtTrust, groupsClaim: policy.jwtGroupsClaim ?? 'groups',
-      permissionsClaim: policy.jwtPermissionsClaim ?? 'permissions' });
+      permissionsClaim: permissionsClaim(policy) ?? false });
     const exp = Number(decodeJwt(token).exp) * 1000;
     if (tokens.size >= 10_000) {
       tokens.delete(tokens.keys().next().value as string);

@@ -21,7 +21,7 @@ import { decryptPayload, encryptPayload } from '../../lib/codec/codec';
 import { KeyRing, watchedKeyRing } from '../../lib/codec/key-ring';
 import { payloadFromJson, payloadToJson } from '../../lib/codec/payload';
 import {
-  AuthorizerPolicy, grantsOf, Identity, JwtIdentity, Role, SYSTEM_NAMESPACE, validatePolicy,
+  AuthorizerPolicy, grantsOf, Identity, JwtIdentity, permissionsClaim, Role, SYSTEM_NAMESPACE, validatePolicy,
 } from '../../lib/authorizer/policy';
 import { bearerToken, certificateIdentity, CertificateTrust, jwtIdentity, Unauthenticated } from '../authorizer-proxy/authn';
 import { CodecServerConfig } from './config';
@@ -127,7 +127,7 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
       return cached.identity;
     }
     const identity = await jwtIdentity(token, { issuer: config.oidc.issuer, audience: config.oidc.audience, keys: jwks,
-      groupsClaim: policy.jwtGroupsClaim ?? 'groups', permissionsClaim: policy.jwtPermissionsClaim ?? 'permissions' });
+      groupsClaim: policy.jwtGroupsClaim ?? 'groups', permissionsClaim: permissionsClaim(policy) ?? false });
     if (tokens.size >= 10_000) {
       tokens.delete(tokens.keys().next().value as string);
     }

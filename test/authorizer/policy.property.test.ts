@@ -41,10 +41,14 @@ function oracleGlob(patternText: string, value: string): boolean {
 function oracleMatches(rule: PolicyRule, identity: Identity): boolean {
   const any = (p: string | undefined, values: readonly (string | undefined)[]) =>
     p === undefined || values.some((v) => v !== undefined && oracleGlob(p, v));
-  if (identity.kind === 'certificate') {
-    return !!rule.certificate && any(rule.certificate.uri, identity.uris) && any(rule.certificate.commonName, [identity.commonName]);
+  switch (identity.kind) {
+    case 'certificate':
+      return !!rule.certificate && any(rule.certificate.uri, identity.uris) && any(rule.certificate.commonName, [identity.commonName]);
+    case 'jwt':
+      return !!rule.jwt && any(rule.jwt.subject, [identity.subject]) && any(rule.jwt.group, identity.groups);
+    case 'apiKey':
+      return !!rule.apiKey && any(rule.apiKey.owner, [identity.owner]) && any(rule.apiKey.id, [identity.id]);
   }
-  return !!rule.jwt && any(rule.jwt.subject, [identity.subject]) && any(rule.jwt.group, identity.groups);
 }
 
 /** What each role permits, as a table of its own. */
@@ -64,16 +68,19 @@ const rule = (i: number): fc.Arbitrary<PolicyRule> => fc.record({
     { minLength: 1, maxLength: 2 }))),
   denyApis: fc.option(fc.uniqueArray(fc.constantFrom(...APIS.map((a) => a.name)), { maxLength: 3 }), { nil: undefined }),
   group: fc.constantFrom(...NAME_PATTERNS),
-}).map(({ certificate, grants, denyApis, group }) => ({
+  apiKey: fc.option(fc.record({ owner: fc.constantFrom(...NAME_PATTERNS), id: fc.constantFrom(...NAME_PATTERNS) },
+    { requiredKeys: ['owner'] }), { nil: undefined }),
+}).map(({ certificate, grants, denyApis, group, apiKey }) => ({
   name: `rule-${i}`,
-  ...(certificate ? { certificate } : { jwt: { group } }),
+  ...(certificate ? { certificate } : apiKey ? { apiKey } : { jwt: { group } }),
   grants,
   ...(denyApis ? { denyApis } : {}),
 }));
 
 const policy: fc.Arbitrary<AuthorizerPolicy> = fc.integer({ min: 0, max: 5 })
   .chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => rule(i))))
-  .map((rules) => ({ rules }));
+  .chain((rules) => fc.constantFrom(undefined, false as const, 'permissions')
+    .map((claim): AuthorizerPolicy => ({ rules, ...(claim !== undefined ? { jwtPermissionsClaim: claim } : {}) })));
 
 const identity: fc.Arbitrary<Identity> = fc.oneof(
   fc.record({ uri: fc.constantFrom(...URIS), cn: fc.constantFrom(...NAMES) }).map(({ uri, cn }): Identity => ({
@@ -82,6 +89,8 @@ const identity: fc.Arbitrary<Identity> = fc.oneof(
     permissions: fc.uniqueArray(fc.constantFrom('orders:read', 'billing:write', `${SYSTEM_NAMESPACE}:read`, 'orders:admin'),
       { maxLength: 2 }) }).map(({ subject, groups, permissions }): Identity => ({
     kind: 'jwt', issuer: 'https://idp', subject, groups, permissions })),
+  fc.record({ owner: fc.constantFrom(...NAMES), id: fc.constantFrom(...NAMES) }).map(({ owner, id }): Identity => ({
+    kind: 'apiKey', owner, id })),
 );
 
 /** The (namespace, role) pairs the oracle says `identity` was given, and the APIs denied to it. */
@@ -94,7 +103,7 @@ function given(p: AuthorizerPolicy, id: Identity): { pairs: Set<string>; denied:
     }
     (r.denyApis ?? []).forEach((a) => denied.add(a));
   }
-  if (id.kind === 'jwt') {
+  if (id.kind === 'jwt' && typeof p.jwtPermissionsClaim === 'string') {
     id.permissions.forEach((perm) => pairs.add(perm));
   }
   return { pairs, denied };

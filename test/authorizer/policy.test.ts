@@ -1,7 +1,7 @@
 import { apiByName, ApiMethod } from '../../lib/authorizer/api';
 import {
-  AuthorizerPolicy, authorize, CertificateIdentity, grantsOf, JwtIdentity, parsePermissions, permissionsFor, ruleMatches, visibleNamespaces,
-  validatePolicy,
+  ApiKeyIdentity, AuthorizerPolicy, authorize, CertificateIdentity, grantsOf, Identity, JwtIdentity, parsePermissions, permissionsClaim,
+  permissionsFor, ruleMatches, visibleNamespaces, validatePolicy,
 } from '../../lib/authorizer/policy';
 import { ValidationError } from '../../lib/core/errors';
 
@@ -31,7 +31,7 @@ const POLICY: AuthorizerPolicy = validatePolicy('test', {
   ],
 });
 
-const decide = (policy: AuthorizerPolicy, identity: CertificateIdentity | JwtIdentity, name: string, namespace?: string) =>
+const decide = (policy: AuthorizerPolicy, identity: Identity, name: string, namespace?: string) =>
   authorize(grantsOf(policy, identity), api(name), namespace).allow;
 
 describe('the authorization policy', () => {
@@ -120,11 +120,37 @@ describe('the authorization policy', () => {
     expect(reason).not.toContain('orders');
   });
 
-  it('does take Temporal permissions from the token\'s claim, unless the policy turns them off', () => {
+  it('does take Temporal permissions from the token\'s claim only when the policy names the claim', () => {
     const holder = jwt('svc', { permissions: ['billing:write', 'temporal-system:read', 'bad', 'x:owner', 7 as never] });
     expect(parsePermissions(holder.permissions)).toEqual([['billing', 'write'], ['temporal-system', 'read']]);
-    expect(decide(POLICY, holder, 'StartWorkflowExecution', 'billing')).toBe(true);
+    expect(decide({ ...POLICY, jwtPermissionsClaim: 'permissions' }, holder, 'StartWorkflowExecution', 'billing')).toBe(true);
+    expect(grantsOf({ ...POLICY, jwtPermissionsClaim: 'permissions' }, holder).rules).toEqual(['jwt:permissions']);
     expect(decide({ ...POLICY, jwtPermissionsClaim: false }, holder, 'StartWorkflowExecution', 'billing')).toBe(false);
+    expect(permissionsClaim({ rules: [], jwtPermissionsClaim: 'perms' })).toBe('perms');
+  });
+
+  it('does ignore a token\'s permissions claim by default: temporal-system:admin in a token grants nothing', () => {
+    const holder = jwt('mallory', { permissions: ['temporal-system:admin', 'billing:admin'] });
+    expect(permissionsClaim(POLICY)).toBeUndefined();
+    expect(decide(POLICY, holder, 'ListClusters')).toBe(false);
+    expect(decide(POLICY, holder, 'StartWorkflowExecution', 'billing')).toBe(false);
+    expect(grantsOf(POLICY, holder)).toEqual({ roles: new Map(), deniedApis: new Set(), rules: [] });
+  });
+
+  it('does match an API key by its owner or id, and no other kind of identity by an apiKey rule', () => {
+    const policy = validatePolicy('keys', { rules: [
+      { name: 'ci', apiKey: { owner: 'ci-deploy' }, grants: { orders: 'write' } },
+      { name: 'one-key', apiKey: { id: 'audit-2026-*', owner: 'auditor' }, grants: { 'temporal-system': 'read' } },
+    ] });
+    const key = (id: string, owner: string): ApiKeyIdentity => ({ kind: 'apiKey', id, owner });
+    expect(decide(policy, key('ci-1', 'ci-deploy'), 'StartWorkflowExecution', 'orders')).toBe(true);
+    expect(decide(policy, key('ci-1', 'ci-deploy'), 'StartWorkflowExecution', 'billing')).toBe(false);
+    expect(decide(policy, key('audit-2026-01', 'auditor'), 'ListNamespaces')).toBe(true);
+    expect(decide(policy, key('audit-2027-01', 'auditor'), 'ListNamespaces')).toBe(false);
+    expect(decide(policy, key('audit-2026-01', 'someone'), 'ListNamespaces')).toBe(false);
+    // A certificate or token whose names equal the key's owner is not matched by an apiKey rule, nor a key by theirs.
+    expect(decide(policy, jwt('ci-deploy'), 'StartWorkflowExecution', 'orders')).toBe(false);
+    expect(decide(POLICY, key('x', 'auditors'), 'ListNamespaces')).toBe(false);
   });
 
   it('does mint for the server only the role on the call\'s namespace and the temporal-system role', () => {
@@ -158,16 +184,38 @@ describe('validatePolicy', () => {
     ['no rules array', {}, /rules array/],
     ['a rule without a name', { rules: [{ ...rule, name: '' }] }, /name must be/],
     ['two rules of one name', { rules: [rule, rule] }, /two rules share a name/],
-    ['a rule with no match', { rules: [{ name: 'r', grants: { a: 'read' } }] }, /either a certificate or a JWT/],
-    ['a rule with both matches', { rules: [{ ...rule, jwt: { subject: 's' } }] }, /either a certificate or a JWT/],
+    ['a rule with no match', { rules: [{ name: 'r', grants: { a: 'read' } }] }, /one kind of caller: a certificate, a JWT or an API key/],
+    ['a rule with both matches', { rules: [{ ...rule, jwt: { subject: 's' } }] }, /one kind of caller/],
+    ['a rule with a certificate and an API-key match', { rules: [{ ...rule, apiKey: { owner: 'o' } }] }, /one kind of caller/],
     ['a match without a field', { rules: [{ ...rule, certificate: {} }] }, /would match every caller/],
+    ['an API-key match without a field', { rules: [{ name: 'k', apiKey: {}, grants: { a: 'read' } }] }, /would match every caller/],
+    ['a match that is not an object', { rules: [{ name: 'k', apiKey: 'ci', grants: { a: 'read' } }] }, /apiKey must be an object/],
     ['a match of only "*"', { rules: [{ ...rule, certificate: { uri: '*' } }] }, /not only "\*"/],
-    ['an unknown match field', { rules: [{ ...rule, certificate: { serial: '1' } }] }, /unknown match field/],
+    ['an unknown match field', { rules: [{ ...rule, certificate: { serial: '1' } }] }, /a certificate match has no field "serial"/],
+    ['a rule that is a list', { rules: [[rule]] }, /a rule must be an object/],
     ['an unknown role', { rules: [{ ...rule, grants: { a: 'owner' } }] }, /a role must be one of read, worker, write, admin/],
     ['an unknown API', { rules: [{ ...rule, denyApis: ['DropEverything'] }] }, /denyApis names an API the proxy does not serve/],
     ['a bad claim name', { rules: [], jwtGroupsClaim: 'has space' }, /jwtGroupsClaim must be a claim name/],
   ])('fails on %s', (_what, policy, message) => {
     invalid(policy, message);
+  });
+
+  // A key the policy does not know is a mistake: ignoring it would drop what its author meant (a deny list, a claim
+  // turned off), so it is refused with the field and the closest known key.
+  it.each([
+    ['a misspelt deny list in a rule', { rules: [{ ...rule, denyAPIs: ['TerminateWorkflowExecution'] }] },
+      'policy/rules[0]/denyAPIs', /a rule has no field "denyAPIs".*did you mean "denyApis"\?/],
+    ['a misspelt claim setting', { rules: [], jwtPermissionClaim: false }, 'policy/jwtPermissionClaim',
+      /a policy has no field "jwtPermissionClaim".*did you mean "jwtPermissionsClaim"\?/],
+    ['a misspelt match field', { rules: [{ ...rule, certificate: { URI: 'spiffe://x/ns/a/temporal-client/b' } }] },
+      'policy/rules[0]/certificate/URI', /did you mean "uri"\?/],
+    ['a field of another kind of match', { rules: [{ name: 'k', jwt: { owner: 'ci' }, grants: { a: 'read' } }] },
+      'policy/rules[0]/jwt/owner', /a jwt match has no field "owner".*takes subject, group, issuer/],
+    ['an unrelated key', { rules: [{ ...rule, comment: 'x' }] }, 'policy/rules[0]/comment',
+      /a rule has no field "comment" \(got "comment"\)\. Fix: a rule takes name, certificate, jwt, apiKey, grants, denyApis/],
+  ])('fails on %s, naming the field and the fix', (_what, policy, path, message) => {
+    const error = invalid(policy, message);
+    expect(error.path).toBe(path);
   });
 
   it('fails with INVALID_NAMESPACE on a namespace that is not a Temporal namespace name', () => {

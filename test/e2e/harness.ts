@@ -56,6 +56,8 @@ export function chartProps(idp: IdentityProvider, ui: UiAddresses = UI_ADDRESSES
       oidc: { issuer: idp.oidc.issuer, audience: IDP_AUDIENCE, jwksUri: idp.oidc.jwksUri, peers: [Peer.cidr('127.0.0.1/32')],
         caBundle: idp.caPem },
       rules: [{ name: 'team-b', jwt: { group: TEAM_B_GROUP }, grants: { [NAMESPACE_B]: 'write' } }],
+      // The tier's identity provider is the administrators' own: its `permissions` claim is trusted (opt-in).
+      jwtPermissionsClaim: 'permissions',
     },
   };
 }

@@ -19,6 +19,7 @@ const POLICY: AuthorizerPolicy = {
     { name: 'web', certificate: { uri: 'spiffe://cluster.local/ns/temporal/temporal-platform/web' }, grants: { 'temporal-system': 'read' } },
     { name: 'auditors', jwt: { group: 'auditors' }, grants: { 'temporal-system': 'read' } },
   ],
+  jwtPermissionsClaim: 'permissions',
 };
 
 function getText(url: string, https = false, ca?: string): Promise<{ status: number; body: string }> {
