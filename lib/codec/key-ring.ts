@@ -1,12 +1,14 @@
 /**
  * The key ring of the payload codec: AES-256 keys by id, one of them active (it encrypts), all of them used to
  * decrypt. Read from a folder (a mounted Kubernetes Secret): `<id>.key` files hold a key in base64 (32 bytes), the
- * `active` file holds the id of the key that encrypts. Pure apart from reading that folder.
+ * `active` file holds the id of the key that encrypts. One ring per Temporal namespace (`NamespaceKeyRings`): a folder
+ * of such folders, named after the namespaces. Pure apart from reading those folders.
  */
-import { createSecretKey } from 'node:crypto';
+import { createHash, createSecretKey, Hash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CodecError } from './errors';
+import { requireNamespace } from './namespace';
 import { storeKeys } from './secret-keys';
 
 /** Key ids travel in payload metadata (`encryption-key-id`) and name Secret keys: letters, digits, `.`, `_`, `-`. */
@@ -92,6 +94,110 @@ export class KeyRing {
   /** True when the ring holds key `id`. */
   public has(id: string): boolean {
     return this.keyIds.includes(id);
+  }
+}
+
+/**
+ * One key ring per Temporal namespace, read from a folder of key ring folders: `<dir>/<namespace>/` holds what
+ * `KeyRing.fromDirectory` reads (`<id>.key` files and `active`), one mounted Secret per namespace. The codec server
+ * picks the ring of the namespace a request names; a namespace without a folder has no ring.
+ */
+export class NamespaceKeyRings {
+  /**
+   * Reads every `<dir>/<namespace>/` folder (entries starting with `..`, the kubelet's own, are skipped). All or
+   * nothing: a folder that is not a Temporal namespace name, a file where a folder belongs, a ring that does not read,
+   * or no folder at all fails the whole load with CodecError `INVALID_KEY_RING` naming the folder and the fix.
+   */
+  public static fromDirectory(dir: string): NamespaceKeyRings {
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter((n) => !n.startsWith('..')).sort();
+    } catch {
+      throw new CodecError('INVALID_KEY_RING', `the key rings folder ${dir} cannot be read: mount each namespace's key Secret at ` +
+        `${dir}/<namespace>`);
+    }
+    const rings = new Map<string, KeyRing>();
+    for (const name of names) {
+      const sub = join(dir, name);
+      let folder: boolean;
+      try {
+        folder = statSync(sub).isDirectory();
+      } catch {
+        folder = false;
+      }
+      if (!folder) {
+        throw new CodecError('INVALID_KEY_RING', `${sub} is not a folder: ${dir} holds one key ring folder per Temporal namespace ` +
+          `(${dir}/<namespace>/<id>.key and active), not the keys themselves; mount each namespace's key Secret at ${dir}/<namespace>`);
+      }
+      try {
+        requireNamespace(name, 'the folder name');
+      } catch {
+        throw new CodecError('INVALID_KEY_RING', `${sub} is not named after a Temporal namespace: name each key ring folder after the ` +
+          'namespace whose payloads it decrypts (letters, digits, ".", "_" and "-", starting with a letter or digit)');
+      }
+      try {
+        rings.set(name, KeyRing.fromDirectory(sub));
+      } catch (e) {
+        throw new CodecError('INVALID_KEY_RING', `the key ring of namespace "${name}" (${sub}) does not read: ${(e as Error).message}`);
+      }
+    }
+    if (rings.size === 0) {
+      throw new CodecError('INVALID_KEY_RING', `${dir} holds no key ring folder: mount each namespace's key Secret at ${dir}/<namespace>`);
+    }
+    return new NamespaceKeyRings(rings);
+  }
+
+  /** The namespaces that have a ring, sorted. */
+  public readonly namespaces: readonly string[];
+  private readonly rings: ReadonlyMap<string, KeyRing>;
+
+  /** @param rings the ring of each namespace (names checked: CodecError `INVALID_NAMESPACE`) */
+  constructor(rings: ReadonlyMap<string, KeyRing> | Readonly<Record<string, KeyRing>>) {
+    const entries = rings instanceof Map ? [...rings.entries()] : Object.entries(rings);
+    for (const [namespace] of entries) {
+      requireNamespace(namespace, 'the key ring\'s namespace');
+    }
+    this.rings = new Map(entries);
+    this.namespaces = Object.freeze(entries.map(([namespace]) => namespace).sort());
+  }
+
+  /** The key ring of `namespace`, or undefined when it has none. */
+  public ring(namespace: string): KeyRing | undefined {
+    return this.rings.get(namespace);
+  }
+}
+
+/**
+ * A digest (SHA-256, hex) of what a key folder tree holds: the relative path and kind of every entry, and the contents
+ * of every file, with entries starting with `..` (the kubelet's timestamped folders and links) left out and symbolic
+ * links followed, so the same keys give the same digest whenever and however they were written. Modification times do
+ * not count. Compare two digests to tell whether a reload is needed; a digest reveals nothing of the keys (a one-way
+ * hash of random 256-bit keys). An empty string when the tree cannot be read (a Secret being swapped): the next look
+ * tells.
+ */
+export function keyFolderDigest(dir: string): string {
+  const hash = createHash('sha256');
+  try {
+    digestFolder(hash, dir, '');
+  } catch {
+    return '';
+  }
+  return hash.digest('hex');
+}
+
+function digestFolder(hash: Hash, dir: string, at: string): void {
+  for (const name of readdirSync(dir).filter((n) => !n.startsWith('..')).sort()) {
+    const path = join(dir, name);
+    const relative = at === '' ? name : `${at}/${name}`;
+    if (statSync(path).isDirectory()) {
+      hash.update(`d\0${relative}\0`);
+      digestFolder(hash, path, relative);
+    } else {
+      const content = readFileSync(path);
+      hash.update(`f\0${relative}\0${content.length}\0`);
+      hash.update(content);
+      content.fill(0);
+    }
   }
 }
 

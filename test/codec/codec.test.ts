@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import fc from 'fast-check';
 import {
   CodecError, decryptPayload, encryptPayload, EncryptionCodec, isEncrypted, KeyRing, parsePayload, Payload, payloadFromJson, payloadToJson,
-  serializePayload, watchedKeyRing,
+  serializePayload,
 } from '../../lib/codec';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -202,51 +202,5 @@ describe('encryption', () => {
         expect([...(back.data ?? [])]).toEqual([...data]);
         expect(Object.keys(back.metadata ?? {}).sort()).toEqual(Object.keys(metadata).sort());
       }));
-  });
-});
-
-describe('the key ring', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'keyring-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-  const write = (files: Record<string, string>) => Object.entries(files).forEach(([name, value]) => writeFileSync(join(dir, name), value));
-
-  test('reads <id>.key files and the active id, and ignores the kubelet\'s own entries', () => {
-    write({ '2026-10.key': `${randomBytes(32).toString('base64')}\n`, '2026-11.key': randomBytes(32).toString('base64'), active: '2026-11\n' });
-    mkdirSync(join(dir, '..2026_11_29'));
-    const keys = KeyRing.fromDirectory(dir);
-    expect(keys.ids).toEqual(['2026-10', '2026-11']);
-    expect(keys.activeId).toBe('2026-11');
-  });
-
-  test.each([
-    [{ active: 'a' }, /holds no key: add one/],
-    [{ 'a.key': randomBytes(32).toString('base64') }, /active is missing: add a key "active"/],
-    [{ 'a.key': randomBytes(32).toString('base64'), active: 'b' }, /the active key "b" is not in .* \(it holds a\)/],
-    [{ 'a.key': randomBytes(16).toString('base64'), active: 'a' }, /holds 16 bytes; AES-256 needs 32: make one with `openssl rand -base64 32`/],
-    [{ 'a.key': 'not base64!', active: 'a' }, /is not base64/],
-    [{ '-a.key': randomBytes(32).toString('base64'), active: '-a' }, /key id "-a" .* is not valid/],
-  ])('bad key ring %#: a clear error', (files, message) => {
-    write(files as Record<string, string>);
-    expect(() => KeyRing.fromDirectory(dir)).toThrow(message);
-  });
-
-  test('a missing folder says to mount the Secret', () => {
-    expect(() => KeyRing.fromDirectory(join(dir, 'absent'))).toThrow(/cannot be read: mount the key Secret there/);
-  });
-
-  test('watchedKeyRing follows an update, and keeps the last good ring when an update is broken', () => {
-    write({ 'a.key': randomBytes(32).toString('base64'), active: 'a' });
-    const errors: Error[] = [];
-    const current = watchedKeyRing(dir, { intervalMs: 0, onError: (e) => errors.push(e) });
-    expect(current().activeId).toBe('a');
-    write({ 'b.key': randomBytes(32).toString('base64'), active: 'b' });
-    expect(current().activeId).toBe('b');
-    write({ active: 'zzz' });
-    expect(current().activeId).toBe('b');
-    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/the active key "zzz" is not in/)]);
   });
 });
