@@ -16,7 +16,7 @@ import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { DataConverter } from '@temporalio/client';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
-import { EncryptionCodec, KeyRing, payloadToJson } from '../../lib/codec';
+import { EncryptionCodec, KeyRing, payloadFromJson, payloadToJson } from '../../lib/codec';
 import { CODEC_KEYS_SECRET, context, MINUTE, NAMESPACE_B, pod, withLogs, workloadFiles } from './harness';
 import { containerPort, findComponent, onlyContainer, podSpec, serviceHost } from './manifests';
 import { freePort, waitUntil } from './net';
@@ -43,9 +43,20 @@ function keyRing(): KeyRing {
   return new KeyRing(keys, secret.active);
 }
 
-/** The active key's id and bytes, as the user wrote them into the Secret (for the Go implementation). */
-function activeKey(): { id: string; key: Buffer } {
-  const secret = context().userSecrets[CODEC_KEYS_SECRET];
+/**
+ * The active key's id and bytes of a Temporal namespace's key ring, as the user wrote them into the Secret the codec
+ * server mounts at `<CODEC_KEYS_DIR>/<namespace>` (for the Go implementation).
+ */
+function activeKey(namespace: string): { id: string; key: Buffer } {
+  const deployment = findComponent(context().manifests.objects, 'Deployment', 'codec');
+  const container = onlyContainer(deployment);
+  const keysDir = container.env?.find((e) => e.name === 'CODEC_KEYS_DIR')?.value;
+  const mount = container.volumeMounts?.find((m) => m.mountPath === `${keysDir}/${namespace}`);
+  const secretName = podSpec(deployment).volumes?.find((v) => v.name === mount?.name)?.secret?.secretName;
+  const secret = secretName === undefined ? undefined : context().userSecrets[secretName];
+  if (secret === undefined) {
+    throw new Error(`the codec server mounts no key ring Secret the test knows at ${keysDir}/${namespace} (Secret ${secretName})`);
+  }
   return { id: secret.active, key: Buffer.from(secret[`${secret.active}.key`], 'base64') };
 }
 
@@ -188,10 +199,27 @@ function buildInterop(dir: string): string {
   return binary;
 }
 
-function interop(binary: string, command: 'encrypt' | 'decrypt', key: Uint8Array, keyId: string, payload: unknown): { ok: boolean; out: string } {
-  const run = spawnSync(binary, [command, Buffer.from(key).toString('base64'), keyId], { input: JSON.stringify(payload), encoding: 'utf8' });
+/** Runs the Go implementation: format 2 bound to `namespace` when one is given, else the samples' format 1. */
+function interop(binary: string, command: 'encrypt' | 'decrypt', key: Uint8Array, keyId: string, payload: unknown,
+  namespace?: string): { ok: boolean; out: string } {
+  const run = spawnSync(binary, [command, Buffer.from(key).toString('base64'), keyId, ...(namespace !== undefined ? [namespace] : [])],
+    { input: JSON.stringify(payload), encoding: 'utf8' });
   return { ok: run.status === 0, out: run.status === 0 ? run.stdout : run.stderr };
 }
+
+/** A JSON payload with one metadata entry set (a string) or removed (undefined). */
+function withMetadata(payload: { metadata: Record<string, string>; data: string }, key: string, value: string | undefined) {
+  const metadata = { ...payload.metadata };
+  if (value === undefined) {
+    delete metadata[key];
+  } else {
+    metadata[key] = Buffer.from(value).toString('base64');
+  }
+  return { ...payload, metadata };
+}
+
+const metadataText = (payload: { metadata?: Record<string, string> }, key: string): string | undefined =>
+  payload.metadata?.[key] === undefined ? undefined : Buffer.from(payload.metadata[key], 'base64').toString();
 
 export function registerWebUiTests(): void {
   describe('encryption at rest: the codec, the codec server and the Web UI behind single sign-on', () => {
@@ -333,33 +361,87 @@ export function registerWebUiTests(): void {
       }
     }), 2 * MINUTE);
 
-    test('an independent implementation (Go, crypto/aes + crypto/cipher) and ours decrypt each other', () => withLogs(async () => {
+    test('an independent implementation (Go, crypto/aes + crypto/cipher) and ours decrypt each other: the samples\' format', () =>
+      withLogs(async () => {
+        const binary = buildInterop(context().work);
+        const ring = activeKey('default');
+        const plain = { metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+          data: Buffer.from(JSON.stringify(SECRET)).toString('base64') };
+        // Go encrypts (format 1, no namespace); the codec server (with a workload certificate, as the CLI) decrypts.
+        const fromGo = interop(binary, 'encrypt', ring.key, ring.id, plain);
+        expect(fromGo.ok).toBe(true);
+        const goPayload = JSON.parse(fromGo.out);
+        expect(metadataText(goPayload, 'encryption-format')).toBeUndefined();
+        const decoded = await codecCall(codec.port, '/decode', { payloads: [goPayload] });
+        expect(decoded.status).toBe(200);
+        expect(decoded.json.payloads).toEqual([{ metadata: plain.metadata, data: plain.data }]);
+        // Our library writes format 1 without a namespace; Go decrypts it.
+        const ours = payloadToJson((await new EncryptionCodec(new KeyRing({ [ring.id]: ring.key }, ring.id)).encode([{
+          metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(SECRET)) }]))[0]);
+        const back = interop(binary, 'decrypt', ring.key, ring.id, ours);
+        expect(back.ok).toBe(true);
+        expect(JSON.parse(back.out)).toEqual({ metadata: plain.metadata, data: plain.data });
+        // A flipped bit: Go's GCM and ours both refuse it.
+        const tampered = { ...goPayload, data: (() => {
+          const bytes = Buffer.from(goPayload.data, 'base64');
+          bytes[bytes.length - 20] ^= 1;
+          return bytes.toString('base64');
+        })() };
+        expect(interop(binary, 'decrypt', ring.key, ring.id, tampered).out).toContain('message authentication failed');
+        const refused = await codecCall(codec.port, '/decode', { payloads: [tampered] });
+        expect({ status: refused.status, error: refused.json.error }).toEqual({ status: 422, error: 'DECRYPT_FAILED' });
+        writeFileSync(join(context().work, 'interop.json'), JSON.stringify({ goPayload, ours }, undefined, 2));
+      }), 3 * MINUTE);
+
+    test('an independent implementation (Go) and ours decrypt each other\'s payloads bound to a namespace (format 2), and refuse ' +
+      'another namespace\'s', () => withLogs(async () => {
       const binary = buildInterop(context().work);
-      const ring = activeKey();
-      const plain = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from(JSON.stringify(SECRET)).toString('base64') };
-      // Go encrypts; the codec server (with a workload certificate, as the CLI) and the library decrypt.
-      const fromGo = interop(binary, 'encrypt', ring.key, ring.id, plain);
+      const ring = activeKey('default');
+      const plain = { metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+        data: Buffer.from(JSON.stringify(SECRET)).toString('base64') };
+      // Go → ours: Go binds the payload to default; the codec server (X-Namespace: default) and the library decrypt.
+      const fromGo = interop(binary, 'encrypt', ring.key, ring.id, plain, 'default');
       expect(fromGo.ok).toBe(true);
       const goPayload = JSON.parse(fromGo.out);
+      expect([metadataText(goPayload, 'encryption-format'), metadataText(goPayload, 'encryption-namespace')]).toEqual(['2', 'default']);
       const decoded = await codecCall(codec.port, '/decode', { payloads: [goPayload] });
       expect(decoded.status).toBe(200);
       expect(decoded.json.payloads).toEqual([{ metadata: plain.metadata, data: plain.data }]);
-      // The codec server encrypts; Go decrypts.
+      const library = new EncryptionCodec(new KeyRing({ [ring.id]: ring.key }, ring.id), { namespace: 'default' });
+      const [fromLibrary] = await library.decode([payloadFromJson(goPayload, 'goPayload')]);
+      expect(payloadToJson(fromLibrary)).toEqual({ metadata: plain.metadata, data: plain.data });
+      // Ours → Go: the codec server's encode (X-Namespace: default) and the library's, both bound to default.
       const encoded = await codecCall(codec.port, '/encode', { payloads: [plain] });
       expect(encoded.status).toBe(200);
-      const back = interop(binary, 'decrypt', ring.key, ring.id, (encoded.json.payloads ?? [])[0]);
-      expect(back.ok).toBe(true);
-      expect(JSON.parse(back.out)).toEqual({ metadata: plain.metadata, data: plain.data });
-      // A flipped bit: Go's GCM and ours both refuse it.
-      const tampered = { ...goPayload, data: (() => {
-        const bytes = Buffer.from(goPayload.data, 'base64');
-        bytes[bytes.length - 20] ^= 1;
-        return bytes.toString('base64');
-      })() };
-      expect(interop(binary, 'decrypt', ring.key, ring.id, tampered).out).toContain('message authentication failed');
-      const refused = await codecCall(codec.port, '/decode', { payloads: [tampered] });
-      expect({ status: refused.status, error: refused.json.error }).toEqual({ status: 422, error: 'DECRYPT_FAILED' });
-      writeFileSync(join(context().work, 'interop.json'), JSON.stringify({ goPayload, encoded: encoded.json }, undefined, 2));
+      const serverPayload = (encoded.json.payloads ?? [])[0] as { metadata: Record<string, string>; data: string };
+      expect([metadataText(serverPayload, 'encryption-format'), metadataText(serverPayload, 'encryption-namespace')]).toEqual(['2', 'default']);
+      const libraryPayload = payloadToJson((await library.encode([payloadFromJson(plain, 'plain')]))[0]);
+      for (const payload of [serverPayload, libraryPayload]) {
+        const back = interop(binary, 'decrypt', ring.key, ring.id, payload, 'default');
+        expect(back.ok).toBe(true);
+        expect(JSON.parse(back.out)).toEqual({ metadata: plain.metadata, data: plain.data });
+        // Go refuses it for another namespace, and when its namespace is rewritten (the associated data binds it).
+        expect(interop(binary, 'decrypt', ring.key, ring.id, payload, NAMESPACE_B).out).toContain('wrong namespace');
+        expect(interop(binary, 'decrypt', ring.key, ring.id, withMetadata(payload as never, 'encryption-namespace', NAMESPACE_B), NAMESPACE_B).out)
+          .toContain('message authentication failed');
+      }
+      // The codec server refuses, for namespace default, what Go bound to the other namespace (even with default's key),
+      // the same relabelled as default's, and a stripped format marker (no downgrade to the samples' format).
+      const other = JSON.parse(interop(binary, 'encrypt', ring.key, ring.id, plain, NAMESPACE_B).out);
+      const refusals = await Promise.all([
+        other,
+        withMetadata(other, 'encryption-namespace', 'default'),
+        withMetadata(withMetadata(goPayload, 'encryption-format', undefined), 'encryption-namespace', undefined),
+      ].map(async (payload) => {
+        const answer = await codecCall(codec.port, '/decode', { payloads: [payload] });
+        return { status: answer.status, error: answer.json.error, plaintext: JSON.stringify(answer.json).includes(plain.data) };
+      }));
+      expect(refusals).toEqual([
+        { status: 422, error: 'WRONG_NAMESPACE', plaintext: false },
+        { status: 422, error: 'DECRYPT_FAILED', plaintext: false },
+        { status: 422, error: 'DECRYPT_FAILED', plaintext: false },
+      ]);
+      writeFileSync(join(context().work, 'interop-v2.json'), JSON.stringify({ goPayload, serverPayload, libraryPayload }, undefined, 2));
     }), 3 * MINUTE);
   });
 }

@@ -1,19 +1,34 @@
-// An independent implementation of the payload encryption format, written from its description only, to check
-// that payloads interoperate with the TypeScript codec:
+// An independent implementation of the payload encryption formats, written from their description only
+// (docs/SECURITY.md "Payload encryption"), to check that payloads interoperate with the TypeScript codec.
+//
+// Format 1 (Temporal's samples):
 //
 //	metadata: encoding = "binary/encrypted", encryption-key-id = <id>
 //	data:     12-byte nonce || AES-256-GCM ciphertext || 16-byte tag, over the serialized temporal.api.common.v1.Payload
-//	          (message Payload { map<string, bytes> metadata = 1; bytes data = 2; })
+//	          (message Payload { map<string, bytes> metadata = 1; bytes data = 2; }), no associated data
+//
+// Format 2 (bound to a Temporal namespace): format 1's metadata plus encryption-format = "2" and
+// encryption-namespace = <namespace>; the same data, sealed with the associated data
+//
+//	"secure-temporal/payload-encryption" 0x00 "2" 0x00 <namespace> 0x00 <key id> 0x00 <"gzip" or nothing>
+//
+// where the namespace is the one the reader decodes for, never read from the metadata.
+// Either format may gzip the serialized Payload before sealing it, marked encryption-compression = "gzip".
 //
 // Usage (payloads as proto3 JSON on stdin and stdout: {"metadata": {k: base64}, "data": base64}):
 //
-//	codecinterop encrypt <base64 key> <key id>   < plain payload     > encrypted payload
-//	codecinterop decrypt <base64 key> <key id>   < encrypted payload > plain payload
+//	codecinterop encrypt <base64 key> <key id> [<namespace>]   < plain payload     > encrypted payload
+//	codecinterop decrypt <base64 key> <key id> [<namespace>]   < encrypted payload > plain payload
+//
+// With a namespace, encrypt writes format 2 bound to it, and decrypt accepts format 2 of that namespace only (and
+// format 1). Without one, encrypt writes format 1 and decrypt refuses format 2.
 //
 // Standard library only. Exits 1 with a message on stderr on any failure (a tag that does not verify included).
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -23,8 +38,33 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
 )
+
+// Temporal namespace names as the format accepts them: never a NUL byte, the separator of the associated data.
+var namespaceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`)
+
+// associatedData is format 2's associated data for a namespace, a key id and a compression marker ("" for none).
+func associatedData(namespace, keyID, compression string) []byte {
+	var b bytes.Buffer
+	for i, field := range []string{"secure-temporal/payload-encryption", "2", namespace, keyID, compression} {
+		if i > 0 {
+			b.WriteByte(0)
+		}
+		b.WriteString(field)
+	}
+	return b.Bytes()
+}
+
+func gunzip(b []byte) ([]byte, error) {
+	r, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(io.LimitReader(r, 64<<20))
+}
 
 type payload struct {
 	Metadata map[string][]byte `json:"metadata"`
@@ -132,12 +172,20 @@ func unmarshal(b []byte) (payload, error) {
 }
 
 func run() error {
-	if len(os.Args) != 4 {
-		return errors.New("usage: codecinterop encrypt|decrypt <base64 key> <key id>")
+	if len(os.Args) != 4 && len(os.Args) != 5 {
+		return errors.New("usage: codecinterop encrypt|decrypt <base64 key> <key id> [<namespace>]")
 	}
 	key, err := base64.StdEncoding.DecodeString(os.Args[2])
 	if err != nil || len(key) != 32 {
 		return errors.New("the key must be 32 bytes in base64")
+	}
+	keyID := os.Args[3]
+	namespace := ""
+	if len(os.Args) == 5 {
+		namespace = os.Args[4]
+		if !namespaceName.MatchString(namespace) {
+			return fmt.Errorf("%q is not a Temporal namespace name", namespace)
+		}
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
@@ -162,23 +210,49 @@ func run() error {
 		if _, err := rand.Read(nonce); err != nil {
 			return err
 		}
-		out = payload{
-			Metadata: map[string][]byte{"encoding": []byte("binary/encrypted"), "encryption-key-id": []byte(os.Args[3])},
-			Data:     gcm.Seal(nonce, nonce, marshal(p), nil),
+		metadata := map[string][]byte{"encoding": []byte("binary/encrypted"), "encryption-key-id": []byte(keyID)}
+		var aad []byte
+		if namespace != "" {
+			metadata["encryption-format"] = []byte("2")
+			metadata["encryption-namespace"] = []byte(namespace)
+			aad = associatedData(namespace, keyID, "")
 		}
+		out = payload{Metadata: metadata, Data: gcm.Seal(nonce, nonce, marshal(p), aad)}
 	case "decrypt":
 		if string(p.Metadata["encoding"]) != "binary/encrypted" {
 			return errors.New("not an encrypted payload")
 		}
-		if string(p.Metadata["encryption-key-id"]) != os.Args[3] {
-			return fmt.Errorf("encrypted with key %q, not %q", p.Metadata["encryption-key-id"], os.Args[3])
+		if string(p.Metadata["encryption-key-id"]) != keyID {
+			return fmt.Errorf("encrypted with key %q, not %q", p.Metadata["encryption-key-id"], keyID)
+		}
+		compression, compressed := p.Metadata["encryption-compression"]
+		if compressed && string(compression) != "gzip" {
+			return fmt.Errorf("unknown compression %q", compression)
+		}
+		var aad []byte
+		if format, ok := p.Metadata["encryption-format"]; ok {
+			if string(format) != "2" {
+				return fmt.Errorf("unknown format %q", format)
+			}
+			if namespace == "" {
+				return fmt.Errorf("bound to namespace %q: name the namespace to decrypt for", p.Metadata["encryption-namespace"])
+			}
+			if string(p.Metadata["encryption-namespace"]) != namespace {
+				return fmt.Errorf("wrong namespace: bound to %q, not %q", p.Metadata["encryption-namespace"], namespace)
+			}
+			aad = associatedData(namespace, keyID, string(compression))
 		}
 		if len(p.Data) < gcm.NonceSize()+gcm.Overhead() {
 			return errors.New("too short")
 		}
-		plain, err := gcm.Open(nil, p.Data[:gcm.NonceSize()], p.Data[gcm.NonceSize():], nil)
+		plain, err := gcm.Open(nil, p.Data[:gcm.NonceSize()], p.Data[gcm.NonceSize():], aad)
 		if err != nil {
 			return fmt.Errorf("decrypt: %w", err)
+		}
+		if compressed {
+			if plain, err = gunzip(plain); err != nil {
+				return fmt.Errorf("the plaintext does not decompress: %w", err)
+			}
 		}
 		if out, err = unmarshal(plain); err != nil {
 			return fmt.Errorf("the plaintext is not a Payload: %w", err)
