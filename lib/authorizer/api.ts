@@ -23,6 +23,12 @@ export interface ApiMethod {
   readonly worker: boolean;
   /** Field number of the request's `namespace` string (namespace-scoped APIs). */
   readonly namespaceField?: number;
+  /**
+   * Field number of a request field that names the namespace by id instead (`DescribeNamespaceRequest.id`,
+   * `DeleteNamespaceRequest.namespace_id`). The proxy decides on names only, so it refuses a call that sets it: the
+   * server's authorizer sees no namespace name for such a call, and its persistence alone would settle a call naming both.
+   */
+  readonly namespaceIdField?: number;
   /** Always allowed, with or without credentials: health checks that reveal nothing (as on the server). */
   readonly health?: boolean;
   /** The response is a stream (grpc.health.v1.Health/Watch); everything else is unary. */
@@ -106,6 +112,12 @@ export const WORKER_APIS: readonly string[] = [
   'ShutdownWorker', 'RecordWorkerHeartbeat', 'FetchWorkerConfig', 'GetWorkflowExecutionHistory', 'DescribeNamespace',
 ];
 
+/** Request messages that can name their namespace by id (temporalio/api request_response.proto). */
+const NAMESPACE_ID_FIELDS: Readonly<Record<string, number>> = {
+  DescribeNamespace: 2,
+  DeleteNamespace: 2,
+};
+
 function method(service: string, name: string, scope: ApiScope, access: ApiAccess): ApiMethod {
   return {
     path: `/${service}/${name}`,
@@ -114,6 +126,7 @@ function method(service: string, name: string, scope: ApiScope, access: ApiAcces
     access,
     worker: WORKER_APIS.includes(name),
     ...(scope === 'namespace' ? { namespaceField: NAMESPACE_FIELDS[name] ?? 1 } : {}),
+    ...(NAMESPACE_ID_FIELDS[name] !== undefined ? { namespaceIdField: NAMESPACE_ID_FIELDS[name] } : {}),
   };
 }
 

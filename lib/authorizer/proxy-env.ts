@@ -35,7 +35,40 @@ export const PROXY_ENV = {
   oidcIssuer: 'PROXY_OIDC_ISSUER',
   oidcAudience: 'PROXY_OIDC_AUDIENCE',
   oidcJwksUri: 'PROXY_OIDC_JWKS_URI',
+  /** How long after the last successful fetch the identity provider's keys still verify tokens while it cannot be reached. */
+  oidcMaxStale: 'PROXY_OIDC_MAX_STALE_SECONDS',
+  /** The API key records (`api-keys.json` of a Secret): bearer API keys are accepted when set. */
+  apiKeysFile: 'PROXY_API_KEYS_FILE',
+  maxConnections: 'PROXY_MAX_CONNECTIONS',
+  maxConcurrentStreams: 'PROXY_MAX_CONCURRENT_STREAMS',
+  connectionIdle: 'PROXY_CONNECTION_IDLE_SECONDS',
+  connectionMaxAge: 'PROXY_CONNECTION_MAX_AGE_SECONDS',
+  maxMessageBytes: 'PROXY_MAX_MESSAGE_BYTES',
+  /** Bytes of request messages held at once over every call (set from the container's memory limit). */
+  maxBufferedBytes: 'PROXY_MAX_BUFFERED_BYTES',
   logLevel: 'PROXY_LOG_LEVEL',
+} as const;
+
+/** The limits of the proxy program, and their defaults (each has its variable above). */
+export const PROXY_LIMITS = {
+  /** Open connections per replica. */
+  maxConnections: 2000,
+  /** Calls at once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxConcurrentStreams: 100,
+  /** A connection with no call for this long is closed (GOAWAY); clients reconnect when they next call. */
+  connectionIdleSeconds: 300,
+  /** A connection is closed (GOAWAY, calls in flight finish) after this long, so that clients spread over new replicas. */
+  connectionMaxAgeSeconds: 1800,
+  /** The largest message of an authenticated caller: the frontend's own limit. */
+  maxMessageBytes: 128 * 1024 * 1024,
+  /** Request bytes held at once over every call (the construct sets it to half the container's memory limit). */
+  maxBufferedBytes: 192 * 1024 * 1024,
+  /** Calls whose credentials are being verified at once; each holds at most one HTTP/2 stream window (64 KiB) unread. */
+  maxPendingAuthentications: 64,
+  /** The largest message of a call that needs no credentials (health checks). */
+  unauthenticatedMessageBytes: 64 * 1024,
+  /** Staleness bound of the identity provider's keys. */
+  oidcMaxStaleSeconds: 3600,
 } as const;
 
 /** Ports of the proxy program. */

@@ -2,7 +2,7 @@
  * The proxy's configuration from its environment (what the AuthorizerProxy construct sets on its container).
  * Every problem is reported at once, by variable name, before anything listens.
  */
-import { PROXY_ENV, PROXY_PORTS } from '../../lib/authorizer/proxy-env';
+import { PROXY_ENV, PROXY_LIMITS, PROXY_PORTS } from '../../lib/authorizer/proxy-env';
 import { ProxyConfig } from './proxy';
 
 export { PROXY_ENV };
@@ -19,7 +19,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
     }
     return value;
   };
-  const number = (name: string, fallback: number, min = 0, max = 65535): number => {
+  const number = (name: string, fallback: number, min = 0, max: number = 65535): number => {
     const raw = env[name];
     const value = raw === undefined || raw === '' ? fallback : Number(raw);
     if (!Number.isInteger(value) || value < min || value > max) {
@@ -74,9 +74,24 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
       issuer: oidcIssuer,
       audience: text(PROXY_ENV.oidcAudience),
       jwksUri: text(PROXY_ENV.oidcJwksUri),
+      maxStaleSeconds: number(PROXY_ENV.oidcMaxStale, PROXY_LIMITS.oidcMaxStaleSeconds, 0, 7 * 86_400),
     } } : {}),
+    ...(env[PROXY_ENV.apiKeysFile] ? { apiKeysFile: env[PROXY_ENV.apiKeysFile] } : {}),
+    limits: {
+      maxConnections: number(PROXY_ENV.maxConnections, PROXY_LIMITS.maxConnections, 1, 1_000_000),
+      maxConcurrentStreams: number(PROXY_ENV.maxConcurrentStreams, PROXY_LIMITS.maxConcurrentStreams, 1, 10_000),
+      connectionIdleSeconds: number(PROXY_ENV.connectionIdle, PROXY_LIMITS.connectionIdleSeconds, 10, 86_400),
+      connectionMaxAgeSeconds: number(PROXY_ENV.connectionMaxAge, PROXY_LIMITS.connectionMaxAgeSeconds, 60, 7 * 86_400),
+      maxMessageBytes: number(PROXY_ENV.maxMessageBytes, PROXY_LIMITS.maxMessageBytes, 1024, 2 ** 31 - 1),
+      maxBufferedBytes: number(PROXY_ENV.maxBufferedBytes, PROXY_LIMITS.maxBufferedBytes, 1024 * 1024, 2 ** 40),
+    },
     logLevel: env[PROXY_ENV.logLevel] ?? 'info',
   };
+  const { maxBufferedBytes = 0, maxMessageBytes = 0 } = config.limits ?? {};
+  if (maxBufferedBytes < maxMessageBytes) {
+    problems.push(`${PROXY_ENV.maxBufferedBytes} (${maxBufferedBytes}) must be at least ${PROXY_ENV.maxMessageBytes} ` +
+      `(${maxMessageBytes}): otherwise the largest message could never be taken`);
+  }
   if (config.oidc) {
     try {
       new URL(config.oidc.jwksUri);

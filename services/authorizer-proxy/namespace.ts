@@ -1,6 +1,6 @@
 /**
- * Reads the namespace of a request from its protobuf bytes without decoding the message: the proxy forwards
- * the bytes as they came, and only looks at one field (a top-level string).
+ * Reads and trims protobuf messages at the top level without decoding them: the proxy forwards the bytes as they came,
+ * and only looks at the fields it decides on (the namespace, a namespace id) or narrows (ListNamespaces, GetClusterInfo).
  */
 
 /** Thrown when the bytes are not a well-formed protobuf message. */
@@ -27,6 +27,16 @@ function varint(bytes: Uint8Array, at: number): [number, number] {
 export function stringField(bytes: Uint8Array, field: number): string | undefined {
   const found = fields(bytes).filter((f) => f.number === field && f.wire === 2).pop();
   return found ? Buffer.from(bytes.subarray(found.value, found.end)).toString('utf8') : undefined;
+}
+
+/** True when top-level field `field` is present with a non-empty value (a string or message that is not zero-length). */
+export function hasNonEmptyField(bytes: Uint8Array, field: number): boolean {
+  return fields(bytes).some((f) => f.number === field && (f.wire !== 2 || f.end > f.value));
+}
+
+/** The message with only the top-level fields numbered in `keep`, each byte of them as it came. */
+export function keepFields(message: Uint8Array, keep: readonly number[]): Buffer {
+  return Buffer.concat(fields(message).filter((f) => keep.includes(f.number)).map((f) => message.subarray(f.start, f.end)));
 }
 
 /** Each top-level field of a message: its number, and where it starts, its value starts, and it ends. */

@@ -1,13 +1,13 @@
 /**
- * The audit log (one JSON line per call, pino) and the Prometheus metrics (prom-client) of the proxy.
+ * The audit record of one call and the Prometheus metrics (prom-client) of the proxy; the loggers are the security
+ * core's (services/security/observability.ts).
  */
-import pino, { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** What the audit line of one call says. Never a token, a key or a payload. */
 export interface AuditRecord {
   readonly identity: string;
-  /** How the caller authenticated: `mtls`, `jwt` (both: `jwt+mtls`), or `none`. */
+  /** How the caller authenticated: `mtls`, `jwt`, `apikey` (with a certificate too: `jwt+mtls`, `apikey+mtls`), or `none`. */
   readonly auth: string;
   readonly namespace?: string;
   readonly api: string;
@@ -20,29 +20,16 @@ export interface AuditRecord {
   readonly rules?: readonly string[];
 }
 
-/**
- * The proxy's two loggers on one destination: `log` for its own messages at `level`, and `audit` for the audit lines,
- * always on whatever `level` says (turning service messages down must never turn the audit log off).
- */
-export function loggers(level = 'info', destination?: NodeJS.WritableStream): { log: Logger; audit: Logger } {
-  // stdout without blocking the event loop on every line; `flush()` (on shutdown) writes out what is left.
-  const stream = (destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: false });
-  const options = (lvl: string) => ({
-    level: lvl,
-    base: { component: 'authorizer-proxy' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    messageKey: 'msg',
-    formatters: { level: (label: string) => ({ level: label }) },
-  });
-  return { log: pino(options(level), stream), audit: pino(options('info'), stream) };
-}
-
 export class ProxyMetrics {
   public readonly registry = new Registry();
   public readonly calls: Counter<'api' | 'decision' | 'status'>;
   public readonly latency: Histogram<'api' | 'decision'>;
   public readonly inFlight: Gauge;
   public readonly reloadFailures: Counter<'what'>;
+  public readonly keySetFailures: Counter;
+  public readonly bufferedBytes: Gauge;
+  /** Where the buffered-bytes gauge reads its value at scrape time. */
+  public bufferedSource: () => number = () => 0;
 
   public constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'authorizer_proxy_' });
@@ -53,7 +40,17 @@ export class ProxyMetrics {
       registers: [this.registry] });
     this.inFlight = new Gauge({ name: 'authorizer_proxy_calls_in_flight', help: 'Calls being served', registers: [this.registry] });
     this.reloadFailures = new Counter({ name: 'authorizer_proxy_reload_failures_total',
-      help: 'Failed reloads of a file (policy, signing key, serving or client certificate)', labelNames: ['what'], registers: [this.registry] });
+      help: 'Failed reloads of a file (policy, signing key, serving or client certificate, API keys)', labelNames: ['what'],
+      registers: [this.registry] });
+    this.keySetFailures = new Counter({ name: 'authorizer_proxy_identity_provider_key_fetch_failures_total',
+      help: 'Failed fetches of the identity provider\'s signing keys (the last keys fetched stay in use, up to their staleness bound)',
+      registers: [this.registry] });
+    const source = (): number => this.bufferedSource();
+    this.bufferedBytes = new Gauge({ name: 'authorizer_proxy_buffered_request_bytes',
+      help: 'Bytes of request messages held while calls are decided', registers: [this.registry],
+      collect() {
+        this.set(source());
+      } });
   }
 
   public record(record: AuditRecord): void {

@@ -1,13 +1,14 @@
 /**
- * The connection to the frontend: mutual TLS with the proxy's platform-clients certificate, the frontend's
- * name verified against its CA (a purpose CA, so OpenSSL is told to accept a partial chain). When the
- * certificate files change (rotation), new calls go over a fresh channel; calls in flight finish on the old
- * one, which is closed after a grace period.
+ * The connections to the frontend: HTTP/2 sessions over mutual TLS with the proxy's platform-clients certificate, the
+ * frontend's name verified against its CA (a purpose CA, so OpenSSL is told to accept a partial chain). A small pool,
+ * so that calls spread over the frontend's pods (a Service balances connections, not calls); each session carries many
+ * calls at once. When the certificate files change (rotation), new calls go over fresh sessions; the old ones finish
+ * the calls in flight (GOAWAY) and are destroyed after a grace period.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createSecureContext } from 'node:tls';
-import { ChannelOptions, Client, credentials } from '@grpc/grpc-js';
+import { ClientHttp2Session, ClientSessionOptions, connect, constants } from 'node:http2';
+import { createSecureContext, SecureContext } from 'node:tls';
 
 export interface UpstreamOptions {
   /** `host:port` of the frontend. */
@@ -18,72 +19,117 @@ export interface UpstreamOptions {
   readonly caFile: string;
   readonly certFile: string;
   readonly keyFile: string;
-  /** How long an old channel lives after a rotation (longer than the longest call, a 70 s long poll). @default 120000 */
+  /** How long an old session lives after a rotation (longer than the longest call, a 70 s long poll). @default 120000 */
   readonly drainMs?: number;
+  /** Sessions kept open to the frontend. @default 2 */
+  readonly poolSize?: number;
 }
 
-/** Message size limits: as large as the frontend's own (payloads are the caller's business, not the proxy's). */
+/** The largest message a caller may send once authenticated, and the frontend may answer: the frontend's own limit. */
 export const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 
+/** Flow-control windows towards the trusted frontend: large, so answers stream at the network's speed. */
+const STREAM_WINDOW = 1024 * 1024;
+const SESSION_WINDOW = 16 * 1024 * 1024;
+const PING_MS = 30_000;
+
 export class Upstream {
-  private client: Client;
+  private context: SecureContext;
   private digest: string;
-  private readonly retired = new Set<Client>();
+  private sessions: (ClientHttp2Session | undefined)[];
+  private next = 0;
+  private readonly retired = new Set<ClientHttp2Session>();
+  private closed = false;
 
   public constructor(private readonly options: UpstreamOptions) {
-    const { client, digest } = this.connect();
-    this.client = client;
+    const { context, digest } = this.read();
+    this.context = context;
     this.digest = digest;
+    this.sessions = new Array<ClientHttp2Session | undefined>(options.poolSize ?? 2).fill(undefined);
   }
 
-  private read(): { ca: Buffer; cert: Buffer; key: Buffer; digest: string } {
+  private read(): { context: SecureContext; digest: string } {
     const [ca, cert, key] = [this.options.caFile, this.options.certFile, this.options.keyFile].map((f) => readFileSync(f));
-    return { ca, cert, key, digest: createHash('sha256').update(ca).update(cert).update(key).digest('hex') };
-  }
-
-  private connect(): { client: Client; digest: string } {
-    const { ca, cert, key, digest } = this.read();
-    const context = createSecureContext({ ca, cert, key, allowPartialTrustChain: true, minVersion: 'TLSv1.2' });
-    const options: ChannelOptions = {
-      'grpc.ssl_target_name_override': this.options.serverName,
-      'grpc.default_authority': this.options.serverName,
-      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-      'grpc.keepalive_time_ms': 30_000,
-      'grpc.keepalive_timeout_ms': 10_000,
-      'grpc.keepalive_permit_without_calls': 1,
-      // A channel of its own per generation, never shared with an older one.
-      'grpc.use_local_subchannel_pool': 1,
+    return {
+      context: createSecureContext({ ca, cert, key, allowPartialTrustChain: true, minVersion: 'TLSv1.2' }),
+      digest: createHash('sha256').update(ca).update(cert).update(key).digest('hex'),
     };
-    return { client: new Client(this.options.address, credentials.createFromSecureContext(context), options), digest };
   }
 
-  /** The channel for a new call. */
-  public get current(): Client {
-    return this.client;
+  private connect(): ClientHttp2Session {
+    const options: ClientSessionOptions & { secureContext: SecureContext; servername: string } = {
+      secureContext: this.context,
+      servername: this.options.serverName,
+      settings: { initialWindowSize: STREAM_WINDOW, enablePush: false },
+      // Large messages of authenticated callers are queued on this session until the frontend takes them.
+      maxSessionMemory: 512,
+    };
+    const session = connect(`https://${this.options.address}`, options);
+    session.once('connect', () => session.setLocalWindowSize(SESSION_WINDOW));
+    // A dead connection is noticed by a ping that goes unanswered, not by the next call hanging.
+    const ping = setInterval(() => {
+      if (!session.closed && !session.destroyed) {
+        session.ping((err) => {
+          if (err) {
+            session.destroy();
+          }
+        });
+      }
+    }, PING_MS);
+    ping.unref();
+    session.on('error', () => undefined);
+    session.once('close', () => {
+      clearInterval(ping);
+      this.retired.delete(session);
+      this.sessions = this.sessions.map((s) => (s === session ? undefined : s));
+    });
+    session.once('goaway', () => {
+      // The frontend is going away (a rollout): no new calls on this session.
+      this.sessions = this.sessions.map((s) => (s === session ? undefined : s));
+    });
+    session.unref();
+    return session;
   }
 
-  /** Re-reads the certificate files; on a change, new calls use a new channel. Returns true on a change. */
+  /** A session for a new call (round robin over the pool, connecting where a slot is empty). */
+  public session(): ClientHttp2Session {
+    if (this.closed) {
+      throw new Error('the upstream is closed');
+    }
+    const slot = this.next;
+    this.next = (this.next + 1) % this.sessions.length;
+    let session = this.sessions[slot];
+    if (session === undefined || session.closed || session.destroyed) {
+      session = this.connect();
+      this.sessions[slot] = session;
+    }
+    return session;
+  }
+
+  /** Re-reads the certificate files; on a change, new calls use new sessions. Returns true on a change. */
   public reload(): boolean {
-    const { digest } = this.read();
+    const { context, digest } = this.read();
     if (digest === this.digest) {
       return false;
     }
-    const old = this.client;
-    const { client } = this.connect();
-    this.client = client;
+    this.context = context;
     this.digest = digest;
-    this.retired.add(old);
-    setTimeout(() => {
-      old.close();
-      this.retired.delete(old);
-    }, this.options.drainMs ?? 120_000).unref();
+    const old = this.sessions.filter((s): s is ClientHttp2Session => s !== undefined);
+    this.sessions = this.sessions.map(() => undefined);
+    for (const session of old) {
+      this.retired.add(session);
+      session.close();
+      setTimeout(() => session.destroy(), this.options.drainMs ?? 120_000).unref();
+    }
     return true;
   }
 
   public close(): void {
-    this.client.close();
-    this.retired.forEach((c) => c.close());
+    this.closed = true;
+    for (const session of [...this.sessions, ...this.retired]) {
+      session?.destroy(undefined, constants.NGHTTP2_NO_ERROR);
+    }
+    this.sessions = this.sessions.map(() => undefined);
     this.retired.clear();
   }
 }

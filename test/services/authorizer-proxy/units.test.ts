@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { loggers } from '../../../services/authorizer-proxy/observability';
+import { loggers } from '../../../services/security/observability';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -141,7 +141,8 @@ describe('configFromEnv', () => {
     expect(config.oidc).toBeUndefined();
     expect(configFromEnv({ ...complete, [PROXY_ENV.jwksListen]: '[::1]:8444' }).jwks).toEqual({ host: '::1', port: 8444 });
     expect(configFromEnv({ ...complete, [PROXY_ENV.oidcIssuer]: 'https://idp', [PROXY_ENV.oidcAudience]: 't',
-      [PROXY_ENV.oidcJwksUri]: 'https://idp/jwks' }).oidc).toEqual({ issuer: 'https://idp', audience: 't', jwksUri: 'https://idp/jwks' });
+      [PROXY_ENV.oidcJwksUri]: 'https://idp/jwks' }).oidc).toEqual({ issuer: 'https://idp', audience: 't', jwksUri: 'https://idp/jwks',
+      maxStaleSeconds: 3600 });
   });
 
   it('fails naming every missing or malformed variable at once', () => {
@@ -158,7 +159,7 @@ describe('loggers', () => {
     const out = new PassThrough();
     const text: string[] = [];
     out.on('data', (chunk: Buffer) => text.push(chunk.toString()));
-    const { log, audit } = loggers('error', out);
+    const { log, audit } = loggers('authorizer-proxy', 'error', out);
     log.info('service message');
     audit.info({ audit: { api: 'StartWorkflowExecution' } }, 'call');
     await new Promise((resolve) => setTimeout(resolve, 20));
