@@ -75,8 +75,9 @@ export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'>,
   readonly webUi?: false | Omit<TemporalWebUiProps, 'cluster' | 'codecEndpoint'>;
   /**
    * The codec server (payload decryption for the Web UI and the CLI, under the proxy's policy; see docs/SECURITY.md
-   * "Payload encryption"), or `false` for none. It reads the key ring from a Secret you create.
-   * @default - on with the authorizer proxy: 2 replicas, keys in `<name>-codec-keys`, CORS for the Web UI's origin
+   * "Payload encryption"), or `false` for none. It reads one key ring per Temporal namespace, each from a Secret you
+   * create.
+   * @default - on with the authorizer proxy: 2 replicas, keys in `<name>-codec-keys-<namespace>`, CORS for the Web UI's origin
    */
   readonly codecServer?: false | CodecServerOptions;
   /** @default true */

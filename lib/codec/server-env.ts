@@ -14,7 +14,10 @@ export const CODEC_ENV = {
   /** Comma-separated CA files whose leaves are platform components. */
   platformCaFiles: 'CODEC_PLATFORM_CA_FILES',
   trustDomain: 'CODEC_TRUST_DOMAIN',
-  /** The key ring folder (a mounted Secret: `<id>.key` files and `active`). */
+  /**
+   * The folder of key ring folders: `<dir>/<namespace>/` per Temporal namespace, each a mounted Secret (`<id>.key`
+   * files and `active`), read with `NamespaceKeyRings.fromDirectory`.
+   */
   keysDir: 'CODEC_KEYS_DIR',
   /** The authorization policy (the authorizer proxy's, JSON). */
   policyFile: 'CODEC_POLICY_FILE',

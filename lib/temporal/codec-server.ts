@@ -10,7 +10,7 @@ import { serviceDnsOf } from '../core/dns';
 import { ValidationError } from '../core/errors';
 import { DEFAULT_IMAGES, IMAGE_USERS, requirePinnedImage } from '../core/images';
 import { CONFIG_CHECKSUM_ANNOTATION, componentLabels, selectorLabels } from '../core/labels';
-import { requireDns1035Label, requireDnsName, requireReplicas } from '../core/names';
+import { isDnsLabel, isDnsName, requireDns1035Label, requireDnsName, requireReplicas, requireTemporalNamespaceName } from '../core/names';
 import {
   ComputeResources, disruptionBudget, restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT, TMP_VOLUME,
   toResourceRequirements,
@@ -49,11 +49,25 @@ export interface CodecServerOptions {
   /** The Node image that runs the bundled program (pinned). @default DEFAULT_IMAGES.node */
   readonly image?: string;
   /**
-   * The Secret with the key ring (created by you, never by this package): `<id>.key` entries holding a 32-byte
-   * AES key in base64, and `active` with the id of the key that encrypts (docs/SECURITY.md "Payload encryption").
-   * @default '<installation>-codec-keys'
+   * Temporal namespaces it decodes for besides the cluster's declared ones (`namespaces`), e.g. namespaces registered
+   * outside this package. Each has its own key ring Secret (`keySecrets`).
+   * @default - the cluster's declared namespaces only
    */
-  readonly keySecretName?: string;
+  readonly extraNamespaces?: readonly string[];
+  /**
+   * The key ring Secret of a namespace, by Temporal namespace, where it is not the default name. Each is created by
+   * you, never by this package: `<id>.key` entries holding a 32-byte AES key in base64, and `active` with the id of the
+   * key that encrypts (docs/SECURITY.md "Payload encryption"). It is mounted at `<keys folder>/<namespace>`, and
+   * only that namespace's payloads decrypt with it.
+   * @default - `<installation>-codec-keys-<namespace>` for each namespace
+   */
+  readonly keySecrets?: { readonly [namespace: string]: string };
+  /**
+   * Removed: one key ring for every namespace let whoever reads one namespace decrypt another's payloads. Setting it
+   * fails; give each namespace its own ring (`keySecrets`; docs/SECURITY.md "Migrating from one shared key ring").
+   * @deprecated use `keySecrets`
+   */
+  readonly keySecretName?: never;
   /**
    * Origins whose pages may call it from a browser (CORS), e.g. `https://temporal.example.com`.
    * @default - the Web UI's origin when it signs users in (from its callback URL), else none
@@ -93,7 +107,8 @@ const SERVER_DIR = `${TLS_DIR}/server`;
  * namespace of the `X-Namespace` header, under the authorizer proxy's policy), for the Web UI (the browser sends the
  * signed-in user's token) and the CLI (a workload client certificate). Objects: ServiceAccount, Deployment (a pinned
  * Node image running the bundled program from a ConfigMap), Service, PodDisruptionBudget, its server certificate,
- * an optional Ingress; it mounts the key ring Secret you create. A component.
+ * an optional Ingress; it mounts one key ring Secret per Temporal namespace, which you create, at
+ * `<keys folder>/<namespace>` (the program picks the ring of the namespace a request names). A component.
  */
 export class CodecServer extends Construct implements IComponent {
   public readonly name: string;
@@ -105,8 +120,10 @@ export class CodecServer extends Construct implements IComponent {
   public readonly serverIdentity: TlsIdentity;
   /** The HTTPS endpoint (encode, decode). */
   public readonly https: Endpoint;
-  /** The Secret the key ring is read from. */
-  public readonly keySecretName: string;
+  /** The Temporal namespaces it decodes for (sorted), each with its own key ring. */
+  public readonly namespaces: readonly string[];
+  /** The key ring Secret of each namespace it decodes for. */
+  public readonly keySecrets: Readonly<Record<string, string>>;
   /** The URL browsers call, when known (`publicUrl`, or the Ingress). */
   public readonly publicUrl?: string;
   public readonly corsOrigins: readonly string[];
@@ -130,8 +147,9 @@ export class CodecServer extends Construct implements IComponent {
       const replicas = requireReplicas(path, props.replicas ?? 2, 'set replicas to 1 or more');
       const image = requirePinnedImage(path, 'image', props.image ?? DEFAULT_IMAGES.node, DEFAULT_IMAGES.node);
       const resources = toResourceRequirements(path, props.resources ?? { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi' });
-      this.keySecretName = requireDnsName(path, 'keySecretName', props.keySecretName ?? `${cluster.name}-codec-keys`,
-        { example: 'temporal-codec-keys' });
+      const rings = resolveKeyRings(path, cluster, props);
+      this.namespaces = rings.map((r) => r.namespace);
+      this.keySecrets = Object.freeze(Object.fromEntries(rings.map((r) => [r.namespace, r.secretName])));
       this.corsOrigins = (props.corsOrigins ?? []).map((origin, i) => requireOrigin(path, `corsOrigins[${i}]`, origin));
       const limit = (field: 'maxBodyBytes' | 'maxPayloads', min: number, max: number): number => {
         const value = props[field] ?? CODEC_LIMITS[field];
@@ -265,7 +283,7 @@ export class CodecServer extends Construct implements IComponent {
                   TMP_MOUNT,
                   { name: 'server-tls', mountPath: mount.dir, readOnly: true },
                   { name: 'tls-trust', mountPath: TRUST_DIR, readOnly: true },
-                  { name: 'keys', mountPath: KEYS_DIR, readOnly: true },
+                  ...rings.map((r) => ({ name: r.volume, mountPath: `${KEYS_DIR}/${r.namespace}`, readOnly: true })),
                   { name: 'policy', mountPath: POLICY_DIR, readOnly: true },
                   { name: 'program', mountPath: PROGRAM_DIR, readOnly: true },
                   ...(oidcCa ? [{ name: 'oidc-ca', mountPath: OIDC_CA_DIR, readOnly: true }] : []),
@@ -275,7 +293,7 @@ export class CodecServer extends Construct implements IComponent {
                 TMP_VOLUME,
                 this.serverIdentity.volume('server-tls'),
                 pki.trustVolume('tls-trust', ['workload', 'platform-clients']),
-                { name: 'keys', secret: { secretName: this.keySecretName, defaultMode: 0o440 } },
+                ...rings.map((r) => ({ name: r.volume, secret: { secretName: r.secretName, defaultMode: 0o440, optional: false } })),
                 { name: 'policy', configMap: { name: proxy.policyConfigMap.name } },
                 { name: 'program', configMap: { name: programConfigMap.name } },
                 ...(oidcCa ? [{ name: 'oidc-ca', configMap: { name: oidcCa.name } }] : []),
@@ -323,6 +341,68 @@ export class CodecServer extends Construct implements IComponent {
       serves: [this.serverIdentity],
     };
   }
+}
+
+/** One namespace's key ring: the Secret you create, and the volume that mounts it at `<keys folder>/<namespace>`. */
+interface KeyRingMount {
+  readonly namespace: string;
+  readonly secretName: string;
+  readonly volume: string;
+}
+
+/**
+ * The key ring of each namespace the codec server decodes for (the cluster's declared namespaces and
+ * `extraNamespaces`), sorted by namespace: its Secret (`keySecrets`, else `<installation>-codec-keys-<namespace>`) and
+ * a volume name. ValidationError for the removed single ring, a bad name, a Secret shared by two namespaces, an entry
+ * of `keySecrets` for a namespace it does not serve, and no namespace at all. Pure.
+ */
+function resolveKeyRings(path: string, cluster: TemporalCluster, props: CodecServerOptions): KeyRingMount[] {
+  const removed = (props as { readonly keySecretName?: unknown }).keySecretName;
+  if (removed !== undefined) {
+    throw new ValidationError('INVALID_POLICY', path, 'keySecretName is removed: one key ring for every namespace let whoever may read one ' +
+      'namespace decrypt the payloads of all', removed, 'give each Temporal namespace its own key ring Secret, ' +
+      `${cluster.name}-codec-keys-<namespace> (or name it in keySecrets: { orders: "orders-codec-keys" }); copy the shared keys into each ` +
+      'so old payloads keep decoding, then add a key per namespace and make it active (docs/SECURITY.md "Migrating from one shared key ring")');
+  }
+  const declared = (cluster.namespaceRegistration?.namespaces ?? []).map((n) => n.name);
+  const extra = (props.extraNamespaces ?? []).map((n, i) => requireTemporalNamespaceName(`${path}/extraNamespaces[${i}]`, n));
+  const namespaces = [...new Set([...declared, ...extra])].sort();
+  if (namespaces.length === 0) {
+    throw new ValidationError('INVALID_NAMESPACE', path, 'the codec server decodes for no namespace: the cluster declares none and ' +
+      'extraNamespaces is empty', props.extraNamespaces, 'declare the namespaces (namespaces), name them in codecServer.extraNamespaces, ' +
+      'or leave the codec server out (codecServer: false)');
+  }
+  const given = new Map(Object.entries(props.keySecrets ?? {}));
+  for (const namespace of given.keys()) {
+    if (!namespaces.includes(namespace)) {
+      throw new ValidationError('INVALID_NAMESPACE', path, `keySecrets names namespace "${namespace}", which the codec server does not ` +
+        `decode for (it serves ${namespaces.join(', ')})`, namespace, 'add it to extraNamespaces (or declare it), or remove the entry');
+    }
+  }
+  const owners = new Map<string, string>();
+  return namespaces.map((namespace) => {
+    const field = `keySecrets[${JSON.stringify(namespace)}]`;
+    let secretName: string;
+    if (given.has(namespace)) {
+      secretName = requireDnsName(path, field, given.get(namespace), { example: `${cluster.name}-codec-keys-orders` });
+    } else {
+      secretName = `${cluster.name}-codec-keys-${namespace}`;
+      if (!isDnsName(secretName)) {
+        throw new ValidationError('INVALID_NAME', path, `the key ring Secret of namespace "${namespace}" cannot be named after it: ` +
+          `${secretName} is not a lower-case DNS name of labels of at most 63 characters`, namespace,
+        `name its Secret in ${field}, e.g. keySecrets: { ${JSON.stringify(namespace)}: "${cluster.name}-codec-keys-1" }`);
+      }
+    }
+    const other = owners.get(secretName);
+    if (other !== undefined) {
+      throw new ValidationError('INVALID_POLICY', path, `namespaces "${other}" and "${namespace}" share the key ring Secret ${secretName}: ` +
+        'each could decrypt the other\'s payloads', secretName, 'give each namespace its own key ring Secret (keySecrets)');
+    }
+    owners.set(secretName, namespace);
+    const readable = `keys-${namespace}`;
+    const volume = isDnsLabel(readable) ? readable : `keys-${createHash('sha256').update(namespace).digest('hex').slice(0, 10)}`;
+    return { namespace, secretName, volume };
+  });
 }
 
 /** `value` as an origin (`scheme://host[:port]`), or ValidationError naming `field`. */

@@ -209,7 +209,7 @@ describe('SecureTemporalChart', () => {
       ['single sign-on without the proxy accepting the provider', { webUi: { sso: { clientId: 'ui', clientSecret: { name: 'ui-oidc' },
         callbackUrl: 'https://temporal.example.com/auth/sso/callback' } } }, 'INVALID_POLICY', 'temporal/WebUi/sso'],
       ['the codec server without the proxy', { authorizerProxy: false, codecServer: {} }, 'INVALID_POLICY', 'temporal/codecServer'],
-      ['the codec server\'s key Secret name', { codecServer: { keySecretName: 'Bad_Name' } }, 'INVALID_NAME', 'temporal/CodecServer'],
+      ['a codec key ring Secret name', { codecServer: { keySecrets: { default: 'Bad_Name' } } }, 'INVALID_NAME', 'temporal/CodecServer'],
       ['a codec CORS origin with a path', { codecServer: { corsOrigins: ['https://ui.example.com/'] } }, 'INVALID_INGRESS',
         'temporal/CodecServer'],
       ['the Web UI replicas', { webUi: { replicas: 0 } }, 'INVALID_REPLICAS', 'temporal/WebUi'],

@@ -17,6 +17,25 @@ const SIGNED_IN: SecureTemporalChartProps = {
   codecServer: { ingress: { host: 'codec.example.com', tlsSecretName: 'codec-ingress-tls' } },
 };
 
+/**
+ * The codec server's key ring Secrets by mount path; checks on the way that each is mounted read-only, once, from a
+ * Secret volume that must exist (`optional: false`) and that only the key rings are mounted under the keys folder.
+ */
+function keyRingMounts(objs: readonly K8sObject[]): Record<string, string> {
+  const { spec } = podTemplate(objs, 'Deployment', 'temporal-codec');
+  const keysDir = envValue(codec(objs), CODEC_ENV.keysDir);
+  expect(keysDir).toBe('/etc/codec-server/keys');
+  const mounts = (codec(objs).volumeMounts ?? []).filter((m) => m.mountPath.startsWith(`${keysDir}/`) || m.mountPath === keysDir);
+  return Object.fromEntries(mounts.map((m) => {
+    expect(m.readOnly).toBe(true);
+    expect(m.subPath).toBeUndefined();
+    const volumes = (spec.volumes ?? []).filter((v) => v.name === m.name);
+    expect(volumes).toHaveLength(1);
+    expect(volumes[0].secret).toEqual({ secretName: expect.any(String), defaultMode: 0o440, optional: false });
+    return [m.mountPath, volumes[0].secret?.secretName as string];
+  }));
+}
+
 function build(props: SecureTemporalChartProps = {}): { chart: SecureTemporalChart; objs: K8sObject[] } {
   const chart = new SecureTemporalChart(new App(), 'temporal', props);
   return { chart, objs: synth(chart) };
@@ -39,10 +58,10 @@ describe('CodecServer in the default chart', () => {
     expect((program.data as Record<string, string>)['codec-server.js']).toBe(bundledProgram('codec-server'));
   });
 
-  it('does mount the key ring Secret you create, the proxy\'s policy, its certificate and the client CAs', () => {
+  it('does mount the key ring Secret you create for the declared namespace, the proxy\'s policy, its certificate and the client CAs', () => {
     const volumes = Object.fromEntries((pod.spec.volumes ?? []).map((v) => [v.name, v]));
-    expect(volumes.keys.secret).toEqual({ secretName: 'temporal-codec-keys', defaultMode: 0o440 });
-    expect(hasObject(objs, 'Secret', 'temporal-codec-keys')).toBe(false);
+    expect(keyRingMounts(objs)).toEqual({ '/etc/codec-server/keys/default': 'temporal-codec-keys-default' });
+    expect(hasObject(objs, 'Secret', 'temporal-codec-keys-default')).toBe(false);
     expect(volumes.policy.configMap?.name).toBe('temporal-authorizer-proxy-policy');
     expect(volumes['server-tls'].secret?.secretName).toBe('temporal-codec-tls');
     const c = codec(objs);
@@ -138,6 +157,77 @@ describe('the Web UI behind single sign-on, with the codec server', () => {
     expect(description?.calls).toEqual([expect.objectContaining({ targets: [OIDC.jwksUri], ports: [{ port: 443 }] })]);
     expect((description?.admits ?? []).map((a) => 'outside' in a.from ? (a.from.outside as { role: string }).role : 'component'))
       .toEqual(['clients', 'ingress-controller', 'monitoring']);
+  });
+});
+
+describe('one key ring per Temporal namespace', () => {
+  it('does mount one Secret per declared namespace and per extra namespace, each in the folder named after it', () => {
+    const { chart, objs } = build({ namespaces: [{ name: 'orders' }, { name: 'billing.eu' }],
+      codecServer: { extraNamespaces: ['Payments_Legacy', 'orders'], keySecrets: { Payments_Legacy: 'payments-legacy-codec-keys' } } });
+    expect(keyRingMounts(objs)).toEqual({
+      '/etc/codec-server/keys/billing.eu': 'temporal-codec-keys-billing.eu',
+      '/etc/codec-server/keys/orders': 'temporal-codec-keys-orders',
+      '/etc/codec-server/keys/Payments_Legacy': 'payments-legacy-codec-keys',
+    });
+    expect(chart.codecServer?.namespaces).toEqual(['Payments_Legacy', 'billing.eu', 'orders']);
+    expect(chart.codecServer?.keySecrets).toEqual({ 'billing.eu': 'temporal-codec-keys-billing.eu', orders: 'temporal-codec-keys-orders',
+      Payments_Legacy: 'payments-legacy-codec-keys' });
+    // The Secrets are the user's: none is made.
+    expect(findAll(objs, 'Secret').map((x) => x.metadata.name).filter((n) => n.includes('codec-keys'))).toEqual([]);
+    // Volume names are valid, distinct DNS labels.
+    const names = (podTemplate(objs, 'Deployment', 'temporal-codec').spec.volumes ?? []).map((v) => v.name);
+    expect(new Set(names).size).toBe(names.length);
+    names.forEach((n) => expect(n).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/));
+  });
+
+  it('does serve extra namespaces when the cluster declares none', () => {
+    const { objs } = build({ namespaces: [], codecServer: { extraNamespaces: ['orders'] } });
+    expect(keyRingMounts(objs)).toEqual({ '/etc/codec-server/keys/orders': 'temporal-codec-keys-orders' });
+  });
+
+  it('does override the Secret of one namespace and keep the default name of the others', () => {
+    const { objs } = build({ namespaces: [{ name: 'default' }, { name: 'orders' }], codecServer: { keySecrets: { orders: 'orders-keys' } } });
+    expect(keyRingMounts(objs)).toEqual({
+      '/etc/codec-server/keys/default': 'temporal-codec-keys-default',
+      '/etc/codec-server/keys/orders': 'orders-keys',
+    });
+  });
+
+  const AT = 'temporal/CodecServer';
+  it.each([
+    ['the removed single key ring (keySecretName)', { codecServer: { keySecretName: 'temporal-codec-keys' } as never }, 'INVALID_POLICY', AT, [
+      'keySecretName is removed: one key ring for every namespace let whoever may read one namespace decrypt the payloads of all',
+      'Fix: give each Temporal namespace its own key ring Secret, temporal-codec-keys-<namespace>',
+      'copy the shared keys into each so old payloads keep decoding', 'docs/SECURITY.md "Migrating from one shared key ring"']],
+    ['a namespace whose Secret cannot be named after it', { namespaces: [{ name: 'Orders_EU' }] }, 'INVALID_NAME', AT, [
+      'the key ring Secret of namespace "Orders_EU" cannot be named after it: temporal-codec-keys-Orders_EU is not a lower-case DNS name',
+      'Fix: name its Secret in keySecrets["Orders_EU"]']],
+    ['a namespace too long for the default Secret name', { namespaces: [{ name: 'n'.repeat(60) }] }, 'INVALID_NAME', AT, [
+      'cannot be named after it', 'Fix: name its Secret in keySecrets']],
+    ['a Secret name that is not a DNS name', { codecServer: { keySecrets: { default: 'Bad_Name' } } }, 'INVALID_NAME', AT, [
+      'keySecrets["default"] must be a lower-case DNS name', '(got "Bad_Name")']],
+    ['a Secret for a namespace it does not serve', { codecServer: { keySecrets: { ordres: 'orders-keys' } } }, 'INVALID_NAMESPACE', AT, [
+      'keySecrets names namespace "ordres", which the codec server does not decode for (it serves default)',
+      'Fix: add it to extraNamespaces (or declare it), or remove the entry']],
+    ['two namespaces sharing one Secret', { namespaces: [{ name: 'default' }, { name: 'orders' }],
+      codecServer: { keySecrets: { orders: 'temporal-codec-keys-default' } } }, 'INVALID_POLICY', AT, [
+      'namespaces "default" and "orders" share the key ring Secret temporal-codec-keys-default',
+      'Fix: give each namespace its own key ring Secret']],
+    ['an extra namespace that is not a Temporal namespace name', { codecServer: { extraNamespaces: ['temporal-system'] } }, 'INVALID_NAMESPACE',
+      `${AT}/extraNamespaces[0]`, ['a Temporal namespace name must be', '(got "temporal-system")']],
+    ['no namespace at all', { namespaces: [] }, 'INVALID_NAMESPACE', AT, [
+      'the codec server decodes for no namespace',
+      'Fix: declare the namespaces (namespaces), name them in codecServer.extraNamespaces, or leave the codec server out']],
+  ] as const)('fails on %s, naming the field and the fix', (_what, props, code, path, fragments) => {
+    const error = expectValidationError(() => build(props as SecureTemporalChartProps), code, { path });
+    fragments.forEach((fragment) => expect(error.message).toContain(fragment));
+  });
+
+  it('does leave nothing behind when a key ring is refused', () => {
+    const app = new App();
+    expect(() => new SecureTemporalChart(app, 'temporal', { codecServer: { keySecrets: { nope: 'x' } } })).toThrow();
+    const chart = app.node.tryFindChild('temporal');
+    expect(chart ? apiObjectsUnder(chart) : []).toEqual([]);
   });
 });
 
