@@ -65,6 +65,13 @@ export interface EncryptionOptions {
    */
   readonly namespace?: string;
   /**
+   * The format encode writes when `namespace` is given. `1` (unbound, the samples' format) only for a rollout: while
+   * some readers of the namespace (workers of an older version, another codec server) cannot read format 2 yet, the
+   * new ones already decode it and keep writing format 1 (docs/SECURITY.md "Migrating from one shared key ring").
+   * @default 2 with a namespace, else 1
+   */
+  readonly encodeFormat?: 1 | 2;
+  /**
    * Compress payloads of at least this many serialized bytes (gzip) before encrypting them. Compression before
    * encryption lets the ciphertext's length depend on the content: leave it off where an attacker can mix their
    * own input with secrets in one payload.
@@ -99,12 +106,22 @@ export function formatAssociatedData(namespace: string, keyId: string, compressi
   return Buffer.from([ASSOCIATED_DATA_LABEL, FORMAT_V2, namespace, keyId, compression ?? ''].join('\0'), 'utf8');
 }
 
+/** The namespace encode binds payloads to (format 2), or undefined for format 1. CodecError for bad options. */
+function bindingNamespace(options: EncryptionOptions): string | undefined {
+  const namespace = options.namespace === undefined ? undefined : requireNamespace(options.namespace, 'the namespace option');
+  const format = options.encodeFormat === 1 ? 1 : namespace === undefined && options.encodeFormat === undefined ? 1 : 2;
+  if (format === 2 && namespace === undefined) {
+    throw new CodecError('INVALID_NAMESPACE', 'format 2 binds payloads to a namespace: give the namespace option, e.g. { namespace: "orders" }');
+  }
+  return format === 2 ? namespace : undefined;
+}
+
 /**
  * Encrypts one payload with the ring's active key: format 2 bound to `options.namespace` when it is given (CodecError
- * `INVALID_NAMESPACE` for a name Temporal would not accept), else format 1.
+ * `INVALID_NAMESPACE` for a name Temporal would not accept), else (or with `encodeFormat: 1`) format 1.
  */
 export function encryptPayload(payload: Payload, ring: KeyRing, options: EncryptionOptions = {}): Payload {
-  const namespace = options.namespace === undefined ? undefined : requireNamespace(options.namespace, 'the namespace option');
+  const namespace = bindingNamespace(options);
   let plain: Uint8Array = serializePayload(payload);
   const compress = options.compressAtBytes !== undefined && plain.length >= options.compressAtBytes;
   if (compress) {
@@ -224,9 +241,7 @@ export class EncryptionCodec {
   private readonly ring: () => KeyRing;
 
   constructor(keys: KeyRing | (() => KeyRing), private readonly options: EncryptionOptions = {}) {
-    if (options.namespace !== undefined) {
-      requireNamespace(options.namespace, 'the namespace option');
-    }
+    bindingNamespace(options);
     this.ring = typeof keys === 'function' ? keys : () => keys;
   }
 

@@ -92,6 +92,23 @@ describe('format 2: payloads bound to a namespace', () => {
   const key = randomBytes(32);
   const orders = new KeyRing({ k1: key }, 'k1');
 
+  it('does decode the test vector of docs/SECURITY.md', () => {
+    const vectorKey = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex');
+    const aad = '7365637572652d74656d706f72616c2f7061796c6f61642d656e6372797074696f6e0032006f726465727300323032362d313100';
+    expect(documentedAad('orders', '2026-11', '').toString('hex')).toBe(aad);
+    const vector = {
+      metadata: { encoding: text('binary/encrypted'), 'encryption-key-id': text('2026-11'), 'encryption-format': text('2'),
+        'encryption-namespace': text('orders') },
+      data: Buffer.from('000102030405060708090a0b4d14dc13a08ba174e928f9eca3e3121eecb8a8449c1a36122a60c7ed78056cdd238f5653f7e3005276da96bff7df128c3f',
+        'hex'),
+    };
+    const ring = new KeyRing({ '2026-11': vectorKey }, '2026-11');
+    const decoded = decryptPayload(vector, ring, { namespace: 'orders' });
+    expect(Buffer.from(temporal.api.common.v1.Payload.encode(decoded as Plain).finish()).toString('hex'))
+      .toBe('0a160a08656e636f64696e67120a6a736f6e2f706c61696e12072268656c6c6f22');
+    expect([str(decoded.metadata?.encoding), str(decoded.data)]).toEqual(['json/plain', '"hello"']);
+  });
+
   it('does write the documented metadata and associated data (read back by an independent implementation)', () => {
     const original = json({ card: '4111 1111 1111 1111' });
     const encrypted = encryptPayload(original, orders, { namespace: 'orders' });
@@ -266,5 +283,27 @@ describe('namespace names', () => {
       const encrypted = encryptPayload(json(namespace), ring, { namespace });
       expect(str(decryptPayload(encrypted, ring, { namespace }).data)).toBe(JSON.stringify(namespace));
     }
+  });
+});
+
+describe('encodeFormat: a rollout that reads format 2 before it writes it', () => {
+  const key = randomBytes(32);
+  const ring = new KeyRing({ k1: key }, 'k1');
+
+  it('does write format 1 with a namespace and encodeFormat 1, and still refuses another namespace\'s format 2', async () => {
+    const codec = new EncryptionCodec(ring, { namespace: 'orders', encodeFormat: 1 });
+    const [encrypted] = await codec.encode([json('rolling')]);
+    expect(Object.keys(encrypted.metadata ?? {}).sort()).toEqual(['encoding', 'encryption-key-id']);
+    expect(str(temporal.api.common.v1.Payload.decode(open(key, encrypted.data ?? new Uint8Array())).data)).toBe('"rolling"');
+    const billing = encryptPayload(json('billing'), ring, { namespace: 'billing' });
+    await expect(codec.decode([billing])).rejects.toThrow(/bound to namespace "billing", not "orders"/);
+    const [own] = await codec.decode([encryptPayload(json('own'), ring, { namespace: 'orders' })]);
+    expect(str(own.data)).toBe('"own"');
+  });
+
+  it('fails with INVALID_NAMESPACE for format 2 without a namespace', () => {
+    expect(codeOf(() => encryptPayload(json(1), ring, { encodeFormat: 2 }))).toBe('INVALID_NAMESPACE');
+    expect(codeOf(() => new EncryptionCodec(ring, { encodeFormat: 2 }))).toBe('INVALID_NAMESPACE');
+    expect(str(encryptPayload(json(1), ring, { namespace: 'orders', encodeFormat: 2 }).metadata?.['encryption-format'])).toBe('2');
   });
 });
