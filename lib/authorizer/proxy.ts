@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Duration, Lazy } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import { ISecret, k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
   Admission, Call, ComponentDescription, Components, Endpoint, IComponent, NamedPort,
@@ -13,8 +13,8 @@ import { CONFIG_CHECKSUM_ANNOTATION, componentLabels, selectorLabels } from '../
 import { requireDns1035Label, requireReplicas } from '../core/names';
 import { ExternalPeer, validatePeer } from '../core/peers';
 import {
-  ComputeResources, disruptionBudget, restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT, TMP_VOLUME,
-  toResourceRequirements,
+  ComputeResources, disruptionBudget, memoryBytes, restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT,
+  TMP_VOLUME, toResourceRequirements,
 } from '../core/pod-security';
 import { rollback } from '../core/rollback';
 import { requireUnusedNames } from '../core/unique';
@@ -25,7 +25,8 @@ import { TemporalPki } from '../tls/pki';
 import { SigningKey } from '../tls/signing-key';
 import { AuthorizerPolicy, PolicyRule, Role, validatePolicy, validateRule } from './policy';
 import { bundledProgram } from './program';
-import { PROXY_ENV, PROXY_JWKS_PATH, PROXY_PORTS } from './proxy-env';
+import { API_KEYS_FILE } from './api-keys';
+import { PROXY_ENV, PROXY_JWKS_PATH, PROXY_LIMITS, PROXY_PORTS } from './proxy-env';
 
 /** The identity provider whose bearer JWTs the proxy accepts (OpenID Connect access tokens). */
 export interface OidcProps {
@@ -46,6 +47,13 @@ export interface OidcProps {
    * @default - the Node image's public CAs
    */
   readonly caBundle?: string;
+  /**
+   * How long the provider's keys, as last fetched, keep verifying tokens while the provider cannot be reached (keys
+   * are refetched every minute while it answers). Longer rides out longer outages; shorter stops sooner a key the
+   * provider withdrew during an outage. 0 to 7 days.
+   * @default Duration.hours(1)
+   */
+  readonly keysMaxStale?: Duration;
 }
 
 /** What a deployment chooses about its authorizer proxy (the chart and the cluster pass the rest). */
@@ -76,6 +84,14 @@ export interface AuthorizerProxyOptions {
   readonly oidc?: OidcProps;
   /** Lifetime of the tokens it mints for the frontend (30 s to 1 h). @default Duration.minutes(5) */
   readonly tokenTtl?: Duration;
+  /**
+   * The Secret (created by you, in the installation's namespace) whose `api-keys.json` holds the API key records: ids,
+   * owners, expiries and SHA-256 hashes, never keys (`secure-temporal api-key create` makes a key and its record).
+   * Callers then authenticate with `authorization: Bearer stk_...`, and rules grant to `apiKey: { owner }`. Reloaded
+   * on change: keys are added, rotated and revoked without a restart. The codec server accepts the same keys.
+   * @default - API keys are not accepted
+   */
+  readonly apiKeySecret?: ISecret;
   /** @default 'info' */
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -113,6 +129,8 @@ const PROGRAM_DIR = '/opt/authorizer-proxy';
 const OIDC_CA_DIR = '/etc/authorizer-proxy/oidc-ca';
 /** Key of the identity provider's CA bundle in its ConfigMap. */
 export const OIDC_CA_FILE = 'ca.crt';
+/** Where the API key Secret is mounted (proxy and codec server alike). */
+export const API_KEYS_DIR = '/etc/secure-temporal/api-keys';
 const SIGNING_KEY_DIR = `${TLS_DIR}/signing-key`;
 const CLIENT_DIR = `${TLS_DIR}/upstream-client`;
 const SERVER_DIR = `${TLS_DIR}/server`;
@@ -173,7 +191,16 @@ export class AuthorizerProxy extends Construct implements IComponent {
       const replicas = requireReplicas(path, props.replicas ?? 2,
         'set replicas to 1 or more (2 or more: every call goes through the proxy)');
       const image = requirePinnedImage(path, 'image', props.image ?? DEFAULT_IMAGES.node, DEFAULT_IMAGES.node);
-      const resources = toResourceRequirements(path, props.resources ?? { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi' });
+      const compute = props.resources ?? { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi' };
+      const resources = toResourceRequirements(path, compute);
+      // Half the memory limit for request messages held while calls are decided; the largest message fits in it.
+      const maxBufferedBytes = Math.max(16 * 1024 * 1024, Math.floor(memoryBytes(compute.memoryLimit) / 2));
+      const maxMessageBytes = Math.min(PROXY_LIMITS.maxMessageBytes, maxBufferedBytes);
+      const keysMaxStale = props.oidc?.keysMaxStale?.toSeconds() ?? PROXY_LIMITS.oidcMaxStaleSeconds;
+      if (!Number.isInteger(keysMaxStale) || keysMaxStale < 0 || keysMaxStale > 7 * 86_400) {
+        throw new ValidationError('INVALID_DURATION', `${path}/oidc`, 'oidc.keysMaxStale must be whole seconds from 0 to 7 days',
+          props.oidc?.keysMaxStale?.toHumanString(), 'e.g. Duration.hours(1) (the default)');
+      }
       const ttl = (props.tokenTtl ?? Duration.minutes(5)).toSeconds();
       if (!Number.isInteger(ttl) || ttl < 30 || ttl > 3600) {
         throw new ValidationError('INVALID_DURATION', path, 'tokenTtl must be from 30 seconds to 1 hour', props.tokenTtl?.toHumanString(),
@@ -271,8 +298,12 @@ export class AuthorizerProxy extends Construct implements IComponent {
           { name: PROXY_ENV.oidcIssuer, value: oidc.issuer },
           { name: PROXY_ENV.oidcAudience, value: oidc.audience },
           { name: PROXY_ENV.oidcJwksUri, value: oidc.jwksUri },
+          { name: PROXY_ENV.oidcMaxStale, value: String(keysMaxStale) },
         ] : []),
         ...(oidcCa ? [{ name: 'NODE_EXTRA_CA_CERTS', value: `${OIDC_CA_DIR}/${OIDC_CA_FILE}` }] : []),
+        ...(props.apiKeySecret ? [{ name: PROXY_ENV.apiKeysFile, value: `${API_KEYS_DIR}/${API_KEYS_FILE}` }] : []),
+        { name: PROXY_ENV.maxMessageBytes, value: String(maxMessageBytes) },
+        { name: PROXY_ENV.maxBufferedBytes, value: String(maxBufferedBytes) },
         { name: PROXY_ENV.logLevel, value: props.logLevel ?? 'info' },
       ];
       const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
@@ -294,6 +325,7 @@ export class AuthorizerProxy extends Construct implements IComponent {
         { name: 'policy', configMap: { name: this.policyConfigMap.name } },
         { name: 'program', configMap: { name: programConfigMap.name } },
         ...(oidcCa ? [{ name: 'oidc-ca', configMap: { name: oidcCa.name } }] : []),
+        ...(props.apiKeySecret ? [apiKeyVolume(props.apiKeySecret)] : []),
       ];
       const mounts: k8s.VolumeMount[] = [
         TMP_MOUNT,
@@ -304,6 +336,7 @@ export class AuthorizerProxy extends Construct implements IComponent {
         { name: 'policy', mountPath: POLICY_DIR, readOnly: true },
         { name: 'program', mountPath: PROGRAM_DIR, readOnly: true },
         ...(oidcCa ? [{ name: 'oidc-ca', mountPath: OIDC_CA_DIR, readOnly: true }] : []),
+        ...(props.apiKeySecret ? [{ name: 'api-keys', mountPath: API_KEYS_DIR, readOnly: true }] : []),
       ];
       this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
         metadata: { name: this.name, labels },
@@ -358,6 +391,11 @@ export class AuthorizerProxy extends Construct implements IComponent {
   /** The identity provider whose tokens it accepts, when one is set. */
   public get oidc(): OidcProps | undefined {
     return this.props.oidc;
+  }
+
+  /** The Secret with the API key records, when API keys are accepted. */
+  public get apiKeySecret(): ISecret | undefined {
+    return this.props.apiKeySecret;
   }
 
   /** The ConfigMap with the identity provider's CA bundle (`ca.crt`), when `oidc.caBundle` is set. */
@@ -422,6 +460,12 @@ export class AuthorizerProxy extends Construct implements IComponent {
       presents: [this.clientIdentity],
     };
   }
+}
+
+/** The volume of the API key Secret (only its `api-keys.json`; a missing Secret keeps the pod from starting). */
+export function apiKeyVolume(secret: ISecret): k8s.Volume {
+  return { name: 'api-keys', secret: { secretName: secret.name, defaultMode: 0o440, optional: false,
+    items: [{ key: API_KEYS_FILE, path: API_KEYS_FILE }] } };
 }
 
 /**

@@ -86,7 +86,8 @@ const MEMORY_FACTORS: Record<string, number> = {
   '': 1, 'k': 1e3, 'M': 1e6, 'G': 1e9, 'T': 1e12, 'Ki': 1024, 'Mi': 1024 ** 2, 'Gi': 1024 ** 3, 'Ti': 1024 ** 4,
 };
 
-function memoryBytes(value: string): number {
+/** Bytes of a memory quantity (`512Mi`), NaN when it is not one. */
+export function memoryBytes(value: string): number {
   const match = /^([0-9]+)([A-Za-z]*)$/.exec(value);
   return match ? Number(match[1]) * (MEMORY_FACTORS[match[2]] ?? NaN) : NaN;
 }

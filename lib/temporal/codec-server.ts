@@ -2,9 +2,12 @@ import { createHash } from 'node:crypto';
 import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { identityProviderCall, OIDC_CA_FILE, POLICY_FILE } from '../authorizer/proxy';
+import { API_KEYS_FILE } from '../authorizer/api-keys';
+import { API_KEYS_DIR, apiKeyVolume, identityProviderCall, OIDC_CA_FILE, POLICY_FILE } from '../authorizer/proxy';
 import { bundledProgram } from '../authorizer/program';
-import { CODEC_ENV, CODEC_LIMITS, CODEC_PORTS } from '../codec/server-env';
+import {
+  CODEC_BASELINE_BYTES, CODEC_ENV, CODEC_LIMITS, CODEC_MEMORY_PER_BODY_BYTE, CODEC_PORTS, codecInFlightBudget,
+} from '../codec/server-env';
 import { Admission, Call, ComponentDescription, Components, Endpoint, IComponent, NamedPort } from '../core/component';
 import { serviceDnsOf } from '../core/dns';
 import { ValidationError } from '../core/errors';
@@ -12,8 +15,8 @@ import { DEFAULT_IMAGES, IMAGE_USERS, requirePinnedImage } from '../core/images'
 import { CONFIG_CHECKSUM_ANNOTATION, componentLabels, selectorLabels } from '../core/labels';
 import { isDnsLabel, isDnsName, requireDns1035Label, requireDnsName, requireReplicas, requireTemporalNamespaceName } from '../core/names';
 import {
-  ComputeResources, disruptionBudget, restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT, TMP_VOLUME,
-  toResourceRequirements,
+  ComputeResources, disruptionBudget, memoryBytes, restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT,
+  TMP_VOLUME, toResourceRequirements,
 } from '../core/pod-security';
 import { rollback } from '../core/rollback';
 import { requireUnusedNames } from '../core/unique';
@@ -146,7 +149,9 @@ export class CodecServer extends Construct implements IComponent {
       this.name = `${cluster.name}-${this.component}`;
       const replicas = requireReplicas(path, props.replicas ?? 2, 'set replicas to 1 or more');
       const image = requirePinnedImage(path, 'image', props.image ?? DEFAULT_IMAGES.node, DEFAULT_IMAGES.node);
-      const resources = toResourceRequirements(path, props.resources ?? { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi' });
+      const compute = props.resources ?? { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi' };
+      const resources = toResourceRequirements(path, compute);
+      const memoryLimit = memoryBytes(compute.memoryLimit);
       const rings = resolveKeyRings(path, cluster, props);
       this.namespaces = rings.map((r) => r.namespace);
       this.keySecrets = Object.freeze(Object.fromEntries(rings.map((r) => [r.namespace, r.secretName])));
@@ -161,6 +166,12 @@ export class CodecServer extends Construct implements IComponent {
       };
       const maxBodyBytes = limit('maxBodyBytes', 1024, 256 * 1024 * 1024);
       const maxPayloads = limit('maxPayloads', 1, 100_000);
+      const needed = CODEC_BASELINE_BYTES + CODEC_MEMORY_PER_BODY_BYTE * maxBodyBytes;
+      if (memoryLimit < needed) {
+        throw new ValidationError('INVALID_RESOURCES', path, 'resources.memoryLimit leaves no room for one request of maxBodyBytes ' +
+          `(${maxBodyBytes} bytes cost about ${CODEC_MEMORY_PER_BODY_BYTE} times that while served, over a ${CODEC_BASELINE_BYTES / 1048576} MiB ` +
+          'baseline)', compute.memoryLimit, `raise memoryLimit to at least ${Math.ceil(needed / 1048576)}Mi, or lower maxBodyBytes`);
+      }
       const timeoutMs = props.requestTimeout ? props.requestTimeout.toMilliseconds() : CODEC_LIMITS.requestTimeoutMs;
       if (!Number.isInteger(timeoutMs) || timeoutMs < 1000 || timeoutMs > 600_000) {
         throw new ValidationError('INVALID_DURATION', path, 'requestTimeout must be from 1 second to 10 minutes',
@@ -203,7 +214,7 @@ export class CodecServer extends Construct implements IComponent {
       this.https = { component: this, port: this.ports.https, service: dns };
       // Browsers reach it through the Ingress (which verifies nothing of it); the CLI presents workload certificates.
       this.serverIdentity = pki.issueServerCertificate(this, 'ServerTls', {
-        service: dns, extraHosts: props.ingress ? [props.ingress.host] : undefined, acceptsClientsFrom: ['workload', 'platform-clients'],
+        service: dns, extraHosts: props.ingress ? [props.ingress.host] : undefined, acceptsClientsFrom: ['workload'],
       });
       const programKey = 'codec-server.js';
       const checksum = createHash('sha256').update(program).digest('hex');
@@ -220,8 +231,9 @@ export class CodecServer extends Construct implements IComponent {
         { name: CODEC_ENV.httpListen, value: `0.0.0.0:${CODEC_PORTS.http}` },
         { name: CODEC_ENV.certFile, value: mount.certFile },
         { name: CODEC_ENV.keyFile, value: mount.keyFile },
+        // Workload certificates only: a platform component's certificate (the admin tools', the namespace Job's) is
+        // no decryption credential.
         { name: CODEC_ENV.clientCaFiles, value: trustAnchorFile('workload') },
-        { name: CODEC_ENV.platformCaFiles, value: trustAnchorFile('platform-clients') },
         { name: CODEC_ENV.trustDomain, value: cluster.clusterDomain },
         { name: CODEC_ENV.keysDir, value: KEYS_DIR },
         { name: CODEC_ENV.policyFile, value: `${POLICY_DIR}/${POLICY_FILE}` },
@@ -229,7 +241,12 @@ export class CodecServer extends Construct implements IComponent {
           { name: CODEC_ENV.oidcIssuer, value: oidc.issuer },
           { name: CODEC_ENV.oidcAudience, value: oidc.audience },
           { name: CODEC_ENV.oidcJwksUri, value: oidc.jwksUri },
+          { name: CODEC_ENV.oidcMaxStale, value: String(oidc.keysMaxStale?.toSeconds() ?? CODEC_LIMITS.oidcMaxStaleSeconds) },
         ] : []),
+        ...(proxy.apiKeySecret ? [{ name: CODEC_ENV.apiKeysFile, value: `${API_KEYS_DIR}/${API_KEYS_FILE}` }] : []),
+        { name: CODEC_ENV.maxInFlightBytes, value: String(codecInFlightBudget(memoryLimit, maxBodyBytes)) },
+        // The JavaScript heap under the container's limit, so that the collector works before the kernel kills.
+        { name: 'NODE_OPTIONS', value: `--max-old-space-size=${Math.floor((memoryLimit * 0.75) / (1024 * 1024))}` },
         ...(oidcCa ? [{ name: 'NODE_EXTRA_CA_CERTS', value: `${OIDC_CA_DIR}/${OIDC_CA_FILE}` }] : []),
         ...(this.corsOrigins.length > 0 ? [{ name: CODEC_ENV.corsOrigins, value: this.corsOrigins.join(',') }] : []),
         { name: CODEC_ENV.maxBodyBytes, value: String(maxBodyBytes) },
@@ -287,16 +304,18 @@ export class CodecServer extends Construct implements IComponent {
                   { name: 'policy', mountPath: POLICY_DIR, readOnly: true },
                   { name: 'program', mountPath: PROGRAM_DIR, readOnly: true },
                   ...(oidcCa ? [{ name: 'oidc-ca', mountPath: OIDC_CA_DIR, readOnly: true }] : []),
+                  ...(proxy.apiKeySecret ? [{ name: 'api-keys', mountPath: API_KEYS_DIR, readOnly: true }] : []),
                 ],
               }],
               volumes: [
                 TMP_VOLUME,
                 this.serverIdentity.volume('server-tls'),
-                pki.trustVolume('tls-trust', ['workload', 'platform-clients']),
+                pki.trustVolume('tls-trust', ['workload']),
                 ...rings.map((r) => ({ name: r.volume, secret: { secretName: r.secretName, defaultMode: 0o440, optional: false } })),
                 { name: 'policy', configMap: { name: proxy.policyConfigMap.name } },
                 { name: 'program', configMap: { name: programConfigMap.name } },
                 ...(oidcCa ? [{ name: 'oidc-ca', configMap: { name: oidcCa.name } }] : []),
+                ...(proxy.apiKeySecret ? [apiKeyVolume(proxy.apiKeySecret)] : []),
               ],
             },
           },

@@ -9,12 +9,18 @@ export interface CodecServerConfig {
   readonly http: { host: string; port: number };
   readonly certFile: string;
   readonly keyFile: string;
+  /** The workload CAs: the only certificates that authenticate callers here (a platform component's never does). */
   readonly clientCaFiles: readonly string[];
-  readonly platformCaFiles: readonly string[];
   readonly trustDomain: string;
+  /** The folder of per-namespace key ring folders. */
   readonly keysDir: string;
   readonly policyFile: string;
-  readonly oidc?: { readonly issuer: string; readonly audience: string; readonly jwksUri: string };
+  readonly oidc?: { readonly issuer: string; readonly audience: string; readonly jwksUri: string; readonly maxStaleSeconds: number };
+  /** The API key records, when callers may use API keys. */
+  readonly apiKeysFile?: string;
+  /** Body bytes of the requests served at once. */
+  readonly maxInFlightBytes: number;
+  readonly maxConnections: number;
   readonly corsOrigins: readonly string[];
   readonly maxBodyBytes: number;
   readonly maxPayloads: number;
@@ -76,11 +82,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv): CodecServerConfig {
     certFile: text(CODEC_ENV.certFile),
     keyFile: text(CODEC_ENV.keyFile),
     clientCaFiles: list(CODEC_ENV.clientCaFiles),
-    platformCaFiles: list(CODEC_ENV.platformCaFiles),
     trustDomain: text(CODEC_ENV.trustDomain),
     keysDir: text(CODEC_ENV.keysDir),
     policyFile: text(CODEC_ENV.policyFile),
-    ...(issuer ? { oidc: { issuer, audience: text(CODEC_ENV.oidcAudience), jwksUri: text(CODEC_ENV.oidcJwksUri) } } : {}),
+    ...(issuer ? { oidc: { issuer, audience: text(CODEC_ENV.oidcAudience), jwksUri: text(CODEC_ENV.oidcJwksUri),
+      maxStaleSeconds: number(CODEC_ENV.oidcMaxStale, CODEC_LIMITS.oidcMaxStaleSeconds, 0, 7 * 86_400) } } : {}),
+    ...(env[CODEC_ENV.apiKeysFile] ? { apiKeysFile: env[CODEC_ENV.apiKeysFile] } : {}),
+    maxInFlightBytes: number(CODEC_ENV.maxInFlightBytes, CODEC_LIMITS.maxInFlightBytes, 1024, 2 ** 40),
+    maxConnections: number(CODEC_ENV.maxConnections, CODEC_LIMITS.maxConnections, 1, 100_000),
     corsOrigins,
     maxBodyBytes: number(CODEC_ENV.maxBodyBytes, CODEC_LIMITS.maxBodyBytes, 1024, 256 * 1024 * 1024),
     maxPayloads: number(CODEC_ENV.maxPayloads, CODEC_LIMITS.maxPayloads, 1, 100_000),
@@ -89,6 +98,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv): CodecServerConfig {
     reloadSeconds: number(CODEC_ENV.reloadSeconds, 10, 1, 600),
     logLevel: env[CODEC_ENV.logLevel] ?? 'info',
   };
+  if (config.maxInFlightBytes < config.maxBodyBytes) {
+    problems.push(`${CODEC_ENV.maxInFlightBytes} (${config.maxInFlightBytes}) must be at least ${CODEC_ENV.maxBodyBytes} ` +
+      `(${config.maxBodyBytes}): otherwise the largest request could never be served`);
+  }
+  if (config.clientCaFiles.length === 0 && !config.oidc && !config.apiKeysFile) {
+    problems.push(`no caller could authenticate: set ${CODEC_ENV.clientCaFiles}, ${CODEC_ENV.oidcIssuer} or ${CODEC_ENV.apiKeysFile}`);
+  }
   if (config.oidc) {
     try {
       new URL(config.oidc.jwksUri);

@@ -1,29 +1,32 @@
 /**
- * The codec server: `POST <any prefix>/encode` and `<any prefix>/decode` over HTTPS, for the Web UI (a browser,
- * with the signed-in user's OIDC access token, across origins) and the CLI (a client certificate). Bodies are
- * proto3 JSON `{"payloads":[{"metadata":{k: base64},"data": base64}]}`; the same number of payloads comes back.
- * The Web UI also sends the ID token (`Authorization-Extras`): CORS allows it, the server ignores it. The
- * `X-Namespace` header is checked against the authorization policy the authorizer proxy enforces: decode needs
- * read, encode needs write, in that namespace or in `temporal-system`. Logs say who asked what, never a key or
+ * The codec server: `POST <any prefix>/encode` and `<any prefix>/decode` over HTTPS, for the Web UI (a browser, with
+ * the signed-in user's OIDC access token, across origins), the CLI (a workload client certificate) and automation (an
+ * API key). Bodies are proto3 JSON `{"payloads":[{"metadata":{k: base64},"data": base64}]}`; the same number of
+ * payloads comes back. The `X-Namespace` header names the namespace: the caller needs read (decode) or write (encode)
+ * there under the authorizer proxy's policy, and the namespace's own key ring is used, so a payload bound to another
+ * namespace is refused. Callers are authenticated by the security core before the body is read; requests are admitted
+ * by body bytes in flight, so the process stays inside its memory limit. Logs say who asked what, never a key or
  * payload content.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { createServer as createHttpServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
-import { createRemoteJWKSet, decodeJwt } from 'jose';
-import pino, { Logger } from 'pino';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import { CodecError } from '../../lib/codec/errors';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AuthorizerPolicy, grantsOf, permissionsClaim, Role, SYSTEM_NAMESPACE, validatePolicy } from '../../lib/authorizer/policy';
 import { decryptPayload, encryptPayload } from '../../lib/codec/codec';
-import { KeyRing, watchedKeyRing } from '../../lib/codec/key-ring';
+import { CodecError } from '../../lib/codec/errors';
+import { keyFolderDigest, NamespaceKeyRings } from '../../lib/codec/key-ring';
 import { payloadFromJson, payloadToJson } from '../../lib/codec/payload';
-import {
-  AuthorizerPolicy, grantsOf, Identity, JwtIdentity, permissionsClaim, Role, SYSTEM_NAMESPACE, validatePolicy,
-} from '../../lib/authorizer/policy';
-import { bearerToken, certificateIdentity, CertificateTrust, jwtIdentity, Unauthenticated } from '../authorizer-proxy/authn';
+import { ApiKeys } from '../security/api-keys';
+import { Authenticated, Authenticator, Credentials } from '../security/authenticate';
+import { CertificateTrust, parseCertificates } from '../security/certificates';
+import { Clock, systemClock } from '../security/clock';
+import { Unauthenticated } from '../security/errors';
+import { IdentityProviderKeys } from '../security/jwks';
+import { apiKeyExpiry, loggers } from '../security/observability';
+import { filesSource, Reloader, Snapshot, Watched } from '../security/reload';
+import { ConnectionGuard, InFlight } from './admission';
 import { CodecServerConfig } from './config';
 
 export type Operation = 'encode' | 'decode';
@@ -46,33 +49,27 @@ class HttpError extends Error {
   }
 }
 
-function loadPolicy(file: string): AuthorizerPolicy {
-  return validatePolicy(file, JSON.parse(readFileSync(file, 'utf8')));
-}
-
-function version(file: string): number {
+function parsePolicy(snapshot: Snapshot): AuthorizerPolicy {
+  const [file] = snapshot.files;
+  let json: unknown;
   try {
-    return statSync(file).mtimeMs;
+    json = JSON.parse(file.content.toString('utf8'));
   } catch {
-    return -1;
+    throw new Error(`${file.name} is not JSON`);
   }
+  return validatePolicy(file.name, json);
 }
 
-/** Which identity a request acts as, and how it proved it. */
-interface Caller {
-  readonly identity: Identity;
-  readonly id: string;
-  readonly auth: 'jwt' | 'mtls';
+/** The serving certificate and the workload CAs (the only certificates that authenticate callers here). */
+interface TlsFiles {
+  readonly tls: { cert: Buffer; key: Buffer; ca: Buffer[] };
+  readonly trust: CertificateTrust;
 }
 
-export async function startCodecServer(config: CodecServerConfig, options: { destination?: NodeJS.WritableStream } = {}):
+export async function startCodecServer(config: CodecServerConfig, options: { destination?: NodeJS.WritableStream; clock?: Clock } = {}):
   Promise<RunningCodecServer> {
-  const stream = (options.destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: false });
-  const log: Logger = pino({
-    level: config.logLevel, base: { component: 'codec-server' }, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg',
-    formatters: { level: (label: string) => ({ level: label }) },
-  }, stream);
-  const audit: Logger = log.child({}, { level: 'info' });
+  const clock = options.clock ?? systemClock;
+  const { log, audit } = loggers('codec-server', config.logLevel, options.destination);
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'codec_server_' });
@@ -83,75 +80,71 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
   const duration = new Histogram({ name: 'codec_server_request_duration_seconds', help: 'Request latency',
     labelNames: ['operation'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry] });
-  const reloadFailures = new Counter({ name: 'codec_server_reload_failures_total', help: 'Failed reloads (keys, policy, certificate)',
+  const reloadFailures = new Counter({ name: 'codec_server_reload_failures_total', help: 'Failed reloads (keys, policy, certificate, API keys)',
     labelNames: ['what'], registers: [registry] });
+  const keySetFailures = new Counter({ name: 'codec_server_identity_provider_key_fetch_failures_total',
+    help: 'Failed fetches of the identity provider\'s signing keys', registers: [registry] });
 
-  const keys = watchedKeyRing(config.keysDir, {
-    intervalMs: config.reloadSeconds * 1000,
-    onReload: (ring) => log.info({ keys: ring.ids, active: ring.activeId }, 'key ring reloaded'),
+  const policy = new Watched('policy', filesSource(config.policyFile), parsePolicy);
+  // The key folders are compared by a digest of their contents; the keys themselves are read only by the key ring.
+  const keys = new Watched('keys', () => ({ digest: keyFolderDigest(config.keysDir), files: [] }),
+    () => NamespaceKeyRings.fromDirectory(config.keysDir));
+  const certificates = new Watched<TlsFiles>('certificates', filesSource(config.certFile, config.keyFile, ...config.clientCaFiles),
+    (snapshot) => {
+      const [cert, key, ...cas] = snapshot.files;
+      return {
+        tls: { cert: cert.content, key: key.content, ca: cas.map((f) => f.content) },
+        trust: { trustDomain: config.trustDomain,
+          cas: cas.flatMap((f) => parseCertificates(f.content, f.name).map((certificate) => ({ certificate, kind: 'workload' as const }))) },
+      };
+    });
+  const apiKeys = config.apiKeysFile !== undefined ? new Watched('API keys', filesSource(config.apiKeysFile), ApiKeys.parse) : undefined;
+  log.info({ namespaces: keys.value.namespaces }, 'key rings loaded');
+
+  const idpKeys = config.oidc ? new IdentityProviderKeys({
+    uri: new URL(config.oidc.jwksUri), clock, maxStaleMs: config.oidc.maxStaleSeconds * 1000,
     onError: (e) => {
-      reloadFailures.inc({ what: 'keys' });
-      log.error({ err: e.message }, 'key ring not reloaded; the previous keys stay');
+      keySetFailures.inc();
+      log.warn({ err: e.message }, 'the identity provider\'s keys were not fetched; the last keys fetched stay in use');
     },
+  }) : undefined;
+  const authenticator = new Authenticator({
+    clock,
+    certificates: () => certificates.value.trust,
+    ...(config.oidc && idpKeys ? { jwt: { issuer: config.oidc.issuer, audience: config.oidc.audience, keys: idpKeys.getKey, clock } } : {}),
+    claims: () => ({ groups: policy.value.jwtGroupsClaim ?? 'groups', permissions: permissionsClaim(policy.value) }),
+    ...(apiKeys ? { apiKeys: () => apiKeys.value } : {}),
+    noCredentials: 'the request carries neither a bearer token nor a client certificate',
   });
-  const initial: KeyRing = keys();
-  log.info({ keys: initial.ids, active: initial.activeId }, 'key ring loaded');
+  if (apiKeys) {
+    apiKeyExpiry(registry, 'codec_server', () => apiKeys.value, clock);
+  }
+  const inFlight = new InFlight(config.maxInFlightBytes);
+  const guard = new ConnectionGuard({ maxConnections: config.maxConnections,
+    maxUnauthenticated: Math.max(1, Math.floor(config.maxConnections / 2)), unauthenticatedMs: Math.min(config.requestTimeoutMs, 10_000) });
+  new Gauge({ name: 'codec_server_in_flight_body_bytes', help: 'Body bytes of the requests being served (admitted against the budget)',
+    registers: [registry], collect() {
+      this.set(inFlight.bytes);
+    } });
+  new Gauge({ name: 'codec_server_unauthenticated_connections', help: 'Connections that have not yet carried an authenticated request',
+    registers: [registry], collect() {
+      this.set(guard.unauthenticated);
+    } });
 
-  let policy = loadPolicy(config.policyFile);
-  let policyVersion = version(config.policyFile);
-  const readCas = (): CertificateTrust => ({
-    trustDomain: config.trustDomain,
-    cas: [
-      ...config.clientCaFiles.map((f) => ({ certificate: new X509Certificate(readFileSync(f)), kind: 'workload' as const })),
-      ...config.platformCaFiles.map((f) => ({ certificate: new X509Certificate(readFileSync(f)), kind: 'platform' as const })),
-    ],
-  });
-  let trust = readCas();
-  const tlsFiles = () => ({
-    cert: readFileSync(config.certFile),
-    key: readFileSync(config.keyFile),
-    ca: [...config.clientCaFiles, ...config.platformCaFiles].map((f) => readFileSync(f)),
-  });
-  let tlsVersion = [config.certFile, config.keyFile, ...config.clientCaFiles, ...config.platformCaFiles].map(version).join('|');
-
-  const jwks = config.oidc ? createRemoteJWKSet(new URL(config.oidc.jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 60_000,
-    timeoutDuration: 5_000 }) : undefined;
-  const tokens = new Map<string, { identity: JwtIdentity; until: number }>();
-  async function tokenIdentity(token: string): Promise<JwtIdentity> {
-    if (!config.oidc || !jwks) {
-      throw new Unauthenticated('bearer tokens are not accepted here');
+  /** The connection's client certificate when TLS verified it against the workload CAs, read once per connection. */
+  const peers = new WeakMap<TLSSocket, Credentials['certificate'] | null>();
+  function peerOf(socket: TLSSocket): Credentials['certificate'] {
+    let peer = peers.get(socket);
+    if (peer === undefined) {
+      const raw = socket.authorized ? socket.getPeerCertificate?.() : undefined;
+      peer = raw?.raw && raw.raw.length > 0 ? { der: raw.raw, fingerprint: raw.fingerprint256 } : null;
+      peers.set(socket, peer);
     }
-    const now = Date.now();
-    const cached = tokens.get(token);
-    if (cached !== undefined && cached.until > now) {
-      return cached.identity;
-    }
-    const identity = await jwtIdentity(token, { issuer: config.oidc.issuer, audience: config.oidc.audience, keys: jwks,
-      groupsClaim: policy.jwtGroupsClaim ?? 'groups', permissionsClaim: permissionsClaim(policy) ?? false });
-    if (tokens.size >= 10_000) {
-      tokens.delete(tokens.keys().next().value as string);
-    }
-    tokens.set(token, { identity, until: Math.min(Number(decodeJwt(token).exp) * 1000, now + 60_000) });
-    return identity;
+    return peer ?? undefined;
   }
 
-  async function authenticate(req: IncomingMessage): Promise<Caller> {
-    const token = bearerToken(req.headers.authorization);
-    if (token !== undefined) {
-      const identity = await tokenIdentity(token);
-      return { identity, id: `jwt:${identity.issuer}#${identity.subject}`, auth: 'jwt' };
-    }
-    const socket = req.socket as TLSSocket;
-    const peer = socket.getPeerCertificate?.();
-    if (peer && peer.raw && peer.raw.length > 0) {
-      const identity = certificateIdentity(peer.raw, trust);
-      return { identity, id: identity.uris[0], auth: 'mtls' };
-    }
-    throw new Unauthenticated('the request carries neither a bearer token nor a client certificate');
-  }
-
-  function authorize(identity: Identity, operation: Operation, namespace: string): string[] {
-    const grants = grantsOf(policy, identity);
+  function authorize(caller: Authenticated, operation: Operation, namespace: string): string[] {
+    const grants = grantsOf(policy.value, caller.identity);
     const roles = new Set([...(grants.roles.get(SYSTEM_NAMESPACE) ?? []), ...(grants.roles.get(namespace) ?? [])]);
     if (!ALLOWED[operation].some((role) => roles.has(role))) {
       throw new HttpError(403, `${operation} on namespace ${namespace} needs the role ${ALLOWED[operation].join(', ')}`, 'FORBIDDEN');
@@ -165,10 +158,6 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
     : { vary: 'Origin' };
 
   function readBody(req: IncomingMessage): Promise<Buffer> {
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    if (declared > config.maxBodyBytes) {
-      return Promise.reject(new HttpError(413, `the body is larger than ${config.maxBodyBytes} bytes`, 'TOO_LARGE'));
-    }
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -182,7 +171,7 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
         }
         chunks.push(chunk);
       });
-      req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+      req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
       req.on('error', reject);
     });
   }
@@ -198,6 +187,7 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
     let status = 500;
     let reason = '';
     let count = 0;
+    let admitted = 0;
     const send = (code: number, body: unknown, headers: Record<string, string> = {}): void => {
       status = code;
       const text = JSON.stringify(body);
@@ -237,15 +227,31 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
       if (origin !== undefined && req.headers.authorization === undefined) {
         throw new HttpError(401, 'a request from a browser page needs a bearer token', 'UNAUTHENTICATED');
       }
-      let caller: Caller;
+      const socket = req.socket as TLSSocket;
+      let caller: Authenticated;
       try {
-        caller = await authenticate(req);
+        caller = await authenticator.authenticate({ certificate: origin === undefined ? peerOf(socket) : undefined,
+          authorization: req.headers.authorization });
       } catch (e) {
         throw e instanceof Unauthenticated ? new HttpError(401, e.message, 'UNAUTHENTICATED') : e;
       }
+      guard.authenticated(socket);
       record.identity = caller.id;
       record.auth = caller.auth;
-      record.rules = authorize(caller.identity, operation, namespace);
+      record.rules = authorize(caller, operation, namespace);
+      const ring = keys.value.ring(namespace);
+      if (ring === undefined) {
+        throw new HttpError(422, `namespace ${namespace.slice(0, 255)} has no key ring here`, 'NO_KEY_RING');
+      }
+      const declared = req.headers['content-length'] === undefined ? NaN : Number(req.headers['content-length']);
+      if (declared > config.maxBodyBytes) {
+        throw new HttpError(413, `the body is larger than ${config.maxBodyBytes} bytes`, 'TOO_LARGE');
+      }
+      const bytes = Number.isSafeInteger(declared) && declared >= 0 ? declared : config.maxBodyBytes;
+      if (!inFlight.admit(bytes)) {
+        throw new HttpError(503, 'the codec server is serving as many bytes as its memory allows: retry shortly', 'BUSY');
+      }
+      admitted = bytes;
       const body = await readBody(req);
       let parsed: unknown;
       try {
@@ -261,13 +267,12 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
         throw new HttpError(413, `more than ${config.maxPayloads} payloads in one request`, 'TOO_MANY');
       }
       count = list.length;
-      const ring = keys();
       // What this request may decompress to in all: a few kilobytes of compressed zeros per payload must not add up.
-      const options = { ...(config.compressAtBytes ? { compressAtBytes: config.compressAtBytes } : {}),
+      const codecOptions = { namespace, ...(config.compressAtBytes ? { compressAtBytes: config.compressAtBytes } : {}),
         maxDecompressedBytes: config.maxBodyBytes * 4, budget: { remaining: config.maxBodyBytes * 4 } };
       const out = list.map((item, i) => {
         const payload = payloadFromJson(item, `payloads[${i}]`);
-        return payloadToJson(operation === 'encode' ? encryptPayload(payload, ring, options) : decryptPayload(payload, ring, options));
+        return payloadToJson(operation === 'encode' ? encryptPayload(payload, ring, codecOptions) : decryptPayload(payload, ring, codecOptions));
       });
       payloadsCount.inc({ operation }, count);
       reason = 'ok';
@@ -282,11 +287,13 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
         send(500, { error: 'INTERNAL', message: 'internal error' });
       } else {
         reason = error.reason;
-        // After a 413 the rest of the upload is not read: the connection closes.
+        // After a 413 or 503 the rest of the upload is not read: the connection closes.
         send(error.status, { error: error.code, message: error.reason },
-          error.status === 401 ? { 'www-authenticate': 'Bearer' } : error.status === 413 ? { connection: 'close' } : {});
+          error.status === 401 ? { 'www-authenticate': 'Bearer' } : error.status === 413 ? { connection: 'close' }
+            : error.status === 503 ? { connection: 'close', 'retry-after': '1' } : {});
       }
     } finally {
+      inFlight.release(admitted);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       requests.inc({ operation: operation ?? 'none', status: String(status) });
       if (operation !== undefined) {
@@ -297,11 +304,18 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
   }
 
   const server = createHttpsServer({
-    ...tlsFiles(), minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false,
-    requestTimeout: config.requestTimeoutMs, headersTimeout: Math.min(config.requestTimeoutMs, 20_000), keepAliveTimeout: 65_000,
+    ...certificates.value.tls, minVersion: 'TLSv1.2',
+    // Browsers present no certificate: TLS asks for one, and only a certificate TLS verified (socket.authorized) counts.
+    requestCert: true, rejectUnauthorized: false, handshakeTimeout: 10_000,
+    requestTimeout: config.requestTimeoutMs, headersTimeout: Math.min(config.requestTimeoutMs, 10_000), keepAliveTimeout: 5_000,
   }, (req, res) => void serve(req, res));
   server.maxHeadersCount = 100;
-  server.maxConnections = 1024;
+  server.maxConnections = config.maxConnections;
+  server.on('secureConnection', (socket: TLSSocket) => {
+    if (!guard.opened(socket)) {
+      socket.destroy();
+    }
+  });
   const health = createHttpServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
@@ -312,34 +326,20 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
     }
   });
 
-  const timer = setInterval(() => {
-    keys();
-    const pv = version(config.policyFile);
-    if (pv !== policyVersion) {
-      policyVersion = pv;
-      try {
-        policy = loadPolicy(config.policyFile);
-        tokens.clear();
-        log.info({ rules: policy.rules.length }, 'policy reloaded');
-      } catch (e) {
-        reloadFailures.inc({ what: 'policy' });
-        log.error({ err: e instanceof Error ? e.message : String(e) }, 'policy not reloaded; the previous one stays');
-      }
-    }
-    const tv = [config.certFile, config.keyFile, ...config.clientCaFiles, ...config.platformCaFiles].map(version).join('|');
-    if (tv !== tlsVersion) {
-      tlsVersion = tv;
-      try {
-        server.setSecureContext({ ...tlsFiles(), minVersion: 'TLSv1.2' });
-        trust = readCas();
-        log.info('certificates reloaded');
-      } catch (e) {
-        reloadFailures.inc({ what: 'certificates' });
-        log.error({ err: e instanceof Error ? e.message : String(e) }, 'certificates not reloaded');
-      }
-    }
-  }, config.reloadSeconds * 1000);
-  timer.unref();
+  const reloader = new Reloader([
+    keys,
+    policy,
+    { what: 'certificates', reload: () => certificates.reload(),
+      onChange: () => server.setSecureContext({ ...certificates.value.tls, minVersion: 'TLSv1.2' }) },
+    ...(apiKeys ? [apiKeys] : []),
+  ], {
+    changed: (what) => log.info({ what, ...(what === 'keys' ? { namespaces: keys.value.namespaces } : {}) }, `${what} reloaded`),
+    failed: (what, error) => {
+      reloadFailures.inc({ what });
+      log.error({ err: error.message, what }, `${what} not reloaded; the previous ${what} stay in use`);
+    },
+  });
+  reloader.start(config.reloadSeconds * 1000);
 
   const listen = (s: Server, at: { host: string; port: number }) => new Promise<number>((resolve, reject) => {
     s.once('error', reject);
@@ -347,11 +347,12 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
   });
   const port = await listen(server, config.listen);
   const httpPort = await listen(health, config.http);
-  log.info({ port, httpPort, origins: config.corsOrigins, oidc: config.oidc?.issuer ?? null }, 'codec server listening');
+  log.info({ port, httpPort, origins: config.corsOrigins, oidc: config.oidc?.issuer ?? null, apiKeys: apiKeys !== undefined },
+    'codec server listening');
   return {
     port, httpPort, metrics: registry,
     close: async () => {
-      clearInterval(timer);
+      reloader.stop();
       server.closeIdleConnections();
       await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => health.close(r))]);
       log.flush();

@@ -497,7 +497,8 @@ describe('AuthorizerProxy', () => {
     it('tells the program the issuer, audience and JWKS URI', () => {
       expect([env[PROXY_ENV.oidcIssuer], env[PROXY_ENV.oidcAudience], env[PROXY_ENV.oidcJwksUri]])
         .toEqual([OIDC.issuer, OIDC.audience, OIDC.jwksUri]);
-      expect(configFromEnv(env).oidc).toEqual({ issuer: OIDC.issuer, audience: OIDC.audience, jwksUri: OIDC.jwksUri });
+      expect(configFromEnv(env).oidc).toEqual({ issuer: OIDC.issuer, audience: OIDC.audience, jwksUri: OIDC.jwksUri,
+        maxStaleSeconds: 3600 });
     });
 
     it('adds the CA bundle to Node\'s trust from a mounted ConfigMap holding exactly the bundle', () => {

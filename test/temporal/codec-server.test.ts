@@ -68,7 +68,9 @@ describe('CodecServer in the default chart', () => {
     expect(envValue(c, CODEC_ENV.keysDir)).toBe('/etc/codec-server/keys');
     expect(envValue(c, CODEC_ENV.policyFile)).toBe('/etc/codec-server/policy/policy.json');
     expect(envValue(c, CODEC_ENV.clientCaFiles)).toMatch(/workload/);
-    expect(envValue(c, CODEC_ENV.platformCaFiles)).toMatch(/platform-clients/);
+    // Only workload certificates decrypt: the platform-clients CA (admin tools, namespace Job) is neither trusted nor mounted.
+    expect(JSON.stringify(volumes['tls-trust'])).not.toMatch(/platform-clients/);
+    expect((c.env ?? []).map((e) => e.value).join(' ')).not.toMatch(/platform-clients/);
     const cert = findAll(objs, 'Certificate').find((x) => (x.spec as { secretName: string }).secretName === 'temporal-codec-tls');
     expect((cert?.spec as { dnsNames: string[] }).dnsNames).toContain('temporal-codec.temporal.svc.cluster.local');
     expect((cert?.spec as { usages: string[] }).usages).toContain('server auth');

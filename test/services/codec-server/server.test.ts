@@ -41,8 +41,8 @@ function writeKeys(files: Record<string, string>): void {
 beforeAll(async () => {
   pki = await testPki();
   idp = await identityProvider();
-  keysDir = join(pki.dir, 'keys');
-  mkdirSync(keysDir);
+  keysDir = join(pki.dir, 'keys', 'orders');
+  mkdirSync(keysDir, { recursive: true });
   writeKeys({ 'k1.key': keys.k1.toString('base64'), 'k2.key': keys.k2.toString('base64'), active: 'k1' });
   const serverCert = pki.proxyServer;
   config = configFromEnv({
@@ -51,9 +51,8 @@ beforeAll(async () => {
     CODEC_TLS_CERT_FILE: pki.file('codec.crt', serverCert.cert),
     CODEC_TLS_KEY_FILE: pki.file('codec.key', serverCert.key),
     CODEC_CLIENT_CA_FILES: pki.file('workload-ca.crt', pki.workloadCa.cert),
-    CODEC_PLATFORM_CA_FILES: pki.file('platform-ca.crt', pki.platformCa.cert),
     CODEC_TRUST_DOMAIN: 'cluster.local',
-    CODEC_KEYS_DIR: keysDir,
+    CODEC_KEYS_DIR: join(pki.dir, 'keys'),
     CODEC_POLICY_FILE: pki.file('policy.json', JSON.stringify(POLICY)),
     CODEC_OIDC_ISSUER: IDP_ISSUER,
     CODEC_OIDC_AUDIENCE: IDP_AUDIENCE,
