@@ -35,6 +35,7 @@ export type SecureTemporalValues = Plain<Omit<SecureTemporalChartProps, 'addComp
  * map key. A unit test checks these lists against the props types, so a new Duration prop cannot be missed.
  */
 export const DURATION_FIELDS: readonly string[] = [
+  'authorizerProxy.oidc.keysMaxStale',
   'authorizerProxy.tokenTtl',
   'codecServer.requestTimeout',
   'namespaces.*.retention',
@@ -48,6 +49,7 @@ export const DURATION_FIELDS: readonly string[] = [
 
 /** Where the values file names a Secret (a cdk8s-plus `ISecret` in the props). */
 export const SECRET_FIELDS: readonly string[] = [
+  'authorizerProxy.apiKeySecret',
   'persistence.*.password.secret',
   'persistence.*.tls.ca.secret',
   'persistence.*.tls.clientCertificate',
