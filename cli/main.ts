@@ -7,6 +7,7 @@ import { isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import { SecureTemporalChart } from '../charts/secure-temporal-chart';
 import { DEPLOYMENT_CHART_ID, synthDeployment } from '../charts/synth';
 import { ValidationError } from '../lib/core/errors';
+import { runApiKey } from './api-key';
 import { fieldName, formatProblem, loadValues, locate, schemaFile, ValuesError, ValuesProblem } from './load';
 import { toChartProps } from './values';
 
@@ -15,6 +16,8 @@ const USAGE = `Usage:
                                                    kustomization.yaml and network-flows.mmd into the folder
   secure-temporal validate -f values.yaml          only validate (exit 1 on a bad value)
   secure-temporal schema                           print the path of the values file's JSON Schema
+  secure-temporal api-key create|disable|remove|list   make API keys and keep the file of their records
+                                                   (secure-temporal api-key --help)
 
 The values file takes the props of the default deployment as YAML (docs/VALUES.md). A bad value is reported
 with its line and column, what is allowed and the fix, and nothing is written.`;
@@ -22,6 +25,9 @@ with its line and column, what is allowed and the fix, and nothing is written.`;
 /** Runs the command; returns the exit code (0 done, 1 bad values, 2 bad usage). Exported for tests. */
 export function run(argv: readonly string[], out: (line: string) => void = console.log,
   err: (line: string) => void = console.error): number {
+  if (argv[0] === 'api-key') {
+    return runApiKey(argv.slice(1), out, err);
+  }
   let parsed;
   try {
     parsed = parseArgs({
