@@ -9,10 +9,11 @@ import { createSecureContext } from 'node:tls';
 import {
   Client, credentials, Metadata, sendUnaryData, Server, ServerCredentials, ServerUnaryCall, ServerWritableStream, ServiceError,
 } from '@grpc/grpc-js';
+import { temporal } from '@temporalio/proto';
 import { exportJWK, generateKeyPair, JWK, KeyLike, SignJWT } from 'jose';
 import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
 import { encode } from '../../e2e/grpc-call';
-import { RunningProxy, startProxy } from '../../../services/authorizer-proxy/proxy';
+import { ProxyConfig, RunningProxy, startProxy } from '../../../services/authorizer-proxy/proxy';
 import { signingKeyPem } from './signing-key';
 import { Issued, TestPki } from './test-pki';
 
@@ -21,6 +22,15 @@ const WF = 'temporal.api.workflowservice.v1.WorkflowService';
 const OP = 'temporal.api.operatorservice.v1.OperatorService';
 export const IDP_ISSUER = 'https://idp.example.com';
 export const IDP_AUDIENCE = 'temporal';
+
+const { GetClusterInfoResponse } = temporal.api.workflowservice.v1;
+
+/** A GetClusterInfoResponse with all ten fields set. */
+export const FULL_CLUSTER_INFO = {
+  supportedClients: { 'temporal-go': '>=1.0.0' }, serverVersion: '1.31.2', clusterId: 'c0ffee00-0000-4000-8000-000000000001',
+  versionInfo: { current: { version: '1.31.2' } }, clusterName: 'active', historyShardCount: 512, persistenceStore: 'postgres12',
+  visibilityStore: 'postgres12', initialFailoverVersion: 1, failoverVersionIncrement: 10,
+};
 
 /** Encodes a request message of the WorkflowService (or OperatorService) with the SDK's protos. */
 export const request = encode;
@@ -50,6 +60,12 @@ export async function standInFrontend(pki: TestPki, options: { pollMs?: number }
         callback(null, call.request);
       }
     };
+    if (path.endsWith('/GetClusterInfo')) {
+      // What the frontend answers: every field of GetClusterInfoResponse (temporalio/api), as the server fills them.
+      call.sendMetadata(new Metadata({}));
+      callback(null, Buffer.from(GetClusterInfoResponse.encode(FULL_CLUSTER_INFO as never).finish()));
+      return;
+    }
     if (path.endsWith('/PollWorkflowTaskQueue')) {
       setTimeout(respond, options.pollMs ?? 50);
     } else if (path.endsWith('/SignalWorkflowExecution')) {
@@ -62,10 +78,12 @@ export async function standInFrontend(pki: TestPki, options: { pollMs?: number }
   };
   const identity = (b: Buffer) => b;
   for (const name of ['StartWorkflowExecution', 'DescribeNamespace', 'ListNamespaces', 'PollWorkflowTaskQueue', 'SignalWorkflowExecution',
-    'GetSystemInfo', 'RespondWorkflowTaskCompleted']) {
+    'GetSystemInfo', 'RespondWorkflowTaskCompleted', 'GetClusterInfo']) {
     server.register(`/${WF}/${name}`, echo(`/${WF}/${name}`), identity, identity, 'unary');
   }
-  server.register(`/${OP}/ListClusters`, echo(`/${OP}/ListClusters`), identity, identity, 'unary');
+  for (const name of ['ListClusters', 'DeleteNamespace']) {
+    server.register(`/${OP}/${name}`, echo(`/${OP}/${name}`), identity, identity, 'unary');
+  }
   server.register('/grpc.health.v1.Health/Watch', (call: ServerWritableStream<Buffer, Buffer>) => {
     received.push({ path: '/grpc.health.v1.Health/Watch', bytes: call.request, metadata: call.metadata, cancelled: false });
     call.write(Buffer.from([8, 1]));
@@ -108,7 +126,8 @@ export async function identityProvider(): Promise<{
 
 /** The proxy on loopback, in front of `frontendPort`, with `policy`. */
 export async function proxy(pki: TestPki, frontendPort: number, policy: AuthorizerPolicy, jwksUri?: string,
-  logDestination?: NodeJS.WritableStream): Promise<{ proxy: RunningProxy; policyFile: string; keyFile: string }> {
+  logDestination?: NodeJS.WritableStream, overrides: Partial<ProxyConfig> = {}):
+  Promise<{ proxy: RunningProxy; policyFile: string; keyFile: string }> {
   const policyFile = pki.file(`policy-${Math.random()}.json`, JSON.stringify(policy));
   const keyFile = pki.file(`signing-${Math.random()}.key`, signingKeyPem());
   const running = await startProxy({
@@ -127,6 +146,7 @@ export async function proxy(pki: TestPki, frontendPort: number, policy: Authoriz
     ...(jwksUri ? { oidc: { issuer: IDP_ISSUER, audience: IDP_AUDIENCE, jwksUri } } : {}),
     logLevel: 'info',
     logDestination,
+    ...overrides,
   });
   return { proxy: running, policyFile, keyFile };
 }
