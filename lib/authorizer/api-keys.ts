@@ -98,6 +98,19 @@ function requireOwner(path: string, owner: unknown): void {
   }
 }
 
+/** True for an RFC 3339 time with an explicit offset whose date exists (no local times, no 30 February). */
+function isRfc3339(value: unknown): value is string {
+  const match = typeof value === 'string'
+    ? /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/.exec(value) : null;
+  if (match === null) {
+    return false;
+  }
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && Number(match[4]) < 24
+    && Number(match[5]) < 60 && Number(match[6]) < 60 && !Number.isNaN(Date.parse(match[0]));
+}
+
 /**
  * Validates the key file (strict: unknown fields, duplicate ids, a malformed hash or expiry are refused with the
  * field and the fix) and returns it. Pure.
@@ -129,8 +142,9 @@ export function validateApiKeyFile(path: string, file: unknown): ApiKeyFile {
       fail(`${at}/sha256`, 'sha256 must be 64 lowercase hex digits (the SHA-256 of the key, never the key)', '(not shown)',
         'make keys with `secure-temporal api-key create`, which prints the record');
     }
-    if (typeof record.expires !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(record.expires) || Number.isNaN(Date.parse(record.expires))) {
-      fail(`${at}/expires`, 'expires must be an RFC 3339 time', record.expires, 'e.g. "2027-03-01T00:00:00Z"');
+    if (!isRfc3339(record.expires)) {
+      fail(`${at}/expires`, 'expires must be an RFC 3339 time with its offset (Z or ±hh:mm), on a day the month has', record.expires,
+        'e.g. "2027-03-01T00:00:00Z"');
     }
     if (record.disabled !== undefined && typeof record.disabled !== 'boolean') {
       fail(`${at}/disabled`, 'disabled must be true or false', record.disabled, 'set "disabled": true to revoke the key');

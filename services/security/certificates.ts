@@ -102,15 +102,17 @@ export function certificateIdentity(der: Buffer, trust: CertificateTrust, now: n
     throw new Unauthenticated(uris.length > 1 ? 'the client certificate carries more than one URI'
       : `the client certificate carries no ${issuer.kind} identity URI of this trust domain`);
   }
-  const commonName = subjectValues(cert.subject, 'CN')[0];
+  // A certificate may have an empty subject (identities in SANs only): Node then gives no subject at all.
+  const subject = cert.subject ?? '';
+  const commonName = subjectValues(subject, 'CN')[0];
   return {
     identity: {
       kind: 'certificate',
       uris,
       dnsNames: sans(cert, 'DNS'),
       ...(commonName !== undefined ? { commonName } : {}),
-      organizations: subjectValues(cert.subject, 'O'),
-      organizationalUnits: subjectValues(cert.subject, 'OU'),
+      organizations: subjectValues(subject, 'O'),
+      organizationalUnits: subjectValues(subject, 'OU'),
     },
     notBefore,
     notAfter,

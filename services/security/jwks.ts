@@ -116,13 +116,23 @@ export class IdentityProviderKeys {
   public readonly getKey: JWTVerifyGetKey = async (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
     const now = this.options.clock();
     if (this.fetched === undefined) {
+      // No keys yet: fetch (at most once per cooldown while the provider fails).
+      if (this.inflight !== undefined || now - this.lastAttempt >= this.cooldownMs) {
+        await this.refresh();
+      }
+    } else if (now - this.fetched.at > this.maxStaleMs) {
+      // Past the staleness bound, only a fetch now can verify the token.
       await this.refresh();
     } else if (now - this.fetched.at >= this.refreshMs) {
       void this.refresh();
     }
-    if (this.fetched !== undefined && typeof header.kid === 'string' && !this.fetched.kids.has(header.kid)
-      && now - this.lastAttempt >= this.cooldownMs) {
-      await this.refresh();
+    if (this.fetched !== undefined && typeof header.kid === 'string' && !this.fetched.kids.has(header.kid)) {
+      // A key the cache does not hold: the fetch under way may bring it; else fetch, at most once per cooldown.
+      if (this.inflight !== undefined) {
+        await this.inflight;
+      } else if (now - this.lastAttempt >= this.cooldownMs) {
+        await this.refresh();
+      }
     }
     const fetched = this.fetched;
     if (fetched === undefined) {

@@ -88,13 +88,17 @@ describe('IdentityProviderKeys', () => {
     expect(provider.calls).toHaveLength(1);
   });
 
-  it('fails while no fetch succeeded, telling onError, and fetches again at the next token', async () => {
-    const { keys, provider, failures, kidOf } = setup();
+  it('fails while no fetch succeeded, telling onError, and fetches again at the next token after the cooldown', async () => {
+    const { keys, provider, failures, kidOf, time } = setup();
     provider.answer = () => Promise.reject(new Error('connect ECONNREFUSED'));
     expect(await reason(() => kidOf('k1'))).toBe('the identity provider\'s keys cannot be fetched');
     expect(failures.map((e) => e.message)).toEqual(['connect ECONNREFUSED']);
     expect(keys.fetchedAt).toBeUndefined();
+    // Within the cooldown no new fetch is tried (a provider that is down is not asked once per token).
     provider.answer = () => Promise.resolve({ keys: [k1] });
+    expect(await reason(() => kidOf('k1'))).toBe('the identity provider\'s keys cannot be fetched');
+    expect(provider.calls).toHaveLength(1);
+    time.now += 30_000;
     expect(await kidOf('k1')).toBe('k1');
     expect(provider.calls).toHaveLength(2);
   });
@@ -211,11 +215,33 @@ describe('IdentityProviderKeys', () => {
   it('does keep the last keys for 1 h by default', async () => {
     const { time, provider, kidOf } = setup();
     await kidOf('k1');
-    provider.answer = () => new Promise(() => undefined);
+    // The provider times out (as fetchKeySet does after its timeout).
+    provider.answer = () => Promise.reject(new Error('the identity provider\'s key set did not answer within 5000 ms'));
     time.now = T + 7 + 3_600_000;
     expect(await kidOf('k1')).toBe('k1');
     time.now = T + 7 + 3_600_001;
     expect(await reason(() => kidOf('k1'))).toBe('the identity provider\'s keys could not be refreshed for too long');
+  });
+
+  it('does fetch at once past the staleness bound, and verify again as soon as the provider answers', async () => {
+    const { time, provider, kidOf } = setup({ refreshMs: 60_000, maxStaleMs: 600_000 });
+    await kidOf('k1');
+    provider.answer = () => Promise.reject(new Error('HTTP 503'));
+    time.now = T + 700_000;
+    expect(await reason(() => kidOf('k1'))).toBe('the identity provider\'s keys could not be refreshed for too long');
+    provider.answer = () => Promise.resolve({ keys: [k1] });
+    time.now = T + 700_001;
+    expect(await kidOf('k1')).toBe('k1');
+  });
+
+  it('does wait for a refresh under way when a token names a key the cache lacks', async () => {
+    const { time, provider, kidOf } = setup({ refreshMs: 60_000, cooldownMs: 30_000 });
+    await kidOf('k1');
+    provider.answer = () => Promise.resolve({ keys: [k1, k2] });
+    // The keys are due for a background refresh, and the token names k2, which only that refresh brings.
+    time.now = T + 60_000;
+    expect(await kidOf('k2')).toBe('k2');
+    expect(provider.calls).toHaveLength(2);
   });
 
   it('does judge staleness by the clock after an unknown kid\'s refetch', async () => {
