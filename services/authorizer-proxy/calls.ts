@@ -14,7 +14,7 @@ import {
 } from '../../lib/authorizer/policy';
 import { Authenticated, Authenticator, Credentials } from '../security/authenticate';
 import { Clock } from '../security/clock';
-import { Unauthenticated } from '../security/errors';
+import { Busy, Unauthenticated } from '../security/errors';
 import { answerWithStatus, CallError, decompress, encodeMessage, frame, messages, parseTimeout, Status, statusName } from './grpc';
 import { filterNamespaceList, hasNonEmptyField, keepFields, MalformedRequest, stringField } from './namespace';
 import { AuditRecord, ProxyMetrics } from './observability';
@@ -29,8 +29,6 @@ export interface CallLimits {
   readonly unauthenticatedMessageBytes: number;
   /** Bytes of request messages held at once, over every call (a call that would pass it is refused, RESOURCE_EXHAUSTED). */
   readonly maxBufferedBytes: number;
-  /** Calls whose credentials are being verified at once (each may hold up to a stream window of unread bytes). */
-  readonly maxPendingAuthentications: number;
 }
 
 export interface CallContext {
@@ -62,9 +60,8 @@ const CLUSTER_INFO_FOR_ALL = [1, 2, 4, 5];
 /** Where the buffered bytes of every call are counted. */
 export class Budget {
   private used = 0;
-  private pending = 0;
 
-  public constructor(private readonly limits: CallLimits) {}
+  public constructor(private readonly limits: Pick<CallLimits, 'maxBufferedBytes'>) {}
 
   public reserve(bytes: number): boolean {
     if (this.used + bytes > this.limits.maxBufferedBytes) {
@@ -76,18 +73,6 @@ export class Budget {
 
   public release(bytes: number): void {
     this.used -= bytes;
-  }
-
-  public startAuthentication(): boolean {
-    if (this.pending >= this.limits.maxPendingAuthentications) {
-      return false;
-    }
-    this.pending += 1;
-    return true;
-  }
-
-  public endAuthentication(): void {
-    this.pending -= 1;
   }
 
   public get bufferedBytes(): number {
@@ -353,19 +338,19 @@ class Call {
     this.forward(first.compressed ? { ...first, frame: frame(message), compressed: false, message } : first, token, narrowing(api, grants));
   }
 
-  /** The caller's identity; refused at once when it presents nothing, and when too many calls are being verified already. */
+  /**
+   * The caller's identity; refused at once when it presents nothing, and when too many tokens are being verified already
+   * (the security core's Busy). Until then nothing of the body is read: at most a stream window waits unread.
+   */
   private async authenticate(): Promise<Authenticated> {
     const authorization = this.headers.authorization;
     if (this.certificate === undefined && authorization === undefined) {
       throw new Unauthenticated('the call carries neither a valid client certificate nor a bearer token');
     }
-    if (!this.budget.startAuthentication()) {
-      throw new CallError(Status.RESOURCE_EXHAUSTED, 'the proxy is verifying as many calls as it may: retry shortly');
-    }
     try {
       return await this.context.authenticator.authenticate({ certificate: this.certificate, authorization });
-    } finally {
-      this.budget.endAuthentication();
+    } catch (e) {
+      throw e instanceof Busy ? new CallError(Status.RESOURCE_EXHAUSTED, 'the proxy is verifying as many calls as it may: retry shortly') : e;
     }
   }
 

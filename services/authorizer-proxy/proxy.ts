@@ -180,6 +180,7 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
     claims: () => ({ groups: policy.value.jwtGroupsClaim ?? 'groups', permissions: permissionsClaim(policy.value) }),
     ...(apiKeys ? { apiKeys: () => apiKeys.value } : {}),
     noCredentials: 'the call carries neither a valid client certificate nor a bearer token',
+    maxPendingVerifications: limits.maxPendingAuthentications,
   });
   if (apiKeys) {
     apiKeyExpiry(metrics.registry, 'authorizer_proxy', () => apiKeys.value, clock);

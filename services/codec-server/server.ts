@@ -22,7 +22,7 @@ import { ApiKeys } from '../security/api-keys';
 import { Authenticated, Authenticator, Credentials } from '../security/authenticate';
 import { CertificateTrust, parseCertificates } from '../security/certificates';
 import { Clock, systemClock } from '../security/clock';
-import { Unauthenticated } from '../security/errors';
+import { Busy, Unauthenticated } from '../security/errors';
 import { IdentityProviderKeys } from '../security/jwks';
 import { apiKeyExpiry, loggers } from '../security/observability';
 import { filesSource, Reloader, Snapshot, Watched } from '../security/reload';
@@ -233,7 +233,8 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
         caller = await authenticator.authenticate({ certificate: origin === undefined ? peerOf(socket) : undefined,
           authorization: req.headers.authorization });
       } catch (e) {
-        throw e instanceof Unauthenticated ? new HttpError(401, e.message, 'UNAUTHENTICATED') : e;
+        throw e instanceof Unauthenticated ? new HttpError(401, e.message, 'UNAUTHENTICATED')
+          : e instanceof Busy ? new HttpError(503, 'the codec server is verifying as many tokens as it may: retry shortly', 'BUSY') : e;
       }
       guard.authenticated(socket);
       record.identity = caller.id;
@@ -287,10 +288,11 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
         send(500, { error: 'INTERNAL', message: 'internal error' });
       } else {
         reason = error.reason;
-        // After a 413 or 503 the rest of the upload is not read: the connection closes.
+        // After a 413 the rest of the upload is not read: the connection closes. After a 503 it is read and dropped
+        // (never held), so that the client reads the answer and retries on the same connection.
         send(error.status, { error: error.code, message: error.reason },
           error.status === 401 ? { 'www-authenticate': 'Bearer' } : error.status === 413 ? { connection: 'close' }
-            : error.status === 503 ? { connection: 'close', 'retry-after': '1' } : {});
+            : error.status === 503 ? { 'retry-after': '1' } : {});
       }
     } finally {
       inFlight.release(admitted);

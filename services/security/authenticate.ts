@@ -11,7 +11,7 @@ import { ApiKeys } from './api-keys';
 import { VerifiedCache } from './cache';
 import { certificateIdentity, CertificateTrust, VerifiedCertificate } from './certificates';
 import { Clock } from './clock';
-import { Unauthenticated } from './errors';
+import { Busy, Unauthenticated } from './errors';
 import { bearerToken, ClaimNames, jwtIdentity, JwtTrust } from './tokens';
 
 /** What a call presents. */
@@ -45,6 +45,12 @@ export interface AuthenticatorOptions {
   readonly noCredentials: string;
   /** @default 10000 */
   readonly maxCachedIdentities?: number;
+  /**
+   * Tokens whose signature is being verified at once (a verification may wait for the identity provider's keys); past
+   * it, Busy. Certificates, API keys and tokens already verified never wait, and never count.
+   * @default 64
+   */
+  readonly maxPendingVerifications?: number;
 }
 
 /** Longest a verified token is reused without being verified again (a key the provider withdraws stops working soon). */
@@ -57,6 +63,7 @@ export class Authenticator {
   private readonly tokens: VerifiedCache<Authenticated>;
   private trustSeen?: CertificateTrust;
   private trustGeneration = 0;
+  private pending = 0;
 
   public constructor(private readonly options: AuthenticatorOptions) {
     const maxEntries = options.maxCachedIdentities ?? 10_000;
@@ -124,7 +131,17 @@ export class Authenticator {
     if (cached !== undefined) {
       return cached;
     }
-    const { identity, expiresAt } = await jwtIdentity(token, trust, claims);
+    if (this.pending >= (this.options.maxPendingVerifications ?? 64)) {
+      throw new Busy('too many tokens are being verified at once: retry shortly');
+    }
+    this.pending += 1;
+    let verified: Awaited<ReturnType<typeof jwtIdentity>>;
+    try {
+      verified = await jwtIdentity(token, trust, claims);
+    } finally {
+      this.pending -= 1;
+    }
+    const { identity, expiresAt } = verified;
     const authenticated = { identity, id: `jwt:${identity.issuer}#${identity.subject}`, auth: 'jwt', expiresAt };
     this.tokens.set(key, authenticated, { notAfter: expiresAt });
     return authenticated;
@@ -137,6 +154,11 @@ export class Authenticator {
     }
     const { identity, expiresAt } = keys.verify(key, this.options.clock);
     return { identity, id: `apikey:${identity.id}`, auth: 'apikey', expiresAt };
+  }
+
+  /** Tokens being verified now. */
+  public get pendingVerifications(): number {
+    return this.pending;
   }
 
   /** Forgets every verified token (the policy's claims or the provider changed). */
