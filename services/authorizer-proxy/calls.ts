@@ -287,6 +287,10 @@ class Call {
     }
     this.stream.on('close', () => {
       if (!this.finished) {
+        // The caller went away (cancelled, its deadline passed, its connection broke): so does the call upstream.
+        if (this.upstreamStream !== undefined && !this.upstreamStream.closed) {
+          this.upstreamStream.close(constants.NGHTTP2_CANCEL);
+        }
         this.record = { ...this.record, reason: this.record.reason || 'cancelled by the caller' };
         this.finish(Status.CANCELLED);
       }

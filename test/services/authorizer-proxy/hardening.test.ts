@@ -235,6 +235,28 @@ describe('the authorizer proxy, hardened', () => {
     });
   });
 
+  it('does cancel the call upstream when the caller cancels it (no deadline involved)', async () => {
+    const slow = await standInFrontend(pki, { pollMs: 5_000 });
+    const { proxy: p } = await proxy(pki, slow.port, POLICY);
+    try {
+      const client = clientOf(pki, p.grpcPort, pki.worker);
+      const outcome = await new Promise<number>((resolve) => {
+        const identity = (b: Buffer) => b;
+        const call_ = client.makeUnaryRequest(WORKFLOW('PollWorkflowTaskQueue'), identity, identity,
+          request('PollWorkflowTaskQueueRequest', { namespace: 'orders' }), new Metadata(), {}, (err) => resolve(err?.code ?? 0));
+        setTimeout(() => call_.cancel(), 300);
+      });
+      expect(outcome).toBe(status.CANCELLED);
+      await new Promise((r) => setTimeout(r, 300));
+      const seen = slow.received[slow.received.length - 1];
+      expect(seen.path).toBe(WORKFLOW('PollWorkflowTaskQueue'));
+      expect(seen.cancelled).toBe(true);
+    } finally {
+      await p.close();
+      await slow.stop();
+    }
+  });
+
   describe('the identity provider\'s keys through an outage', () => {
     it('does keep verifying with the last keys fetched up to the staleness bound, and refuse after it', async () => {
       const { privateKey, publicKey } = await generateKeyPair('ES256');
