@@ -16,8 +16,8 @@ import { KEY_PUBLISH_DELAY_SECONDS } from '../../lib/authorizer/proxy';
 import { IDP_AUDIENCE } from './identity-provider';
 import { CallCredentials, CallOutcome, encode, grpcCall, grpcClient } from './grpc-call';
 import {
-  clientAddress, context, frontendAddress, MINUTE, NAMESPACE_B, platformFiles, proxy, proxyDeployment, READER, server, serverDeployments,
-  startServer, syncSecretVolumes, TASK_WORKER, withLogs, workloadFiles,
+  clientAddress, context, currentSecrets, frontendAddress, MINUTE, NAMESPACE_B, platformFiles, proxy, proxyDeployment, READER, server,
+  serverDeployments, startServer, syncSecretVolumes, TASK_WORKER, withLogs, workloadFiles,
 } from './harness';
 import { podSpec } from './manifests';
 import { sleep, waitUntil } from './net';
@@ -270,12 +270,12 @@ function authorizationTests(): void {
           grants: { [NAMESPACE_B]: 'read' } });
         try {
           data['policy.json'] = JSON.stringify(policy);
-          proxy().pod.syncVolumes(c.certificates.secrets(c.namespace));
+          proxy().pod.syncVolumes(currentSecrets());
           await waitUntil('the new grant', async () =>
             (await viaProxy(reader, 'DescribeNamespace', describeNamespace(NAMESPACE_B))).code === OK, { timeoutMs: 30_000, intervalMs: 1000 });
         } finally {
           data['policy.json'] = original;
-          proxy().pod.syncVolumes(c.certificates.secrets(c.namespace));
+          proxy().pod.syncVolumes(currentSecrets());
         }
         await waitUntil('the grant to be gone', async () =>
           (await viaProxy(reader, 'DescribeNamespace', describeNamespace(NAMESPACE_B))).code === PERMISSION_DENIED,

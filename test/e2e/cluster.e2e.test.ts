@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findComponent, onlyContainer, Secrets } from './manifests';
 import { isPortFree, waitUntil } from './net';
+import { registerApiKeyTests } from './api-keys';
 import { registerAuthorizationTests } from './authorization';
 import {
   context, currentSecrets, MINUTE, NAMESPACE_B, platformFiles, pod, ROGUE_DATABASE_CLIENT, runJob, server, serverDeployments,
@@ -194,6 +195,7 @@ describe('the Temporal cluster', () => {
 
   registerMtlsTests();
   registerAuthorizationTests();
+  registerApiKeyTests();
   registerWebUiTests();
   // Last: it replaces the certificates every other test reads.
   registerRotationTests();

@@ -10,8 +10,10 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { Duration } from 'cdk8s';
+import { App, Duration } from 'cdk8s';
+import { Secret } from 'cdk8s-plus-27';
 import type { ClientIdentity, SecureTemporalChartProps } from '../../charts/secure-temporal-chart';
+import { API_KEYS_FILE, createApiKey } from '../../lib/authorizer/api-keys';
 import { PROXY_ENV } from '../../lib/authorizer/proxy-env';
 import { Peer } from '../../lib/core/peers';
 import { CLI_TLS_ENV, WEB_UI_TLS_ENV } from '../../lib/tls/consumers';
@@ -55,7 +57,10 @@ export function chartProps(idp: IdentityProvider, ui: UiAddresses = UI_ADDRESSES
     authorizerProxy: {
       oidc: { issuer: idp.oidc.issuer, audience: IDP_AUDIENCE, jwksUri: idp.oidc.jwksUri, peers: [Peer.cidr('127.0.0.1/32')],
         caBundle: idp.caPem },
-      rules: [{ name: 'team-b', jwt: { group: TEAM_B_GROUP }, grants: { [NAMESPACE_B]: 'write' } }],
+      rules: [{ name: 'team-b', jwt: { group: TEAM_B_GROUP }, grants: { [NAMESPACE_B]: 'write' } },
+        { name: 'ci-keys', apiKey: { owner: API_KEY_OWNER }, grants: { default: 'write' } }],
+      // A reference by name, as the values file makes it: the Secret is the user's (created in setUp's userSecrets).
+      apiKeySecret: Secret.fromSecretName(new App(), 'ApiKeys', API_KEYS_SECRET),
       // The tier's identity provider is the administrators' own: its `permissions` claim is trusted (opt-in).
       jwtPermissionsClaim: 'permissions',
     },
@@ -64,8 +69,12 @@ export function chartProps(idp: IdentityProvider, ui: UiAddresses = UI_ADDRESSES
 /** The Web UI's client at the identity provider, and the Secret with its client secret. */
 export const UI_CLIENT_ID = 'temporal-ui';
 export const UI_CLIENT_SECRET = 'temporal-ui-oidc';
-/** The codec server's key ring Secret (the chart's default name). */
-export const CODEC_KEYS_SECRET = 'temporal-codec-keys';
+/** The codec key ring Secret of a Temporal namespace (the chart's default name). */
+export const codecKeysSecret = (namespace: string): string => `temporal-codec-keys-${namespace}`;
+/** The Secret of the API key records (`authorizerProxy.apiKeySecret`). */
+export const API_KEYS_SECRET = 'temporal-api-keys';
+/** The owner of the tier's API keys, granted write on `default`. */
+export const API_KEY_OWNER = 'e2e-ci';
 
 /** Where the browser finds the Web UI and the codec server on this host (their ports are chosen at setup). */
 export interface UiAddresses {
@@ -126,6 +135,15 @@ export interface Server {
 }
 
 let ctx: Context | undefined;
+let apiKeys: { valid: string; expired: string; disabled: string } | undefined;
+
+/** The tier's API keys (as their owner keeps them): one valid, one expired, one disabled. */
+export function tierApiKeys(): { valid: string; expired: string; disabled: string } {
+  if (apiKeys === undefined) {
+    throw new Error('the tier is not set up');
+  }
+  return apiKeys;
+}
 /** Pods whose volumes follow Secret changes (the kubelet's sync), i.e. those made with the current Secrets. */
 const syncedPods: LocalPod[] = [];
 /** Running server processes, by component. */
@@ -458,12 +476,23 @@ export async function setUp(extraProps: SecureTemporalChartProps = {}): Promise<
     binDir: peers.postgresBinDir, dir: join(work, 'postgres'), port,
     user: db.user, database: db.database, serverArgs, ownFiles,
   });
-  // What the user creates with kubectl: the UI's client secret, and the codec key ring (two keys, the second active).
-  const userSecrets = {
-    [UI_CLIENT_SECRET]: { 'client-secret': uiClientSecret },
-    [CODEC_KEYS_SECRET]: { 'e2e-2026-10.key': randomBytes(32).toString('base64'), 'e2e-2026-11.key': randomBytes(32).toString('base64'),
-      active: 'e2e-2026-11' },
+  // What the user creates with kubectl: the UI's client secret, a codec key ring per namespace (two keys, the second
+  // active), and the API key records (made with `secure-temporal api-key create`; the keys themselves in apiKeys).
+  const ring = () => ({ 'e2e-2026-10.key': randomBytes(32).toString('base64'), 'e2e-2026-11.key': randomBytes(32).toString('base64'),
+    active: 'e2e-2026-11' });
+  const keys = {
+    valid: createApiKey('e2e-ci-1', API_KEY_OWNER, new Date(Date.now() + 30 * 86_400_000)),
+    expired: createApiKey('e2e-ci-old', API_KEY_OWNER, new Date(Date.now() - 86_400_000)),
+    disabled: createApiKey('e2e-ci-off', API_KEY_OWNER, new Date(Date.now() + 30 * 86_400_000)),
   };
+  const userSecrets: Record<string, Record<string, string>> = {
+    [UI_CLIENT_SECRET]: { 'client-secret': uiClientSecret },
+    [codecKeysSecret('default')]: ring(),
+    [codecKeysSecret(NAMESPACE_B)]: ring(),
+    [API_KEYS_SECRET]: { [API_KEYS_FILE]: JSON.stringify({ keys: [keys.valid.record, keys.expired.record,
+      { ...keys.disabled.record, disabled: true }] }) },
+  };
+  apiKeys = { valid: keys.valid.key, expired: keys.expired.key, disabled: keys.disabled.key };
   ctx = {
     work, peers, manifests, namespace, certificates, rewriter, postgres, proxyPort, chartProps: props, idp, ui, userSecrets,
     runner: new ProcessRunner(join(work, 'logs'), [peers.binDir]),

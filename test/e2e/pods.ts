@@ -5,8 +5,8 @@
  * (values, Secret and ConfigMap keys, the downward API, `$(VAR)` expansion) and the container's
  * command + args become the argv. Nothing else is taken from anywhere but the manifests.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { IContainer, IEnvFromSource, IEnvVar, IKeyToPath, IPodSpec, IVolume } from 'kubernetes-models/v1';
 import { findObject, KubeObject, podSpec, Secrets } from './manifests';
 import { expandKubernetes, Rewriter } from './rewrite';
@@ -237,6 +237,26 @@ export function localPod(opts: PodOptions): LocalPod {
   let rewriter = opts.rewriter;
   for (const [mountPath, local] of mounts) {
     rewriter = rewriter.path(mountPath, local);
+  }
+  // A folder that holds mounts without being one (the container runtime makes it, e.g. the codec server's folder of
+  // per-namespace key rings): a local folder of links to those mounts.
+  const parents = new Set<string>();
+  for (const [mountPath, local] of mounts) {
+    const parent = dirname(mountPath);
+    if (parent === '/' || mounts.has(parent) || [...mounts.keys()].some((m) => parent.startsWith(`${m}/`))) {
+      continue;
+    }
+    const made = join(dir, 'parents', parent.slice(1).replace(/\//g, '_'));
+    mkdirSync(made, { recursive: true });
+    mkdirSync(local, { recursive: true });
+    const link = join(made, basename(mountPath));
+    if (!existsSync(link)) {
+      symlinkSync(local, link);
+    }
+    if (!parents.has(parent)) {
+      parents.add(parent);
+      rewriter = rewriter.path(parent, made);
+    }
   }
   const syncVolumes = (secrets: Secrets): void => {
     for (const volume of spec.volumes ?? []) {

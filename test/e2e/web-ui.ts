@@ -17,7 +17,11 @@ import { join } from 'node:path';
 import type { DataConverter } from '@temporalio/client';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { EncryptionCodec, KeyRing, payloadFromJson, payloadToJson } from '../../lib/codec';
-import { CODEC_KEYS_SECRET, context, MINUTE, NAMESPACE_B, pod, withLogs, workloadFiles } from './harness';
+import { API_KEYS_FILE, createApiKey } from '../../lib/authorizer/api-keys';
+import {
+  API_KEY_OWNER, API_KEYS_SECRET, codecKeysSecret, context, MINUTE, NAMESPACE_B, pod, syncSecretVolumes, tierApiKeys, withLogs,
+  workloadFiles,
+} from './harness';
 import { containerPort, findComponent, onlyContainer, podSpec, serviceHost } from './manifests';
 import { freePort, waitUntil } from './net';
 import { Running, tail } from './processes';
@@ -35,9 +39,9 @@ const SECRET = 'Ada Lovelace, card 4111-1111-1111-1111';
 const ARTIFACTS = join(__dirname, '..', '..', 'artifacts', 'e2e');
 const ANY_IP = '0.0.0.0';
 
-/** The key ring the user put in the codec Secret, as a worker mounting that Secret reads it. */
-function keyRing(): KeyRing {
-  const secret = context().userSecrets[CODEC_KEYS_SECRET];
+/** The key ring the user put in a namespace's codec Secret, as a worker of that namespace mounting it reads it. */
+function keyRing(namespace = 'default'): KeyRing {
+  const secret = context().userSecrets[codecKeysSecret(namespace)];
   const keys = Object.fromEntries(Object.entries(secret).filter(([k]) => k.endsWith('.key'))
     .map(([k, v]) => [k.slice(0, -'.key'.length), Buffer.from(v, 'base64')]));
   return new KeyRing(keys, secret.active);
@@ -60,7 +64,8 @@ function activeKey(namespace: string): { id: string; key: Buffer } {
   return { id: secret.active, key: Buffer.from(secret[`${secret.active}.key`], 'base64') };
 }
 
-const converter = (): DataConverter => ({ payloadCodecs: [new EncryptionCodec(keyRing())] });
+/** The data converter of a worker of namespace `default`: its own key ring, payloads bound to the namespace. */
+const converter = (): DataConverter => ({ payloadCodecs: [new EncryptionCodec(keyRing('default'), { namespace: 'default' })] });
 
 /** SHA-256 of a certificate's SubjectPublicKeyInfo, base64: Chromium's --ignore-certificate-errors-spki-list entry. */
 function spki(pem: string): string {
@@ -170,14 +175,17 @@ function codecServiceName(): string {
 }
 
 /** POST to the codec server with the workload identity's client certificate (as the CLI would). */
-function codecCall(port: number, path: string, body: unknown): Promise<{ status: number; json: { payloads?: unknown[]; error?: string } }> {
+function codecCall(port: number, path: string, body: unknown, as: { namespace?: string; apiKey?: string } = {}):
+  Promise<{ status: number; json: { payloads?: unknown[]; error?: string; message?: string } }> {
   const files = workloadFiles();
-  // The frontend CA is an intermediate: accept it as the anchor (as a pod's trust bundle does for Go clients).
-  const agent = new Agent({ ca: readFileSync(frontendTrust().caFile), cert: readFileSync(files.cert), key: readFileSync(files.key),
-    keepAlive: false, allowPartialTrustChain: true } as ConstructorParameters<typeof Agent>[0]);
+  // The frontend CA is an intermediate: accept it as the anchor (as a pod's trust bundle does for Go clients). With an API
+  // key, no client certificate.
+  const agent = new Agent({ ca: readFileSync(frontendTrust().caFile), ...(as.apiKey ? {} : { cert: readFileSync(files.cert),
+    key: readFileSync(files.key) }), keepAlive: false, allowPartialTrustChain: true } as ConstructorParameters<typeof Agent>[0]);
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, servername: codecServiceName(),
-      headers: { 'content-type': 'application/json', 'x-namespace': 'default' } }, (res) => {
+      headers: { 'content-type': 'application/json', 'x-namespace': as.namespace ?? 'default',
+        ...(as.apiKey ? { authorization: `Bearer ${as.apiKey}` } : {}) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString() || '{}') }));
@@ -392,6 +400,38 @@ export function registerWebUiTests(): void {
         expect({ status: refused.status, error: refused.json.error }).toEqual({ status: 422, error: 'DECRYPT_FAILED' });
         writeFileSync(join(context().work, 'interop.json'), JSON.stringify({ goPayload, ours }, undefined, 2));
       }), 3 * MINUTE);
+
+    test('an API key decodes where its rules grant read (default), not elsewhere (B); expired and disabled keys are refused', () =>
+      withLogs(async () => {
+        const keys = tierApiKeys();
+        const ofDefault = payloadToJson((await new EncryptionCodec(keyRing('default'), { namespace: 'default' }).encode([{
+          metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(SECRET)) }]))[0]);
+        const decoded = await codecCall(codec.port, '/decode', { payloads: [ofDefault] }, { apiKey: keys.valid });
+        expect(decoded.status).toBe(200);
+        expect(Buffer.from(String((decoded.json.payloads?.[0] as { data: string }).data), 'base64').toString()).toBe(JSON.stringify(SECRET));
+        const ofB = payloadToJson((await new EncryptionCodec(keyRing(NAMESPACE_B), { namespace: NAMESPACE_B }).encode([{
+          metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify(SECRET)) }]))[0]);
+        expect((await codecCall(codec.port, '/decode', { payloads: [ofB] }, { apiKey: keys.valid, namespace: NAMESPACE_B })).status).toBe(403);
+        const expired = await codecCall(codec.port, '/decode', { payloads: [ofDefault] }, { apiKey: keys.expired });
+        expect([expired.status, expired.json.message]).toEqual([401, expect.stringMatching(/^the API key e2e-ci-old expired at /)]);
+        const disabled = await codecCall(codec.port, '/decode', { payloads: [ofDefault] }, { apiKey: keys.disabled });
+        expect([disabled.status, disabled.json.message]).toEqual([401, 'the API key e2e-ci-off is disabled']);
+        // Rotation without a restart: a new key is taken, the removed one refused, once the Secret's volume changes.
+        const secret = context().userSecrets[API_KEYS_SECRET];
+        const original = secret[API_KEYS_FILE];
+        const next = createApiKey('e2e-ci-3', API_KEY_OWNER, new Date(Date.now() + 86_400_000));
+        try {
+          secret[API_KEYS_FILE] = JSON.stringify({ keys: [next.record] });
+          syncSecretVolumes();
+          await waitUntil('the codec server to take the new key', async () =>
+            (await codecCall(codec.port, '/decode', { payloads: [ofDefault] }, { apiKey: next.key })).status === 200,
+          { timeoutMs: 40_000, intervalMs: 1000 });
+          expect((await codecCall(codec.port, '/decode', { payloads: [ofDefault] }, { apiKey: keys.valid })).status).toBe(401);
+        } finally {
+          secret[API_KEYS_FILE] = original;
+          syncSecretVolumes();
+        }
+      }), 2 * MINUTE);
 
     test('an independent implementation (Go) and ours decrypt each other\'s payloads bound to a namespace (format 2), and refuse ' +
       'another namespace\'s', () => withLogs(async () => {

@@ -83,14 +83,19 @@ export interface WorkloadConnections {
  * Both connections through the proxy (`address`), with `tls`; with `token`, every call carries it as a bearer token
  * (and `tls` may then have no client certificate).
  */
-export async function connectWorkload(tls: TLSConfig = workloadTls(), options: { token?: string; address?: string } = {}):
+export async function connectWorkload(tls: TLSConfig = workloadTls(), options: { token?: string; apiKey?: string; address?: string } = {}):
   Promise<WorkloadConnections> {
   const address = options.address ?? clientAddress();
   const metadata = options.token ? { authorization: `Bearer ${options.token}` } : undefined;
-  const native = await NativeConnection.connect({ address, tls, ...(metadata ? { metadata } : {}) });
+  // `apiKey` is the SDK's own option (Temporal Cloud's model) on the worker's native connection: it sends
+  // `authorization: Bearer <key>`. The client connection carries its TLS as grpc-js credentials (the frontend CA is an
+  // intermediate), which the SDK does not combine with `apiKey`: it sends the same header as metadata.
+  const native = await NativeConnection.connect({ address, tls, ...(metadata ? { metadata } : {}),
+    ...(options.apiKey ? { apiKey: options.apiKey } : {}) });
+  const clientMetadata = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : metadata;
   try {
     const client = await Connection.connect({ address, ...clientConnectionOptions(tls), connectTimeout: 10_000,
-      ...(metadata ? { metadata } : {}) });
+      ...(clientMetadata ? { metadata: clientMetadata } : {}) });
     return {
       native, client, close: async () => {
         await client.close();
