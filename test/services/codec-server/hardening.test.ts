@@ -230,6 +230,17 @@ describe('the codec server, hardened', () => {
       expect((await call(server.port, ca, { headers: auth, body: big })).status).toBe(200);
     });
 
+    it('does bound what one request may decompress to in all (four times the body limit), not only per payload', async () => {
+      // Four payloads of 100 KiB of zeros each, gzip-compressed to a few hundred bytes: each under the per-payload limit
+      // (256 KiB here), together past the request's budget (256 KiB).
+      const bomb = () => payloadToJson(encryptPayload({ metadata: { encoding: Buffer.from('binary/plain') }, data: Buffer.alloc(100 * 1024) },
+        ring(ordersKey), { namespace: 'orders', compressAtBytes: 1 }));
+      const two = await call(server.port, ca, { cert: pki.worker, body: body([bomb(), bomb()]) });
+      expect(two.status).toBe(200);
+      const four = await call(server.port, ca, { cert: pki.worker, body: body([bomb(), bomb(), bomb(), bomb()]) });
+      expect({ status: four.status, error: four.json?.error }).toEqual({ status: 413, error: 'TOO_LARGE' });
+    });
+
     it('does close connections that never authenticate, past their number and after their time', async () => {
       const open = () => new Promise<{ closed: Promise<number> }>((resolve) => {
         const started = Date.now();
