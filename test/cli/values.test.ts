@@ -183,6 +183,10 @@ describe('secure-temporal synth', () => {
 const BAD: readonly [string, string, number, number, string, string, string][] = [
   ['unknown top-level field (typo)', 'namespace: t\nhistroy:\n  replicas: 3\n', 2, 1, 'histroy', 'unknown field "histroy"', 'did you mean "history"'],
   ['unknown nested field', 'history:\n  replica: 3\n', 2, 3, 'history.replica', 'unknown field "replica"', 'did you mean "replicas"'],
+  // A policy key misspelt is refused, never dropped: the deny list it meant would otherwise not apply.
+  ['a misspelt key of a policy rule', 'authorizerProxy:\n  rules:\n    - name: ci\n      apiKey:\n        owner: ci\n      grants:\n' +
+    '        default: write\n      denyAPIs: [TerminateWorkflowExecution]\n', 8, 7, 'authorizerProxy.rules[0].denyAPIs',
+  'unknown field "denyAPIs"', 'did you mean "denyApis"'],
   ['wrong type: text for a number', 'history:\n  replicas: three\n', 2, 13, 'history.replicas', '"three" is not number', 'give number'],
   ['wrong type: number for text', 'namespace: 42\n', 1, 12, 'namespace', '42 is not string', 'give string'],
   ['enum: role', 'clientNamespaces:\n  - kind: namespace\n    namespaceLabels: { kubernetes.io/metadata.name: apps }\n' +
