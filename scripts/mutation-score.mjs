@@ -1,0 +1,49 @@
+// The mutation score of the security core from Stryker's two reports (`npm run test:mutation`): the main run over the
+// security core, the proxy, the codec server, lib/authorizer and lib/codec (module-level constants left out: each would
+// run every test), and the run over the API table, whose entries are module-level data (each mutant against the table's
+// own tests). The table run's results replace the main run's for that file. Writes reports/mutation/score.json and
+// reports/mutation/survivors.txt; the last line printed is one JSON object with the figures and a `met` flag.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const DIR = join(import.meta.dirname, '..', 'reports', 'mutation');
+const TARGET = 0.9;
+
+function read(name) {
+  const file = join(DIR, name);
+  if (!existsSync(file)) {
+    throw new Error(`${file} is missing: run stryker first (npm run test:mutation)`);
+  }
+  return JSON.parse(readFileSync(file, 'utf8')).files;
+}
+
+const files = { ...read('mutation.json'), ...read('table.json') };
+const DETECTED = new Set(['Killed', 'Timeout']);
+const COUNTED = new Set(['Killed', 'Timeout', 'Survived', 'NoCoverage']);
+const rows = [];
+const survivors = [];
+const totals = { killed: 0, counted: 0, ignored: 0, errors: 0 };
+for (const [file, { mutants }] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
+  const counted = mutants.filter((m) => COUNTED.has(m.status));
+  const killed = counted.filter((m) => DETECTED.has(m.status)).length;
+  totals.killed += killed;
+  totals.counted += counted.length;
+  totals.ignored += mutants.filter((m) => m.status === 'Ignored').length;
+  totals.errors += mutants.filter((m) => m.status === 'CompileError' || m.status === 'RuntimeError').length;
+  rows.push({ file, killed, counted: counted.length, score: counted.length === 0 ? 1 : killed / counted.length });
+  for (const m of counted.filter((x) => !DETECTED.has(x.status))) {
+    survivors.push(`${file}:${m.location.start.line}:${m.location.start.column} ${m.status} ${m.mutatorName}: ` +
+      `${String(m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 120)}`);
+  }
+}
+const score = totals.counted === 0 ? 0 : totals.killed / totals.counted;
+writeFileSync(join(DIR, 'survivors.txt'), `${survivors.join('\n')}\n`);
+const summary = { score: Math.round(score * 10_000) / 100, killed: totals.killed, counted: totals.counted, survived: totals.counted - totals.killed,
+  ignoredStatic: totals.ignored, errors: totals.errors, target: TARGET * 100, met: { score: score >= TARGET } };
+writeFileSync(join(DIR, 'score.json'), `${JSON.stringify({ ...summary, files: rows }, undefined, 2)}\n`);
+for (const row of rows) {
+  process.stdout.write(`${(row.score * 100).toFixed(1).padStart(6)} %  ${String(row.killed).padStart(4)}/${String(row.counted).padEnd(4)} ${row.file}\n`);
+}
+process.stdout.write(`survivors listed in ${join('reports', 'mutation', 'survivors.txt')}\n`);
+process.stdout.write(`${JSON.stringify(summary)}\n`);
+process.exitCode = score >= TARGET ? 0 : 1;
