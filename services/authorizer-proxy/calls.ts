@@ -14,6 +14,7 @@ import {
 } from '../../lib/authorizer/policy';
 import { Authenticated, Authenticator, Credentials } from '../security/authenticate';
 import { Clock } from '../security/clock';
+import { ByteBudget } from '../security/budget';
 import { Busy, Unauthenticated } from '../security/errors';
 import { answerWithStatus, CallError, decompress, encodeMessage, frame, messages, parseTimeout, Status, statusName } from './grpc';
 import { filterNamespaceList, hasNonEmptyField, keepFields, MalformedRequest, stringField } from './namespace';
@@ -27,8 +28,6 @@ export interface CallLimits {
   readonly maxMessageBytes: number;
   /** The largest message of a call that needs no credentials (health checks). */
   readonly unauthenticatedMessageBytes: number;
-  /** Bytes of request messages held at once, over every call (a call that would pass it is refused, RESOURCE_EXHAUSTED). */
-  readonly maxBufferedBytes: number;
 }
 
 export interface CallContext {
@@ -57,29 +56,6 @@ const RESPONSE_DROPPED = new Set([':status', 'content-length', 'date']);
 /** GetClusterInfoResponse fields a caller without a temporal-system role sees: the client and server versions, the cluster's name. */
 const CLUSTER_INFO_FOR_ALL = [1, 2, 4, 5];
 
-/** Where the buffered bytes of every call are counted. */
-export class Budget {
-  private used = 0;
-
-  public constructor(private readonly limits: Pick<CallLimits, 'maxBufferedBytes'>) {}
-
-  public reserve(bytes: number): boolean {
-    if (this.used + bytes > this.limits.maxBufferedBytes) {
-      return false;
-    }
-    this.used += bytes;
-    return true;
-  }
-
-  public release(bytes: number): void {
-    this.used -= bytes;
-  }
-
-  public get bufferedBytes(): number {
-    return this.used;
-  }
-}
-
 /** The first message of a call, and what came after it. */
 interface FirstMessage {
   /** The message's frame as it came: the 5-byte prefix and the message. */
@@ -96,7 +72,8 @@ interface FirstMessage {
  * Reads the first length-prefixed message of `stream`: refused before its bytes are read when its declared length
  * passes `limit` or the shared budget; otherwise copied, as it arrives, into one buffer of its size.
  */
-function readFirstMessage(stream: ServerHttp2Stream, limit: number, budget: Budget, reserved: { bytes: number }): Promise<FirstMessage> {
+function readFirstMessage(stream: ServerHttp2Stream, limit: number, budget: ByteBudget, reserved: { bytes: number }):
+  Promise<FirstMessage> {
   return new Promise((resolve, reject) => {
     let head: Buffer = Buffer.alloc(0);
     let frame: Buffer | undefined;
@@ -241,7 +218,7 @@ function narrowing(api: ApiMethod, grants: Grants): ((message: Buffer) => Buffer
  * Serves one call on `stream`. `certificate` is the connection's client certificate when TLS verified it (read once
  * per connection).
  */
-export function serveCall(context: CallContext, budget: Budget, stream: ServerHttp2Stream, headers: IncomingHttpHeaders,
+export function serveCall(context: CallContext, budget: ByteBudget, stream: ServerHttp2Stream, headers: IncomingHttpHeaders,
   certificate: Credentials['certificate']): void {
   const path = String(headers[':path'] ?? '');
   const api = apiMethod(path);
@@ -266,7 +243,7 @@ class Call {
   private readonly reserved = { bytes: 0 };
   private record: Omit<AuditRecord, 'latencyMs' | 'status'>;
 
-  public constructor(private readonly context: CallContext, private readonly budget: Budget, private readonly stream: ServerHttp2Stream,
+  public constructor(private readonly context: CallContext, private readonly budget: ByteBudget, private readonly stream: ServerHttp2Stream,
     private readonly headers: IncomingHttpHeaders, private readonly certificate: Credentials['certificate'], private readonly api: ApiMethod) {
     this.record = { identity: 'unknown', auth: 'none', api: api.name, decision: 'deny', reason: '' };
     let timeoutMs: number | undefined;

@@ -16,12 +16,13 @@ import { PROXY_JWKS_PATH, PROXY_LIMITS } from '../../lib/authorizer/proxy-env';
 import { AuthorizerPolicy, permissionsClaim, validatePolicy } from '../../lib/authorizer/policy';
 import { ApiKeys } from '../security/api-keys';
 import { Authenticator, Credentials } from '../security/authenticate';
+import { ByteBudget } from '../security/budget';
 import { CertificateKind, CertificateTrust, parseCertificates } from '../security/certificates';
 import { Clock, systemClock } from '../security/clock';
 import { IdentityProviderKeys } from '../security/jwks';
 import { apiKeyExpiry, loggers } from '../security/observability';
-import { filesSource, Reloader, Snapshot, Watched } from '../security/reload';
-import { Budget, serveCall } from './calls';
+import { filesSource, jsonFile, Reloader, Watched } from '../security/reload';
+import { serveCall } from './calls';
 import { ProxyMetrics } from './observability';
 import { SignerOptions, TokenSigner } from './signer';
 import { Upstream, UpstreamOptions } from './upstream';
@@ -100,17 +101,6 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-function parsePolicy(snapshot: Snapshot): AuthorizerPolicy {
-  const [file] = snapshot.files;
-  let json: unknown;
-  try {
-    json = JSON.parse(file.content.toString('utf8'));
-  } catch {
-    throw new Error(`${file.name} is not JSON`);
-  }
-  return validatePolicy(file.name, json);
-}
-
 /** The listener's TLS material and the certificate trust it implies, from one read of its files. */
 interface ListenerFiles {
   readonly tls: { cert: Buffer; key: Buffer; ca: Buffer[] };
@@ -160,7 +150,7 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
   const limits = { ...PROXY_LIMITS, ...config.limits };
   const { log, audit } = loggers('authorizer-proxy', config.logLevel ?? 'info', config.logDestination);
   const metrics = new ProxyMetrics();
-  const policy = new Watched('policy', filesSource(config.policyFile), parsePolicy);
+  const policy = new Watched('policy', filesSource(config.policyFile), (snapshot) => jsonFile(snapshot, validatePolicy));
   const listener = listenerFiles(config.listen, config.trustDomain);
   const apiKeys = config.apiKeysFile !== undefined ? new Watched('API keys', filesSource(config.apiKeysFile), ApiKeys.parse) : undefined;
   const signer = await TokenSigner.create({ ...config.signer, now: clock });
@@ -185,8 +175,8 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
   if (apiKeys) {
     apiKeyExpiry(metrics.registry, 'authorizer_proxy', () => apiKeys.value, clock);
   }
-  const budget = new Budget(limits);
-  metrics.bufferedSource = () => budget.bufferedBytes;
+  const budget = new ByteBudget(limits.maxBufferedBytes);
+  metrics.bufferedSource = () => budget.bytes;
 
   // Without an identity provider or API keys, every caller has a certificate: TLS refuses a connection without one.
   const requireCertificate = config.oidc === undefined && config.apiKeysFile === undefined;

@@ -1,34 +1,8 @@
 /**
- * What keeps the codec server inside its memory limit: requests are admitted by the body bytes they may bring (each
- * costs a few times its body while it is parsed, decoded and answered), and connections are bounded in number and in
- * how long they may stay without an authenticated request. A request over the budget is answered 503 with
- * `Retry-After`, never queued in memory and never allowed to take the process down.
+ * Connections of the codec server, bounded in number and in how long they may stay without an authenticated request.
+ * (Requests are admitted by the body bytes they may bring, against the security core's ByteBudget.)
  */
 import { TLSSocket } from 'node:tls';
-
-/** The body bytes of the requests being served, against a budget. */
-export class InFlight {
-  private used = 0;
-
-  public constructor(private readonly budget: number) {}
-
-  /** Takes `bytes` of the budget; false (and nothing taken) when they do not fit. */
-  public admit(bytes: number): boolean {
-    if (this.used + bytes > this.budget) {
-      return false;
-    }
-    this.used += bytes;
-    return true;
-  }
-
-  public release(bytes: number): void {
-    this.used -= bytes;
-  }
-
-  public get bytes(): number {
-    return this.used;
-  }
-}
 
 export interface ConnectionLimits {
   /** Connections at once. */

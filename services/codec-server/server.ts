@@ -13,20 +13,21 @@ import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { AuthorizerPolicy, grantsOf, permissionsClaim, Role, SYSTEM_NAMESPACE, validatePolicy } from '../../lib/authorizer/policy';
+import { grantsOf, permissionsClaim, Role, SYSTEM_NAMESPACE, validatePolicy } from '../../lib/authorizer/policy';
 import { decryptPayload, encryptPayload } from '../../lib/codec/codec';
 import { CodecError } from '../../lib/codec/errors';
 import { keyFolderDigest, NamespaceKeyRings } from '../../lib/codec/key-ring';
 import { payloadFromJson, payloadToJson } from '../../lib/codec/payload';
 import { ApiKeys } from '../security/api-keys';
 import { Authenticated, Authenticator, Credentials } from '../security/authenticate';
+import { ByteBudget } from '../security/budget';
 import { CertificateTrust, parseCertificates } from '../security/certificates';
 import { Clock, systemClock } from '../security/clock';
 import { Busy, Unauthenticated } from '../security/errors';
 import { IdentityProviderKeys } from '../security/jwks';
 import { apiKeyExpiry, loggers } from '../security/observability';
-import { filesSource, Reloader, Snapshot, Watched } from '../security/reload';
-import { ConnectionGuard, InFlight } from './admission';
+import { filesSource, jsonFile, Reloader, Watched } from '../security/reload';
+import { ConnectionGuard } from './admission';
 import { CodecServerConfig } from './config';
 
 export type Operation = 'encode' | 'decode';
@@ -47,17 +48,6 @@ class HttpError extends Error {
   constructor(public readonly status: number, public readonly reason: string, public readonly code = 'REFUSED') {
     super(reason);
   }
-}
-
-function parsePolicy(snapshot: Snapshot): AuthorizerPolicy {
-  const [file] = snapshot.files;
-  let json: unknown;
-  try {
-    json = JSON.parse(file.content.toString('utf8'));
-  } catch {
-    throw new Error(`${file.name} is not JSON`);
-  }
-  return validatePolicy(file.name, json);
 }
 
 /** The serving certificate and the workload CAs (the only certificates that authenticate callers here). */
@@ -85,7 +75,7 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
   const keySetFailures = new Counter({ name: 'codec_server_identity_provider_key_fetch_failures_total',
     help: 'Failed fetches of the identity provider\'s signing keys', registers: [registry] });
 
-  const policy = new Watched('policy', filesSource(config.policyFile), parsePolicy);
+  const policy = new Watched('policy', filesSource(config.policyFile), (snapshot) => jsonFile(snapshot, validatePolicy));
   // The key folders are compared by a digest of their contents; the keys themselves are read only by the key ring.
   const keys = new Watched('keys', () => ({ digest: keyFolderDigest(config.keysDir), files: [] }),
     () => NamespaceKeyRings.fromDirectory(config.keysDir));
@@ -119,7 +109,9 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
   if (apiKeys) {
     apiKeyExpiry(registry, 'codec_server', () => apiKeys.value, clock);
   }
-  const inFlight = new InFlight(config.maxInFlightBytes);
+  // A request costs a few times its body while it is parsed, decoded and answered: admitted by the body bytes it may
+  // bring, so that the process stays inside its memory limit (503 and Retry-After past it, never queued).
+  const inFlight = new ByteBudget(config.maxInFlightBytes);
   const guard = new ConnectionGuard({ maxConnections: config.maxConnections,
     maxUnauthenticated: Math.max(1, Math.floor(config.maxConnections / 2)), unauthenticatedMs: Math.min(config.requestTimeoutMs, 10_000) });
   new Gauge({ name: 'codec_server_in_flight_body_bytes', help: 'Body bytes of the requests being served (admitted against the budget)',
@@ -249,7 +241,7 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
         throw new HttpError(413, `the body is larger than ${config.maxBodyBytes} bytes`, 'TOO_LARGE');
       }
       const bytes = Number.isSafeInteger(declared) && declared >= 0 ? declared : config.maxBodyBytes;
-      if (!inFlight.admit(bytes)) {
+      if (!inFlight.reserve(bytes)) {
         throw new HttpError(503, 'the codec server is serving as many bytes as its memory allows: retry shortly', 'BUSY');
       }
       admitted = bytes;

@@ -7,7 +7,7 @@ import { ApiKeyFile, apiKeyMatches, ApiKeyRecord, parseApiKey, validateApiKeyFil
 import { ApiKeyIdentity } from '../../lib/authorizer/policy';
 import { Clock } from './clock';
 import { Unauthenticated } from './errors';
-import { Snapshot } from './reload';
+import { jsonFile, Snapshot } from './reload';
 
 /** The key records by id. */
 export class ApiKeys {
@@ -19,14 +19,7 @@ export class ApiKeys {
 
   /** Parses the key file (`api-keys.json` of the mounted Secret); a ValidationError naming the field otherwise. */
   public static parse(snapshot: Snapshot): ApiKeys {
-    const [file] = snapshot.files;
-    let json: unknown;
-    try {
-      json = JSON.parse(file.content.toString('utf8'));
-    } catch {
-      throw new Error(`${file.name} is not JSON`);
-    }
-    return new ApiKeys(validateApiKeyFile(file.name, json));
+    return new ApiKeys(jsonFile(snapshot, validateApiKeyFile));
   }
 
   public get records(): readonly ApiKeyRecord[] {

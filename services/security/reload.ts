@@ -137,3 +137,15 @@ export class Reloader {
     }
   }
 }
+
+/** The one JSON file of `snapshot`, checked by `validate` (which names the file in its errors). */
+export function jsonFile<T>(snapshot: Snapshot, validate: (path: string, json: unknown) => T): T {
+  const [file] = snapshot.files;
+  let json: unknown;
+  try {
+    json = JSON.parse(file.content.toString('utf8'));
+  } catch {
+    throw new Error(`${file.name} is not JSON`);
+  }
+  return validate(file.name, json);
+}
