@@ -5,7 +5,9 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ApiKeyFile, ApiKeyRecord, API_KEYS_FILE, createApiKey, validateApiKeyFile } from '../lib/authorizer/api-keys';
+import { ApiKeyFile, ApiKeyRecord, API_KEYS_FILE, createApiKey, MAX_KEY_DAYS, validateApiKeyFile } from '../lib/authorizer/api-keys';
+
+export { MAX_KEY_DAYS };
 import { ValidationError } from '../lib/core/errors';
 
 export const API_KEY_USAGE = `Usage:
@@ -19,9 +21,6 @@ export const API_KEY_USAGE = `Usage:
 Then update the Secret the deployment names (authorizerProxy.apiKeySecret), e.g.
   kubectl -n temporal create secret generic temporal-api-keys --from-file=${API_KEYS_FILE} --dry-run=client -o yaml | kubectl apply -f -
 The proxy and the codec server reload it without a restart (within a minute or so, as the kubelet updates the volume).`;
-
-/** The longest a key may live: keys are rotated, never kept forever. */
-export const MAX_KEY_DAYS = 730;
 
 const DAY_MS = 86_400_000;
 

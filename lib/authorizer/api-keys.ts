@@ -22,6 +22,9 @@ export const API_KEY_OWNER = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,99}$/;
 const SECRET = /^[A-Za-z0-9_-]{43}$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/** The longest a key may live: keys are rotated, never kept forever (the command refuses more, the programs too). */
+export const MAX_KEY_DAYS = 730;
+
 /** One stored key: never the key, only its hash. */
 export interface ApiKeyRecord {
   readonly id: string;

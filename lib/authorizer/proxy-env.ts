@@ -65,8 +65,12 @@ export const PROXY_LIMITS = {
   maxBufferedBytes: 192 * 1024 * 1024,
   /** Calls whose credentials are being verified at once; each holds at most one HTTP/2 stream window (64 KiB) unread. */
   maxPendingAuthentications: 64,
-  /** The largest message of a call that needs no credentials (health checks). */
+  /** The largest message of a call that needs no credentials (health checks), or of a caller who holds no role. */
   unauthenticatedMessageBytes: 64 * 1024,
+  /** How long a call may take to send its first message, from its headers. */
+  firstMessageSeconds: 30,
+  /** How long a connection may stay without an authenticated call (a certificate TLS verified counts from the start). */
+  unauthenticatedConnectionSeconds: 10,
   /** Staleness bound of the identity provider's keys. */
   oidcMaxStaleSeconds: 3600,
 } as const;

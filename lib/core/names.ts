@@ -97,6 +97,11 @@ export function requireReplicas(path: string, replicas: unknown, fix: string): n
 const TEMPORAL_NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
 /** Temporal namespace names accepted by the namespace job (a safe subset of what the server allows). */
+/** True for a Temporal namespace name (1-255 letters, digits, ".", "_" or "-", starting with a letter or digit). Pure. */
+export function isTemporalNamespaceName(value: unknown): value is string {
+  return typeof value === 'string' && TEMPORAL_NAMESPACE.test(value);
+}
+
 export function requireTemporalNamespaceName(path: string, value: unknown): string {
   if (typeof value !== 'string' || !TEMPORAL_NAMESPACE.test(value) || value === 'temporal-system') {
     throw new ValidationError(

@@ -9,6 +9,7 @@
 import { ClientHttp2Stream, constants, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { Logger } from 'pino';
 import { ApiMethod, apiMethod } from '../../lib/authorizer/api';
+import { isTemporalNamespaceName } from '../../lib/core/names';
 import {
   AuthorizerPolicy, authorize, grantsOf, Grants, permissionsFor, SYSTEM_NAMESPACE, visibleNamespaces,
 } from '../../lib/authorizer/policy';
@@ -16,7 +17,9 @@ import { Authenticated, Authenticator, Credentials } from '../security/authentic
 import { Clock } from '../security/clock';
 import { ByteBudget } from '../security/budget';
 import { Busy, Unauthenticated } from '../security/errors';
-import { answerWithStatus, CallError, decompress, encodeMessage, frame, messages, parseTimeout, Status, statusName } from './grpc';
+import {
+  answerWithStatus, CallError, decompress, encodeMessage, formatTimeout, frame, httpStatusCode, messages, parseTimeout, Status, statusName,
+} from './grpc';
 import { filterNamespaceList, hasNonEmptyField, keepFields, MalformedRequest, stringField } from './namespace';
 import { AuditRecord, ProxyMetrics } from './observability';
 import { TokenSigner } from './signer';
@@ -26,8 +29,13 @@ import { Upstream } from './upstream';
 export interface CallLimits {
   /** The largest message of an authenticated caller (the frontend's own limit). */
   readonly maxMessageBytes: number;
-  /** The largest message of a call that needs no credentials (health checks). */
+  /**
+   * The largest message of a call that needs no credentials (health checks), and of a caller who holds no role at all
+   * (who is refused once the message names what it asked for).
+   */
   readonly unauthenticatedMessageBytes: number;
+  /** How long a call may take to send its first message, from its headers (a caller that declares and then stalls). */
+  readonly firstMessageSeconds: number;
 }
 
 export interface CallContext {
@@ -44,6 +52,9 @@ export interface CallContext {
   readonly clock: Clock;
 }
 
+/** The longest a timer can wait (setTimeout's limit): a longer deadline is the frontend's alone to enforce. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Headers the proxy sets or that belong to the transport, never forwarded as they came. */
 const DROPPED_HEADERS = new Set(['authorization', 'authorization-extras', 'te', 'content-type', 'user-agent', 'host', 'content-length',
   // The server gives these callers priority and their own rate limits (caller type `operator`, `background` ...):
@@ -58,8 +69,8 @@ const CLUSTER_INFO_FOR_ALL = [1, 2, 4, 5];
 
 /** The first message of a call, and what came after it. */
 interface FirstMessage {
-  /** The message's frame as it came: the 5-byte prefix and the message. */
-  readonly frame: Buffer;
+  /** The message's frame as it came (the 5-byte prefix and the message); none once the proxy decompressed it. */
+  readonly frame?: Buffer;
   readonly compressed: boolean;
   readonly message: Buffer;
   /** Bytes after the first message (a second frame, which unary calls never send). */
@@ -69,11 +80,12 @@ interface FirstMessage {
 }
 
 /**
- * Reads the first length-prefixed message of `stream`: refused before its bytes are read when its declared length
- * passes `limit` or the shared budget; otherwise copied, as it arrives, into one buffer of its size.
+ * Reads the first length-prefixed message of `stream`: refused from its length prefix alone when it declares more than
+ * `limit` (`tooLarge` says how), and past the shared budget, which counts bytes as they arrive (a caller that declares a
+ * large message and sends nothing holds nothing). The message is copied, as it arrives, into one buffer of its size.
  */
-function readFirstMessage(stream: ServerHttp2Stream, limit: number, budget: ByteBudget, reserved: { bytes: number }):
-  Promise<FirstMessage> {
+function readFirstMessage(stream: ServerHttp2Stream, limit: number, budget: ByteBudget, reserved: { bytes: number },
+  tooLarge: (length: number) => CallError): Promise<FirstMessage> {
   return new Promise((resolve, reject) => {
     let head: Buffer = Buffer.alloc(0);
     let frame: Buffer | undefined;
@@ -104,6 +116,11 @@ function readFirstMessage(stream: ServerHttp2Stream, limit: number, budget: Byte
       }
     };
     const onData = (chunk: Buffer): void => {
+      if (!budget.reserve(chunk.length)) {
+        done(new CallError(Status.RESOURCE_EXHAUSTED, 'the proxy is holding as many request bytes as it may: retry shortly'));
+        return;
+      }
+      reserved.bytes += chunk.length;
       if (frame !== undefined) {
         take(chunk);
       } else {
@@ -113,14 +130,10 @@ function readFirstMessage(stream: ServerHttp2Stream, limit: number, budget: Byte
         }
         const length = head.readUInt32BE(1);
         if (length > limit) {
-          done(new CallError(Status.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs. ${limit})`));
+          done(tooLarge(length));
           return;
         }
-        if (!budget.reserve(length)) {
-          done(new CallError(Status.RESOURCE_EXHAUSTED, 'the proxy is holding as many request bytes as it may: retry shortly'));
-          return;
-        }
-        reserved.bytes = length;
+        // Pages of an unwritten buffer are not resident: memory follows the bytes that came, as the budget does.
         frame = Buffer.allocUnsafe(5 + length);
         take(head);
         head = Buffer.alloc(0);
@@ -154,7 +167,7 @@ function forwardedHeaders(incoming: IncomingHttpHeaders, path: string, serverNam
   token: string | undefined, acceptEncoding: boolean): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {
     ':method': 'POST', ':scheme': 'https', ':path': path, ':authority': serverName,
-    'content-type': firstHeader(incoming['content-type']) ?? 'application/grpc', 'te': 'trailers',
+    'content-type': 'application/grpc', 'te': 'trailers',
     'user-agent': 'secure-temporal-authorizer-proxy',
   };
   for (const [key, value] of Object.entries(incoming)) {
@@ -163,7 +176,12 @@ function forwardedHeaders(incoming: IncomingHttpHeaders, path: string, serverNam
     }
   }
   if (deadlineMs !== undefined) {
-    out['grpc-timeout'] = `${Math.max(1, Math.ceil(deadlineMs))}m`;
+    out['grpc-timeout'] = formatTimeout(deadlineMs);
+  }
+  // Trace context travels on (it grants nothing).
+  const trace = incoming['grpc-trace-bin'];
+  if (trace !== undefined) {
+    out['grpc-trace-bin'] = trace;
   }
   const accept = incoming['grpc-accept-encoding'];
   if (acceptEncoding && accept !== undefined) {
@@ -219,10 +237,12 @@ function narrowing(api: ApiMethod, grants: Grants): ((message: Buffer) => Buffer
  * per connection).
  */
 export function serveCall(context: CallContext, budget: ByteBudget, stream: ServerHttp2Stream, headers: IncomingHttpHeaders,
-  certificate: Credentials['certificate']): void {
+  connection: Connection): void {
   const path = String(headers[':path'] ?? '');
   const api = apiMethod(path);
-  if (headers[':method'] !== 'POST' || !String(headers['content-type'] ?? '').startsWith('application/grpc')) {
+  // Protobuf only: the proxy reads the message as protobuf, so another codec (`application/grpc+json`) is refused.
+  const type = String(headers['content-type'] ?? '').split(';')[0].trim();
+  if (headers[':method'] !== 'POST' || (type !== 'application/grpc' && type !== 'application/grpc+proto')) {
     stream.respond({ ':status': headers[':method'] !== 'POST' ? 405 : 415 }, { endStream: true });
     return;
   }
@@ -230,7 +250,14 @@ export function serveCall(context: CallContext, budget: ByteBudget, stream: Serv
     answerWithStatus(stream, Status.UNIMPLEMENTED, `The server does not implement the method ${path.slice(0, 200)}`);
     return;
   }
-  new Call(context, budget, stream, headers, certificate, api).start();
+  new Call(context, budget, stream, headers, connection, api).start();
+}
+
+/** What a call knows of its connection: the client certificate TLS verified (read once), and how to say it authenticated. */
+export interface Connection {
+  readonly certificate: Credentials['certificate'];
+  /** A call on the connection authenticated: the connection is no longer one that never did. */
+  authenticated(): void;
 }
 
 class Call {
@@ -243,25 +270,32 @@ class Call {
   private readonly reserved = { bytes: 0 };
   private record: Omit<AuditRecord, 'latencyMs' | 'status'>;
 
+  private firstMessageTimer?: NodeJS.Timeout;
+  private readonly timeoutError?: CallError;
+
   public constructor(private readonly context: CallContext, private readonly budget: ByteBudget, private readonly stream: ServerHttp2Stream,
-    private readonly headers: IncomingHttpHeaders, private readonly certificate: Credentials['certificate'], private readonly api: ApiMethod) {
+    private readonly headers: IncomingHttpHeaders, private readonly connection: Connection, private readonly api: ApiMethod) {
     this.record = { identity: 'unknown', auth: 'none', api: api.name, decision: 'deny', reason: '' };
-    let timeoutMs: number | undefined;
     try {
-      timeoutMs = parseTimeout(headers['grpc-timeout']);
-    } catch {
-      timeoutMs = undefined;
-    }
-    if (timeoutMs !== undefined) {
-      this.deadlineAt = context.clock() + timeoutMs;
+      const timeoutMs = parseTimeout(headers['grpc-timeout']);
+      if (timeoutMs !== undefined) {
+        this.deadlineAt = context.clock() + timeoutMs;
+      }
+    } catch (e) {
+      this.timeoutError = e as CallError;
     }
   }
 
   public start(): void {
     this.context.metrics.inFlight.inc();
-    if (this.deadlineAt !== undefined) {
-      this.timer = setTimeout(() => this.end(Status.DEADLINE_EXCEEDED, 'Deadline exceeded'), Math.max(0, this.deadlineAt - this.context.clock()));
+    // A deadline longer than a timer can hold (about 24.8 days) is left to the frontend alone.
+    const remaining = this.deadlineAt === undefined ? undefined : Math.max(0, this.deadlineAt - this.context.clock());
+    if (remaining !== undefined && remaining <= MAX_TIMER_MS) {
+      this.timer = setTimeout(() => this.end(Status.DEADLINE_EXCEEDED, 'Deadline exceeded'), remaining);
     }
+    const firstMessageMs = this.context.limits.firstMessageSeconds * 1000;
+    this.firstMessageTimer = setTimeout(() => this.end(Status.DEADLINE_EXCEEDED,
+      `the request message did not arrive within ${this.context.limits.firstMessageSeconds} s`), firstMessageMs);
     this.stream.on('close', () => {
       if (!this.finished) {
         // The caller went away (cancelled, its deadline passed, its connection broke): so does the call upstream.
@@ -278,21 +312,45 @@ class Call {
 
   private async run(): Promise<void> {
     const { context, api } = this;
+    if (this.timeoutError !== undefined) {
+      throw this.timeoutError;
+    }
     if (api.health) {
       // As on the server: health checks need no credentials, reveal nothing, and go on without a token.
       this.record = { ...this.record, identity: 'anonymous', auth: 'none', decision: 'allow', reason: 'health check' };
-      const first = await readFirstMessage(this.stream, context.limits.unauthenticatedMessageBytes, this.budget, this.reserved);
+      const first = await this.read(context.limits.unauthenticatedMessageBytes,
+        (length) => new CallError(Status.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs. ${context.limits.unauthenticatedMessageBytes})`));
       this.forward(first, undefined, undefined);
       return;
     }
     const caller = await this.authenticate();
+    this.connection.authenticated();
     this.record = { ...this.record, identity: caller.id, auth: caller.auth };
-    const first = await readFirstMessage(this.stream, context.limits.maxMessageBytes, this.budget, this.reserved);
-    const message = first.compressed ? decompress(first.message, firstHeader(this.headers['grpc-encoding']), context.limits.maxMessageBytes)
-      : first.message;
+    const grants = grantsOf(context.policy(), caller.identity);
+    // A caller who holds no role at all is refused whatever it asks; its message is read only as far as a small one
+    // goes (to name what it asked for), never to the frontend's limit.
+    const granted = grants.roles.size > 0;
+    const limit = granted ? context.limits.maxMessageBytes : context.limits.unauthenticatedMessageBytes;
+    const first = await this.read(limit, (length) => granted
+      ? new CallError(Status.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs. ${limit})`)
+      : new CallError(Status.PERMISSION_DENIED, `${api.name}: this identity holds no role`));
+    let message = first.message;
+    if (first.compressed) {
+      message = await decompress(first.message, firstHeader(this.headers['grpc-encoding']), limit);
+      // What the message takes in the clear counts against the budget until it is handed to the frontend.
+      if (!this.budget.reserve(message.length)) {
+        throw new CallError(Status.RESOURCE_EXHAUSTED, 'the proxy is holding as many request bytes as it may: retry shortly');
+      }
+      this.reserved.bytes += message.length;
+    }
     let namespace: string | undefined;
     if (api.scope === 'namespace') {
       namespace = stringField(message, api.namespaceField ?? 1);
+      if (namespace !== undefined && namespace !== '' && !isTemporalNamespaceName(namespace)) {
+        this.record = { ...this.record, namespace: (namespace as string).slice(0, 255) };
+        this.deny(Status.INVALID_ARGUMENT, 'the request names no valid Temporal namespace', 'invalid namespace name');
+        return;
+      }
       this.record = { ...this.record, namespace };
       const header = firstHeader(this.headers['temporal-namespace']);
       if (header !== undefined && header !== '' && header !== namespace) {
@@ -306,7 +364,6 @@ class Call {
         return;
       }
     }
-    const grants = grantsOf(context.policy(), caller.identity);
     const decision = authorize(grants, api, namespace);
     this.record = { ...this.record, rules: grants.rules, reason: decision.reason };
     if (!decision.allow) {
@@ -316,7 +373,14 @@ class Call {
     this.record = { ...this.record, decision: 'allow' };
     const token = await context.signer.mint(caller.id, permissionsFor(grants, api, namespace));
     // A compressed request goes on in the clear (the frontend need not read the caller's compression).
-    this.forward(first.compressed ? { ...first, frame: frame(message), compressed: false, message } : first, token, narrowing(api, grants));
+    this.forward(first.compressed ? { ...first, frame: undefined, compressed: false, message } : first, token, narrowing(api, grants));
+  }
+
+  /** The first message, within `limit` and the first-message time. */
+  private async read(limit: number, tooLarge: (length: number) => CallError): Promise<FirstMessage> {
+    const first = await readFirstMessage(this.stream, limit, this.budget, this.reserved, tooLarge);
+    clearTimeout(this.firstMessageTimer);
+    return first;
   }
 
   /**
@@ -325,11 +389,12 @@ class Call {
    */
   private async authenticate(): Promise<Authenticated> {
     const authorization = this.headers.authorization;
-    if (this.certificate === undefined && authorization === undefined) {
+    const certificate = this.connection.certificate;
+    if (certificate === undefined && authorization === undefined) {
       throw new Unauthenticated('the call carries neither a valid client certificate nor a bearer token');
     }
     try {
-      return await this.context.authenticator.authenticate({ certificate: this.certificate, authorization });
+      return await this.context.authenticator.authenticate({ certificate, authorization });
     } catch (e) {
       throw e instanceof Busy ? new CallError(Status.RESOURCE_EXHAUSTED, 'the proxy is verifying as many calls as it may: retry shortly') : e;
     }
@@ -353,9 +418,16 @@ class Call {
       return;
     }
     this.upstreamStream = upstream;
-    // The frame as it came (or, when the proxy had to decompress it, the message in the clear); the budget is
-    // released once the bytes are handed to the connection.
-    upstream.write(first.frame, () => this.releaseBudget());
+    // The frame as it came, or (when the proxy decompressed it) a prefix and the message in the clear, without copying
+    // it; the budget is released once the bytes are handed to the connection.
+    if (first.frame !== undefined) {
+      upstream.write(first.frame, () => this.releaseBudget());
+    } else {
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(first.message.length, 1);
+      upstream.write(prefix);
+      upstream.write(first.message, () => this.releaseBudget());
+    }
     if (first.rest.length > 0) {
       upstream.write(first.rest);
     }
@@ -390,6 +462,11 @@ class Call {
   private onResponse(upstream: ClientHttp2Stream, incoming: IncomingHttpHeaders, narrow: ((message: Buffer) => Buffer) | undefined): void {
     const { stream } = this;
     if (this.finished || stream.destroyed) {
+      return;
+    }
+    const httpStatus = Number(incoming[':status']);
+    if (httpStatus !== 200) {
+      this.end(httpStatusCode(httpStatus), `the frontend answered HTTP ${httpStatus}`);
       return;
     }
     const status = firstHeader(incoming['grpc-status'] as string | undefined);
@@ -502,6 +579,7 @@ class Call {
     }
     this.finished = true;
     clearTimeout(this.timer);
+    clearTimeout(this.firstMessageTimer);
     this.releaseBudget();
     this.context.metrics.inFlight.dec();
     const latencyMs = Number(process.hrtime.bigint() - this.started) / 1e6;

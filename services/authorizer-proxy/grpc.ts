@@ -3,7 +3,8 @@
  * framing, `grpc-timeout`, `grpc-message` encoding, and the trailers-only answers the proxy gives itself.
  */
 import { constants, ServerHttp2Stream } from 'node:http2';
-import { gunzipSync, inflateSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip, inflate } from 'node:zlib';
 
 /** gRPC status codes (the numbers on the wire). */
 export const Status = {
@@ -40,9 +41,13 @@ export class CallError extends Error {
   }
 }
 
-/** `grpc-message` as the protocol wants it: percent-encoded outside printable ASCII (and `%` itself). */
+/** The longest status message the proxy sends (a message is never a channel for bulk data). */
+const MAX_DETAILS = 1024;
+
+/** `grpc-message` as the protocol wants it: percent-encoded outside printable ASCII (and `%` itself), at most 1 KiB of text. */
 export function encodeMessage(details: string): string {
-  return Array.from(Buffer.from(details, 'utf8'))
+  const text = details.length > MAX_DETAILS ? `${details.slice(0, MAX_DETAILS)}...` : details;
+  return Array.from(Buffer.from(text, 'utf8'))
     .map((b) => (b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`))
     .join('');
 }
@@ -59,6 +64,42 @@ export function parseTimeout(value: string | string[] | undefined): number | und
     throw new CallError(Status.INTERNAL, `malformed grpc-timeout header: ${String(value).slice(0, 20)}`);
   }
   return Number(match[1]) * TIMEOUT_UNITS[match[2]];
+}
+
+/**
+ * A `grpc-timeout` header for `ms` milliseconds: at most 8 digits (the protocol's limit), in the smallest unit that
+ * holds it, rounded up.
+ */
+export function formatTimeout(ms: number): string {
+  const units: [string, number][] = [['m', 1], ['S', 1000], ['M', 60_000], ['H', 3_600_000]];
+  for (const [unit, size] of units) {
+    const value = Math.max(1, Math.ceil(ms / size));
+    if (value < 100_000_000) {
+      return `${value}${unit}`;
+    }
+  }
+  return '99999999H';
+}
+
+/** The status gRPC gives an answer whose HTTP status is not 200 (as gRPC's HTTP/2 mapping does). */
+export function httpStatusCode(httpStatus: number): number {
+  switch (httpStatus) {
+    case 400:
+      return Status.INTERNAL;
+    case 401:
+      return Status.UNAUTHENTICATED;
+    case 403:
+      return Status.PERMISSION_DENIED;
+    case 404:
+      return Status.UNIMPLEMENTED;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return Status.UNAVAILABLE;
+    default:
+      return Status.UNKNOWN;
+  }
 }
 
 /** One length-prefixed message: the 5-byte prefix (uncompressed) and the message. */
@@ -86,21 +127,26 @@ export function messages(body: Buffer): { compressed: boolean; message: Buffer }
   return out;
 }
 
-/** A compressed message in the clear (`grpc-encoding` gzip or deflate), at most `limit` bytes; CallError otherwise. */
-export function decompress(message: Buffer, encoding: string | undefined, limit: number): Buffer {
+const gunzipAsync = promisify(gunzip);
+const inflateAsync = promisify(inflate);
+
+/**
+ * A compressed message in the clear (`grpc-encoding` gzip or deflate), at most `limit` bytes; CallError otherwise.
+ * Off the event loop (zlib's thread pool): other calls go on while a large message inflates.
+ */
+export async function decompress(message: Buffer, encoding: string | undefined, limit: number): Promise<Buffer> {
+  const inflater = encoding === 'gzip' ? gunzipAsync : encoding === 'deflate' ? inflateAsync : undefined;
+  if (inflater === undefined) {
+    throw new CallError(Status.UNIMPLEMENTED, `the message is compressed with ${String(encoding ?? 'no declared encoding').slice(0, 32)}, ` +
+      'which the proxy does not read');
+  }
   try {
-    if (encoding === 'gzip') {
-      return gunzipSync(message, { maxOutputLength: limit });
-    }
-    if (encoding === 'deflate') {
-      return inflateSync(message, { maxOutputLength: limit });
-    }
+    return await inflater(message, { maxOutputLength: limit });
   } catch (e) {
     const code = (e as { code?: string }).code;
     throw code === 'ERR_BUFFER_TOO_LARGE' ? new CallError(Status.RESOURCE_EXHAUSTED, `the message decompresses to more than ${limit} bytes`)
       : new CallError(Status.INTERNAL, 'the compressed message does not decompress');
   }
-  throw new CallError(Status.UNIMPLEMENTED, `the message is compressed with ${String(encoding ?? 'no declared encoding')}, which the proxy does not read`);
 }
 
 /**

@@ -22,7 +22,7 @@ import { Clock, systemClock } from '../security/clock';
 import { IdentityProviderKeys } from '../security/jwks';
 import { apiKeyExpiry, loggers } from '../security/observability';
 import { filesSource, jsonFile, Reloader, Watched } from '../security/reload';
-import { serveCall } from './calls';
+import { Connection, serveCall } from './calls';
 import { ProxyMetrics } from './observability';
 import { SignerOptions, TokenSigner } from './signer';
 import { Upstream, UpstreamOptions } from './upstream';
@@ -37,6 +37,8 @@ export interface ProxyLimits {
   readonly maxBufferedBytes?: number;
   readonly maxPendingAuthentications?: number;
   readonly unauthenticatedMessageBytes?: number;
+  readonly firstMessageSeconds?: number;
+  readonly unauthenticatedConnectionSeconds?: number;
 }
 
 export interface ProxyConfig {
@@ -192,11 +194,20 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
       enablePush: false },
   });
   server.maxConnections = limits.maxConnections;
-  const peers = new WeakMap<Http2Session, Credentials['certificate']>();
+  const connections = new WeakMap<Http2Session, Connection>();
   const sessions = new Set<Http2Session>();
   server.on('session', (session: Http2Session) => {
     sessions.add(session);
-    peers.set(session, peerCertificate(session));
+    // A connection that has carried no authenticated call (and has no certificate TLS verified) is closed soon: it
+    // holds a slot of maxConnections for nothing.
+    const certificate = peerCertificate(session);
+    let unauthenticated: NodeJS.Timeout | undefined = certificate === undefined
+      ? setTimeout(() => session.destroy(), limits.unauthenticatedConnectionSeconds * 1000) : undefined;
+    unauthenticated?.unref();
+    connections.set(session, { certificate, authenticated: () => {
+      clearTimeout(unauthenticated);
+      unauthenticated = undefined;
+    } });
     // Idle: no call for `connectionIdleSeconds`; age: `connectionMaxAgeSeconds`, then calls in flight get as long again
     // as the longest call (a long poll) before the connection is cut.
     let active = 0;
@@ -225,12 +236,13 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
     session.once('close', () => {
       clearTimeout(idle);
       clearTimeout(age);
+      clearTimeout(unauthenticated);
       sessions.delete(session);
     });
   });
   server.on('stream', (stream, headers) => serveCall({
     authenticator, policy: () => policy.value, signer, upstream, serverName: config.upstream.serverName, limits, metrics, audit, log, clock,
-  }, budget, stream, headers, peers.get(stream.session as Http2Session)));
+  }, budget, stream, headers, connections.get(stream.session as Http2Session) as Connection));
   server.on('sessionError', () => undefined);
   const grpcPort = await listen(server, config.listen.host, config.listen.port);
 

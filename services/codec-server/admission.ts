@@ -22,10 +22,16 @@ export class ConnectionGuard {
 
   public constructor(private readonly limits: ConnectionLimits) {}
 
-  /** A new connection (TLS done): false when it must be closed at once. */
-  public opened(socket: TLSSocket): boolean {
+  /**
+   * A new connection (TLS done). Past the limit the oldest connection that never authenticated is closed to make room:
+   * a flood of idle connections keeps turning over instead of locking callers out.
+   */
+  public opened(socket: TLSSocket): void {
     if (this.pending.size >= this.limits.maxUnauthenticated) {
-      return false;
+      const [oldest, timer] = this.pending.entries().next().value as [TLSSocket, NodeJS.Timeout];
+      clearTimeout(timer);
+      this.pending.delete(oldest);
+      oldest.destroy();
     }
     const timer = setTimeout(() => {
       this.pending.delete(socket);
@@ -34,7 +40,6 @@ export class ConnectionGuard {
     timer.unref();
     this.pending.set(socket, timer);
     socket.once('close', () => this.authenticated(socket));
-    return true;
   }
 
   /** A request on `socket` authenticated: the connection is no longer counted. */

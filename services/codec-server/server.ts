@@ -305,11 +305,7 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
   }, (req, res) => void serve(req, res));
   server.maxHeadersCount = 100;
   server.maxConnections = config.maxConnections;
-  server.on('secureConnection', (socket: TLSSocket) => {
-    if (!guard.opened(socket)) {
-      socket.destroy();
-    }
-  });
+  server.on('secureConnection', (socket: TLSSocket) => guard.opened(socket));
   const health = createHttpServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');

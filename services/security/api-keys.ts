@@ -3,7 +3,7 @@
  * Whoever cannot prove possession of a key learns nothing about it: an unknown id and a wrong secret get the same
  * answer, and only a key that verifies is told that it expired or was disabled.
  */
-import { ApiKeyFile, apiKeyMatches, ApiKeyRecord, parseApiKey, validateApiKeyFile } from '../../lib/authorizer/api-keys';
+import { ApiKeyFile, apiKeyMatches, ApiKeyRecord, MAX_KEY_DAYS, parseApiKey, validateApiKeyFile } from '../../lib/authorizer/api-keys';
 import { ApiKeyIdentity } from '../../lib/authorizer/policy';
 import { Clock } from './clock';
 import { Unauthenticated } from './errors';
@@ -39,8 +39,13 @@ export class ApiKeys {
       throw new Unauthenticated(`the API key ${record.id} is disabled`);
     }
     const expiresAt = Date.parse(record.expires);
-    if (clock() >= expiresAt) {
+    const now = clock();
+    if (now >= expiresAt) {
       throw new Unauthenticated(`the API key ${record.id} expired at ${record.expires}`);
+    }
+    // A record written by hand with an expiry years away is no key that is rotated: refused, with the reason.
+    if (expiresAt - now > MAX_KEY_DAYS * 86_400_000) {
+      throw new Unauthenticated(`the API key ${record.id} expires more than ${MAX_KEY_DAYS} days ahead: make a shorter-lived key`);
     }
     return { identity: { kind: 'apiKey', id: record.id, owner: record.owner }, expiresAt };
   }

@@ -80,6 +80,7 @@ export class IdentityProviderKeys {
   private fetched?: Fetched;
   private inflight?: Promise<void>;
   private lastAttempt = -Infinity;
+  private lastFailed = false;
   private readonly refreshMs: number;
   private readonly maxStaleMs: number;
   private readonly cooldownMs: number;
@@ -101,10 +102,16 @@ export class IdentityProviderKeys {
       this.lastAttempt = this.options.clock();
       this.inflight = (this.options.fetch ?? fetchKeySet)(this.options.uri, this.options.timeoutMs ?? 5_000)
         .then((set) => {
+          // A key set that does not parse is a failed fetch like any other: the last keys stay.
           const keys = createLocalJWKSet(set);
-          this.fetched = { keys, kids: new Set(set.keys.map((k) => k.kid).filter((k): k is string => typeof k === 'string')),
-            at: this.options.clock() };
-        }, (e: unknown) => this.options.onError?.(e instanceof Error ? e : new Error(String(e))))
+          const kids = new Set(set.keys.map((k) => (k as { kid?: unknown } | null)?.kid).filter((k): k is string => typeof k === 'string'));
+          this.fetched = { keys, kids, at: this.options.clock() };
+          this.lastFailed = false;
+        })
+        .catch((e: unknown) => {
+          this.lastFailed = true;
+          this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
+        })
         .finally(() => {
           this.inflight = undefined;
         });
@@ -121,9 +128,12 @@ export class IdentityProviderKeys {
         await this.refresh();
       }
     } else if (now - this.fetched.at > this.maxStaleMs) {
-      // Past the staleness bound, only a fetch now can verify the token.
-      await this.refresh();
-    } else if (now - this.fetched.at >= this.refreshMs) {
+      // Past the staleness bound, only a fetch now can verify the token (at most once per cooldown while it fails).
+      if (this.inflight !== undefined || now - this.lastAttempt >= this.cooldownMs) {
+        await this.refresh();
+      }
+    } else if (now - this.fetched.at >= this.refreshMs && !(this.lastFailed && now - this.lastAttempt < this.cooldownMs)) {
+      // Due for a refresh, unless the last one failed within the cooldown (a failing provider is not asked per token).
       void this.refresh();
     }
     if (this.fetched !== undefined && typeof header.kid === 'string' && !this.fetched.kids.has(header.kid)) {

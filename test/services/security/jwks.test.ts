@@ -205,11 +205,15 @@ describe('IdentityProviderKeys', () => {
     time.now = T + 7 + 10_001;
     expect(await reason(() => kidOf('k1'))).toBe('the identity provider\'s keys could not be refreshed for too long');
     await settle();
-    // Once the provider answers again, the keys it sends verify.
+    // Once the provider answers again, the keys it sends verify: within the cooldown of the last failed fetch nothing is
+    // fetched (a failing provider is not asked once per token), after it the first token fetches.
     provider.answer = () => Promise.resolve({ keys: [k1] });
-    await kidOf('k1').catch(() => undefined);
-    await settle();
+    const calls = provider.calls.length;
+    expect(await reason(() => kidOf('k1'))).toBe('the identity provider\'s keys could not be refreshed for too long');
+    expect(provider.calls).toHaveLength(calls);
+    time.now += 30_000;
     expect(await kidOf('k1')).toBe('k1');
+    expect(provider.calls).toHaveLength(calls + 1);
   });
 
   it('does keep the last keys for 1 h by default', async () => {
@@ -223,14 +227,25 @@ describe('IdentityProviderKeys', () => {
     expect(await reason(() => kidOf('k1'))).toBe('the identity provider\'s keys could not be refreshed for too long');
   });
 
-  it('does fetch at once past the staleness bound, and verify again as soon as the provider answers', async () => {
+  it('does fetch at once past the staleness bound, and verify again as soon as the provider answers after the cooldown', async () => {
     const { time, provider, kidOf } = setup({ refreshMs: 60_000, maxStaleMs: 600_000 });
     await kidOf('k1');
     provider.answer = () => Promise.reject(new Error('HTTP 503'));
     time.now = T + 700_000;
     expect(await reason(() => kidOf('k1'))).toBe('the identity provider\'s keys could not be refreshed for too long');
     provider.answer = () => Promise.resolve({ keys: [k1] });
-    time.now = T + 700_001;
+    time.now = T + 700_000 + 30_000;
+    expect(await kidOf('k1')).toBe('k1');
+  });
+
+  it('does survive a key set that does not parse: a failed fetch, the last keys kept, no crash', async () => {
+    const { time, provider, failures, kidOf } = setup({ refreshMs: 1_000 });
+    await kidOf('k1');
+    provider.answer = () => Promise.resolve({ keys: [null] } as never);
+    time.now = T + 5_000;
+    expect(await kidOf('k1')).toBe('k1');
+    await settle();
+    expect(failures.map((e) => e.message)).toEqual([expect.stringMatching(/malformed/i)]);
     expect(await kidOf('k1')).toBe('k1');
   });
 

@@ -1,0 +1,287 @@
+/**
+ * The proxy's data path against a raw HTTP/2 frontend that records every header and frame it gets and answers as told:
+ * what is forwarded and what is not (deadline, trace context, credentials, content type, compression), how upstream
+ * failures map to statuses, and the bounds on a call before and while it is read.
+ */
+import { constants, createSecureServer, Http2SecureServer, connect as h2connect, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { createSecureContext } from 'node:tls';
+import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
+import { createApiKey } from '../../../lib/authorizer/api-keys';
+import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
+import { RunningProxy } from '../../../services/authorizer-proxy/proxy';
+import { call, clientOf, identityProvider, proxy, request, WORKFLOW } from './harness';
+import { TestPki, testPki } from './test-pki';
+
+const POLICY: AuthorizerPolicy = {
+  rules: [
+    { name: 'orders-workers', certificate: { uri: 'spiffe://cluster.local/ns/orders/temporal-client/*' }, grants: { orders: 'write' } },
+    { name: 'nobody', apiKey: { owner: 'nobody-else' }, grants: { orders: 'read' } },
+  ],
+};
+
+interface Seen {
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/** What the raw frontend does with a call. */
+type Answer = (stream: ServerHttp2Stream, seen: Seen) => void;
+
+const ok: Answer = (stream, seen) => {
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+  stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+  stream.end(seen.body);
+};
+
+async function rawFrontend(pki: TestPki): Promise<{ port: number; seen: Seen[]; answer: { next: Answer }; server: Http2SecureServer }> {
+  const seen: Seen[] = [];
+  const answer = { next: ok };
+  const server = createSecureServer({ cert: pki.frontendServer.cert + pki.frontendCa.cert, key: pki.frontendServer.key,
+    ca: pki.root.cert, requestCert: true, rejectUnauthorized: true });
+  server.on('stream', (stream, headers) => {
+    // Streams this frontend resets on purpose report it as an error: expected here.
+    stream.on('error', () => undefined);
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => {
+      const entry = { headers, body: Buffer.concat(chunks) };
+      seen.push(entry);
+      answer.next(stream, entry);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, seen, answer, server };
+}
+
+describe('the proxy\'s data path', () => {
+  let pki: TestPki;
+  let frontend: Awaited<ReturnType<typeof rawFrontend>>;
+  let idp: Awaited<ReturnType<typeof identityProvider>>;
+  let running: RunningProxy;
+  const audit: Record<string, unknown>[] = [];
+  const key = createApiKey('nobody-1', 'nobody', new Date(Date.now() + 86_400_000));
+
+  beforeAll(async () => {
+    pki = await testPki();
+    frontend = await rawFrontend(pki);
+    idp = await identityProvider();
+    const log = new PassThrough();
+    log.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter((l) => l.includes('"audit"'))
+      .forEach((l) => audit.push((JSON.parse(l) as { audit: Record<string, unknown> }).audit)));
+    ({ proxy: running } = await proxy(pki, frontend.port, POLICY, idp.jwksUri, log, {
+      apiKeysFile: pki.file('dp-api-keys.json', JSON.stringify({ keys: [key.record] })),
+      limits: { maxMessageBytes: 1024 * 1024, maxBufferedBytes: 1024 * 1024, unauthenticatedMessageBytes: 4096,
+        firstMessageSeconds: 1, unauthenticatedConnectionSeconds: 1 },
+    }));
+  });
+
+  afterAll(async () => {
+    await running?.close();
+    await new Promise<void>((resolve) => frontend.server.close(() => resolve()));
+    await idp?.stop();
+  });
+
+  afterEach(() => {
+    frontend.answer.next = ok;
+  });
+
+  const worker = () => clientOf(pki, running.grpcPort, pki.worker);
+  const start = (namespace: string) => request('StartWorkflowExecutionRequest', { namespace, workflowId: 'w-1' });
+  const last = () => frontend.seen[frontend.seen.length - 1];
+
+  /** A raw HTTP/2 call to the proxy: the answer's headers (or trailers-only status) and trailers. */
+  function raw(headers: Record<string, string>, body: Buffer, cert = pki.worker): Promise<{ headers: IncomingHttpHeaders;
+    trailers?: IncomingHttpHeaders }> {
+    const session = h2connect(`https://127.0.0.1:${running.grpcPort}`, { ca: pki.frontendCa.cert + pki.root.cert,
+      servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local', ...(cert ? { cert: cert.cert, key: cert.key } : {}) });
+    session.on('error', () => undefined);
+    return new Promise((resolve, reject) => {
+      const stream = session.request({ ':method': 'POST', 'content-type': 'application/grpc', te: 'trailers', ...headers });
+      let answer: IncomingHttpHeaders | undefined;
+      stream.on('response', (h) => {
+        answer = h;
+      });
+      stream.on('trailers', (t) => {
+        resolve({ headers: answer as IncomingHttpHeaders, trailers: t });
+        session.close();
+      });
+      stream.on('end', () => {
+        if (answer?.['grpc-status'] !== undefined) {
+          resolve({ headers: answer });
+          session.close();
+        }
+      });
+      stream.on('error', reject);
+      stream.resume();
+      stream.end(body);
+    });
+  }
+
+  const framed = (message: Buffer, compressed = false) => {
+    const prefix = Buffer.alloc(5);
+    prefix[0] = compressed ? 1 : 0;
+    prefix.writeUInt32BE(message.length, 1);
+    return Buffer.concat([prefix, message]);
+  };
+
+  describe('what goes to the frontend', () => {
+    it('does forward the caller\'s deadline with the time spent taken off, in a unit that keeps 8 digits', async () => {
+      expect((await call(worker(), WORKFLOW('StartWorkflowExecution'), start('orders'), new Metadata(), 5_000)).code).toBe(0);
+      const timeout = String(last().headers['grpc-timeout']);
+      expect(timeout).toMatch(/^\d+m$/);
+      expect(Number(timeout.slice(0, -1))).toBeLessThanOrEqual(5_000);
+      expect(Number(timeout.slice(0, -1))).toBeGreaterThan(3_000);
+      // 720 hours are more milliseconds than 8 digits hold: forwarded in seconds, and no local timer misfires.
+      const month = await raw({ ':path': WORKFLOW('StartWorkflowExecution'), 'grpc-timeout': '720H' }, framed(start('orders')));
+      expect(month.trailers?.['grpc-status']).toBe('0');
+      expect(last().headers['grpc-timeout']).toMatch(/^(2592000|25919\d\d)S$/);
+    });
+
+    it('does answer a malformed grpc-timeout INTERNAL, as the server would, and forward nothing', async () => {
+      const before = frontend.seen.length;
+      const answer = await raw({ ':path': WORKFLOW('StartWorkflowExecution'), 'grpc-timeout': 'soon' }, framed(start('orders')));
+      expect(answer.headers['grpc-status']).toBe(String(status.INTERNAL));
+      expect(decodeURIComponent(String(answer.headers['grpc-message']))).toBe('malformed grpc-timeout header: soon');
+      expect(frontend.seen.length).toBe(before);
+    });
+
+    it('does drop the caller\'s credentials and reserved headers, keep its metadata and trace context, and pin the content type', async () => {
+      const answer = await raw({ ':path': WORKFLOW('StartWorkflowExecution'), 'content-type': 'application/grpc+proto',
+        'authorization-extras': 'id-token', 'grpc-trace-bin': 'AAECAw', 'x-custom': 'kept', 'caller-type': 'operator' },
+      framed(start('orders')));
+      expect(answer.trailers?.['grpc-status']).toBe('0');
+      const headers = last().headers;
+      expect([headers['authorization-extras'], headers['caller-type'], headers['x-custom'], headers['grpc-trace-bin'],
+        headers['content-type'], headers[':authority']])
+        .toEqual([undefined, undefined, 'kept', 'AAECAw', 'application/grpc', 'temporal-frontend.temporal.svc.cluster.local']);
+      expect(String(headers.authorization)).toMatch(/^Bearer ey/);
+    });
+
+    it('does refuse a codec other than protobuf (the proxy reads the message as protobuf)', async () => {
+      const session = h2connect(`https://127.0.0.1:${running.grpcPort}`, { ca: pki.frontendCa.cert + pki.root.cert,
+        servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local', cert: pki.worker.cert, key: pki.worker.key });
+      const httpStatus = await new Promise<number>((resolve) => {
+        const stream = session.request({ ':method': 'POST', ':path': WORKFLOW('StartWorkflowExecution'), 'content-type': 'application/grpc+json' });
+        stream.on('response', (h) => resolve(Number(h[':status'])));
+        stream.end();
+      });
+      session.destroy();
+      expect(httpStatus).toBe(415);
+    });
+
+    it('does forward a health check without any credential, a bearer token included', async () => {
+      const token = await idp.sign({ sub: 'alice' });
+      const md = new Metadata();
+      md.set('authorization', `Bearer ${token}`);
+      expect((await call(clientOf(pki, running.grpcPort), WORKFLOW('GetSystemInfo'), Buffer.alloc(0), md)).code).toBe(0);
+      expect(last().headers.authorization).toBeUndefined();
+    });
+
+    it('does read the namespace of a compressed message in the clear, and forward it in the clear', async () => {
+      // A grpc-js client that gzips every message it sends.
+      const gzipClient = () => new Client(`127.0.0.1:${running.grpcPort}`, credentials.createFromSecureContext(createSecureContext({
+        ca: pki.frontendCa.cert + pki.root.cert, cert: pki.worker.cert, key: pki.worker.key, allowPartialTrustChain: true })),
+      { 'grpc.ssl_target_name_override': 'temporal-authorizer-proxy.temporal.svc.cluster.local',
+        'grpc.default_authority': 'temporal-authorizer-proxy.temporal.svc.cluster.local', 'grpc.default_compression_algorithm': 2 });
+      const body = start('orders');
+      expect((await call(gzipClient(), WORKFLOW('StartWorkflowExecution'), body)).code).toBe(0);
+      expect(last().body).toEqual(framed(body));
+      expect(last().headers['grpc-encoding']).toBeUndefined();
+      expect(await call(gzipClient(), WORKFLOW('StartWorkflowExecution'), start('billing')))
+        .toMatchObject({ code: status.PERMISSION_DENIED, details: 'no role on billing permits StartWorkflowExecution' });
+    });
+  });
+
+  describe('upstream failures', () => {
+    it.each([
+      ['a reset with REFUSED_STREAM', (s: ServerHttp2Stream) => s.close(constants.NGHTTP2_REFUSED_STREAM), status.UNAVAILABLE],
+      ['a reset with CANCEL', (s: ServerHttp2Stream) => s.close(constants.NGHTTP2_CANCEL), status.CANCELLED],
+      ['a reset with ENHANCE_YOUR_CALM', (s: ServerHttp2Stream) => s.close(constants.NGHTTP2_ENHANCE_YOUR_CALM), status.RESOURCE_EXHAUSTED],
+      ['a reset with INTERNAL_ERROR', (s: ServerHttp2Stream) => s.close(constants.NGHTTP2_INTERNAL_ERROR), status.INTERNAL],
+      ['HTTP 503', (s: ServerHttp2Stream) => s.respond({ ':status': 503 }, { endStream: true }), status.UNAVAILABLE],
+      ['HTTP 404', (s: ServerHttp2Stream) => s.respond({ ':status': 404 }, { endStream: true }), status.UNIMPLEMENTED],
+      ['an answer without a status', (s: ServerHttp2Stream) => {
+        s.respond({ ':status': 200, 'content-type': 'application/grpc' });
+        s.end();
+      }, status.INTERNAL],
+    ])('does map %s to the status gRPC gives it', async (_what, answer, code) => {
+      frontend.answer.next = answer;
+      expect((await call(worker(), WORKFLOW('StartWorkflowExecution'), start('orders'))).code).toBe(code);
+    });
+  });
+
+  describe('bounds', () => {
+    it('does hold nothing for a call that declares a message and sends none, and end it after the first-message time', async () => {
+      const session = h2connect(`https://127.0.0.1:${running.grpcPort}`, { ca: pki.frontendCa.cert + pki.root.cert,
+        servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local', cert: pki.worker.cert, key: pki.worker.key });
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(1024 * 1024, 1);
+      const outcome = new Promise<string>((resolve) => {
+        const stream = session.request({ ':method': 'POST', ':path': WORKFLOW('StartWorkflowExecution'), 'content-type': 'application/grpc',
+          te: 'trailers' });
+        stream.on('response', (h) => resolve(`${h['grpc-status']} ${decodeURIComponent(String(h['grpc-message']))}`));
+        stream.write(prefix);
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      const held = await running.metrics.registry.getSingleMetricAsString('authorizer_proxy_buffered_request_bytes');
+      expect(held).toMatch(/authorizer_proxy_buffered_request_bytes 5$/m);
+      // Another caller's call of the whole budget still fits: what was declared is not reserved.
+      expect((await call(worker(), WORKFLOW('StartWorkflowExecution'), request('StartWorkflowExecutionRequest', { namespace: 'orders',
+        workflowId: 'x'.repeat(1024 * 1024 - 64) }))).code).toBe(0);
+      expect(await outcome).toBe(`${status.DEADLINE_EXCEEDED} the request message did not arrive within 1 s`);
+      session.destroy();
+    });
+
+    it('does count a compressed message at its size in the clear against the budget', async () => {
+      const big = request('StartWorkflowExecutionRequest', { namespace: 'orders', workflowId: 'z'.repeat(700 * 1024) });
+      const answer = await raw({ ':path': WORKFLOW('StartWorkflowExecution'), 'grpc-encoding': 'gzip' }, framed(gzipSync(big), true));
+      // ~700 KiB in the clear fit the 1 MiB budget; two such at once would not (each also counts its compressed bytes).
+      expect(answer.trailers?.['grpc-status']).toBe('0');
+      expect(last().body.equals(framed(big))).toBe(true);
+      expect(last().headers['grpc-encoding']).toBeUndefined();
+      const bigger = request('StartWorkflowExecutionRequest', { namespace: 'orders', workflowId: 'z'.repeat(1100 * 1024) });
+      const refused = await raw({ ':path': WORKFLOW('StartWorkflowExecution'), 'grpc-encoding': 'gzip' }, framed(gzipSync(bigger), true));
+      expect(refused.headers['grpc-status']).toBe(String(status.RESOURCE_EXHAUSTED));
+    });
+
+    it('does refuse a namespace that is no Temporal namespace name before deciding, naming none of it', async () => {
+      const huge = 'n'.repeat(300_000);
+      const result = await call(worker(), WORKFLOW('StartWorkflowExecution'), start(huge));
+      expect(result).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'the request names no valid Temporal namespace' });
+      await new Promise((r) => setTimeout(r, 100));
+      const line = audit.filter((a) => a.reason === 'invalid namespace name').pop();
+      expect(String(line?.namespace)).toHaveLength(255);
+    });
+
+    it('does read no more than a small message of a caller who holds no role at all', async () => {
+      const md = new Metadata();
+      md.set('authorization', `Bearer ${key.key}`);
+      const small = await call(clientOf(pki, running.grpcPort), WORKFLOW('DescribeNamespace'), request('DescribeNamespaceRequest',
+        { namespace: 'orders' }), md);
+      expect(small).toMatchObject({ code: status.PERMISSION_DENIED, details: 'no role on orders permits DescribeNamespace' });
+      const large = await call(clientOf(pki, running.grpcPort), WORKFLOW('StartWorkflowExecution'), request('StartWorkflowExecutionRequest',
+        { namespace: 'orders', workflowId: 'y'.repeat(8192) }), md);
+      expect(large).toMatchObject({ code: status.PERMISSION_DENIED, details: 'StartWorkflowExecution: this identity holds no role' });
+    });
+
+    it('does close a connection that carries no authenticated call, and keep one with a verified certificate', async () => {
+      const open = (cert?: typeof pki.worker) => {
+        const session = h2connect(`https://127.0.0.1:${running.grpcPort}`, { ca: pki.frontendCa.cert + pki.root.cert,
+          servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local', ...(cert ? { cert: cert.cert, key: cert.key } : {}) });
+        session.on('error', () => undefined);
+        return { session, closed: new Promise<boolean>((resolve) => {
+          session.once('close', () => resolve(true));
+          setTimeout(() => resolve(false), 3_000).unref();
+        }) };
+      };
+      const anonymous = open();
+      const withCertificate = open(pki.worker);
+      expect(await anonymous.closed).toBe(true);
+      expect(await withCertificate.closed).toBe(false);
+      withCertificate.session.destroy();
+    });
+  });
+});
