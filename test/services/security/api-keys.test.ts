@@ -74,6 +74,13 @@ describe('ApiKeys', () => {
     expect(await reason(() => keys.verify(LAPSED_KEY, JAN_2030))).toBe('the API key lapsed is disabled');
   });
 
+  it('does refuse a key whose record expires more than 730 days ahead, to the day', async () => {
+    // 2030-03-01 is 730 days after 2028-03-01 (2028 is a leap year): exactly 730 days is fine, a millisecond more is not.
+    expect(keys.verify(CI_KEY, at(Date.parse('2028-03-01T00:00:00Z'))).identity.id).toBe('ci-deploy');
+    expect(await reason(() => keys.verify(CI_KEY, at(Date.parse('2028-03-01T00:00:00Z') - 1))))
+      .toBe('the API key ci-deploy expires more than 730 days ahead: make a shorter-lived key');
+  });
+
   it('does list its records', () => {
     expect(keys.records.map((r) => r.id)).toEqual(['ci-deploy', 'old-bot', 'lapsed', 'enabled']);
   });
