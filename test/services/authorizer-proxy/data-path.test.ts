@@ -274,7 +274,7 @@ describe('the proxy\'s data path', () => {
         session.on('error', () => undefined);
         return { session, closed: new Promise<boolean>((resolve) => {
           session.once('close', () => resolve(true));
-          setTimeout(() => resolve(false), 3_000).unref();
+          setTimeout(() => resolve(false), 2_500).unref();
         }) };
       };
       const anonymous = open();
