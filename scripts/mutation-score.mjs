@@ -1,7 +1,8 @@
-// The mutation score of the security core from Stryker's two reports (`npm run test:mutation`): the main run over the
-// security core, the proxy, the codec server, lib/authorizer and lib/codec (module-level constants left out: each would
-// run every test), and the run over the API table, whose entries are module-level data (each mutant against the table's
-// own tests). The table run's results replace the main run's for that file. Writes reports/mutation/score.json and
+// The mutation score of the security core from Stryker's three reports (`npm run test:mutation`): the main run over the
+// security core, the proxy, the codec server, lib/authorizer and lib/codec, leaving out what runs before any test (each
+// such mutant would run every test); the run over the API table, whose entries are module-level data (each mutant
+// against the table's own tests); and the run over the two programs' start-up code (each mutant against that program's
+// tests). The narrower runs' results replace the main run's ignored mutants of their files. Writes reports/mutation/score.json and
 // reports/mutation/survivors.txt; the last line printed is one JSON object with the figures and a `met` flag.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,20 @@ function read(name) {
   return JSON.parse(readFileSync(file, 'utf8')).files;
 }
 
-const files = { ...read('mutation.json'), ...read('table.json') };
+/** The main run's results, with the mutants it ignored (static) taken from the narrower run of their file. */
+function merge(main, ...narrower) {
+  const out = JSON.parse(JSON.stringify(main));
+  for (const report of narrower) {
+    for (const [file, { mutants }] of Object.entries(report)) {
+      const byId = new Map(mutants.map((m) => [`${m.location.start.line}:${m.location.start.column}:${m.mutatorName}:${m.replacement}`, m]));
+      out[file] = { ...out[file], mutants: (out[file]?.mutants ?? mutants).map((m) => (m.status === 'Ignored'
+        ? byId.get(`${m.location.start.line}:${m.location.start.column}:${m.mutatorName}:${m.replacement}`) ?? m : m)) };
+    }
+  }
+  return out;
+}
+
+const files = merge(read('mutation.json'), read('table.json'), read('startup.json'));
 const DETECTED = new Set(['Killed', 'Timeout']);
 const COUNTED = new Set(['Killed', 'Timeout', 'Survived', 'NoCoverage']);
 const rows = [];

@@ -52,6 +52,9 @@ export interface CallContext {
   readonly clock: Clock;
 }
 
+/** The largest answer the proxy reads whole to narrow it (ListNamespaces, GetClusterInfo: a page is a few KiB). */
+const MAX_NARROWED_BYTES = 16 * 1024 * 1024;
+
 /** The longest a timer can wait (setTimeout's limit): a longer deadline is the frontend's alone to enforce. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -484,7 +487,15 @@ class Call {
     });
     if (narrow !== undefined) {
       const chunks: Buffer[] = [];
-      upstream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let size = 0;
+      upstream.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_NARROWED_BYTES) {
+          this.end(Status.INTERNAL, 'the frontend\'s answer is larger than the proxy narrows');
+          return;
+        }
+        chunks.push(chunk);
+      });
       upstream.on('end', () => {
         if (this.finished) {
           return;

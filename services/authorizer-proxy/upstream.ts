@@ -28,9 +28,12 @@ export interface UpstreamOptions {
 /** The largest message a caller may send once authenticated, and the frontend may answer: the frontend's own limit. */
 export const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 
-/** Flow-control windows towards the trusted frontend: large, so answers stream at the network's speed. */
-const STREAM_WINDOW = 1024 * 1024;
-const SESSION_WINDOW = 16 * 1024 * 1024;
+/**
+ * Flow-control windows towards the trusted frontend: large enough that answers stream at the network's speed, small
+ * enough that an answer a slow caller does not read holds at most this much in the proxy (per call; per session).
+ */
+const STREAM_WINDOW = 256 * 1024;
+const SESSION_WINDOW = 8 * 1024 * 1024;
 const PING_MS = 30_000;
 
 export class Upstream {
