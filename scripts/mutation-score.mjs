@@ -1,9 +1,10 @@
-// The mutation score of the security core from Stryker's three reports (`npm run test:mutation`): the main run over the
-// security core, the proxy, the codec server, lib/authorizer and lib/codec, leaving out what runs before any test (each
-// such mutant would run every test); the run over the API table, whose entries are module-level data (each mutant
-// against the table's own tests); and the run over the two programs' start-up code (each mutant against that program's
-// tests). The narrower runs' results replace the main run's ignored mutants of their files. Writes reports/mutation/score.json and
-// reports/mutation/survivors.txt; the last line printed is one JSON object with the figures and a `met` flag.
+// The mutation score of the security core from Stryker's reports (`npm run test:mutation`, one run per group of
+// stryker.config.mjs): the groups core, codec, authorizer and proxy cover disjoint files and leave out what runs before
+// any test (each such mutant would run every test); the table run covers the API table's module-level entries (each
+// mutant against the table's own tests) and the startup run the two programs' start-up code (each mutant against that
+// program's tests). The narrower runs' results replace the other runs' ignored mutants of their files. Writes
+// reports/mutation/score.json and reports/mutation/survivors.txt; the last line printed is one JSON object with the
+// figures and a `met` flag.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -31,7 +32,8 @@ function merge(main, ...narrower) {
   return out;
 }
 
-const files = merge(read('mutation.json'), read('table.json'), read('startup.json'));
+const main = Object.assign({}, ...['core', 'codec', 'authorizer', 'proxy'].map((g) => read(`${g}.json`)));
+const files = merge(main, read('table.json'), read('startup.json'));
 const DETECTED = new Set(['Killed', 'Timeout']);
 const COUNTED = new Set(['Killed', 'Timeout', 'Survived', 'NoCoverage']);
 const rows = [];

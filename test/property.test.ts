@@ -76,7 +76,7 @@ const sso = mostly<WebUiSsoProps>(fc.record({
   { clientId: 'ui', clientSecret: { name: 'x' }, callbackUrl: 'https://temporal.example.com/' },
 ));
 
-const chartProps: fc.Arbitrary<SecureTemporalChartProps> = fc.record({
+const baseChartProps: fc.Arbitrary<SecureTemporalChartProps> = fc.record({
   namespace,
   name,
   createNamespace: fc.boolean(),
@@ -99,10 +99,28 @@ const chartProps: fc.Arbitrary<SecureTemporalChartProps> = fc.record({
   // Tokens of an identity provider (the Web UI's sign-on needs them), mostly.
   authorizerProxy: mostly(fc.constant({ oidc: OIDC }), fc.constant({})),
   codecServer: fc.oneof(fc.constant(false as const), fc.record({ replicas, maxPayloads: mostly(fc.integer({ min: 1, max: 5000 }),
-    fc.constantFrom(0, -1)) }, { requiredKeys: [] })),
+    fc.constantFrom(0, -1)),
+  // A codec server decodes for the cluster's namespaces and these (with neither it is refused): mostly one more.
+  extraNamespaces: mostly(fc.array(fc.constantFrom<string>('payments', 'audit'), { minLength: 1, maxLength: 2 }), fc.constantFrom<string[]>([], ['Bad Name'])) },
+  { requiredKeys: [] })),
   adminTools: fc.boolean(),
   logLevel: fc.constantFrom('debug', 'info', 'warn', 'error'),
 }, { requiredKeys: [] });
+
+/**
+ * Namespace names that are no DNS name (`orders_v2`) need their key ring Secret named (`keySecrets`); mostly the props
+ * name one (its absence is refused, which the unit tests cover).
+ */
+const chartProps: fc.Arbitrary<SecureTemporalChartProps> = fc.tuple(baseChartProps, fc.oneof({ weight: 9, arbitrary: fc.constant(true) },
+  { weight: 1, arbitrary: fc.constant(false) })).map(([props, nameRings]) => {
+  if (!nameRings || props.codecServer === false || props.codecServer === undefined) {
+    return props;
+  }
+  const names = [...(props.namespaces ?? []).map((n) => n.name), ...(props.codecServer.extraNamespaces ?? [])]
+    .filter((n) => typeof n === 'string' && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(n));
+  const keySecrets = Object.fromEntries(names.map((n, i) => [n, `codec-ring-${i}`]));
+  return { ...props, codecServer: { ...props.codecServer, keySecrets } };
+});
 
 /** What a ValidationError must look like; anything else thrown fails the property. */
 function expectGoodValidationError(e: unknown): void {

@@ -80,7 +80,8 @@ export function secretValues(objs: readonly K8sObject[]): string[] {
 /**
  * Env vars that carry a secret as a literal: a name matching PASSWORD/SECRET/TOKEN/KEY with a literal
  * `value` (except a value that is a path to a file inside a mounted Secret volume, such as
- * `POSTGRES_PASSWORD_FILE` or `TEMPORAL_TLS_KEY`: the name points at the secret, it is not the secret),
+ * `POSTGRES_PASSWORD_FILE` or `TEMPORAL_TLS_KEY`: the name points at the secret, it is not the secret, or a folder
+ * whose every mount is a Secret, such as the codec server's folder of per-namespace key rings),
  * or any literal equal to a known secret value.
  */
 export function secretLiteralViolations(objs: readonly K8sObject[], knownSecrets: readonly string[] = []): string[] {
@@ -103,7 +104,11 @@ export function secretLiteralViolations(objs: readonly K8sObject[], knownSecrets
         if (!SECRET_NAME.test(e.name) || e.value === 'true' || e.value === 'false') {
           return [];
         }
-        const fileInSecret = secretMounts.some((dir) => e.value === dir || e.value?.startsWith(`${dir}/`));
+        const value = e.value;
+        // A path into a mounted Secret, or a folder whose every mount is a Secret (a folder of key rings).
+        const beneath = (c.volumeMounts ?? []).filter((m) => m.mountPath.startsWith(`${value}/`));
+        const fileInSecret = secretMounts.some((dir) => value === dir || value.startsWith(`${dir}/`))
+          || (beneath.length > 0 && beneath.every((m) => secretVolumes.has(m.name)));
         return fileInSecret ? [] : [`${at}: secret-like name with a literal value`];
       });
     });

@@ -14,7 +14,7 @@ const CONFIGS: Record<string, () => SecureTemporalChartProps> = {
     webUi: { ingress: { host: 'temporal.example.com', tlsSecretName: 'temporal-web-tls' }, sso: { clientId: 'temporal-ui',
       clientSecret: { name: 'temporal-ui-oidc' }, callbackUrl: 'https://temporal.example.com/auth/sso/callback' } },
     codecServer: { ingress: { host: 'codec.temporal.example.com', tlsSecretName: 'codec-tls' } } }),
-  'minimal': () => ({ webUi: false, adminTools: false, namespaces: [], monitoring: false }),
+  'minimal': () => ({ webUi: false, adminTools: false, namespaces: [], monitoring: false, codecServer: false }),
 };
 
 const isEmpty = (s: LabelSelector | undefined): boolean =>

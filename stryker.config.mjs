@@ -1,0 +1,55 @@
+// Stryker's configuration for `npm run test:mutation`, one run per group of the security core so that each run ends
+// with its own report (and its own incremental file: a re-run tests again only the mutants whose code or tests
+// changed). Choose the group with STRYKER_GROUP:
+//   core       services/security: the authenticators, caches, reloads, key sets, budget
+//   codec      the codec server and lib/codec (payload formats, key rings)
+//   authorizer lib/authorizer: policy, API table (non-static part), API keys, the proxy's environment
+//   proxy      the authorizer proxy's data path, upstream, signer, namespaces (not its start-up code)
+//   table      the API table's module-level entries (static: each mutant against the table's own tests)
+//   startup    the two programs' start-up code (runs in a beforeAll, so each mutant runs that program's tests)
+// scripts/mutation-score.mjs merges the reports into one score.
+const GROUPS = {
+  core: { mutate: ['services/security/**/*.ts'], jest: 'jest.mutation.config.js', ignoreStatic: true },
+  codec: {
+    mutate: ['services/codec-server/**/*.ts', '!services/codec-server/main.ts', 'lib/codec/**/*.ts', '!lib/codec/index.ts'],
+    jest: 'jest.mutation.config.js',
+    ignoreStatic: true,
+  },
+  authorizer: {
+    mutate: ['lib/authorizer/**/*.ts', '!lib/authorizer/proxy.ts', '!lib/authorizer/program.ts'],
+    jest: 'jest.mutation.config.js',
+    ignoreStatic: true,
+  },
+  proxy: { mutate: ['services/authorizer-proxy/**/*.ts', '!services/authorizer-proxy/main.ts'], jest: 'jest.mutation.config.js', ignoreStatic: true },
+  table: { mutate: ['lib/authorizer/api.ts'], jest: 'jest.mutation-table.config.js', ignoreStatic: false },
+  startup: {
+    mutate: ['services/authorizer-proxy/proxy.ts', 'services/codec-server/server.ts'],
+    jest: 'jest.mutation-startup.config.js',
+    ignoreStatic: false,
+  },
+};
+
+const name = process.env.STRYKER_GROUP ?? '';
+const group = GROUPS[name];
+if (group === undefined) {
+  throw new Error(`STRYKER_GROUP must be one of ${Object.keys(GROUPS).join(', ')} (got ${JSON.stringify(name)}); npm run test:mutation runs them all`);
+}
+
+export default {
+  packageManager: 'npm',
+  testRunner: 'jest',
+  jest: { projectType: 'custom', configFile: group.jest, enableFindRelatedTests: true },
+  coverageAnalysis: 'perTest',
+  mutate: group.mutate,
+  reporters: ['clear-text', 'progress', 'json'],
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  incremental: true,
+  incrementalFile: `reports/mutation/${name}.incremental.json`,
+  thresholds: { high: 95, low: 90, break: null },
+  concurrency: 2,
+  timeoutMS: 5000,
+  tempDirName: `.stryker-tmp-${name}`,
+  ignorePatterns: ['dist', 'artifacts', 'reports', '.e2e'],
+  disableTypeChecks: '{lib,services,test,cli}/**/*.ts',
+  ignoreStatic: group.ignoreStatic,
+};
