@@ -62,7 +62,6 @@ export class Authenticator {
   private readonly certificates: VerifiedCache<VerifiedCertificate | Unauthenticated>;
   private readonly tokens: VerifiedCache<Authenticated>;
   private trustSeen?: CertificateTrust;
-  private trustGeneration = 0;
   private pending = 0;
 
   public constructor(private readonly options: AuthenticatorOptions) {
@@ -92,11 +91,11 @@ export class Authenticator {
       throw new Unauthenticated('client certificates are not accepted here');
     }
     if (trust !== this.trustSeen) {
+      // Verified against other trust: every cached answer is forgotten.
       this.trustSeen = trust;
-      this.trustGeneration += 1;
       this.certificates.clear();
     }
-    const key = `${this.trustGeneration}\n${peer.fingerprint}`;
+    const key = peer.fingerprint;
     let verified = this.certificates.get(key);
     if (verified === undefined) {
       const now = this.options.clock();
@@ -126,7 +125,7 @@ export class Authenticator {
       throw new Unauthenticated('bearer tokens are not accepted here');
     }
     const claims = this.options.claims();
-    const key = `${claims.groups}\n${claims.permissions ?? ''}\n${token}`;
+    const key = JSON.stringify([claims.groups, claims.permissions, token]);
     const cached = this.tokens.get(key);
     if (cached !== undefined) {
       return cached;

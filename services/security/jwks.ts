@@ -72,7 +72,7 @@ export const fetchKeySet: FetchKeySet = (url, timeoutMs) => new Promise((resolve
 
 interface Fetched {
   readonly keys: JWTVerifyGetKey;
-  readonly kids: ReadonlySet<string>;
+  readonly kids: ReadonlySet<string | undefined>;
   readonly at: number;
 }
 
@@ -80,7 +80,8 @@ export class IdentityProviderKeys {
   private fetched?: Fetched;
   private inflight?: Promise<void>;
   private lastAttempt = -Infinity;
-  private lastFailed = false;
+  /** Whether the last fetch failed (unset before the first one ends). */
+  private lastFailed?: boolean;
   private readonly refreshMs: number;
   private readonly maxStaleMs: number;
   private readonly cooldownMs: number;
@@ -104,7 +105,8 @@ export class IdentityProviderKeys {
         .then((set) => {
           // A key set that does not parse is a failed fetch like any other: the last keys stay.
           const keys = createLocalJWKSet(set);
-          const kids = new Set(set.keys.map((k) => (k as { kid?: unknown } | null)?.kid).filter((k): k is string => typeof k === 'string'));
+          // createLocalJWKSet refused a set whose keys are not objects.
+          const kids = new Set(set.keys.map((k) => k.kid));
           this.fetched = { keys, kids, at: this.options.clock() };
           this.lastFailed = false;
         })
@@ -132,7 +134,7 @@ export class IdentityProviderKeys {
       if (this.inflight !== undefined || now - this.lastAttempt >= this.cooldownMs) {
         await this.refresh();
       }
-    } else if (now - this.fetched.at >= this.refreshMs && !(this.lastFailed && now - this.lastAttempt < this.cooldownMs)) {
+    } else if (now - this.fetched.at >= this.refreshMs && !(this.lastFailed === true && now - this.lastAttempt < this.cooldownMs)) {
       // Due for a refresh, unless the last one failed within the cooldown (a failing provider is not asked per token).
       void this.refresh();
     }

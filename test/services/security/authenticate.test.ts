@@ -4,7 +4,7 @@ import { apiKeyHash } from '../../../lib/authorizer/api-keys';
 import { ApiKeys } from '../../../services/security/api-keys';
 import { Authenticator, AuthenticatorOptions } from '../../../services/security/authenticate';
 import { CertificateTrust } from '../../../services/security/certificates';
-import { Unauthenticated } from '../../../services/security/errors';
+import { Busy, Unauthenticated } from '../../../services/security/errors';
 import { ManualClock, presented, reason, securityPki, SecurityPki } from './fixtures';
 
 /** 2030-01-15T00:00:00Z: inside the test certificates' validity (2030-01-01 to 2030-01-31). */
@@ -309,5 +309,70 @@ describe('Authenticator', () => {
       await usual.authenticator.authenticate({ authorization: jwt });
     }
     expect(usual.verified.tokens).toBe(2);
+  });
+
+  describe('tokens being verified at once', () => {
+    /** An authenticator whose key lookups wait until the test releases them. */
+    function held(maxPendingVerifications?: number) {
+      const waiting: (() => void)[] = [];
+      const t = setup({ ...(maxPendingVerifications === undefined ? {} : { maxPendingVerifications }),
+        jwt: { issuer: 'https://idp.example', audience: 'temporal', clock: () => JAN_15, keys: async (header, input) => {
+          await new Promise<void>((resolve) => waiting.push(resolve));
+          return localKeys(header, input);
+        } } });
+      const releaseAll = async () => {
+        while (waiting.length > 0) {
+          waiting.shift()?.();
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      };
+      return { ...t, waiting, releaseAll };
+    }
+
+    it('does refuse a token as Busy once maxPendingVerifications are being verified, and count them down as they end', async () => {
+      const { authenticator, releaseAll } = held(2);
+      const first = authenticator.authenticate({ authorization: bearer(await token({ sub: 'a' })) });
+      const second = authenticator.authenticate({ authorization: bearer(await token({ sub: 'b' })) });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(authenticator.pendingVerifications).toBe(2);
+      const third = authenticator.authenticate({ authorization: bearer(await token({ sub: 'c' })) });
+      await expect(third).rejects.toThrow(Busy);
+      await expect(third).rejects.toThrow('too many tokens are being verified at once: retry shortly');
+      // Certificates and API keys verify without waiting: never Busy.
+      expect((await authenticator.authenticate({ certificate: presented(fixture.worker) })).id).toBe(WORKER_URI);
+      expect((await authenticator.authenticate({ authorization: bearer(CI_KEY) })).id).toBe('apikey:ci-deploy');
+      await releaseAll();
+      expect((await Promise.all([first, second])).map((a) => a.id)).toEqual(['jwt:https://idp.example#a', 'jwt:https://idp.example#b']);
+      expect(authenticator.pendingVerifications).toBe(0);
+    });
+
+    it('does count a verification that failed as ended', async () => {
+      const { authenticator, releaseAll } = held(1);
+      const bad = authenticator.authenticate({ authorization: bearer(await token({ aud: 'other' })) });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(authenticator.pendingVerifications).toBe(1);
+      await releaseAll();
+      await expect(bad).rejects.toThrow(Unauthenticated);
+      expect(authenticator.pendingVerifications).toBe(0);
+      const good = authenticator.authenticate({ authorization: bearer(await token()) });
+      await releaseAll();
+      expect((await good).id).toBe('jwt:https://idp.example#alice');
+    });
+
+    it('does allow 64 at once by default, and answer a cached token while they wait', async () => {
+      const { authenticator, releaseAll } = held();
+      const cachedJwt = bearer(await token({ sub: 'cached' }));
+      const warm = authenticator.authenticate({ authorization: cachedJwt });
+      await releaseAll();
+      await warm;
+      const pending = await Promise.all(Array.from({ length: 64 }, async (_, i) => bearer(await token({ sub: `u${i}` }))))
+        .then((jwts) => jwts.map((jwt) => authenticator.authenticate({ authorization: jwt })));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(authenticator.pendingVerifications).toBe(64);
+      expect((await authenticator.authenticate({ authorization: cachedJwt })).id).toBe('jwt:https://idp.example#cached');
+      await expect(authenticator.authenticate({ authorization: bearer(await token({ sub: 'one-more' })) })).rejects.toThrow(Busy);
+      await releaseAll();
+      expect(await Promise.all(pending)).toHaveLength(64);
+    });
   });
 });

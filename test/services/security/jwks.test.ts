@@ -253,9 +253,72 @@ describe('IdentityProviderKeys', () => {
     const { time, provider, kidOf } = setup({ refreshMs: 60_000, cooldownMs: 30_000 });
     await kidOf('k1');
     provider.answer = () => Promise.resolve({ keys: [k1, k2] });
-    // The keys are due for a background refresh, and the token names k2, which only that refresh brings.
-    time.now = T + 60_000;
+    // The keys (fetched at T + 7) are due for a background refresh, and the token names k2, which only that refresh
+    // brings; the refresh has just started, so no refetch of its own would be tried within the cooldown.
+    time.now = T + 7 + 60_000;
     expect(await kidOf('k2')).toBe('k2');
+    expect(provider.calls).toHaveLength(2);
+  });
+
+  it('does fetch again exactly one cooldown after the start of a failed first fetch', async () => {
+    const { time, provider, kidOf } = setup({ cooldownMs: 30_000 });
+    provider.answer = () => Promise.reject(new Error('HTTP 503'));
+    expect(await reason(() => kidOf('k1'))).toBe('the identity provider\'s keys cannot be fetched');
+    provider.answer = () => Promise.resolve({ keys: [k1] });
+    time.now = T + 29_999;
+    expect(await reason(() => kidOf('k1'))).toBe('the identity provider\'s keys cannot be fetched');
+    time.now = T + 30_000;
+    expect(await kidOf('k1')).toBe('k1');
+    expect(provider.calls).toHaveLength(2);
+  });
+
+  it('does not ask a provider whose background refresh failed again within the cooldown, and asks it after', async () => {
+    const { time, provider, failures, kidOf } = setup({ refreshMs: 1_000, maxStaleMs: 3_600_000, cooldownMs: 30_000 });
+    await kidOf('k1');
+    provider.answer = () => Promise.reject(new Error('HTTP 503'));
+    // Due at T + 1_007: the refresh starts then and fails.
+    time.now = T + 7 + 1_000;
+    expect(await kidOf('k1')).toBe('k1');
+    await settle();
+    expect(failures).toHaveLength(1);
+    expect(provider.calls).toHaveLength(2);
+    // Tokens within the cooldown of that attempt are verified with the keys held, and nothing is fetched.
+    for (const at of [T + 1_007 + 7, T + 1_007 + 15_000, T + 1_007 + 29_999]) {
+      time.now = at;
+      expect(await kidOf('k1')).toBe('k1');
+      await settle();
+    }
+    expect(provider.calls).toHaveLength(2);
+    // One cooldown after the failed attempt began, the next token refreshes again (and a success ends the backing off).
+    provider.answer = () => Promise.resolve({ keys: [k1] });
+    time.now = T + 1_007 + 30_000;
+    expect(await kidOf('k1')).toBe('k1');
+    await settle();
+    expect(provider.calls).toHaveLength(3);
+    time.now += 1_000;
+    expect(await kidOf('k1')).toBe('k1');
+    await settle();
+    expect(provider.calls).toHaveLength(4);
+  });
+
+  it('does make a token past the staleness bound wait for a fetch under way', async () => {
+    const { time, provider, kidOf } = setup({ refreshMs: 60_000, maxStaleMs: 600_000, cooldownMs: 30_000 });
+    await kidOf('k1');
+    const answer = deferred<JSONWebKeySet>();
+    provider.answer = () => answer.promise;
+    time.now = T + 7 + 600_001;
+    const first = kidOf('k1');
+    const second = kidOf('k1');
+    answer.resolve({ keys: [k1] });
+    expect(await Promise.all([first, second])).toEqual(['k1', 'k1']);
+    expect(provider.calls).toHaveLength(2);
+  });
+
+  it('does fetch past the staleness bound at the first token, even with no fetch tried since the keys arrived', async () => {
+    const { time, provider, kidOf } = setup({ refreshMs: 60_000, maxStaleMs: 600_000 });
+    await kidOf('k1');
+    time.now = T + 2 * 3_600_000;
+    expect(await kidOf('k1')).toBe('k1');
     expect(provider.calls).toHaveLength(2);
   });
 

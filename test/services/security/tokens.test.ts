@@ -66,6 +66,12 @@ describe('jwtIdentity', () => {
     expect(await read({ groups: 'groups' })).toMatchObject({ groups: ['ops', 'dev'], permissions: [] });
   });
 
+  it('does read no permissions when the policy names no permissions claim, whatever claims the token carries', async () => {
+    // A claim literally named "undefined" is what a lookup by an unset claim name would find.
+    const claims = { undefined: ['temporal-system:admin'], permissions: ['temporal-system:admin'] };
+    expect((await jwtIdentity(await token(claims), trust, { groups: 'groups' })).identity.permissions).toEqual([]);
+  });
+
   it('does verify at the injected clock, not the machine\'s', async () => {
     time.now = 1_000_000_000_000;
     const old = await token({ exp: 1_000_000_060 });
