@@ -17,7 +17,7 @@ const layerZones = LAYERS.map((target, i) => ({
 }));
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'build/**', 'dist/**', 'imports/**', 'coverage/**', '.e2e/**', '.stryker-tmp/**', 'reports/**'] },
+  { ignores: ['node_modules/**', 'build/**', 'dist/**', 'imports/**', 'coverage/**', '.e2e/**', '.stryker-tmp*/**', 'reports/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
