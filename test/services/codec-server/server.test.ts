@@ -76,8 +76,8 @@ afterAll(async () => {
 
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string; json?: Record<string, unknown> }
 
-function call(path: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; cert?: Issued } = {}):
-  Promise<Reply> {
+function call(path: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; cert?: Issued;
+  chunked?: boolean; holdBody?: boolean } = {}): Promise<Reply> {
   const client = options.cert ? { cert: options.cert.cert, key: options.cert.key } : {};
   const agent = new Agent({ ca: pki.frontendCa.cert + pki.root.cert, ...client, keepAlive: false });
   return new Promise((resolve, reject) => {
@@ -97,7 +97,15 @@ function call(path: string, options: { method?: string; headers?: Record<string,
       });
     });
     req.on('error', reject);
-    req.end(options.body);
+    if (options.holdBody) {
+      // Headers only: the body never comes (the answer must not wait for it).
+      req.flushHeaders();
+    } else if (options.chunked) {
+      req.write(options.body ?? '');
+      req.end();
+    } else {
+      req.end(options.body);
+    }
   });
 }
 
@@ -317,5 +325,121 @@ describe('operations', () => {
       'CODEC_POLICY_FILE is not set', '"https://ui.example.com/path" is not an origin', 'CODEC_MAX_PAYLOADS must be an integer from 1']) {
       expect(bad).toThrow(problem);
     }
+  });
+});
+
+describe('the exact answers', () => {
+  const expectAnswer = (reply: Reply, status: number, error: string, message: string) => {
+    expect({ status: reply.status, json: reply.json }).toEqual({ status, json: { error, message } });
+    expect(reply.headers['content-type']).toBe('application/json');
+    expect(reply.headers['cache-control']).toBe('no-store');
+    expect(reply.headers['x-content-type-options']).toBe('nosniff');
+    expect(reply.headers.vary).toBe('Origin');
+  };
+
+  test('each refusal with its status, code and message', async () => {
+    const rita = await asUser('rita');
+    expectAnswer(await call('/codec/decrypt', { headers: rita, body: body([]) }), 404, 'NOT_FOUND', 'not found: POST .../encode or .../decode');
+    expectAnswer(await call('/encode/more', { headers: rita, body: body([]) }), 404, 'NOT_FOUND', 'not found: POST .../encode or .../decode');
+    expectAnswer(await call('/decode', { headers: { ...rita, origin: 'https://evil.example.com' }, body: body([]) }), 403, 'ORIGIN',
+      'this origin is not allowed');
+    expectAnswer(await call('/decode', { method: 'PUT', headers: rita, body: body([]) }), 405, 'METHOD', 'PUT is not allowed: POST');
+    expectAnswer(await call('/decode', { headers: { ...rita, 'content-type': 'text/plain' }, body: body([]) }), 415, 'CONTENT_TYPE',
+      'the body must be application/json');
+    for (const namespace of [undefined, '']) {
+      const headers: Record<string, string> = { authorization: rita.authorization, ...(namespace === undefined ? {} : { 'x-namespace': namespace }) };
+      expectAnswer(await call('/decode', { headers, body: body([]) }), 400, 'NAMESPACE', 'the X-Namespace header names no namespace');
+    }
+    expectAnswer(await call('/decode', { headers: rita, body: '{nope' }), 400, 'BAD_REQUEST', 'the body is not JSON');
+    expectAnswer(await call('/decode', { headers: rita, body: 'null' }), 400, 'BAD_REQUEST', 'the body must be {"payloads": [...]}');
+    expectAnswer(await call('/decode', { headers: rita, body: body(Array.from({ length: 11 }, () => plain(1))) }), 413, 'TOO_MANY',
+      'more than 10 payloads in one request');
+    expectAnswer(await call('/encode', { headers: rita, body: body([plain(1)]) }), 403, 'FORBIDDEN',
+      'encode on namespace orders needs the role write, admin');
+    expectAnswer(await call('/decode', { headers: { ...rita, 'x-namespace': 'billing' }, body: body([]) }), 403, 'FORBIDDEN',
+      'decode on namespace billing needs the role read, write, admin');
+    const ops = { authorization: `Bearer ${await token('olga', { groups: ['ops'] })}`, 'x-namespace': 'billing' };
+    expectAnswer(await call('/decode', { headers: ops, body: body([]) }), 422, 'NO_KEY_RING', 'namespace billing has no key ring here');
+  });
+
+  test('a caller that does not authenticate: 401 with a Bearer challenge', async () => {
+    const page = await call('/decode', { headers: { 'x-namespace': 'orders', origin: UI_ORIGIN }, body: body([]) });
+    expectAnswer({ ...page, headers: { ...page.headers, vary: page.headers.vary } }, 401, 'UNAUTHENTICATED',
+      'a request from a browser page needs a bearer token');
+    expect(page.headers['www-authenticate']).toBe('Bearer');
+    expect(page.headers['access-control-allow-origin']).toBe(UI_ORIGIN);
+    const forged = await call('/decode', { headers: { authorization: 'Bearer not-a-token', 'x-namespace': 'orders' }, body: body([]) });
+    expect({ status: forged.status, error: forged.json?.error }).toEqual({ status: 401, error: 'UNAUTHENTICATED' });
+    expect(forged.json?.message).toEqual(expect.any(String));
+    expect(forged.json?.message).not.toBe('');
+    expect(forged.headers['www-authenticate']).toBe('Bearer');
+    expect(forged.headers['retry-after']).toBeUndefined();
+  });
+
+  test('a content type with parameters, spaces and capitals is JSON; both operations under any path prefix', async () => {
+    const wally = await asUser('wally', { 'content-type': 'Application/JSON ; charset=utf-8' });
+    const encoded = await call('/codec/encode', { headers: wally, body: body([plain(1)]) });
+    expect(encoded.status).toBe(200);
+    const decoded = await call('/codec/decode', { headers: wally, body: encoded.body });
+    expect(decodedData(decoded)).toBe('1');
+  });
+
+  test('a body of exactly the limit is read; one byte more is refused, declared or chunked', async () => {
+    const rita = await asUser('rita');
+    const exact = body([]).padEnd(64 * 1024, ' ');
+    const ok = await call('/decode', { headers: rita, body: exact });
+    expect({ status: ok.status, json: ok.json }).toEqual({ status: 200, json: { payloads: [] } });
+    expect((await call('/decode', { headers: rita, body: exact, chunked: true })).status).toBe(200);
+    const tooLarge = `${exact} `;
+    for (const chunked of [false, true]) {
+      const reply = await call('/decode', { headers: rita, body: tooLarge, chunked });
+      expectAnswer(reply, 413, 'TOO_LARGE', 'the body is larger than 65536 bytes');
+      expect(reply.headers.connection).toBe('close');
+    }
+  });
+
+  test('a body declared larger than the limit is refused before it is sent', async () => {
+    const reply = await Promise.race([
+      call('/decode', { headers: { ...(await asUser('rita')), 'content-length': String(64 * 1024 + 1) }, holdBody: true }),
+      new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('no answer without the body')), 3_000)),
+    ]);
+    expectAnswer(reply, 413, 'TOO_LARGE', 'the body is larger than 65536 bytes');
+  });
+
+  test('exactly maxPayloads payloads are served', async () => {
+    const reply = await call('/decode', { headers: await asUser('rita'), body: body(Array.from({ length: 10 }, () => plain(1))) });
+    expect(reply.status).toBe(200);
+    expect(reply.json?.payloads).toHaveLength(10);
+  });
+
+  test('a preflight of the Web UI\'s origin: every CORS header, no body', async () => {
+    const reply = await call('/decode', { method: 'OPTIONS', headers: { origin: UI_ORIGIN, 'access-control-request-method': 'POST' } });
+    expect(reply.status).toBe(204);
+    expect(reply.body).toBe('');
+    expect(reply.headers).toMatchObject({ 'access-control-allow-origin': UI_ORIGIN, vary: 'Origin', 'access-control-allow-methods': 'POST',
+      'access-control-max-age': '600', 'content-length': '0' });
+  });
+
+  test('the audit line of a request and of a refusal, and their metrics', async () => {
+    const before = logs.length;
+    await call('/codec/decode', { headers: { ...(await asUser('rita')), origin: UI_ORIGIN }, body: body([encrypted(1), plain(2)]) });
+    await call('/nowhere', { headers: await asUser('rita'), body: body([]) });
+    await new Promise((r) => setTimeout(r, 200));
+    const lines = logs.slice(before).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ method: 'POST', path: '/codec/decode', origin: UI_ORIGIN, namespace: 'orders', operation: 'decode',
+      payloads: 2, status: 200, reason: 'ok', identity: `jwt:${IDP_ISSUER}#rita` });
+    expect(lines[0].latencyMs).toBeGreaterThan(0);
+    expect(lines[0].latencyMs).toBeLessThan(60_000);
+    expect(lines[1]).toMatchObject({ method: 'POST', path: '/nowhere', status: 404, reason: 'not found: POST .../encode or .../decode' });
+    expect(lines[1]).not.toHaveProperty('origin');
+    expect(lines[1]).not.toHaveProperty('operation');
+    const metrics = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
+    expect(metrics).toMatch(/codec_server_requests_total\{operation="none",status="404"\} [1-9]/);
+    expect(metrics).toMatch(/codec_server_payloads_total\{operation="decode"\} [1-9]/);
+    const sum = /codec_server_request_duration_seconds_sum\{operation="decode"\} ([0-9.e-]+)/.exec(metrics);
+    expect(Number(sum?.[1])).toBeGreaterThan(0);
+    expect(Number(sum?.[1])).toBeLessThan(600);
+    expect(metrics).not.toMatch(/codec_server_request_duration_seconds_count\{operation="none"\}/);
   });
 });
