@@ -92,15 +92,10 @@ export function parsePayload(bytes: Uint8Array): Payload {
         default:
           reader.skipType(tag & 7);
       }
-      if (reader.pos > reader.len) {
-        throw new RangeError('truncated');
-      }
     }
     return { metadata, data, ...(externalPayloads.length > 0 ? { externalPayloads } : {}) };
-  } catch (e) {
-    if (e instanceof CodecError) {
-      throw e;
-    }
+  } catch {
+    // protobufjs's reader throws on any read past the end (a length, a skip, a field cut off).
     throw new CodecError('MALFORMED', 'the decrypted bytes are not a serialized Payload');
   }
 }
@@ -124,7 +119,8 @@ function fromBase64(value: unknown, what: string): Uint8Array {
   const padding = value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0;
   const bytes = Buffer.from(value, 'base64');
   const expected = padding > 0 ? (value.length / 4) * 3 - padding : Math.floor((value.length * 3) / 4);
-  if ((padding > 0 && value.length % 4 !== 0) || value.length % 4 === 1 || bytes.length !== expected) {
+  // With padding, a length that is no multiple of 4 gives a fractional `expected`, which no decoded length equals.
+  if (value.length % 4 === 1 || bytes.length !== expected) {
     throw new CodecError('BAD_REQUEST', `${what} must be a base64 string`);
   }
   return bytes;

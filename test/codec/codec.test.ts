@@ -62,7 +62,7 @@ describe('the payload wire form', () => {
   });
 
   test('base64 with characters outside the alphabet, or a wrong length, is refused', () => {
-    for (const bad of ['ab$d', 'abcde', 'ab=d', 'abc==']) {
+    for (const bad of ['ab$d', 'abcde', 'ab=d', 'abc==', 'YQ=', 'YWJjZ', 'YW=']) {
       expect(() => payloadFromJson({ data: bad }, 'p')).toThrow('p.data must be a base64 string');
     }
     expect(Buffer.from(payloadFromJson({ data: 'aGk' }, 'p').data ?? []).toString()).toBe('hi'); // unpadded
@@ -71,6 +71,72 @@ describe('the payload wire form', () => {
 
   test('bytes that are not a payload are MALFORMED', () => {
     expect(codeOf(() => parsePayload(Buffer.from([0x0a, 0xff, 0xff, 0x01])))).toBe('MALFORMED');
+  });
+
+  test('the binary form byte for byte: sorted metadata, empty fields left out, external sizes as int64', () => {
+    const bytes = (p: Parameters<typeof serializePayload>[0]) => [...serializePayload(p)];
+    const a = [...Buffer.from('a')];
+    const b = [...Buffer.from('b')];
+    expect(bytes({ metadata: { b: Uint8Array.of(2), a: Uint8Array.of(1) } }))
+      .toEqual([10, 6, 10, 1, ...a, 18, 1, 1, 10, 6, 10, 1, ...b, 18, 1, 2]);
+    expect(bytes({ data: Uint8Array.of(7) })).toEqual([18, 1, 7]);
+    expect(bytes({ metadata: null, data: new Uint8Array() })).toEqual([]);
+    expect(bytes({ externalPayloads: [{ sizeBytes: 0 }, { sizeBytes: 5 }, { sizeBytes: null }, { sizeBytes: { toString: () => '300' } }] }))
+      .toEqual([26, 0, 26, 2, 8, 5, 26, 0, 26, 3, 8, 0xac, 0x02]);
+  });
+
+  test('the binary form read field by field: missing fields, unknown fields skipped, a cut-off message refused', () => {
+    const read = (bytes: number[]) => {
+      const p = parsePayload(Uint8Array.from(bytes));
+      return { metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, [...v]])), data: [...(p.data ?? [])],
+        ...(p.externalPayloads === undefined ? {} : { externalPayloads: p.externalPayloads }) };
+    };
+    const a = [...Buffer.from('a')];
+    expect(read([])).toStrictEqual({ metadata: {}, data: [] });
+    expect(read([18, 1, 7])).toStrictEqual({ metadata: {}, data: [7] });
+    // An entry without a key is the empty key; without a value, empty bytes; an unknown field in it is skipped.
+    expect(read([10, 3, 18, 1, 9])).toStrictEqual({ metadata: { '': [9] }, data: [] });
+    expect(read([10, 3, 10, 1, ...a])).toStrictEqual({ metadata: { a: [] }, data: [] });
+    expect(read([10, 8, 10, 1, ...a, 0x18, 0x01, 18, 1, 9])).toStrictEqual({ metadata: { a: [9] }, data: [] });
+    // Unknown top-level fields (varint, fixed, length-delimited) are skipped.
+    expect(read([0x20, 0x05, 0x2d, 1, 2, 3, 4, 0x32, 2, 0, 0, 18, 1, 7])).toStrictEqual({ metadata: {}, data: [7] });
+    // External payload details: the size, an absent size as 0, an unknown field skipped.
+    expect(read([26, 2, 8, 5, 26, 0, 26, 4, 0x10, 0x01, 8, 6])).toStrictEqual({ metadata: {}, data: [],
+      externalPayloads: [{ sizeBytes: 5 }, { sizeBytes: 0 }, { sizeBytes: 6 }] });
+    for (const cut of [[18, 5, 1], [10, 10, 10, 1, ...a], [0x32, 9, 0], [26, 3, 8]]) {
+      expect(() => parsePayload(Uint8Array.from(cut)))
+        .toThrow(new CodecError('MALFORMED', 'the decrypted bytes are not a serialized Payload'));
+      expect(codeOf(() => parsePayload(Uint8Array.from(cut)))).toBe('MALFORMED');
+    }
+  });
+
+  test('metadata keys are own, enumerable, writable properties, whatever their name (binary and JSON forms)', () => {
+    const fromBinary = parsePayload(serializePayload({ metadata: { __proto__x: Uint8Array.of(1) } })).metadata ?? {};
+    const fromJson = payloadFromJson(JSON.parse('{"metadata":{"__proto__":"AQ=="}}'), 'p').metadata ?? {};
+    for (const [metadata, key] of [[fromBinary, '__proto__x'], [fromJson, '__proto__']] as const) {
+      expect(Object.getOwnPropertyDescriptor(metadata, key))
+        .toEqual({ value: Uint8Array.of(1), enumerable: true, writable: true, configurable: true });
+    }
+  });
+
+  test('proto3 JSON out: empty data and zero sizes left out, sizes as decimal strings', () => {
+    expect(payloadToJson({ metadata: { e: Uint8Array.of(1) }, data: new Uint8Array() })).toStrictEqual({ metadata: { e: 'AQ==' } });
+    expect(payloadToJson({ data: Uint8Array.of(1), externalPayloads: [{ sizeBytes: 0 }, { sizeBytes: 5 }] }))
+      .toStrictEqual({ metadata: {}, data: 'AQ==', externalPayloads: [{}, { sizeBytes: '5' }] });
+    expect(payloadToJson({ externalPayloads: [] })).toStrictEqual({ metadata: {} });
+  });
+
+  test('proto3 JSON in: absent and null fields are empty, external sizes as numbers or decimal strings', () => {
+    const read = (value: unknown) => {
+      const p = payloadFromJson(value, 'p');
+      return { metadata: Object.keys(p.metadata ?? {}), data: [...(p.data ?? [])],
+        ...(p.externalPayloads ? { externalPayloads: p.externalPayloads } : {}) };
+    };
+    expect(read({})).toStrictEqual({ metadata: [], data: [] });
+    expect(read({ metadata: null, data: null, externalPayloads: null })).toStrictEqual({ metadata: [], data: [] });
+    expect(read({ externalPayloads: [] })).toStrictEqual({ metadata: [], data: [] });
+    expect(read({ data: 'AQ==', externalPayloads: [{ sizeBytes: '12' }, { sizeBytes: 3 }, {}, null] })).toStrictEqual({ metadata: [], data: [1],
+      externalPayloads: [{ sizeBytes: 12 }, { sizeBytes: 3 }, { sizeBytes: 0 }, { sizeBytes: 0 }] });
   });
 
   test('proto3 JSON: round trip, and each bad field named', () => {
@@ -82,11 +148,21 @@ describe('the payload wire form', () => {
       try {
         payloadFromJson(value, 'payloads[3]');
       } catch (e) {
+        expect((e as CodecError).code).toBe('BAD_REQUEST');
         return (e as Error).message;
       }
       return 'accepted';
     };
-    expect(bad('x')).toBe('payloads[3] must be an object { metadata, data }');
+    for (const notAnObject of ['x', null, [], 3]) {
+      expect(bad(notAnObject)).toBe('payloads[3] must be an object { metadata, data }');
+    }
+    expect(bad({ metadata: 'x' })).toBe('payloads[3].metadata must be an object of base64 strings');
+    expect(bad({ externalPayloads: 'x' })).toBe('payloads[3].externalPayloads must be an array');
+    expect(bad({ externalPayloads: {} })).toBe('payloads[3].externalPayloads must be an array');
+    for (const size of [1.5, '9007199254740993', true, 'x', -1, '-2']) {
+      expect(bad({ externalPayloads: [{}, { sizeBytes: size }] })).toBe('payloads[3].externalPayloads[1].sizeBytes must be a non-negative integer');
+    }
+    expect(bad({ data: 5 })).toBe('payloads[3].data must be a base64 string');
     expect(bad({ metadata: { encoding: 12 } })).toBe('payloads[3].metadata."encoding" must be a base64 string');
     expect(bad({ metadata: { ['k'.repeat(5000)]: 12 } })).toBe(`payloads[3].metadata."${'k'.repeat(64)}" must be a base64 string`);
     expect(bad({ data: 'not base64 !' })).toBe('payloads[3].data must be a base64 string');
