@@ -128,8 +128,9 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
   function peerOf(socket: TLSSocket): Credentials['certificate'] {
     let peer = peers.get(socket);
     if (peer === undefined) {
-      const raw = socket.authorized ? socket.getPeerCertificate?.() : undefined;
-      peer = raw?.raw && raw.raw.length > 0 ? { der: raw.raw, fingerprint: raw.fingerprint256 } : null;
+      // Without a certificate, getPeerCertificate gives an empty object (no raw bytes).
+      const raw = socket.authorized ? socket.getPeerCertificate() : undefined;
+      peer = raw?.raw ? { der: raw.raw, fingerprint: raw.fingerprint256 } : null;
       peers.set(socket, peer);
     }
     return peer ?? undefined;

@@ -33,10 +33,11 @@ const body = (payloads: unknown[]) => JSON.stringify({ payloads });
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; json?: Record<string, unknown>; text: string }
 
 function call(port: number, ca: string, options: { path?: string; headers?: Record<string, string>; body?: string; cert?: Issued;
-  chain?: string; holdBody?: boolean } = {}): Promise<Reply> & { send?: () => void } {
+  chain?: string; holdBody?: boolean } = {}): Promise<Reply> & { send?: () => void; abort?: () => void } {
   const agent = new Agent({ ca, ...(options.cert ? { cert: options.cert.cert + (options.chain ?? ''), key: options.cert.key } : {}),
     keepAlive: false });
   let send: (() => void) | undefined;
+  let abort: (() => void) | undefined;
   const promise = new Promise<Reply>((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path: options.path ?? '/decode', method: 'POST', agent, servername: 'localhost',
       headers: { 'content-type': 'application/json', 'x-namespace': 'orders', ...options.headers,
@@ -58,11 +59,16 @@ function call(port: number, ca: string, options: { path?: string; headers?: Reco
     if (options.holdBody) {
       req.flushHeaders();
       send = () => req.end(options.body);
+      abort = () => {
+        // Half the body, then the connection drops.
+        req.write((options.body ?? '').slice(0, Math.floor((options.body ?? '').length / 2)));
+        setTimeout(() => req.destroy(), 50);
+      };
     } else {
       req.end(options.body);
     }
   });
-  return Object.assign(promise, { send: () => send?.() });
+  return Object.assign(promise, { send: () => send?.(), abort: () => abort?.() });
 }
 
 describe('the codec server, hardened', () => {
@@ -222,12 +228,32 @@ describe('the codec server, hardened', () => {
       const held = [call(server.port, ca, { headers: auth, body: big, holdBody: true }),
         call(server.port, ca, { headers: auth, body: big, holdBody: true })];
       await new Promise((r) => setTimeout(r, 300));
+      const inFlight = async () => Number(/codec_server_in_flight_body_bytes (\d+)/
+        .exec(await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text())?.[1]);
+      // Each is admitted by the length it declares.
+      expect(await inFlight()).toBe(2 * Buffer.byteLength(big));
       const third = await call(server.port, ca, { headers: auth, body: big });
-      expect({ status: third.status, error: third.json?.error, retry: third.headers['retry-after'] })
-        .toEqual({ status: 503, error: 'BUSY', retry: '1' });
+      expect({ status: third.status, json: third.json, retry: third.headers['retry-after'] }).toEqual({ status: 503, retry: '1',
+        json: { error: 'BUSY', message: 'the codec server is serving as many bytes as its memory allows: retry shortly' } });
       held.forEach((h) => h.send?.());
       expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
+      expect(await inFlight()).toBe(0);
       expect((await call(server.port, ca, { headers: auth, body: big })).status).toBe(200);
+    });
+
+    it('does give back the bytes of an upload the caller dropped halfway', async () => {
+      const big = body([payloadToJson({ metadata: { encoding: Buffer.from('json/plain') }, data: randomBytes(40 * 1024) })]);
+      const dropped = call(server.port, ca, { headers: { authorization: `Bearer ${key.key}` }, body: big, holdBody: true });
+      const failed = dropped.catch((e: Error) => e);
+      await new Promise((r) => setTimeout(r, 200));
+      dropped.abort?.();
+      await failed;
+      const inFlight = async () => Number(/codec_server_in_flight_body_bytes (\d+)/
+        .exec(await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text())?.[1]);
+      for (let i = 0; i < 50 && await inFlight() !== 0; i += 1) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(await inFlight()).toBe(0);
     });
 
     it('does bound what one request may decompress to in all (four times the body limit), not only per payload', async () => {
