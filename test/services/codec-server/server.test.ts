@@ -290,8 +290,12 @@ describe('CORS', () => {
 
 describe('operations', () => {
   test('a new active key is picked up from the folder without a restart', async () => {
+    const before = logs.length;
     writeKeys({ active: 'k2' });
     await new Promise((r) => setTimeout(r, 2200));
+    const reloaded = logs.slice(before).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'keys reloaded');
+    expect(reloaded).toEqual([expect.objectContaining({ what: 'keys', namespaces: ['orders'] })]);
     const reply = await call('/encode', { headers: await asUser('wally'), body: body([plain(1)]) });
     const [payload] = reply.json?.payloads as { metadata: Record<string, string> }[];
     expect(Buffer.from(payload.metadata['encryption-key-id'], 'base64').toString()).toBe('k2');
@@ -312,7 +316,28 @@ describe('operations', () => {
     }
   });
 
+  test('a policy that does not read is reported and the previous one stays; a good one is read again', async () => {
+    const before = logs.length;
+    writeFileSync(config.policyFile, '{"rules": [ {"name": "x"');
+    await new Promise((r) => setTimeout(r, 1500));
+    const failed = logs.slice(before).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.what === 'policy');
+    expect(failed[0]).toMatchObject({ msg: 'policy not reloaded; the previous policy stay in use', err: expect.any(String) });
+    expect((await call('/decode', { headers: await asUser('rita'), body: body([encrypted(1)]) })).status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
+    expect(metrics).toMatch(/codec_server_reload_failures_total\{what="policy"\} [1-9]/);
+    const restored = logs.length;
+    writeFileSync(config.policyFile, JSON.stringify({ rules: [...POLICY.rules, { name: 'extra', jwt: { subject: 'ed' }, grants: { orders: 'read' } }] }));
+    await new Promise((r) => setTimeout(r, 1500));
+    writeFileSync(config.policyFile, JSON.stringify(POLICY));
+    const lines = logs.slice(restored).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const back = lines.find((l) => l.msg === 'policy reloaded');
+    expect(back).toMatchObject({ what: 'policy' });
+    expect(back).not.toHaveProperty('namespaces');
+  });
+
   test('health and metrics on the plain HTTP port', async () => {
+    expect((await fetch(`http://127.0.0.1:${server.httpPort}/elsewhere`)).status).toBe(404);
     expect((await fetch(`http://127.0.0.1:${server.httpPort}/healthz`)).status).toBe(200);
     const metrics = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
     expect(metrics).toMatch(/codec_server_requests_total\{operation="decode",status="200"\} \d+/);
