@@ -49,7 +49,8 @@ export default {
   concurrency: 2,
   timeoutMS: 5000,
   tempDirName: `.stryker-tmp-${name}`,
-  ignorePatterns: ['dist', 'artifacts', 'reports', '.e2e'],
+  // Every group's sandbox is left out of the others' (groups may run side by side).
+  ignorePatterns: ['dist', 'artifacts', 'reports', '.e2e', '.stryker-tmp*'],
   disableTypeChecks: '{lib,services,test,cli}/**/*.ts',
   ignoreStatic: group.ignoreStatic,
 };
