@@ -1,0 +1,122 @@
+/**
+ * The proxy's sessions to the frontend, against an HTTP/2 server on loopback that requires the proxy's client
+ * certificate: the pool, reloads of the certificate files, a frontend going away, closing.
+ */
+import { createSecureServer, Http2SecureServer, ServerHttp2Session } from 'node:http2';
+import { AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { Upstream } from '../../../services/authorizer-proxy/upstream';
+import { issue, testPki, TestPki } from './test-pki';
+
+let pki: TestPki;
+let server: Http2SecureServer;
+let port: number;
+const sessions: ServerHttp2Session[] = [];
+
+beforeAll(async () => {
+  pki = await testPki();
+  server = createSecureServer({ cert: pki.frontendServer.cert + pki.frontendCa.cert, key: pki.frontendServer.key, ca: pki.root.cert,
+    requestCert: true, rejectUnauthorized: true });
+  server.on('session', (s) => sessions.push(s));
+  server.on('stream', (stream) => stream.respond({ ':status': 200 }, { endStream: true }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+
+afterAll(async () => {
+  for (const s of sessions) {
+    s.destroy();
+  }
+  await new Promise((resolve) => server.close(resolve));
+});
+
+jest.setTimeout(20_000);
+
+function upstream(options: { poolSize?: number; drainMs?: number; certFile?: string; keyFile?: string } = {}): Upstream {
+  return new Upstream({ address: `127.0.0.1:${port}`, serverName: 'temporal-frontend.temporal.svc.cluster.local',
+    caFile: pki.file('up-frontend-ca.crt', pki.frontendCa.cert),
+    certFile: options.certFile ?? pki.file('up-client.crt', pki.proxyClient.cert + pki.platformCa.cert),
+    keyFile: pki.file('up-client.key', pki.proxyClient.key), ...options });
+}
+
+/** One request over `session`: the frontend's status. */
+function get(session: ReturnType<Upstream['session']>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = session.request({ ':path': '/' });
+    req.on('response', (h) => resolve(Number(h[':status'])));
+    req.on('error', reject);
+    req.setTimeout(5_000, () => reject(new Error('no answer within 5 s')));
+    req.end();
+  });
+}
+
+describe('Upstream', () => {
+  it('does spread calls over a pool of sessions, round robin, two by default', async () => {
+    const two = upstream();
+    const [a, b, c] = [two.session(), two.session(), two.session()];
+    expect(a).not.toBe(b);
+    expect(c).toBe(a);
+    expect(await Promise.all([get(a), get(b)])).toEqual([200, 200]);
+    two.close();
+    const three = upstream({ poolSize: 3 });
+    const made = [three.session(), three.session(), three.session(), three.session()];
+    expect(new Set(made).size).toBe(3);
+    expect(made[3]).toBe(made[0]);
+    three.close();
+  });
+
+  it('does open a new session where one closed or went away', async () => {
+    const up = upstream({ poolSize: 1 });
+    const first = up.session();
+    expect(await get(first)).toBe(200);
+    first.destroy();
+    await new Promise((r) => setImmediate(r));
+    const second = up.session();
+    expect(second).not.toBe(first);
+    expect(await get(second)).toBe(200);
+    // The frontend goes away (a rollout): new calls go over a new session.
+    const goingAway = sessions[sessions.length - 1];
+    goingAway.goaway();
+    await new Promise((r) => setTimeout(r, 100));
+    const third = up.session();
+    expect(third).not.toBe(second);
+    expect(await get(third)).toBe(200);
+    up.close();
+  });
+
+  it('does keep its sessions while the certificate files stay the same, and move new calls to new ones when they change', async () => {
+    const certFile = pki.file('up-rotating.crt', pki.proxyClient.cert + pki.platformCa.cert);
+    const keyFile = pki.file('up-rotating.key', pki.proxyClient.key);
+    const up = upstream({ poolSize: 1, drainMs: 100, certFile, keyFile });
+    const before = up.session();
+    expect(await get(before)).toBe(200);
+    expect(up.reload()).toBe(false);
+    expect(up.session()).toBe(before);
+    const renewed = await issue({ commonName: 'proxy', usages: ['digital signature', 'client auth'],
+      uris: ['spiffe://cluster.local/ns/temporal/temporal-platform/authorizer-proxy'] }, pki.platformCa);
+    writeFileSync(certFile, renewed.cert + pki.platformCa.cert);
+    writeFileSync(pki.file('up-rotating.key', renewed.key), renewed.key);
+    expect(up.reload()).toBe(true);
+    const after = up.session();
+    expect(after).not.toBe(before);
+    expect(await get(after)).toBe(200);
+    // The old session is closed for new calls, and destroyed once the drain time is over.
+    expect(before.closed).toBe(true);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(before.destroyed).toBe(true);
+    up.close();
+  });
+
+  it('does destroy every session, retired ones too, when closed, and refuse new calls', async () => {
+    const certFile = pki.file('up-closing.crt', pki.proxyClient.cert + pki.platformCa.cert);
+    const up = upstream({ poolSize: 2, drainMs: 60_000, certFile });
+    const [a, b] = [up.session(), up.session()];
+    await Promise.all([get(a), get(b)]);
+    writeFileSync(certFile, `${pki.proxyClient.cert}${pki.platformCa.cert}\n`);
+    expect(up.reload()).toBe(true);
+    const c = up.session();
+    up.close();
+    expect([a.destroyed, b.destroyed, c.destroyed]).toEqual([true, true, true]);
+    expect(() => up.session()).toThrow('the upstream is closed');
+  });
+});
