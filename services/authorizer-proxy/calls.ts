@@ -166,7 +166,7 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
 }
 
 /** The caller's metadata for the frontend: reserved and transport headers dropped, the proxy's token as the only credential. */
-function forwardedHeaders(incoming: IncomingHttpHeaders, path: string, serverName: string, deadlineMs: number | undefined,
+export function forwardedHeaders(incoming: IncomingHttpHeaders, path: string, serverName: string, deadlineMs: number | undefined,
   token: string | undefined, acceptEncoding: boolean): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {
     ':method': 'POST', ':scheme': 'https', ':path': path, ':authority': serverName,
@@ -196,7 +196,7 @@ function forwardedHeaders(incoming: IncomingHttpHeaders, path: string, serverNam
   return out;
 }
 
-function responseHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
+export function responseHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = { ':status': 200 };
   for (const [key, value] of Object.entries(incoming)) {
     if (!key.startsWith(':') && !RESPONSE_DROPPED.has(key) && value !== undefined) {
@@ -207,7 +207,7 @@ function responseHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
 }
 
 /** The status gRPC gives a call whose stream was reset with `code` (as grpc-js and grpc-go map them). */
-function resetStatus(code: number | undefined): [number, string] {
+export function resetStatus(code: number | undefined): [number, string] {
   switch (code) {
     case constants.NGHTTP2_REFUSED_STREAM:
       return [Status.UNAVAILABLE, 'the frontend refused the call (REFUSED_STREAM)'];
