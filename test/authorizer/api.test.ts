@@ -65,3 +65,32 @@ describe('the API table', () => {
     expect([...API_METHODS.values()].filter((m) => m.worker).map((m) => m.name).sort()).toEqual([...WORKER_APIS].sort());
   });
 });
+
+describe('the API table, entry by entry where the protos cannot tell', () => {
+  it('does mark exactly the APIs that can name a namespace by id, with the id field', () => {
+    const byId = [...API_METHODS.values()].filter((m) => m.namespaceIdField !== undefined).map((m) => [m.name, m.namespaceIdField]);
+    expect(byId).toEqual([['DescribeNamespace', 2], ['DeleteNamespace', 2]]);
+    expect(apiByName('StartWorkflowExecution')).not.toHaveProperty('namespaceIdField');
+  });
+
+  it('does give a namespace field to namespace APIs only', () => {
+    for (const m of API_METHODS.values()) {
+      expect(m.namespaceField !== undefined).toBe(m.scope === 'namespace');
+    }
+    expect(apiByName('GetClusterInfo')).not.toHaveProperty('namespaceField');
+  });
+
+  it('does serve the health Watch as a streaming cluster read, not a health check', () => {
+    expect(apiMethod('/grpc.health.v1.Health/Watch')).toStrictEqual({ path: '/grpc.health.v1.Health/Watch', name: 'Watch', scope: 'cluster',
+      access: 'read', worker: false, serverStreaming: true });
+    expect(apiMethod('/grpc.health.v1.Health/Check')).toMatchObject({ health: true });
+  });
+
+  it('does look an API up by its full path exactly, or by its name', () => {
+    const path = '/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution';
+    expect(apiByName(path)?.name).toBe('StartWorkflowExecution');
+    expect(apiByName('/other.Service/StartWorkflowExecution')).toBeUndefined();
+    expect(apiByName('StartWorkflowExecution')?.path).toBe(path);
+    expect(apiByName('NoSuchApi')).toBeUndefined();
+  });
+});
