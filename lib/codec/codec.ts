@@ -102,7 +102,7 @@ export function isEncrypted(payload: Payload): boolean {
  * marker (`gzip`, or empty without compression), as UTF-8, each separated from the next by one NUL byte. Namespace
  * names and key ids never contain NUL (both are validated), so no two inputs give the same bytes.
  */
-export function formatAssociatedData(namespace: string, keyId: string, compression: string | undefined): Buffer {
+export function formatAssociatedData(namespace: string, keyId: string, compression: string | undefined): Uint8Array {
   return Buffer.from([ASSOCIATED_DATA_LABEL, FORMAT_V2, namespace, keyId, compression ?? ''].join('\0'), 'utf8');
 }
 

@@ -39,8 +39,8 @@ const V2 = { ...V1, 'encryption-format': '2', 'encryption-namespace': 'orders' }
 
 describe('format 2 byte for byte', () => {
   test('the associated data: label, version, namespace, key id and compression marker, separated by NUL', () => {
-    expect(formatAssociatedData('orders', 'k1', undefined).toString('utf8')).toBe('secure-temporal/payload-encryption\u00002\u0000orders\u0000k1\u0000');
-    expect(formatAssociatedData('orders', 'k1', 'gzip').toString('utf8')).toBe('secure-temporal/payload-encryption\u00002\u0000orders\u0000k1\u0000gzip');
+    expect(Buffer.from(formatAssociatedData('orders', 'k1', undefined)).toString('utf8')).toBe('secure-temporal/payload-encryption\u00002\u0000orders\u0000k1\u0000');
+    expect(Buffer.from(formatAssociatedData('orders', 'k1', 'gzip')).toString('utf8')).toBe('secure-temporal/payload-encryption\u00002\u0000orders\u0000k1\u0000gzip');
   });
 
   test('a payload built by hand to the documented format decodes, with and without compression', () => {
