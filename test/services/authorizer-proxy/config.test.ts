@@ -47,8 +47,8 @@ describe('the proxy\'s configuration from the environment', () => {
       publishDelaySeconds: 3600 });
     expect(config.oidc).toStrictEqual({ issuer: 'https://idp', audience: 't', jwksUri: 'https://idp/jwks', maxStaleSeconds: 604800 });
     expect(config.apiKeysFile).toBe('/k/api-keys.json');
-    expect(config.limits).toStrictEqual({ maxConnections: 1, maxConcurrentStreams: 10000, connectionIdleSeconds: 10, connectionMaxAgeSeconds: 60,
-      maxMessageBytes: 1048576, maxBufferedBytes: 1048576 });
+    expect(config.limits).toStrictEqual({ maxConnections: 1, maxConcurrentStreams: 10000, connectionIdleSeconds: 10,
+      connectionMaxAgeSeconds: 60, maxMessageBytes: 1048576, maxBufferedBytes: 1048576 });
     expect([config.reloadSeconds, config.logLevel]).toEqual([600, 'debug']);
   });
 
