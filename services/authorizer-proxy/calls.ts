@@ -71,7 +71,7 @@ const RESPONSE_DROPPED = new Set([':status', 'content-length', 'date']);
 const CLUSTER_INFO_FOR_ALL = [1, 2, 4, 5];
 
 /** The first message of a call, and what came after it. */
-interface FirstMessage {
+export interface FirstMessage {
   /** The message's frame as it came (the 5-byte prefix and the message); none once the proxy decompressed it. */
   readonly frame?: Buffer;
   readonly compressed: boolean;
@@ -87,7 +87,7 @@ interface FirstMessage {
  * `limit` (`tooLarge` says how), and past the shared budget, which counts bytes as they arrive (a caller that declares a
  * large message and sends nothing holds nothing). The message is copied, as it arrives, into one buffer of its size.
  */
-function readFirstMessage(stream: ServerHttp2Stream, limit: number, budget: ByteBudget, reserved: { bytes: number },
+export function readFirstMessage(stream: ServerHttp2Stream, limit: number, budget: ByteBudget, reserved: { bytes: number },
   tooLarge: (length: number) => CallError): Promise<FirstMessage> {
   return new Promise((resolve, reject) => {
     let head: Buffer = Buffer.alloc(0);
