@@ -195,6 +195,51 @@ describe('the proxy\'s data path', () => {
     });
   });
 
+  describe('what the proxy decides on, and what its audit line says', () => {
+    const settle = () => new Promise((r) => setTimeout(r, 100));
+
+    it('does let an allowed call through, with the caller, the rules and the namespace in the audit line', async () => {
+      expect((await call(worker(), WORKFLOW('StartWorkflowExecution'), start('orders'))).code).toBe(0);
+      await settle();
+      expect(audit[audit.length - 1]).toMatchObject({ identity: 'spiffe://cluster.local/ns/orders/temporal-client/orders-worker', auth: 'mtls',
+        api: 'StartWorkflowExecution', namespace: 'orders', decision: 'allow', rules: ['orders-workers'] });
+    });
+
+    it('does refuse a temporal-namespace header that names another namespace than the message, and ignore an empty one', async () => {
+      const other = new Metadata();
+      other.set('temporal-namespace', 'billing');
+      expect(await call(worker(), WORKFLOW('StartWorkflowExecution'), start('orders'), other)).toMatchObject({ code: status.PERMISSION_DENIED,
+        details: 'the temporal-namespace header and the request name different namespaces' });
+      await settle();
+      expect(audit[audit.length - 1]).toMatchObject({ decision: 'deny', reason: 'namespace header and message disagree', namespace: 'orders' });
+      const empty = await raw({ ':path': WORKFLOW('StartWorkflowExecution'), 'temporal-namespace': '' }, framed(start('orders')));
+      expect(empty.trailers?.['grpc-status']).toBe('0');
+      const same = new Metadata();
+      same.set('temporal-namespace', 'orders');
+      expect((await call(worker(), WORKFLOW('StartWorkflowExecution'), start('orders'), same)).code).toBe(0);
+    });
+
+    it('does refuse a namespace named by id, and let an empty id through', async () => {
+      const byId = await call(worker(), WORKFLOW('DescribeNamespace'), request('DescribeNamespaceRequest', { namespace: 'orders', id: 'abc' }));
+      expect(byId).toMatchObject({ code: status.INVALID_ARGUMENT,
+        details: 'DescribeNamespace through the proxy names its namespace by name only: leave the namespace id empty' });
+      await settle();
+      expect(audit[audit.length - 1]).toMatchObject({ decision: 'deny', reason: 'namespace named by id' });
+      expect((await call(worker(), WORKFLOW('DescribeNamespace'), request('DescribeNamespaceRequest', { namespace: 'orders' }))).code).toBe(0);
+    });
+
+    it('does refuse a call that names no namespace as no role permits it, not as a bad name', async () => {
+      const none = await call(worker(), WORKFLOW('StartWorkflowExecution'), start(''));
+      expect(none.code).toBe(status.PERMISSION_DENIED);
+    });
+
+    it('does forward what follows the first message as it came', async () => {
+      const body = Buffer.concat([framed(start('orders')), framed(Buffer.from('second'))]);
+      await raw({ ':path': WORKFLOW('StartWorkflowExecution') }, body);
+      expect(last().body.equals(body)).toBe(true);
+    });
+  });
+
   describe('upstream failures', () => {
     it.each([
       ['a reset with REFUSED_STREAM', (s: ServerHttp2Stream) => s.close(constants.NGHTTP2_REFUSED_STREAM), status.UNAVAILABLE],
