@@ -233,6 +233,26 @@ describe('the proxy\'s data path', () => {
       expect(none.code).toBe(status.PERMISSION_DENIED);
     });
 
+    it('does forward a health check\'s compressed message as it came, with its encoding', async () => {
+      const body = framed(gzipSync(Buffer.alloc(0)), true);
+      const answer = await raw({ ':path': WORKFLOW('GetSystemInfo'), 'grpc-encoding': 'gzip' }, body, undefined);
+      expect(answer.trailers?.['grpc-status'] ?? answer.headers['grpc-status']).toBe('0');
+      expect(last().headers['grpc-encoding']).toBe('gzip');
+      expect(last().body.equals(body)).toBe(true);
+    });
+
+    it('does count a compressed message in the clear against the shared budget', async () => {
+      // Under the message limit in the clear, but together with its compressed bytes past the 1 MiB budget.
+      const message = request('StartWorkflowExecutionRequest', { namespace: 'orders', workflowId: 'z'.repeat(1_047_900) });
+      expect(message.length).toBeLessThanOrEqual(1024 * 1024);
+      const compressed = gzipSync(message);
+      expect(message.length + compressed.length + 5).toBeGreaterThan(1024 * 1024);
+      const answer = await raw({ ':path': WORKFLOW('StartWorkflowExecution'), 'grpc-encoding': 'gzip' }, framed(compressed, true));
+      expect(answer.headers['grpc-status']).toBe(String(status.RESOURCE_EXHAUSTED));
+      expect(decodeURIComponent(String(answer.headers['grpc-message'])))
+        .toBe('the proxy is holding as many request bytes as it may: retry shortly');
+    });
+
     it('does forward what follows the first message as it came', async () => {
       const body = Buffer.concat([framed(start('orders')), framed(Buffer.from('second'))]);
       await raw({ ':path': WORKFLOW('StartWorkflowExecution') }, body);
