@@ -133,7 +133,7 @@ export class TokenSigner {
   public async mint(subject: string, permissions: readonly string[]): Promise<string> {
     const now = this.now();
     const active = this.active();
-    const cacheKey = `${active.kid}\n${subject}\n${permissions.join(',')}`;
+    const cacheKey = JSON.stringify([active.kid, subject, permissions]);
     const cached = this.cache.get(cacheKey);
     if (cached && cached.expires - now > (this.options.ttlSeconds * 1000) / 2) {
       return cached.token;
