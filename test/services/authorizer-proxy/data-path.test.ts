@@ -253,6 +253,24 @@ describe('the proxy\'s data path', () => {
         .toBe('the proxy is holding as many request bytes as it may: retry shortly');
     });
 
+    it('does count calls by API, decision and status, and time them in seconds', async () => {
+      expect((await call(worker(), WORKFLOW('StartWorkflowExecution'), start('orders'))).code).toBe(0);
+      expect((await call(worker(), WORKFLOW('StartWorkflowExecution'), start('billing'))).code).toBe(status.PERMISSION_DENIED);
+      await settle();
+      const registry = running.metrics.registry;
+      const text = await registry.metrics();
+      expect(text).toMatch(/authorizer_proxy_calls_total\{api="StartWorkflowExecution",decision="allow",status="OK"\} [1-9]/);
+      expect(text).toMatch(/authorizer_proxy_calls_total\{api="StartWorkflowExecution",decision="deny",status="PERMISSION_DENIED"\} [1-9]/);
+      const sum = Number(/authorizer_proxy_call_duration_seconds_sum\{api="StartWorkflowExecution",decision="allow"\} ([0-9.e-]+)/
+        .exec(text)?.[1]);
+      const count = Number(/authorizer_proxy_call_duration_seconds_count\{api="StartWorkflowExecution",decision="allow"\} (\d+)/.exec(text)?.[1]);
+      expect(count).toBeGreaterThan(0);
+      expect(sum / count).toBeGreaterThan(0);
+      expect(sum / count).toBeLessThan(10);
+      expect(text).toMatch(/authorizer_proxy_buffered_request_bytes 0/);
+      expect(text).toMatch(/authorizer_proxy_process_cpu_seconds_total/);
+    });
+
     it('does forward what follows the first message as it came', async () => {
       const body = Buffer.concat([framed(start('orders')), framed(Buffer.from('second'))]);
       await raw({ ':path': WORKFLOW('StartWorkflowExecution') }, body);
