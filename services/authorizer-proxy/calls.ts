@@ -387,17 +387,14 @@ class Call {
   }
 
   /**
-   * The caller's identity; refused at once when it presents nothing, and when too many tokens are being verified already
-   * (the security core's Busy). Until then nothing of the body is read: at most a stream window waits unread.
+   * The caller's identity (the security core refuses a call that presents nothing, with its reason), or RESOURCE_EXHAUSTED
+   * when too many tokens are being verified already (its Busy). Until then nothing of the body is read: at most a stream
+   * window waits unread.
    */
   private async authenticate(): Promise<Authenticated> {
-    const authorization = this.headers.authorization;
-    const certificate = this.connection.certificate;
-    if (certificate === undefined && authorization === undefined) {
-      throw new Unauthenticated('the call carries neither a valid client certificate nor a bearer token');
-    }
     try {
-      return await this.context.authenticator.authenticate({ certificate, authorization });
+      return await this.context.authenticator.authenticate({ certificate: this.connection.certificate,
+        authorization: this.headers.authorization });
     } catch (e) {
       throw e instanceof Busy ? new CallError(Status.RESOURCE_EXHAUSTED, 'the proxy is verifying as many calls as it may: retry shortly') : e;
     }

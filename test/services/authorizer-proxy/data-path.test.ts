@@ -263,7 +263,8 @@ describe('the proxy\'s data path', () => {
       expect(text).toMatch(/authorizer_proxy_calls_total\{api="StartWorkflowExecution",decision="deny",status="PERMISSION_DENIED"\} [1-9]/);
       const sum = Number(/authorizer_proxy_call_duration_seconds_sum\{api="StartWorkflowExecution",decision="allow"\} ([0-9.e-]+)/
         .exec(text)?.[1]);
-      const count = Number(/authorizer_proxy_call_duration_seconds_count\{api="StartWorkflowExecution",decision="allow"\} (\d+)/.exec(text)?.[1]);
+      const count = Number(/authorizer_proxy_call_duration_seconds_count\{api="StartWorkflowExecution",decision="allow"\} (\d+)/
+        .exec(text)?.[1]);
       expect(count).toBeGreaterThan(0);
       expect(sum / count).toBeGreaterThan(0);
       expect(sum / count).toBeLessThan(10);
