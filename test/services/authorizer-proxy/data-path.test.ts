@@ -281,19 +281,23 @@ describe('the proxy\'s data path', () => {
 
   describe('upstream failures', () => {
     it.each([
-      ['a reset with REFUSED_STREAM', (s: ServerHttp2Stream) => s.close(constants.NGHTTP2_REFUSED_STREAM), status.UNAVAILABLE],
-      ['a reset with CANCEL', (s: ServerHttp2Stream) => s.close(constants.NGHTTP2_CANCEL), status.CANCELLED],
-      ['a reset with ENHANCE_YOUR_CALM', (s: ServerHttp2Stream) => s.close(constants.NGHTTP2_ENHANCE_YOUR_CALM), status.RESOURCE_EXHAUSTED],
-      ['a reset with INTERNAL_ERROR', (s: ServerHttp2Stream) => s.close(constants.NGHTTP2_INTERNAL_ERROR), status.INTERNAL],
-      ['HTTP 503', (s: ServerHttp2Stream) => s.respond({ ':status': 503 }, { endStream: true }), status.UNAVAILABLE],
-      ['HTTP 404', (s: ServerHttp2Stream) => s.respond({ ':status': 404 }, { endStream: true }), status.UNIMPLEMENTED],
+      ['a reset with REFUSED_STREAM', (s: ServerHttp2Stream) => s.close(constants.NGHTTP2_REFUSED_STREAM), status.UNAVAILABLE,
+        'the frontend refused the call (REFUSED_STREAM)'],
+      ['a reset with CANCEL', (s: ServerHttp2Stream) => s.close(constants.NGHTTP2_CANCEL), status.CANCELLED, 'the frontend cancelled the call'],
+      ['a reset with ENHANCE_YOUR_CALM', (s: ServerHttp2Stream) => s.close(constants.NGHTTP2_ENHANCE_YOUR_CALM), status.RESOURCE_EXHAUSTED,
+        'the frontend asked to slow down (ENHANCE_YOUR_CALM)'],
+      ['a reset with INTERNAL_ERROR', (s: ServerHttp2Stream) => s.close(constants.NGHTTP2_INTERNAL_ERROR), status.INTERNAL,
+        'Received RST_STREAM with code 2'],
+      ['HTTP 503', (s: ServerHttp2Stream) => s.respond({ ':status': 503 }, { endStream: true }), status.UNAVAILABLE, 'the frontend answered HTTP 503'],
+      ['HTTP 404', (s: ServerHttp2Stream) => s.respond({ ':status': 404 }, { endStream: true }), status.UNIMPLEMENTED,
+        'the frontend answered HTTP 404'],
       ['an answer without a status', (s: ServerHttp2Stream) => {
         s.respond({ ':status': 200, 'content-type': 'application/grpc' });
         s.end();
-      }, status.INTERNAL],
-    ])('does map %s to the status gRPC gives it', async (_what, answer, code) => {
+      }, status.INTERNAL, 'the frontend ended the call without a status'],
+    ] as [string, Answer, number, string][])('does map %s to the status gRPC gives it', async (_what, answer, code, details) => {
       frontend.answer.next = answer;
-      expect((await call(worker(), WORKFLOW('StartWorkflowExecution'), start('orders'))).code).toBe(code);
+      expect(await call(worker(), WORKFLOW('StartWorkflowExecution'), start('orders'))).toMatchObject({ code, details });
     });
   });
 
