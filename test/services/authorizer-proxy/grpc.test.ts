@@ -1,6 +1,7 @@
+import { constants, ServerHttp2Stream } from 'node:http2';
 import { deflateSync, gzipSync } from 'node:zlib';
 import {
-  CallError, decompress, encodeMessage, formatTimeout, frame, httpStatusCode, messages, parseTimeout, Status, statusName,
+  answerWithStatus, CallError, decompress, encodeMessage, formatTimeout, frame, httpStatusCode, messages, parseTimeout, Status, statusName,
 } from '../../../services/authorizer-proxy/grpc';
 
 async function callError(run: () => unknown): Promise<string> {
@@ -98,5 +99,52 @@ describe('decompress', () => {
       .toBe(`UNIMPLEMENTED: the message is compressed with ${'y'.repeat(32)}, which the proxy does not read`);
     expect(await callError(() => decompress(text, 'gzip', 1000))).toBe('INTERNAL: the compressed message does not decompress');
     expect(await callError(() => decompress(gzipSync(text), 'deflate', 1000))).toBe('INTERNAL: the compressed message does not decompress');
+  });
+});
+
+describe('answerWithStatus', () => {
+  /** A stream that records what is done to it. */
+  function fakeStream(state: Partial<Record<'destroyed' | 'closed' | 'headersSent' | 'readableEnded', boolean>> = {}, respondThrows = false) {
+    const calls: unknown[][] = [];
+    const stream = { destroyed: false, closed: false, headersSent: false, readableEnded: false, ...state,
+      respond: (...args: unknown[]) => {
+        calls.push(['respond', ...args]);
+        if (respondThrows) {
+          throw new Error('the stream is gone');
+        }
+      },
+      close: (code: number) => calls.push(['close', code]) };
+    return { stream: stream as unknown as ServerHttp2Stream, calls };
+  }
+
+  it('does answer trailers-only with the status and its encoded message, and stop the caller sending', () => {
+    const { stream, calls } = fakeStream();
+    answerWithStatus(stream, Status.PERMISSION_DENIED, 'no role on billing permits this: 100%');
+    expect(calls).toEqual([
+      ['respond', { ':status': 200, 'content-type': 'application/grpc', 'grpc-status': '7', 'grpc-message': 'no role on billing permits this: 100%25' },
+        { endStream: true }],
+      ['close', constants.NGHTTP2_NO_ERROR],
+    ]);
+  });
+
+  it('does not reset a stream whose caller had finished sending', () => {
+    const { stream, calls } = fakeStream({ readableEnded: true });
+    answerWithStatus(stream, Status.INTERNAL, 'x');
+    expect(calls.map((c) => c[0])).toEqual(['respond']);
+  });
+
+  it('does nothing to a stream that is gone or already answered', () => {
+    for (const state of [{ destroyed: true }, { closed: true }, { headersSent: true }]) {
+      const { stream, calls } = fakeStream(state);
+      answerWithStatus(stream, Status.INTERNAL, 'x');
+      expect(calls).toEqual([]);
+    }
+  });
+
+  it('does reset the stream when the answer cannot be written', () => {
+    const { stream, calls } = fakeStream({}, true);
+    answerWithStatus(stream, Status.INTERNAL, 'x');
+    expect(calls.map((c) => c[0])).toEqual(['respond', 'close']);
+    expect(calls[1]).toEqual(['close', constants.NGHTTP2_INTERNAL_ERROR]);
   });
 });
