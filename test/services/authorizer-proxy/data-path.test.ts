@@ -272,6 +272,18 @@ describe('the proxy\'s data path', () => {
       expect(text).toMatch(/authorizer_proxy_process_cpu_seconds_total/);
     });
 
+    it('does write who was refused for want of credentials, and a health check as anonymous', async () => {
+      const refused = await call(clientOf(pki, running.grpcPort), WORKFLOW('StartWorkflowExecution'), start('orders'));
+      expect(refused).toMatchObject({ code: status.UNAUTHENTICATED, details: 'the call carries neither a valid client certificate nor a bearer token' });
+      await settle();
+      expect(audit[audit.length - 1]).toMatchObject({ identity: 'unknown', auth: 'none', api: 'StartWorkflowExecution', decision: 'deny',
+        reason: 'the call carries neither a valid client certificate nor a bearer token' });
+      expect((await call(clientOf(pki, running.grpcPort), WORKFLOW('GetSystemInfo'), Buffer.alloc(0))).code).toBe(0);
+      await settle();
+      expect(audit[audit.length - 1]).toMatchObject({ identity: 'anonymous', auth: 'none', api: 'GetSystemInfo', decision: 'allow',
+        reason: 'health check' });
+    });
+
     it('does forward what follows the first message as it came', async () => {
       const body = Buffer.concat([framed(start('orders')), framed(Buffer.from('second'))]);
       await raw({ ':path': WORKFLOW('StartWorkflowExecution') }, body);
