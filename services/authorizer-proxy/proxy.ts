@@ -143,8 +143,9 @@ function peerCertificate(session: Http2Session): Credentials['certificate'] {
   if (!socket.authorized) {
     return undefined;
   }
+  // An authorized socket has a certificate; without one, getPeerCertificate gives an empty object (no raw bytes).
   const peer = socket.getPeerCertificate();
-  return peer?.raw && peer.raw.length > 0 ? { der: peer.raw, fingerprint: peer.fingerprint256 } : undefined;
+  return peer.raw ? { der: peer.raw, fingerprint: peer.fingerprint256 } : undefined;
 }
 
 export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
