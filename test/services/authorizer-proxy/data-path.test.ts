@@ -9,6 +9,7 @@ import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { createSecureContext } from 'node:tls';
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
+import { temporal } from '@temporalio/proto';
 import { createApiKey } from '../../../lib/authorizer/api-keys';
 import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
 import { RunningProxy } from '../../../services/authorizer-proxy/proxy';
@@ -282,6 +283,21 @@ describe('the proxy\'s data path', () => {
       await settle();
       expect(audit[audit.length - 1]).toMatchObject({ identity: 'anonymous', auth: 'none', api: 'GetSystemInfo', decision: 'allow',
         reason: 'health check' });
+    });
+
+    it('does narrow ListNamespaces to the namespaces the caller holds a role on, and only that answer', async () => {
+      const { ListNamespacesResponse } = temporal.api.workflowservice.v1;
+      // The raw frontend answers with the bytes it was sent: a list of three namespaces.
+      const all = Buffer.from(ListNamespacesResponse.encode({ namespaces: ['orders', 'billing', 'audit'].map((name) => ({
+        namespaceInfo: { name } })) as never, nextPageToken: Buffer.from('next') }).finish());
+      const listed = await call(worker(), WORKFLOW('ListNamespaces'), all);
+      expect(listed.code).toBe(0);
+      const narrowed = ListNamespacesResponse.decode(listed.response as Buffer);
+      expect(narrowed.namespaces.map((n) => n.namespaceInfo?.name)).toEqual(['orders']);
+      expect(Buffer.from(narrowed.nextPageToken).toString()).toBe('next');
+      // Any other answer goes back as it came.
+      const body = start('orders');
+      expect(((await call(worker(), WORKFLOW('StartWorkflowExecution'), body)).response as Buffer).equals(body)).toBe(true);
     });
 
     it('does forward what follows the first message as it came', async () => {
