@@ -300,6 +300,25 @@ describe('the proxy\'s data path', () => {
       expect(((await call(worker(), WORKFLOW('StartWorkflowExecution'), body)).response as Buffer).equals(body)).toBe(true);
     });
 
+    it('does forward what the caller sends after the first message, as it comes', async () => {
+      const session = h2connect(`https://127.0.0.1:${running.grpcPort}`, { ca: pki.frontendCa.cert + pki.root.cert,
+        servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local', cert: pki.worker.cert, key: pki.worker.key });
+      const first = framed(start('orders'));
+      const second = framed(Buffer.from('later'));
+      const grpcStatus = await new Promise<string | undefined>((resolve, reject) => {
+        const stream = session.request({ ':method': 'POST', ':path': WORKFLOW('StartWorkflowExecution'), 'content-type': 'application/grpc',
+          te: 'trailers' });
+        stream.on('trailers', (t) => resolve(t['grpc-status'] as string));
+        stream.on('error', reject);
+        stream.resume();
+        stream.write(first);
+        setTimeout(() => stream.end(second), 200);
+      });
+      session.close();
+      expect(grpcStatus).toBe('0');
+      expect(last().body.equals(Buffer.concat([first, second]))).toBe(true);
+    });
+
     it('does forward what follows the first message as it came', async () => {
       const body = Buffer.concat([framed(start('orders')), framed(Buffer.from('second'))]);
       await raw({ ':path': WORKFLOW('StartWorkflowExecution') }, body);
