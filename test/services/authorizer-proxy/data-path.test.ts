@@ -348,6 +348,26 @@ describe('the proxy\'s data path', () => {
     });
   });
 
+  describe('answers the proxy must read to narrow', () => {
+    const answering = (body: Buffer): Answer => (stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(body);
+    };
+
+    it('does refuse a narrowed answer the frontend compressed, or that is not a message', async () => {
+      frontend.answer.next = answering(framed(gzipSync(Buffer.from([0x0a, 0])), true));
+      expect(await call(worker(), WORKFLOW('ListNamespaces'), Buffer.alloc(0)))
+        .toMatchObject({ code: status.INTERNAL, details: 'the frontend compressed an answer the proxy must read' });
+      frontend.answer.next = answering(framed(Buffer.from([0x0a, 0x05, 0x01])));
+      expect(await call(worker(), WORKFLOW('ListNamespaces'), Buffer.alloc(0)))
+        .toMatchObject({ code: status.INTERNAL, details: 'the proxy could not read the answer' });
+      frontend.answer.next = answering(framed(Buffer.from([0x0a, 0x05, 0x01])).subarray(0, 4));
+      expect(await call(worker(), WORKFLOW('ListNamespaces'), Buffer.alloc(0)))
+        .toMatchObject({ code: status.INTERNAL, details: 'the frontend\'s answer ends inside a message prefix' });
+    });
+  });
+
   describe('bounds', () => {
     it('does hold nothing for a call that declares a message and sends none, and end it after the first-message time', async () => {
       const session = h2connect(`https://127.0.0.1:${running.grpcPort}`, { ca: pki.frontendCa.cert + pki.root.cert,
