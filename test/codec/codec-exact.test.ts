@@ -6,22 +6,15 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import {
-  CodecError, decryptPayload, encryptPayload, EncryptionCodec, formatAssociatedData, isEncrypted, KeyRing, Payload, serializePayload,
+  decryptPayload, encryptPayload, EncryptionCodec, formatAssociatedData, isEncrypted, KeyRing, Payload, serializePayload,
 } from '../../lib/codec';
+import { codecFailure } from './failure';
 
 const K1 = randomBytes(32);
 const keys = new KeyRing({ k1: K1, k2: randomBytes(32) }, 'k1');
 const text = (s: string) => new Uint8Array(Buffer.from(s));
 const plain: Payload = { metadata: { encoding: text('json/plain') }, data: text('"hello"') };
 
-function failure(run: () => unknown): string {
-  try {
-    run();
-  } catch (e) {
-    return e instanceof CodecError ? `${e.code}: ${e.message}` : `not a CodecError: ${String(e)}`;
-  }
-  return 'no failure';
-}
 
 /** A payload encrypted by hand with K1: the metadata given, AES-256-GCM over `inner` with `aad` when given. */
 function byHand(metadata: Record<string, string>, inner: Uint8Array, aad?: Buffer): Payload {
@@ -55,47 +48,47 @@ describe('format 2 byte for byte', () => {
 
 describe('failures, each with its code and message', () => {
   test('format and namespace', () => {
-    expect(failure(() => decryptPayload(byHand({ ...V2, 'encryption-format': '3' }, serializePayload(plain)), keys, { namespace: 'orders' })))
+    expect(codecFailure(() => decryptPayload(byHand({ ...V2, 'encryption-format': '3' }, serializePayload(plain)), keys, { namespace: 'orders' })))
       .toBe('MALFORMED: unknown encryption-format "3": this codec reads formats 1 and 2');
-    expect(failure(() => decryptPayload(byHand({ ...V2, 'encryption-format': 'x'.repeat(40) }, serializePayload(plain)), keys)))
+    expect(codecFailure(() => decryptPayload(byHand({ ...V2, 'encryption-format': 'x'.repeat(40) }, serializePayload(plain)), keys)))
       .toBe(`MALFORMED: unknown encryption-format "${'x'.repeat(32)}": this codec reads formats 1 and 2`);
     const noNamespace: Record<string, string> = { ...V2 };
     delete noNamespace['encryption-namespace'];
-    expect(failure(() => decryptPayload(byHand(noNamespace, serializePayload(plain)), keys, { namespace: 'orders' })))
+    expect(codecFailure(() => decryptPayload(byHand(noNamespace, serializePayload(plain)), keys, { namespace: 'orders' })))
       .toBe('MALFORMED: the payload is of format 2 and names no namespace (metadata encryption-namespace is missing)');
     const long = 'n'.repeat(300);
-    expect(failure(() => decryptPayload(byHand({ ...V2, 'encryption-namespace': long }, serializePayload(plain)), keys)))
+    expect(codecFailure(() => decryptPayload(byHand({ ...V2, 'encryption-namespace': long }, serializePayload(plain)), keys)))
       .toBe(`WRONG_NAMESPACE: the payload is bound to namespace "${'n'.repeat(255)}": decode it with the namespace option of the ` +
         'namespace it was read from (e.g. new EncryptionCodec(keys, { namespace: "orders" }))');
     const elsewhere = byHand({ ...V2, 'encryption-namespace': long }, serializePayload(plain));
-    expect(failure(() => decryptPayload(elsewhere, keys, { namespace: 'billing' })))
+    expect(codecFailure(() => decryptPayload(elsewhere, keys, { namespace: 'billing' })))
       .toBe(`WRONG_NAMESPACE: the payload is bound to namespace "${'n'.repeat(255)}", not "billing": decode it with its own namespace's ` +
         'key ring and namespace');
   });
 
   test('the namespace option', () => {
-    expect(failure(() => new EncryptionCodec(keys, { encodeFormat: 2 })))
+    expect(codecFailure(() => new EncryptionCodec(keys, { encodeFormat: 2 })))
       .toBe('INVALID_NAMESPACE: format 2 binds payloads to a namespace: give the namespace option, e.g. { namespace: "orders" }');
-    expect(failure(() => new EncryptionCodec(keys, { namespace: 'bad name' }))).toMatch(/^INVALID_NAMESPACE: the namespace option "bad name" is not a Temporal namespace name/);
-    expect(failure(() => decryptPayload(encryptPayload(plain, keys, { namespace: 'orders' }), keys, { namespace: 'bad name' })))
+    expect(codecFailure(() => new EncryptionCodec(keys, { namespace: 'bad name' }))).toMatch(/^INVALID_NAMESPACE: the namespace option "bad name" is not a Temporal namespace name/);
+    expect(codecFailure(() => decryptPayload(encryptPayload(plain, keys, { namespace: 'orders' }), keys, { namespace: 'bad name' })))
       .toMatch(/^INVALID_NAMESPACE: the namespace option "bad name" is not a Temporal namespace name/);
   });
 
   test('key ids and short data', () => {
     const noKey: Record<string, string> = { ...V1 };
     delete noKey['encryption-key-id'];
-    expect(failure(() => decryptPayload(byHand(noKey, serializePayload(plain)), keys)))
+    expect(codecFailure(() => decryptPayload(byHand(noKey, serializePayload(plain)), keys)))
       .toBe('UNKNOWN_KEY: the payload names no key (metadata encryption-key-id is missing)');
-    expect(failure(() => decryptPayload(byHand({ ...V1, 'encryption-key-id': '' }, serializePayload(plain)), keys)))
+    expect(codecFailure(() => decryptPayload(byHand({ ...V1, 'encryption-key-id': '' }, serializePayload(plain)), keys)))
       .toBe('UNKNOWN_KEY: the payload names no key (metadata encryption-key-id is missing)');
-    expect(failure(() => decryptPayload(byHand({ ...V1, 'encryption-key-id': 'z'.repeat(100) }, serializePayload(plain)), keys)))
+    expect(codecFailure(() => decryptPayload(byHand({ ...V1, 'encryption-key-id': 'z'.repeat(100) }, serializePayload(plain)), keys)))
       .toBe(`UNKNOWN_KEY: the payload's key "${'z'.repeat(64)}" is not in the key ring`);
-    expect(failure(() => decryptPayload({ ...byHand(V1, serializePayload(plain)), data: new Uint8Array(27) }, keys)))
+    expect(codecFailure(() => decryptPayload({ ...byHand(V1, serializePayload(plain)), data: new Uint8Array(27) }, keys)))
       .toBe('MALFORMED: the encrypted data is 27 bytes, shorter than a nonce and a tag');
-    expect(failure(() => decryptPayload({ ...byHand(V1, serializePayload(plain)), data: undefined }, keys)))
+    expect(codecFailure(() => decryptPayload({ ...byHand(V1, serializePayload(plain)), data: undefined }, keys)))
       .toBe('MALFORMED: the encrypted data is 0 bytes, shorter than a nonce and a tag');
     const underK1 = byHand(V1, serializePayload(plain));
-    expect(failure(() => decryptPayload({ ...underK1, metadata: { ...underK1.metadata, 'encryption-key-id': text('k2') } }, keys))).toBe('DECRYPT_FAILED: the payload does not authenticate with key "k2": it was altered, or ' +
+    expect(codecFailure(() => decryptPayload({ ...underK1, metadata: { ...underK1.metadata, 'encryption-key-id': text('k2') } }, keys))).toBe('DECRYPT_FAILED: the payload does not authenticate with key "k2": it was altered, or ' +
       'encrypted with another key');
   });
 
@@ -106,15 +99,15 @@ describe('failures, each with its code and message', () => {
   });
 
   test('compression: an unknown marker, a body that is no gzip, and the limits', () => {
-    expect(failure(() => decryptPayload(byHand({ ...V1, 'encryption-compression': 'x'.repeat(40) }, serializePayload(plain)), keys)))
+    expect(codecFailure(() => decryptPayload(byHand({ ...V1, 'encryption-compression': 'x'.repeat(40) }, serializePayload(plain)), keys)))
       .toBe(`MALFORMED: unknown encryption-compression "${'x'.repeat(32)}"`);
     // Format 1 carries no associated data, so a marker added to it reaches the decompression.
-    expect(failure(() => decryptPayload(byHand({ ...V1, 'encryption-compression': 'gzip' }, serializePayload(plain)), keys)))
+    expect(codecFailure(() => decryptPayload(byHand({ ...V1, 'encryption-compression': 'gzip' }, serializePayload(plain)), keys)))
       .toBe('MALFORMED: the compressed payload does not decompress');
     const size = serializePayload(plain).length;
     const gz = byHand({ ...V1, 'encryption-compression': 'gzip' }, gzipSync(serializePayload(plain)));
     expect(Buffer.from(decryptPayload(gz, keys, { maxDecompressedBytes: size }).data ?? []).toString()).toBe('"hello"');
-    expect(failure(() => decryptPayload(gz, keys, { maxDecompressedBytes: size - 1 })))
+    expect(codecFailure(() => decryptPayload(gz, keys, { maxDecompressedBytes: size - 1 })))
       .toBe(`TOO_LARGE: the payload decompresses to more than ${size - 1} bytes`);
   });
 
@@ -126,8 +119,8 @@ describe('failures, each with its code and message', () => {
     expect(budget.remaining).toBe(size + 1);
     decryptPayload(gz, keys, { budget });
     expect(budget.remaining).toBe(1);
-    expect(failure(() => decryptPayload(gz, keys, { budget }))).toBe('TOO_LARGE: the payload decompresses to more than 1 bytes');
-    expect(failure(() => decryptPayload(gz, keys, { budget: { remaining: 0 } }))).toBe('TOO_LARGE: the request decompresses to more than its budget');
+    expect(codecFailure(() => decryptPayload(gz, keys, { budget }))).toBe('TOO_LARGE: the payload decompresses to more than 1 bytes');
+    expect(codecFailure(() => decryptPayload(gz, keys, { budget: { remaining: 0 } }))).toBe('TOO_LARGE: the request decompresses to more than its budget');
     // Uncompressed payloads are counted too, and are never refused by it.
     const flat = { remaining: 0 };
     decryptPayload(byHand(V1, serializePayload(plain)), keys, { budget: flat });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { CodecError, KeyRing, NamespaceKeyRings, requireNamespace, keyFolderDigest, watchedKeyRing } from '../../lib/codec';
 import { secretKey } from '../../lib/codec/secret-keys';
 import { codecInFlightBudget } from '../../lib/codec/server-env';
+import { codecFailure } from './failure';
 
 let root: string;
 beforeEach(() => {
@@ -29,37 +30,29 @@ function folder(files: Record<string, string>, name = 'ring'): string {
   }
   return dir;
 }
-function failure(run: () => unknown): string {
-  try {
-    run();
-  } catch (e) {
-    return e instanceof CodecError ? `${e.code}: ${e.message}` : `not a CodecError: ${String(e)}`;
-  }
-  return 'no failure';
-}
 
 describe('KeyRing.fromDirectory', () => {
   test('each broken folder with its message', () => {
     const missing = join(root, 'nowhere');
-    expect(failure(() => KeyRing.fromDirectory(missing)))
+    expect(codecFailure(() => KeyRing.fromDirectory(missing)))
       .toBe(`INVALID_KEY_RING: the key ring folder ${missing} cannot be read: mount the key Secret there`);
     const noActive = folder({ 'a.key': key() }, 'no-active');
-    expect(failure(() => KeyRing.fromDirectory(noActive))).toBe(`INVALID_KEY_RING: ${noActive}/active is missing: add a key "active" to ` +
+    expect(codecFailure(() => KeyRing.fromDirectory(noActive))).toBe(`INVALID_KEY_RING: ${noActive}/active is missing: add a key "active" to ` +
       'the Secret with the id of the key that encrypts (e.g. "2026-11" for the file 2026-11.key)');
     const empty = folder({ active: 'a', 'a.key.bak': key(), '..a.key': key() }, 'empty');
-    expect(failure(() => KeyRing.fromDirectory(empty))).toBe(`INVALID_KEY_RING: ${empty} holds no key: add one, e.g. kubectl create secret ` +
+    expect(codecFailure(() => KeyRing.fromDirectory(empty))).toBe(`INVALID_KEY_RING: ${empty} holds no key: add one, e.g. kubectl create secret ` +
       'generic ... --from-literal=2026-11.key="$(openssl rand -base64 32)" --from-literal=active=2026-11');
     const badId = folder({ active: 'a', 'a.key': key(), '-b.key': key() }, 'bad-id');
-    expect(failure(() => KeyRing.fromDirectory(badId))).toBe(`INVALID_KEY_RING: key id "-b" of ${badId} is not valid: use letters, digits, ` +
+    expect(codecFailure(() => KeyRing.fromDirectory(badId))).toBe(`INVALID_KEY_RING: key id "-b" of ${badId} is not valid: use letters, digits, ` +
       '".", "_" and "-" (at most 63, starting with a letter or digit)');
     const notActive = folder({ active: 'c', 'b.key': key(), 'a.key': key() }, 'not-active');
-    expect(failure(() => KeyRing.fromDirectory(notActive)))
+    expect(codecFailure(() => KeyRing.fromDirectory(notActive)))
       .toBe(`INVALID_KEY_RING: the active key "c" is not in ${notActive} (it holds a, b): add its key file, or name one of those as active`);
     const notBase64 = folder({ active: 'a', 'a.key': `*${key()}` }, 'not-base64');
-    expect(failure(() => KeyRing.fromDirectory(notBase64)))
+    expect(codecFailure(() => KeyRing.fromDirectory(notBase64)))
       .toBe(`INVALID_KEY_RING: ${notBase64}/a.key is not base64: write the key as \`openssl rand -base64 32\` prints it`);
     const short = folder({ active: 'a', 'a.key': randomBytes(16).toString('base64') }, 'short');
-    expect(failure(() => KeyRing.fromDirectory(short)))
+    expect(codecFailure(() => KeyRing.fromDirectory(short)))
       .toBe(`INVALID_KEY_RING: ${short}/a.key holds 16 bytes; AES-256 needs 32: make one with \`openssl rand -base64 32\``);
   });
 
@@ -74,9 +67,9 @@ describe('KeyRing.fromDirectory', () => {
 
 describe('KeyRing', () => {
   test('a key that is not 32 bytes, named with where it came from', () => {
-    expect(failure(() => new KeyRing({ a: new Uint8Array(16) }, 'a')))
+    expect(codecFailure(() => new KeyRing({ a: new Uint8Array(16) }, 'a')))
       .toBe('INVALID_KEY_RING: key "a" of the key ring is 16 bytes; AES-256 needs 32: make one with `openssl rand -base64 32`');
-    expect(failure(() => new KeyRing({}, 'a', 'the ring of orders'))).toMatch(/^INVALID_KEY_RING: the ring of orders holds no key/);
+    expect(codecFailure(() => new KeyRing({}, 'a', 'the ring of orders'))).toMatch(/^INVALID_KEY_RING: the ring of orders holds no key/);
     expect(new KeyRing({ z: randomBytes(32), y: randomBytes(32) }, 'z').ids).toEqual(['y', 'z']);
   });
 
@@ -89,7 +82,7 @@ describe('NamespaceKeyRings', () => {
   test('namespaces sorted, and a namespace name that is not one refused with the field', () => {
     const ring = new KeyRing({ a: randomBytes(32) }, 'a');
     expect(new NamespaceKeyRings({ orders: ring, billing: ring, audit: ring }).namespaces).toEqual(['audit', 'billing', 'orders']);
-    expect(failure(() => new NamespaceKeyRings({ 'bad name': ring })))
+    expect(codecFailure(() => new NamespaceKeyRings({ 'bad name': ring })))
       .toMatch(/^INVALID_NAMESPACE: the key ring's namespace "bad name" is not a Temporal namespace name/);
   });
 });
@@ -166,10 +159,10 @@ describe('watchedKeyRing', () => {
 describe('requireNamespace', () => {
   test('names the field and shows the value (64 characters at most) or its type', () => {
     const tail = 'use 1-255 letters, digits, ".", "_" or "-", starting with a letter or digit (and not "temporal-system"), e.g. "orders"';
-    expect(failure(() => requireNamespace('bad name', 'the header'))).toBe(`INVALID_NAMESPACE: the header "bad name" is not a Temporal namespace name: ${tail}`);
-    expect(failure(() => requireNamespace(`-${'x'.repeat(100)}`, 'it'))).toBe(`INVALID_NAMESPACE: it "-${'x'.repeat(63)}" is not a Temporal ` +
+    expect(codecFailure(() => requireNamespace('bad name', 'the header'))).toBe(`INVALID_NAMESPACE: the header "bad name" is not a Temporal namespace name: ${tail}`);
+    expect(codecFailure(() => requireNamespace(`-${'x'.repeat(100)}`, 'it'))).toBe(`INVALID_NAMESPACE: it "-${'x'.repeat(63)}" is not a Temporal ` +
       `namespace name: ${tail}`);
-    expect(failure(() => requireNamespace(5, 'the option'))).toBe(`INVALID_NAMESPACE: the option number is not a Temporal namespace name: ${tail}`);
+    expect(codecFailure(() => requireNamespace(5, 'the option'))).toBe(`INVALID_NAMESPACE: the option number is not a Temporal namespace name: ${tail}`);
     expect(requireNamespace('orders', 'x')).toBe('orders');
   });
 

@@ -77,4 +77,23 @@ describe('the proxy\'s configuration from the environment', () => {
     expect(problems({ PROXY_CLIENT_CA_FILES: '', PROXY_TRUST_DOMAIN: undefined })).toBe('invalid configuration: PROXY_CLIENT_CA_FILES is not set; ' +
       'PROXY_TRUST_DOMAIN is not set');
   });
+
+  it('does read a COMPLETE environment, with the defaults', () => {
+    const config = configFromEnv(COMPLETE);
+    expect(config.listen).toMatchObject({ host: '0.0.0.0', port: 7233, clientCaFiles: ['/trust/a.crt', '/trust/b.crt'], chainCaFiles: [] });
+    expect(config.signer).toMatchObject({ ttlSeconds: 300, publishDelaySeconds: 150 });
+    expect(config.oidc).toBeUndefined();
+    expect(configFromEnv({ ...COMPLETE, [PROXY_ENV.jwksListen]: '[::1]:8444' }).jwks).toEqual({ host: '::1', port: 8444 });
+    expect(configFromEnv({ ...COMPLETE, [PROXY_ENV.oidcIssuer]: 'https://idp', [PROXY_ENV.oidcAudience]: 't',
+      [PROXY_ENV.oidcJwksUri]: 'https://idp/jwks' }).oidc).toEqual({ issuer: 'https://idp', audience: 't', jwksUri: 'https://idp/jwks',
+      maxStaleSeconds: 3600 });
+  });
+
+  it('fails naming every missing or malformed variable at once', () => {
+    expect(() => configFromEnv({ ...COMPLETE, [PROXY_ENV.policyFile]: '', [PROXY_ENV.listen]: '0.0.0.0:70000', [PROXY_ENV.tokenTtl]: '5' }))
+      .toThrow('invalid configuration: PROXY_LISTEN must be host:port, e.g. 0.0.0.0:7233 (got "0.0.0.0:70000"); PROXY_GRANT_TTL_SECONDS must be an ' +
+        'integer from 30 to 3600 (got "5"); PROXY_POLICY_FILE is not set');
+    expect(() => configFromEnv({ ...COMPLETE, [PROXY_ENV.oidcIssuer]: 'https://idp', [PROXY_ENV.oidcAudience]: 't',
+      [PROXY_ENV.oidcJwksUri]: 'not a url' })).toThrow('PROXY_OIDC_JWKS_URI must be a URL');
+  });
 });

@@ -5,7 +5,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
-import { configFromEnv, PROXY_ENV } from '../../../services/authorizer-proxy/config';
 import { filterNamespaceList, MalformedRequest, stringField } from '../../../services/authorizer-proxy/namespace';
 import { temporal } from '@temporalio/proto';
 import { TokenSigner } from '../../../services/authorizer-proxy/signer';
@@ -122,35 +121,6 @@ describe('TokenSigner', () => {
     writeFileSync(keyFile, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
     await expect(TokenSigner.create({ keyFile, issuer: 'p', audience: 'a', ttlSeconds: 300, publishDelaySeconds: 0 }))
       .rejects.toThrow('the signing key must be an EC P-256 key (ES256)');
-  });
-});
-
-describe('configFromEnv', () => {
-  const complete = {
-    [PROXY_ENV.certFile]: '/tls/tls.crt', [PROXY_ENV.keyFile]: '/tls/tls.key', [PROXY_ENV.clientCaFiles]: '/trust/a.crt,/trust/b.crt',
-    [PROXY_ENV.trustDomain]: 'cluster.local', [PROXY_ENV.upstreamAddress]: 'fe:7233', [PROXY_ENV.upstreamServerName]: 'fe',
-    [PROXY_ENV.upstreamCaFile]: '/trust/frontend-ca.crt', [PROXY_ENV.upstreamCertFile]: '/client/tls.crt',
-    [PROXY_ENV.upstreamKeyFile]: '/client/tls.key', [PROXY_ENV.signingKeyFile]: '/signing/tls.key', [PROXY_ENV.tokenIssuer]: 'p',
-    [PROXY_ENV.tokenAudience]: 'a', [PROXY_ENV.policyFile]: '/policy/policy.json',
-  };
-
-  it('does read a complete environment, with the defaults', () => {
-    const config = configFromEnv(complete);
-    expect(config.listen).toMatchObject({ host: '0.0.0.0', port: 7233, clientCaFiles: ['/trust/a.crt', '/trust/b.crt'], chainCaFiles: [] });
-    expect(config.signer).toMatchObject({ ttlSeconds: 300, publishDelaySeconds: 150 });
-    expect(config.oidc).toBeUndefined();
-    expect(configFromEnv({ ...complete, [PROXY_ENV.jwksListen]: '[::1]:8444' }).jwks).toEqual({ host: '::1', port: 8444 });
-    expect(configFromEnv({ ...complete, [PROXY_ENV.oidcIssuer]: 'https://idp', [PROXY_ENV.oidcAudience]: 't',
-      [PROXY_ENV.oidcJwksUri]: 'https://idp/jwks' }).oidc).toEqual({ issuer: 'https://idp', audience: 't', jwksUri: 'https://idp/jwks',
-      maxStaleSeconds: 3600 });
-  });
-
-  it('fails naming every missing or malformed variable at once', () => {
-    expect(() => configFromEnv({ ...complete, [PROXY_ENV.policyFile]: '', [PROXY_ENV.listen]: '0.0.0.0:70000', [PROXY_ENV.tokenTtl]: '5' }))
-      .toThrow('invalid configuration: PROXY_LISTEN must be host:port, e.g. 0.0.0.0:7233 (got "0.0.0.0:70000"); PROXY_GRANT_TTL_SECONDS must be an ' +
-        'integer from 30 to 3600 (got "5"); PROXY_POLICY_FILE is not set');
-    expect(() => configFromEnv({ ...complete, [PROXY_ENV.oidcIssuer]: 'https://idp', [PROXY_ENV.oidcAudience]: 't',
-      [PROXY_ENV.oidcJwksUri]: 'not a url' })).toThrow('PROXY_OIDC_JWKS_URI must be a URL');
   });
 });
 
