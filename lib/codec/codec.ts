@@ -13,6 +13,7 @@
  * Payloads that are not encrypted pass through decode unchanged. The workers' codec and the codec server use this
  * same code.
  */
+import { kMaxLength } from 'node:buffer';
 import { createCipheriv, createDecipheriv, KeyObject, randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { CodecError } from './errors';
@@ -89,7 +90,7 @@ export interface EncryptionOptions {
 
 function metadataText(payload: Payload, key: string): string | undefined {
   const value = payload.metadata?.[key];
-  return value === undefined || value === null ? undefined : utf8.decode(value);
+  return value === undefined ? undefined : utf8.decode(value);
 }
 
 /** True when `payload` is one of ours (encoding `binary/encrypted`). */
@@ -103,7 +104,7 @@ export function isEncrypted(payload: Payload): boolean {
  * names and key ids never contain NUL (both are validated), so no two inputs give the same bytes.
  */
 export function formatAssociatedData(namespace: string, keyId: string, compression: string | undefined): Uint8Array {
-  return Buffer.from([ASSOCIATED_DATA_LABEL, FORMAT_V2, namespace, keyId, compression ?? ''].join('\0'), 'utf8');
+  return Buffer.from([ASSOCIATED_DATA_LABEL, FORMAT_V2, namespace, keyId, compression].join('\0'), 'utf8');
 }
 
 /** The namespace encode binds payloads to (format 2), or undefined for format 1. CodecError for bad options. */
@@ -212,14 +213,15 @@ export function decryptPayload(payload: Payload, ring: KeyRing, options: Encrypt
     throw new CodecError('DECRYPT_FAILED', `the payload does not authenticate with key "${id}": it was altered, or encrypted with another key`);
   }
   if (compression !== undefined) {
-    const limit = Math.min(options.maxDecompressedBytes ?? 64 * 1024 * 1024, options.budget?.remaining ?? Infinity);
+    // Capped at the largest buffer Node makes (zlib refuses a larger maxOutputLength).
+    const limit = Math.min(options.maxDecompressedBytes ?? 64 * 1024 * 1024, options.budget?.remaining ?? Infinity, kMaxLength);
     if (limit < 1) {
       throw new CodecError('TOO_LARGE', 'the request decompresses to more than its budget');
     }
     try {
       plain = gunzipSync(plain, { maxOutputLength: limit });
     } catch (e) {
-      throw (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || (e as { code?: string }).code === 'ERR_OUT_OF_RANGE'
+      throw (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE'
         ? new CodecError('TOO_LARGE', `the payload decompresses to more than ${limit} bytes`)
         : new CodecError('MALFORMED', 'the compressed payload does not decompress');
     }

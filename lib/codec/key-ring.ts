@@ -49,15 +49,6 @@ export class KeyRing {
     }
   }
 
-  /** The newest modification time in a key ring folder (to notice a Secret update without re-reading keys). */
-  public static version(dir: string): string {
-    try {
-      return readdirSync(dir).map((n) => `${n}:${statSync(join(dir, n)).mtimeMs}`).sort().join('|');
-    } catch {
-      return '';
-    }
-  }
-
   private readonly keyIds: readonly string[];
 
   /** @param keys raw 32-byte keys by id (copied; the caller may wipe its own); @param activeId the id of the key that encrypts */
@@ -188,7 +179,7 @@ export function keyFolderDigest(dir: string): string {
 function digestFolder(hash: Hash, dir: string, at: string): void {
   for (const name of readdirSync(dir).filter((n) => !n.startsWith('..')).sort()) {
     const path = join(dir, name);
-    const relative = at === '' ? name : `${at}/${name}`;
+    const relative = join(at, name);
     if (statSync(path).isDirectory()) {
       hash.update(`d\0${relative}\0`);
       digestFolder(hash, path, relative);
@@ -222,22 +213,23 @@ export interface WatchOptions {
 }
 
 /**
- * A key ring that follows its folder: re-read at most every `intervalMs` when the folder changed (the kubelet
- * updates a mounted Secret in place). A change that does not read keeps the previous ring and is reported to
- * `onError`, so a bad update never takes the codec down.
+ * A key ring that follows its folder: looked at at most every `intervalMs`, re-read when what the folder holds
+ * changed (`keyFolderDigest`: contents, not modification times; the kubelet updates a mounted Secret in place). A
+ * change that does not read keeps the previous ring and is reported to `onError`, so a bad update never takes the
+ * codec down.
  */
 export function watchedKeyRing(dir: string, options: WatchOptions = {}): () => KeyRing {
   const interval = options.intervalMs ?? 10_000;
   let ring = KeyRing.fromDirectory(dir);
-  let version = KeyRing.version(dir);
+  let digest = keyFolderDigest(dir);
   let checked = Date.now();
   return () => {
     const now = Date.now();
     if (now - checked >= interval) {
       checked = now;
-      const current = KeyRing.version(dir);
-      if (current !== version) {
-        version = current;
+      const current = keyFolderDigest(dir);
+      if (current !== digest) {
+        digest = current;
         try {
           ring = KeyRing.fromDirectory(dir);
           options.onReload?.(ring);

@@ -45,7 +45,7 @@ export interface RunningCodecServer {
 }
 
 class HttpError extends Error {
-  constructor(public readonly status: number, public readonly reason: string, public readonly code = 'REFUSED') {
+  constructor(public readonly status: number, public readonly reason: string, public readonly code: string) {
     super(reason);
   }
 }
@@ -174,11 +174,12 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
     const url = req.url ?? '/';
     const path = url.split('?')[0];
     const operation: Operation | undefined = path.endsWith('/encode') ? 'encode' : path.endsWith('/decode') ? 'decode' : undefined;
-    const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
+    const origin = req.headers.origin;
     const cors = corsHeaders(origin);
-    const record: Record<string, unknown> = { method: req.method, path, ...(origin !== undefined ? { origin } : {}) };
+    // Fields left undefined are left out of the audit line.
+    const record: Record<string, unknown> = { method: req.method, path, origin };
     let status = 500;
-    let reason = '';
+    let reason: string | undefined;
     let count = 0;
     let admitted = 0;
     const send = (code: number, body: unknown, headers: Record<string, string> = {}): void => {
@@ -198,6 +199,7 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
       }
       if (req.method === 'OPTIONS') {
         status = 204;
+        reason = 'preflight';
         res.writeHead(204, { ...cors, 'access-control-allow-methods': 'POST', 'access-control-allow-headers':
           'Authorization, Authorization-Extras, Content-Type, X-Namespace', 'access-control-max-age': '600', 'content-length': '0' });
         res.end();
@@ -237,11 +239,12 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
       if (ring === undefined) {
         throw new HttpError(422, `namespace ${namespace.slice(0, 255)} has no key ring here`, 'NO_KEY_RING');
       }
-      const declared = req.headers['content-length'] === undefined ? NaN : Number(req.headers['content-length']);
+      // NaN when the body comes chunked; Node's parser refuses a Content-Length that is not a decimal number.
+      const declared = Number(req.headers['content-length']);
       if (declared > config.maxBodyBytes) {
         throw new HttpError(413, `the body is larger than ${config.maxBodyBytes} bytes`, 'TOO_LARGE');
       }
-      const bytes = Number.isSafeInteger(declared) && declared >= 0 ? declared : config.maxBodyBytes;
+      const bytes = Number.isSafeInteger(declared) ? declared : config.maxBodyBytes;
       if (!inFlight.reserve(bytes)) {
         throw new HttpError(503, 'the codec server is serving as many bytes as its memory allows: retry shortly', 'BUSY');
       }

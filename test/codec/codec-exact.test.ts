@@ -109,6 +109,9 @@ describe('failures, each with its code and message', () => {
     expect(Buffer.from(decryptPayload(gz, keys, { maxDecompressedBytes: size }).data ?? []).toString()).toBe('"hello"');
     expect(codecFailure(() => decryptPayload(gz, keys, { maxDecompressedBytes: size - 1 })))
       .toBe(`TOO_LARGE: the payload decompresses to more than ${size - 1} bytes`);
+    // A limit past the largest buffer Node makes is that largest buffer (zlib would refuse the option itself).
+    expect(Buffer.from(decryptPayload(gz, keys, { maxDecompressedBytes: 2 ** 40 }).data ?? []).toString()).toBe('"hello"');
+    expect(Buffer.from(decryptPayload(gz, keys, { budget: { remaining: 2 ** 40 } }).data ?? []).toString()).toBe('"hello"');
   });
 
   test('compression: a request\'s budget, spent by what every payload decompresses to', () => {

@@ -33,7 +33,7 @@ const body = (payloads: unknown[]) => JSON.stringify({ payloads });
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; json?: Record<string, unknown>; text: string }
 
 function call(port: number, ca: string, options: { path?: string; headers?: Record<string, string>; body?: string; cert?: Issued;
-  chain?: string; holdBody?: boolean } = {}): Promise<Reply> & { send?: () => void; abort?: () => void } {
+  chain?: string; holdBody?: boolean; chunked?: boolean } = {}): Promise<Reply> & { send?: () => void; abort?: () => void } {
   const agent = new Agent({ ca, ...(options.cert ? { cert: options.cert.cert + (options.chain ?? ''), key: options.cert.key } : {}),
     keepAlive: false });
   let send: (() => void) | undefined;
@@ -41,7 +41,7 @@ function call(port: number, ca: string, options: { path?: string; headers?: Reco
   const promise = new Promise<Reply>((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path: options.path ?? '/decode', method: 'POST', agent, servername: 'localhost',
       headers: { 'content-type': 'application/json', 'x-namespace': 'orders', ...options.headers,
-        ...(options.body !== undefined ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}) } }, (res) => {
+        ...(options.body !== undefined && !options.chunked ? { 'content-length': String(Buffer.byteLength(options.body)) } : {}) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -239,6 +239,18 @@ describe('the codec server, hardened', () => {
       expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
       expect(await inFlight()).toBe(0);
       expect((await call(server.port, ca, { headers: auth, body: big })).status).toBe(200);
+    });
+
+    it('does admit a body of unknown length (chunked) by the largest body it may be', async () => {
+      const auth = { authorization: `Bearer ${key.key}` };
+      const held = call(server.port, ca, { headers: auth, body: body([]), holdBody: true, chunked: true });
+      await new Promise((r) => setTimeout(r, 300));
+      const inFlight = async () => Number(/codec_server_in_flight_body_bytes (\d+)/
+        .exec(await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text())?.[1]);
+      expect(await inFlight()).toBe(64 * 1024);
+      held.send?.();
+      expect((await held).status).toBe(200);
+      expect(await inFlight()).toBe(0);
     });
 
     it('does give back the bytes of an upload the caller dropped halfway', async () => {

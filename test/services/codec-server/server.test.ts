@@ -360,6 +360,9 @@ describe('the exact answers', () => {
     expect(reply.headers['cache-control']).toBe('no-store');
     expect(reply.headers['x-content-type-options']).toBe('nosniff');
     expect(reply.headers.vary).toBe('Origin');
+    // Each refusal carries only its own extra header: a challenge on 401, a retry hint on 503 (a close on 413: below).
+    expect(reply.headers['www-authenticate']).toBe(status === 401 ? 'Bearer' : undefined);
+    expect(reply.headers['retry-after']).toBe(status === 503 ? '1' : undefined);
   };
 
   test('each refusal with its status, code and message', async () => {
@@ -385,6 +388,21 @@ describe('the exact answers', () => {
       'decode on namespace billing needs the role read, write, admin');
     const ops = { authorization: `Bearer ${await token('olga', { groups: ['ops'] })}`, 'x-namespace': 'billing' };
     expectAnswer(await call('/decode', { headers: ops, body: body([]) }), 422, 'NO_KEY_RING', 'namespace billing has no key ring here');
+  });
+
+  test('a bad payload is named by its place in the request', async () => {
+    expectAnswer(await call('/decode', { headers: await asUser('rita'), body: body([plain(1), 'x']) }), 400, 'BAD_REQUEST',
+      'payloads[1] must be an object { metadata, data }');
+  });
+
+  test('a namespace name is cut at 255 characters in the answer and in the audit line', async () => {
+    const long = `n${'a'.repeat(299)}`;
+    const before = logs.length;
+    const ops = { authorization: `Bearer ${await token('olga', { groups: ['ops'] })}`, 'x-namespace': long };
+    expectAnswer(await call('/decode', { headers: ops, body: body([]) }), 422, 'NO_KEY_RING', `namespace ${long.slice(0, 255)} has no key ring here`);
+    await new Promise((r) => setTimeout(r, 100));
+    const line = logs.slice(before).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'request');
+    expect(line?.namespace).toBe(long.slice(0, 255));
   });
 
   test('a caller that does not authenticate: 401 with a Bearer challenge', async () => {
@@ -423,6 +441,23 @@ describe('the exact answers', () => {
     }
   });
 
+  test('a refusal keeps a kept-alive connection open, but for a body too large', async () => {
+    const agent = new Agent({ ca: pki.frontendCa.cert + pki.root.cert, keepAlive: true });
+    const headers = { ...(await asUser('rita')), 'content-type': 'application/json' };
+    const connection = (payload: string) => new Promise<string | undefined>((resolve, reject) => {
+      request({ host: '127.0.0.1', port: server.port, path: '/decode', method: 'POST', agent, servername: 'localhost', headers }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.headers.connection));
+      }).on('error', reject).end(payload);
+    });
+    try {
+      expect(await connection('{nope')).toBe('keep-alive');
+      expect(await connection(body([]).padEnd(64 * 1024 + 1, ' '))).toBe('close');
+    } finally {
+      agent.destroy();
+    }
+  });
+
   test('a body declared larger than the limit is refused before it is sent', async () => {
     const reply = await Promise.race([
       call('/decode', { headers: { ...(await asUser('rita')), 'content-length': String(64 * 1024 + 1) }, holdBody: true }),
@@ -443,6 +478,14 @@ describe('the exact answers', () => {
     expect(reply.body).toBe('');
     expect(reply.headers).toMatchObject({ 'access-control-allow-origin': UI_ORIGIN, vary: 'Origin', 'access-control-allow-methods': 'POST',
       'access-control-max-age': '600', 'content-length': '0' });
+  });
+
+  test('a preflight is audited as one', async () => {
+    const before = logs.length;
+    await call('/decode', { method: 'OPTIONS', headers: { origin: UI_ORIGIN, 'access-control-request-method': 'POST' } });
+    await new Promise((r) => setTimeout(r, 100));
+    const line = logs.slice(before).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'request');
+    expect(line).toMatchObject({ method: 'OPTIONS', path: '/decode', origin: UI_ORIGIN, operation: 'decode', status: 204, reason: 'preflight' });
   });
 
   test('the audit line of a request and of a refusal, and their metrics', async () => {

@@ -1,0 +1,196 @@
+/**
+ * The codec server at its edges, real HTTPS on loopback: compression from its setting, a fault of its own answered 500
+ * without detail, a serving certificate renewed without a restart, and an identity provider that does not answer
+ * (verifications bounded: 503 past the bound; each failed fetch counted and logged).
+ */
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, Server as HttpServer } from 'node:http';
+import { Agent, request } from 'node:https';
+import { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { connect } from 'node:tls';
+import { generateKeyPair, SignJWT } from 'jose';
+import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
+import { decryptPayload, KeyRing, payloadFromJson } from '../../../lib/codec';
+import { configFromEnv } from '../../../services/codec-server/config';
+import { RunningCodecServer, startCodecServer } from '../../../services/codec-server/server';
+import { Issued, issue, testPki, TestPki } from '../authorizer-proxy/test-pki';
+
+const POLICY: AuthorizerPolicy = { rules: [
+  { name: 'worker', certificate: { uri: 'spiffe://cluster.local/ns/orders/temporal-client/*' }, grants: { orders: 'write' } },
+  { name: 'people', jwt: { group: 'people' }, grants: { orders: 'read' } },
+] };
+const ordersKey = randomBytes(32);
+const body = (payloads: unknown[]) => JSON.stringify({ payloads });
+const jsonPayload = (value: unknown) => ({ metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+  data: Buffer.from(JSON.stringify(value)).toString('base64') });
+
+interface Reply { status: number; headers: Record<string, string | string[] | undefined>; json?: Record<string, unknown> }
+
+function call(port: number, ca: string, options: { path?: string; headers?: Record<string, string>; body: string; cert?: Issued }): Promise<Reply> {
+  const agent = new Agent({ ca, ...(options.cert ? { cert: options.cert.cert, key: options.cert.key } : {}), keepAlive: false });
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: options.path ?? '/decode', method: 'POST', agent, servername: 'localhost',
+      headers: { 'content-type': 'application/json', 'x-namespace': 'orders', ...options.headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, json: text.startsWith('{') ? JSON.parse(text) : undefined });
+      });
+    }).on('error', reject).end(options.body);
+  });
+}
+
+/** The serving certificate's SHA-256 fingerprint, as a new TLS connection sees it. */
+function servingFingerprint(port: number, ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => {
+      resolve(socket.getPeerCertificate().fingerprint256);
+      socket.destroy();
+    });
+    socket.on('error', reject);
+  });
+}
+
+function keysFolder(pki: TestPki): string {
+  const dir = join(pki.dir, 'keys');
+  mkdirSync(join(dir, 'orders'), { recursive: true });
+  writeFileSync(join(dir, 'orders', 'k1.key'), ordersKey.toString('base64'));
+  writeFileSync(join(dir, 'orders', 'active'), 'k1');
+  return dir;
+}
+
+function collect(): { destination: PassThrough; lines: () => Record<string, unknown>[] } {
+  let logs = '';
+  const destination = new PassThrough();
+  destination.on('data', (chunk: Buffer) => {
+    logs += chunk.toString();
+  });
+  return { destination, lines: () => logs.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+describe('compression, faults and certificate renewal', () => {
+  let pki: TestPki;
+  let server: RunningCodecServer;
+  let ca: string;
+  let certFile: string;
+  let keyFile: string;
+  let fault = false;
+  const log = collect();
+
+  beforeAll(async () => {
+    pki = await testPki();
+    ca = pki.frontendCa.cert + pki.root.cert;
+    certFile = pki.file('codec.crt', pki.proxyServer.cert);
+    keyFile = pki.file('codec.key', pki.proxyServer.key);
+    server = await startCodecServer(configFromEnv({
+      CODEC_LISTEN: '127.0.0.1:0', CODEC_HTTP_LISTEN: '127.0.0.1:0', CODEC_TLS_CERT_FILE: certFile, CODEC_TLS_KEY_FILE: keyFile,
+      CODEC_CLIENT_CA_FILES: pki.file('workload-ca.crt', pki.workloadCa.cert), CODEC_TRUST_DOMAIN: 'cluster.local',
+      CODEC_KEYS_DIR: keysFolder(pki), CODEC_POLICY_FILE: pki.file('policy.json', JSON.stringify(POLICY)),
+      CODEC_COMPRESS_AT_BYTES: '1024', CODEC_RELOAD_SECONDS: '1',
+    }), { destination: log.destination, clock: () => {
+      if (fault) {
+        throw new Error('a fault inside the codec server, with a detail that must stay in its log');
+      }
+      return Date.now();
+    } });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('does compress a payload from the size set on, and not below it', async () => {
+    const reply = await call(server.port, ca, { path: '/encode', cert: pki.worker, body: body([jsonPayload('a'.repeat(2000)), jsonPayload('small')]) });
+    expect(reply.status).toBe(200);
+    const [large, small] = (reply.json?.payloads as unknown[]).map((p, i) => payloadFromJson(p, `payloads[${i}]`));
+    const marker = (p: typeof large) => Buffer.from(p.metadata?.['encryption-compression'] ?? []).toString();
+    expect([marker(large), marker(small)]).toEqual(['gzip', '']);
+    // 2,000 repeated letters compress to far less than themselves.
+    expect(large.data?.length).toBeLessThan(200);
+    const ring = new KeyRing({ k1: ordersKey }, 'k1');
+    expect(Buffer.from(decryptPayload(large, ring, { namespace: 'orders' }).data ?? []).toString()).toBe(JSON.stringify('a'.repeat(2000)));
+  });
+
+  it('does answer a fault of its own 500 with no detail, and log the detail', async () => {
+    fault = true;
+    try {
+      const reply = await call(server.port, ca, { cert: pki.worker, body: body([]) });
+      expect({ status: reply.status, json: reply.json }).toEqual({ status: 500, json: { error: 'INTERNAL', message: 'internal error' } });
+    } finally {
+      fault = false;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(log.lines().filter((l) => l.msg === 'internal error')).toEqual([expect.objectContaining({ level: 'error',
+      err: 'a fault inside the codec server, with a detail that must stay in its log' })]);
+    expect(log.lines().filter((l) => l.msg === 'request').at(-1)).toMatchObject({ status: 500, reason: 'internal error' });
+    expect((await call(server.port, ca, { cert: pki.worker, body: body([]) })).status).toBe(200);
+  });
+
+  it('does serve a renewed certificate to new connections without a restart', async () => {
+    const before = await servingFingerprint(server.port, ca);
+    expect(before).toBe(new X509Certificate(pki.proxyServer.cert).fingerprint256);
+    const renewed = await issue({ commonName: 'codec renewed', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'],
+      usages: ['digital signature', 'server auth'] }, pki.frontendCa);
+    writeFileSync(keyFile, renewed.key);
+    writeFileSync(certFile, renewed.cert);
+    let after = before;
+    for (let i = 0; i < 40 && after === before; i += 1) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await servingFingerprint(server.port, ca);
+    }
+    expect(after).toBe(new X509Certificate(renewed.cert).fingerprint256);
+    expect((await call(server.port, ca, { cert: pki.worker, body: body([]) })).status).toBe(200);
+  });
+});
+
+describe('an identity provider that does not answer', () => {
+  let pki: TestPki;
+  let server: RunningCodecServer;
+  let silent: HttpServer;
+  let ca: string;
+  const log = collect();
+
+  beforeAll(async () => {
+    pki = await testPki();
+    ca = pki.frontendCa.cert + pki.root.cert;
+    // Takes the key set request and never answers it.
+    silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    server = await startCodecServer(configFromEnv({
+      CODEC_LISTEN: '127.0.0.1:0', CODEC_HTTP_LISTEN: '127.0.0.1:0', CODEC_TLS_CERT_FILE: pki.file('codec.crt', pki.proxyServer.cert),
+      CODEC_TLS_KEY_FILE: pki.file('codec.key', pki.proxyServer.key), CODEC_TRUST_DOMAIN: 'cluster.local', CODEC_KEYS_DIR: keysFolder(pki),
+      CODEC_POLICY_FILE: pki.file('policy.json', JSON.stringify(POLICY)), CODEC_OIDC_ISSUER: 'https://idp.example',
+      CODEC_OIDC_AUDIENCE: 'temporal', CODEC_OIDC_JWKS_URI: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/jwks`,
+      CODEC_RELOAD_SECONDS: '600',
+    }), { destination: log.destination });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    silent?.closeAllConnections();
+    await new Promise((r) => silent?.close(r));
+  });
+
+  it('does refuse tokens past the verifications it may hold open (503), then each waiting one once the fetch fails (401)', async () => {
+    const { privateKey } = await generateKeyPair('RS256');
+    const now = Math.floor(Date.now() / 1000);
+    const tokens = await Promise.all(Array.from({ length: 70 }, (_v, i) => new SignJWT({ iss: 'https://idp.example', aud: 'temporal',
+      sub: `person-${i}`, groups: ['people'], iat: now, exp: now + 300 }).setProtectedHeader({ alg: 'RS256', kid: 'k' }).sign(privateKey)));
+    const replies = await Promise.all(tokens.map((t) => call(server.port, ca, { headers: { authorization: `Bearer ${t}` }, body: body([]) })));
+    const statuses = replies.map((r) => r.status);
+    // At most 64 verifications wait for the keys; the others are turned away at once, with a retry hint.
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(6);
+    expect(statuses.filter((s) => s !== 503 && s !== 401)).toEqual([]);
+    const busy = replies.find((r) => r.status === 503);
+    expect({ json: busy?.json, retry: busy?.headers['retry-after'] }).toEqual({ retry: '1',
+      json: { error: 'BUSY', message: 'the codec server is verifying as many tokens as it may: retry shortly' } });
+    const metrics = await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
+    expect(Number(/codec_server_identity_provider_key_fetch_failures_total (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(log.lines().filter((l) => l.msg === 'the identity provider\'s keys were not fetched; the last keys fetched stay in use'))
+      .toContainEqual(expect.objectContaining({ level: 'warn', err: expect.stringMatching(/did not answer within/) }));
+  }, 30_000);
+});
