@@ -29,7 +29,8 @@ const jsonPayload = (value: unknown) => ({ metadata: { encoding: Buffer.from('js
 
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; json?: Record<string, unknown> }
 
-function call(port: number, ca: string, options: { path?: string; headers?: Record<string, string>; body: string; cert?: Issued }): Promise<Reply> {
+function call(port: number, ca: string, options: { path?: string; headers?: Record<string, string>; body: string; cert?: Issued }):
+  Promise<Reply> {
   const agent = new Agent({ ca, ...(options.cert ? { cert: options.cert.cert, key: options.cert.key } : {}), keepAlive: false });
   return new Promise((resolve, reject) => {
     request({ host: '127.0.0.1', port, path: options.path ?? '/decode', method: 'POST', agent, servername: 'localhost',
