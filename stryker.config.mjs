@@ -3,7 +3,7 @@
 // changed). Choose the group with STRYKER_GROUP:
 //   core       services/security: the authenticators, caches, reloads, key sets, budget
 //   codec      the codec server and lib/codec (payload formats, key rings)
-//   authorizer lib/authorizer: policy, API table (non-static part), API keys, the proxy's environment
+//   authorizer lib/authorizer: policy, API table (non-static part), API keys, the proxy's environment (its own tests)
 //   proxy      the authorizer proxy's data path, upstream, signer, namespaces (not its start-up code)
 //   table      the API table's module-level entries (static: each mutant against the table's own tests)
 //   startup    the two programs' start-up code (runs in a beforeAll, so each mutant runs that program's tests)
@@ -30,7 +30,7 @@ const GROUPS = {
   },
   authorizer: {
     mutate: ['lib/authorizer/**/*.ts', '!lib/authorizer/proxy.ts', '!lib/authorizer/program.ts'],
-    jest: 'jest.mutation.config.js',
+    jest: 'jest.mutation-authorizer.config.js',
     ignoreStatic: true,
   },
   proxy: { mutate: ['services/authorizer-proxy/**/*.ts', '!services/authorizer-proxy/main.ts'], jest: 'jest.mutation.config.js', ignoreStatic: true },
