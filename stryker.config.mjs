@@ -10,11 +10,11 @@
 // scripts/mutation-score.mjs merges the reports into one score.
 import { readFileSync } from 'node:fs';
 
-/** `file:a-b`, from the first line matching `from` to the first later line matching `to` (both included). */
-function lines(file, from, to) {
+/** `file:a-b`, from the first line matching `from` to the first line from there on matching `to` (both included). */
+function lines(file, from, to = from) {
   const text = readFileSync(file, 'utf8').split('\n');
   const start = text.findIndex((l) => from.test(l));
-  const end = text.findIndex((l, i) => i > start && to.test(l));
+  const end = text.findIndex((l, i) => i >= start && to.test(l));
   if (start < 0 || end < 0) {
     throw new Error(`stryker.config.mjs: the start-up part of ${file} (${from} to ${to}) is not found: update the patterns`);
   }
@@ -40,8 +40,11 @@ const GROUPS = {
     // them: the rest of these files is the proxy and codec groups'. A mutant in both is counted once
     // (scripts/mutation-score.mjs takes this run's result only for the mutants those groups ignored).
     mutate: [
-      lines('services/authorizer-proxy/proxy.ts', /^export async function startProxy\(/, /^ {4}apiKeyExpiry\(/),
-      lines('services/authorizer-proxy/proxy.ts', /^ {2}const reloader = new Reloader\(/, /^ {2}reloader\.start\(/),
+      // The proxy's tests start most proxies inside the tests themselves: only these lines run before any test.
+      lines('services/authorizer-proxy/proxy.ts', /^ {2}const apiKeys = config\.apiKeysFile/),
+      lines('services/authorizer-proxy/proxy.ts', /^ {4}\.\.\.\(apiKeys \? \{ apiKeys: /),
+      lines('services/authorizer-proxy/proxy.ts', /^ {2}if \(apiKeys\) \{/, /^ {4}apiKeyExpiry\(/),
+      lines('services/authorizer-proxy/proxy.ts', /^ {4}\.\.\.\(apiKeys \? \[apiKeys\] : \[\]\),/),
       lines('services/codec-server/server.ts', /^const ALLOWED/, /^ {2}function authorize\(/),
       lines('services/codec-server/server.ts', /^ {2}const corsHeaders = /, /^ {2}function readBody\(/),
       lines('services/codec-server/server.ts', /^ {2}const server = createHttpsServer\(/, /^}/),
