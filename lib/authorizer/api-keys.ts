@@ -47,7 +47,7 @@ const RECORD_KEYS = ['id', 'owner', 'sha256', 'expires', 'disabled'];
 
 /** SHA-256 of a key, as stored. */
 export function apiKeyHash(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return createHash('sha256').update(key).digest('hex');
 }
 
 /** True when `token` (a bearer token) has the shape of an API key rather than a JWT. */
@@ -69,7 +69,7 @@ export function parseApiKey(key: string): { id: string; secret: string } | undef
 
 /** True when `key` hashes to `record.sha256`, compared in constant time. */
 export function apiKeyMatches(key: string, record: Pick<ApiKeyRecord, 'sha256'>): boolean {
-  return timingSafeEqual(createHash('sha256').update(key, 'utf8').digest(), Buffer.from(record.sha256, 'hex'));
+  return timingSafeEqual(createHash('sha256').update(key).digest(), Buffer.from(record.sha256, 'hex'));
 }
 
 /** A new key for `id` (32 random bytes), and its record. The key is returned once and stored nowhere. */
@@ -109,8 +109,9 @@ function isRfc3339(value: unknown): value is string {
     return false;
   }
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  // A day the month does not have (0, or past its end) rolls into another month; a year below 100 is read as 19xx.
   const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && Number(match[4]) < 24
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && Number(match[4]) < 24
     && Number(match[5]) < 60 && Number(match[6]) < 60 && !Number.isNaN(Date.parse(match[0]));
 }
 

@@ -154,27 +154,25 @@ export const IDENTITY_KINDS = Object.keys(MATCHERS) as IdentityKind[];
 const POLICY_KEYS = ['rules', 'jwtPermissionsClaim', 'jwtGroupsClaim'];
 const RULE_KEYS = ['name', ...IDENTITY_KINDS, 'grants', 'denyApis'];
 
-/** Compiled match patterns, by pattern text (a rule's patterns are compiled once, not on every call). */
-const PATTERNS = new Map<string, RegExp>();
+/**
+ * A match's patterns, compiled once per match object: a reloaded policy brings new objects, and the old ones' patterns
+ * go with them, so the cache never outgrows the policies in use.
+ */
+const COMPILED = new WeakMap<object, ReadonlyMap<string, RegExp>>();
 
-function pattern(value: string): RegExp {
-  let re = PATTERNS.get(value);
-  if (re === undefined) {
-    re = new RegExp(`^${value.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
-    if (PATTERNS.size >= 10_000) {
-      PATTERNS.clear();
-    }
-    PATTERNS.set(value, re);
-  }
-  return re;
+/** A match value as a regular expression: the whole value, with `*` for any run of characters but "/". */
+function patternOf(value: string): RegExp {
+  return new RegExp(`^${value.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
 }
 
-function matches(patternText: string | undefined, values: readonly (string | undefined)[]): boolean {
-  if (patternText === undefined) {
-    return true;
+function compiled(match: Readonly<Record<string, string | undefined>>): ReadonlyMap<string, RegExp> {
+  let patterns = COMPILED.get(match);
+  if (patterns === undefined) {
+    patterns = new Map(Object.entries(match).filter((entry): entry is [string, string] => entry[1] !== undefined)
+      .map(([field, value]) => [field, patternOf(value)]));
+    COMPILED.set(match, patterns);
   }
-  const re = pattern(patternText);
-  return values.some((v) => v !== undefined && re.test(v));
+  return patterns;
 }
 
 /** True when `rule` matches `identity`: the rule has a match of the identity's kind, and every field it gives matches. Pure. */
@@ -184,7 +182,8 @@ export function ruleMatches(rule: PolicyRule, identity: Identity): boolean {
     return false;
   }
   const fields = MATCHERS[identity.kind] as { readonly [field: string]: (identity: Identity) => readonly (string | undefined)[] };
-  return Object.entries(fields).every(([field, values]) => matches(match[field], values(identity)));
+  // Every field the match gives must match one of the identity's values for it (an absent value matches nothing).
+  return [...compiled(match)].every(([field, re]) => fields[field](identity).some((v) => v !== undefined && re.test(v)));
 }
 
 function rolesOf(value: Role | readonly Role[]): readonly Role[] {
@@ -244,7 +243,7 @@ export function grantsOf(policy: AuthorizerPolicy, identity: Identity): Grants {
 export function rolesPermit(roles: ReadonlySet<Role>, api: ApiMethod): boolean {
   return roles.has('admin') ||
     (roles.has('write') && api.access !== 'admin') ||
-    (roles.has('worker') && api.worker && api.access !== 'admin') ||
+    (roles.has('worker') && api.worker) ||
     (roles.has('read') && api.access === 'read');
 }
 
@@ -261,7 +260,8 @@ export function authorize(grants: Grants, api: ApiMethod, namespace?: string): D
     return { allow: false, reason: `${api.name} is denied to this identity` };
   }
   const system = grants.roles.get(SYSTEM_NAMESPACE) ?? new Set<Role>();
-  if (api.anyGranted && !rolesPermit(system, api) && [...grants.roles.values()].some((roles) => roles.size > 0)) {
+  // Every namespace in grants holds at least one role (grantsOf adds a namespace with its role).
+  if (api.anyGranted && !rolesPermit(system, api) && grants.roles.size > 0) {
     return { allow: true, reason: `any caller with a role may call ${api.name}${api.anyGranted === 'filtered' ? ' (narrowed to its namespaces)' : ''}` };
   }
   if (api.scope === 'cluster') {

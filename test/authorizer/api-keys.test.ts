@@ -221,6 +221,42 @@ describe('validateApiKeyFile', () => {
     expect(validationError(() => validateApiKeyFile('f', withRecord({ expires: '2030-02-30T00:00:00Z' }))).path).toBe('f/keys[0]/expires');
   });
 
+  it('does take an expiry exactly as RFC 3339 writes it, and nothing around it', () => {
+    const expiry = (expires: unknown) => {
+      try {
+        validateApiKeyFile('f', withRecord({ expires }));
+        return 'accepted';
+      } catch (e) {
+        return (e as ValidationError).path;
+      }
+    };
+    for (const good of ['2030-03-01T00:00:00Z', '2030-03-01T23:59:59Z', '2030-03-01T00:00:00.5Z', '2030-03-01T00:00:00.123456789Z',
+      '2030-03-01T00:00:00+05:30', '2030-03-01T00:00:00-08:00', '2032-02-29T00:00:00Z', '2030-12-31T00:00:00Z']) {
+      expect([good, expiry(good)]).toEqual([good, 'accepted']);
+    }
+    for (const bad of ['x2030-03-01T00:00:00Z', '2030-03-01T00:00:00Zx', ' 2030-03-01T00:00:00Z', '2030-03-01T00:00:00Z ',
+      '2030-03-01T00:00:00.Z', '2030-03-01T00:00:00.1234567890Z', '2030-03-01T00:00:00.aZ', '2030-03-01T00:00:00z', '2030-03-01 00:00:00Z',
+      '230-03-01T00:00:00Z', '2030-3-01T00:00:00Z', '2030-03-1T00:00:00Z', '2030-03-01T0:00:00Z', '2030-03-01T00:0:00Z', '2030-03-01T00:00:0Z',
+      '2030-03-01T00:00:00+0530', '2030-03-01T00:00:00+5:30',
+      '2031-02-29T00:00:00Z', '2030-04-31T00:00:00Z', '2030-00-10T00:00:00Z', '2030-13-01T00:00:00Z', '2030-03-00T00:00:00Z',
+      '0000-01-01T00:00:00Z', '2030-03-01T24:00:00Z', '2030-03-01T23:60:00Z', '2030-03-01T23:59:60Z', '2030-03-01T00:00:00+24:00']) {
+      expect([bad, expiry(bad)]).toEqual([bad, 'f/keys[0]/expires']);
+    }
+  });
+
+  it('does name a file and a record that are not objects, with the fix', () => {
+    expect(validationError(() => validateApiKeyFile('f', { keys: {} })).message).toBe('f: the API key file must be an object with a keys ' +
+      'array (got {"keys":{}}). Fix: write { "keys": [ { "id", "owner", "sha256", "expires" } ] }');
+    expect(validationError(() => validateApiKeyFile('f', { keys: [null] })).message).toBe('f/keys[0]: a key record must be an object ' +
+      '(got null). Fix: write { "id", "owner", "sha256", "expires" }');
+  });
+
+  it('does match a key to its record by its SHA-256, and no other key', () => {
+    expect(apiKeyMatches(KEY, RECORD)).toBe(true);
+    expect(apiKeyMatches(`${KEY.slice(0, -1)}9`, RECORD)).toBe(false);
+    expect(apiKeyMatches(KEY, { sha256: '0'.repeat(64) })).toBe(false);
+  });
+
   it('does explain each field it refuses', () => {
     const message = (changes: Record<string, unknown>) => validationError(() => validateApiKeyFile('f', withRecord(changes))).message;
     expect(message({ expires: '2030-03-01' })).toBe('f/keys[0]/expires: expires must be an RFC 3339 time with its offset ' +

@@ -1,3 +1,4 @@
+import { PROXY_JWKS_PATH } from '../../../lib/authorizer/proxy-env';
 import { configFromEnv, PROXY_ENV } from '../../../services/authorizer-proxy/config';
 
 const COMPLETE = {
@@ -95,5 +96,9 @@ describe('the proxy\'s configuration from the environment', () => {
         'integer from 30 to 3600 (got "5"); PROXY_POLICY_FILE is not set');
     expect(() => configFromEnv({ ...COMPLETE, [PROXY_ENV.oidcIssuer]: 'https://idp', [PROXY_ENV.oidcAudience]: 't',
       [PROXY_ENV.oidcJwksUri]: 'not a url' })).toThrow('PROXY_OIDC_JWKS_URI must be a URL');
+  });
+
+  it('does publish its signing keys at the well-known path (the frontend is given the same URL)', () => {
+    expect(PROXY_JWKS_PATH).toBe('/.well-known/jwks.json');
   });
 });
