@@ -111,8 +111,8 @@ function isRfc3339(value: unknown): value is string {
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
   // A day the month does not have (0, or past its end) rolls into another month; a year below 100 is read as 19xx.
   const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && Number(match[4]) < 24
-    && Number(match[5]) < 60 && Number(match[6]) < 60 && !Number.isNaN(Date.parse(match[0]));
+  // Date.parse refuses a minute or second of 60 and an offset past 23:59, but reads hour 24 as the next midnight.
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && Number(match[4]) < 24 && !Number.isNaN(Date.parse(match[0]));
 }
 
 /**

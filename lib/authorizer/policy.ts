@@ -335,7 +335,7 @@ function fail(path: string, problem: string, value: unknown, fix: string): never
  * valid namespaces and roles, and known APIs in `denyApis`. Pure.
  */
 export function validatePolicy(path: string, policy: unknown): AuthorizerPolicy {
-  if (policy === null || typeof policy !== 'object' || !Array.isArray((policy as AuthorizerPolicy).rules)) {
+  if (!Array.isArray((policy as AuthorizerPolicy | null | undefined)?.rules)) {
     fail(path, 'the policy must be an object with a rules array', policy, 'write { rules: [ { name, certificate | jwt, grants } ] }');
   }
   const p = policy as AuthorizerPolicy;
@@ -388,7 +388,8 @@ export function validateRule(at: string, rule: PolicyRule, names: Set<string>): 
   }
   for (const f of given) {
     const value = match[f];
-    if (typeof value !== 'string' || value.length === 0 || value.length > 512 || /^\**$/.test(value)) {
+    // Empty, or only "*", would match every caller.
+    if (typeof value !== 'string' || value.length > 512 || /^\**$/.test(value)) {
       fail(`${at}/${kind}/${f}`, `${f} must be a non-empty string that is not only "*"`, value,
         'name the value, with "*" for a varying part at most');
     }

@@ -31,6 +31,8 @@ describe('validatePolicy, each refusal to the letter', () => {
   test('the policy itself', () => {
     const fix = 'Fix: write { rules: [ { name, certificate | jwt, grants } ] }';
     expect(refusal(null)).toBe(`INVALID_POLICY policy: the policy must be an object with a rules array (got null). ${fix}`);
+    expect(refusal(undefined)).toBe(`INVALID_POLICY policy: the policy must be an object with a rules array (got nothing). ${fix}`);
+    expect(refusal(7)).toBe(`INVALID_POLICY policy: the policy must be an object with a rules array (got 7). ${fix}`);
     expect(refusal('rules')).toBe(`INVALID_POLICY policy: the policy must be an object with a rules array (got "rules"). ${fix}`);
     expect(refusal({ rules: {} })).toBe(`INVALID_POLICY policy: the policy must be an object with a rules array (got {"rules":{}}). ${fix}`);
     expect(refusal({ rules: [] })).toBe('accepted');
@@ -143,6 +145,10 @@ describe('the model, exactly', () => {
     expect(ruleMatches(rule, cert({ commonName: 'undo' }))).toBe(true);
     expect(ruleMatches(rule, cert())).toBe(false);
     expect(ruleMatches(rule, cert({ commonName: 'x/undo' }))).toBe(false);
+    // A field given as undefined is no field: the others decide.
+    const partial = validatePolicy('p', rules({ name: 'r', certificate: { commonName: 'c', uri: undefined }, grants: { a: 'read' } })).rules[0];
+    expect(ruleMatches(partial, cert({ commonName: 'c' }))).toBe(true);
+    expect(ruleMatches(partial, cert({ commonName: 'd' }))).toBe(false);
   });
 
   test('grants: denied APIs by name, whether the rule named them or their path; nothing denied by a rule without denyApis', () => {
