@@ -3,7 +3,6 @@
  * key ring folders). The one validator of Temporal namespace names is lib/core/names.ts; here its answer becomes a
  * CodecError. Pure.
  */
-import { ValidationError } from '../core/errors';
 import { requireTemporalNamespaceName } from '../core/names';
 import { CodecError } from './errors';
 
@@ -15,12 +14,10 @@ import { CodecError } from './errors';
 export function requireNamespace(value: unknown, what: string): string {
   try {
     return requireTemporalNamespaceName(what, value);
-  } catch (e) {
-    if (e instanceof ValidationError) {
-      const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 64)) : typeof value;
-      throw new CodecError('INVALID_NAMESPACE', `${what} ${shown} is not a Temporal namespace name: use 1-255 letters, digits, ".", "_" ` +
-        'or "-", starting with a letter or digit (and not "temporal-system"), e.g. "orders"');
-    }
-    throw e;
+  } catch {
+    // Its only failure is a ValidationError, reworded as the codec's own error.
+    const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 64)) : typeof value;
+    throw new CodecError('INVALID_NAMESPACE', `${what} ${shown} is not a Temporal namespace name: use 1-255 letters, digits, ".", "_" ` +
+      'or "-", starting with a letter or digit (and not "temporal-system"), e.g. "orders"');
   }
 }

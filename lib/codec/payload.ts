@@ -19,8 +19,10 @@ function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
+
+/** An int64 as protobufjs gives it (a number, or a Long past 2^53) or as a caller wrote it; absent is 0. */
 function toNumber(value: number | { toString(): string } | null | undefined): number {
-  return typeof value === 'number' ? value : value === null || value === undefined ? 0 : Number(value.toString());
+  return value === null || value === undefined ? 0 : Number(value.toString());
 }
 
 /** The protobuf binary form. Metadata keys are written in sorted order, so the same payload gives the same bytes. */
@@ -81,7 +83,7 @@ export function parsePayload(bytes: Uint8Array): Payload {
           while (reader.pos < stop) {
             const detailTag = reader.uint32();
             if (detailTag === 8) {
-              sizeBytes = toNumber(reader.int64() as unknown as number);
+              sizeBytes = toNumber(reader.int64());
             } else {
               reader.skipType(detailTag & 7);
             }
@@ -149,7 +151,7 @@ export function payloadFromJson(value: unknown, at: string): Payload {
   const externalPayloads = (externals as unknown[] | undefined ?? []).map((e, i) => {
     const size = (e as { sizeBytes?: unknown } | null)?.sizeBytes ?? 0;
     const n = typeof size === 'string' ? Number(size) : size;
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+    if (!Number.isSafeInteger(n) || (n as number) < 0) {
       throw new CodecError('BAD_REQUEST', `${at}.externalPayloads[${i}].sizeBytes must be a non-negative integer`);
     }
     return { sizeBytes: n };

@@ -44,11 +44,8 @@ export class ConnectionGuard {
 
   /** A request on `socket` authenticated: the connection is no longer counted. */
   public authenticated(socket: TLSSocket): void {
-    const timer = this.pending.get(socket);
-    if (timer !== undefined) {
-      clearTimeout(timer);
-      this.pending.delete(socket);
-    }
+    clearTimeout(this.pending.get(socket));
+    this.pending.delete(socket);
   }
 
   public get unauthenticated(): number {
