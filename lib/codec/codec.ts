@@ -104,7 +104,7 @@ export function isEncrypted(payload: Payload): boolean {
  * names and key ids never contain NUL (both are validated), so no two inputs give the same bytes.
  */
 export function formatAssociatedData(namespace: string, keyId: string, compression: string | undefined): Uint8Array {
-  return Buffer.from([ASSOCIATED_DATA_LABEL, FORMAT_V2, namespace, keyId, compression].join('\0'), 'utf8');
+  return Buffer.from([ASSOCIATED_DATA_LABEL, FORMAT_V2, namespace, keyId, compression].join('\0'));
 }
 
 /** The namespace encode binds payloads to (format 2), or undefined for format 1. CodecError for bad options. */
@@ -124,7 +124,7 @@ function bindingNamespace(options: EncryptionOptions): string | undefined {
 export function encryptPayload(payload: Payload, ring: KeyRing, options: EncryptionOptions = {}): Payload {
   const namespace = bindingNamespace(options);
   let plain: Uint8Array = serializePayload(payload);
-  const compress = options.compressAtBytes !== undefined && plain.length >= options.compressAtBytes;
+  const compress = plain.length >= (options.compressAtBytes ?? Infinity);
   if (compress) {
     plain = gzipSync(plain);
   }

@@ -146,9 +146,10 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
   }
 
   // No credentials mode: the browser authenticates with the bearer header, never with cookies or a client certificate.
-  const corsHeaders = (origin: string | undefined): Record<string, string> => origin !== undefined && config.corsOrigins.includes(origin)
-    ? { 'access-control-allow-origin': origin, vary: 'Origin' }
-    : { vary: 'Origin' };
+  const corsHeaders = (origin: string | undefined): Record<string, string> => {
+    const allowed = config.corsOrigins.find((o) => o === origin);
+    return allowed !== undefined ? { 'access-control-allow-origin': allowed, vary: 'Origin' } : { vary: 'Origin' };
+  };
 
   function readBody(req: IncomingMessage): Promise<Buffer> {
     return new Promise((resolve, reject) => {
@@ -171,8 +172,8 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
-    const url = req.url ?? '/';
-    const path = url.split('?')[0];
+    // A request to a server always has its URL.
+    const [path] = String(req.url).split('?');
     const operation: Operation | undefined = path.endsWith('/encode') ? 'encode' : path.endsWith('/decode') ? 'decode' : undefined;
     const origin = req.headers.origin;
     const cors = corsHeaders(origin);
@@ -208,7 +209,7 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
       if (req.method !== 'POST') {
         throw new HttpError(405, `${req.method} is not allowed: POST`, 'METHOD');
       }
-      const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      const type = req.headers['content-type']?.split(';')[0].trim().toLowerCase();
       if (type !== 'application/json') {
         throw new HttpError(415, 'the body must be application/json', 'CONTENT_TYPE');
       }

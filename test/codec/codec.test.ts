@@ -98,11 +98,16 @@ describe('the payload wire form', () => {
     expect(read([10, 3, 18, 1, 9])).toStrictEqual({ metadata: { '': [9] }, data: [] });
     expect(read([10, 3, 10, 1, ...a])).toStrictEqual({ metadata: { a: [] }, data: [] });
     expect(read([10, 8, 10, 1, ...a, 0x18, 0x01, 18, 1, 9])).toStrictEqual({ metadata: { a: [9] }, data: [] });
+    // An unknown field after the value is skipped whole, though its bytes look like another value.
+    expect(read([10, 11, 10, 1, ...a, 18, 1, 9, 0x1a, 3, 0x12, 0x01, 0x07])).toStrictEqual({ metadata: { a: [9] }, data: [] });
     // Unknown top-level fields (varint, fixed, length-delimited) are skipped.
     expect(read([0x20, 0x05, 0x2d, 1, 2, 3, 4, 0x32, 2, 0, 0, 18, 1, 7])).toStrictEqual({ metadata: {}, data: [7] });
     // External payload details: the size, an absent size as 0, an unknown field skipped.
     expect(read([26, 2, 8, 5, 26, 0, 26, 4, 0x10, 0x01, 8, 6])).toStrictEqual({ metadata: {}, data: [],
       externalPayloads: [{ sizeBytes: 5 }, { sizeBytes: 0 }, { sizeBytes: 6 }] });
+    // Unknown fields after the size, a varint and one whose bytes look like another size, are skipped whole.
+    expect(read([26, 4, 8, 6, 0x10, 0x01, 26, 6, 8, 6, 0x12, 0x02, 0x08, 0x07])).toStrictEqual({ metadata: {}, data: [],
+      externalPayloads: [{ sizeBytes: 6 }, { sizeBytes: 6 }] });
     for (const cut of [[18, 5, 1], [10, 10, 10, 1, ...a], [0x32, 9, 0], [26, 3, 8]]) {
       expect(() => parsePayload(Uint8Array.from(cut)))
         .toThrow(new CodecError('MALFORMED', 'the decrypted bytes are not a serialized Payload'));

@@ -4,7 +4,7 @@
  * in-flight budget.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CodecError, KeyRing, NamespaceKeyRings, requireNamespace, keyFolderDigest, watchedKeyRing } from '../../lib/codec';
@@ -85,6 +85,15 @@ describe('NamespaceKeyRings', () => {
     expect(codecFailure(() => new NamespaceKeyRings({ 'bad name': ring })))
       .toMatch(/^INVALID_NAMESPACE: the key ring's namespace "bad name" is not a Temporal namespace name/);
   });
+
+  test('a link that leads nowhere where a folder belongs is not a folder', () => {
+    const dir = join(root, 'dangling');
+    mkdirSync(dir);
+    symlinkSync(join(root, 'nowhere-at-all'), join(dir, 'orders'));
+    expect(codecFailure(() => NamespaceKeyRings.fromDirectory(dir))).toBe(`INVALID_KEY_RING: ${dir}/orders is not a folder: ${dir} holds one key ` +
+      `ring folder per Temporal namespace (${dir}/<namespace>/<id>.key and active), not the keys themselves; mount each namespace's key ` +
+      `Secret at ${dir}/<namespace>`);
+  });
 });
 
 describe('keyFolderDigest', () => {
@@ -112,6 +121,18 @@ describe('keyFolderDigest', () => {
     writeFileSync(join(dir, '..data'), 'x');
     expect(keyFolderDigest(dir)).toBe(moved);
     expect(keyFolderDigest(join(root, 'nowhere'))).toBe('');
+  });
+
+  test('tells a renamed file, and contents split differently between the same names', () => {
+    const dir = folder({ 'a.key': 'AAAA' }, 'renamed');
+    const before = keyFolderDigest(dir);
+    renameSync(join(dir, 'a.key'), join(dir, 'b.key'));
+    expect(keyFolderDigest(dir)).not.toBe(before);
+    const split = folder({ x: 'ab', y: 'c' }, 'split');
+    const first = keyFolderDigest(split);
+    writeFileSync(join(split, 'x'), 'a');
+    writeFileSync(join(split, 'y'), 'bc');
+    expect(keyFolderDigest(split)).not.toBe(first);
   });
 
   test('tells a file at the top from the same file in a folder', () => {

@@ -77,12 +77,12 @@ afterAll(async () => {
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string; json?: Record<string, unknown> }
 
 function call(path: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; cert?: Issued;
-  chunked?: boolean; holdBody?: boolean } = {}): Promise<Reply> {
+  chunked?: boolean; holdBody?: boolean; noContentType?: boolean } = {}): Promise<Reply> {
   const client = options.cert ? { cert: options.cert.cert, key: options.cert.key } : {};
   const agent = new Agent({ ca: pki.frontendCa.cert + pki.root.cert, ...client, keepAlive: false });
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: server.port, path, method: options.method ?? 'POST', agent,
-      servername: 'localhost', headers: { 'content-type': 'application/json', ...options.headers } }, (res) => {
+      servername: 'localhost', headers: { ...(options.noContentType ? {} : { 'content-type': 'application/json' }), ...options.headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -264,6 +264,15 @@ describe('CORS', () => {
     expect(post.headers['access-control-allow-origin']).toBe(UI_ORIGIN);
   });
 
+  test('from a browser page, a client certificate the browser presents does not count, even next to a token', async () => {
+    const before = logs.length;
+    const reply = await call('/decode', { cert: pki.worker, headers: { ...(await asUser('rita')), origin: UI_ORIGIN }, body: body([]) });
+    expect(reply.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 100));
+    const line = logs.slice(before).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'request');
+    expect(line).toMatchObject({ identity: `jwt:${IDP_ISSUER}#rita`, auth: 'jwt' });
+  });
+
   test('from a browser page, a client certificate alone does not authenticate: the token is required', async () => {
     const reply = await call('/decode', { cert: pki.worker, headers: { 'x-namespace': 'orders', origin: UI_ORIGIN }, body: body([encrypted(SECRET)]) });
     expect(reply.status).toBe(401);
@@ -373,6 +382,8 @@ describe('the exact answers', () => {
       'this origin is not allowed');
     expectAnswer(await call('/decode', { method: 'PUT', headers: rita, body: body([]) }), 405, 'METHOD', 'PUT is not allowed: POST');
     expectAnswer(await call('/decode', { headers: { ...rita, 'content-type': 'text/plain' }, body: body([]) }), 415, 'CONTENT_TYPE',
+      'the body must be application/json');
+    expectAnswer(await call('/decode', { headers: rita, body: body([]), noContentType: true }), 415, 'CONTENT_TYPE',
       'the body must be application/json');
     for (const namespace of [undefined, '']) {
       const headers: Record<string, string> = { authorization: rita.authorization, ...(namespace === undefined ? {} : { 'x-namespace': namespace }) };
@@ -508,6 +519,9 @@ describe('the exact answers', () => {
     const sum = /codec_server_request_duration_seconds_sum\{operation="decode"\} ([0-9.e-]+)/.exec(metrics);
     expect(Number(sum?.[1])).toBeGreaterThan(0);
     expect(Number(sum?.[1])).toBeLessThan(600);
-    expect(metrics).not.toMatch(/codec_server_request_duration_seconds_count\{operation="none"\}/);
+    // Latency is observed for the two operations only (a request to another path has none).
+    const latencySeries = metrics.split('\n').filter((l) => l.startsWith('codec_server_request_duration_seconds_count'));
+    expect(latencySeries.length).toBeGreaterThan(0);
+    latencySeries.forEach((l) => expect(l).toMatch(/^codec_server_request_duration_seconds_count\{operation="(encode|decode)"\} \d+$/));
   });
 });
