@@ -37,6 +37,9 @@ const squash = (text) => String(text ?? '').replace(/\s+/g, ' ').trim();
 const argued = JSON.parse(readFileSync(EQUIVALENTS, 'utf8')).mutants;
 const keyOf = (file, mutator, from, to) => JSON.stringify([file, mutator, squash(from), squash(to)]);
 const reasons = new Map(argued.map((e) => [keyOf(e.file, e.mutator, e.original, e.replacement), e.why]));
+if (reasons.size !== argued.length) {
+  throw new Error(`${EQUIVALENTS} gives two reasons for the same file, mutator, original and replacement: give one reason that covers both`);
+}
 const used = new Set();
 
 /** The main run's results, with the mutants it ignored (static) taken from the narrower run of their file. */
