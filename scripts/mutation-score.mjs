@@ -56,7 +56,13 @@ function merge(main, ...narrower) {
 }
 
 const main = Object.assign({}, ...['core', 'codec', 'authorizer', 'proxy'].map((g) => read(`${g}.json`)));
-const files = merge(main, read('table.json'), read('startup.json'));
+// The startup group runs longest (each of its mutants runs a program's every test): until it has run, the start-up
+// mutants the other groups ignored stay outside the score, and the summary says how many.
+const startupRun = existsSync(join(DIR, 'startup.json'));
+if (!startupRun) {
+  process.stdout.write('the startup group has not run: its mutants stay outside the score (counted as unmeasured)\n');
+}
+const files = merge(main, read('table.json'), ...(startupRun ? [read('startup.json')] : []));
 const DETECTED = new Set(['Killed', 'Timeout']);
 const COUNTED = new Set(['Killed', 'Timeout', 'Survived', 'NoCoverage']);
 const rows = [];
@@ -88,11 +94,12 @@ const survived = totals.counted - totals.killed;
 const stale = argued.filter((e) => !used.has(keyOf(e.file, e.mutator, e.original, e.replacement))).length;
 const summary = { score: Math.round(score * 10_000) / 100, killed: totals.killed, counted: totals.counted, survived,
   argued: totals.argued, unargued: survived - totals.argued, staleReasons: stale, ignoredStatic: totals.ignored, errors: totals.errors,
-  target: TARGET * 100, met: { score: score >= TARGET, everySurvivorArgued: survived === totals.argued } };
+  startupMeasured: startupRun, target: TARGET * 100,
+  met: { score: score >= TARGET, everySurvivorArgued: survived === totals.argued, startupMeasured: startupRun } };
 writeFileSync(join(DIR, 'score.json'), `${JSON.stringify({ ...summary, files: rows }, undefined, 2)}\n`);
 for (const row of rows) {
   process.stdout.write(`${(row.score * 100).toFixed(1).padStart(6)} %  ${String(row.killed).padStart(4)}/${String(row.counted).padEnd(4)} ${row.file}\n`);
 }
 process.stdout.write(`survivors listed in ${join('reports', 'mutation', 'survivors.txt')}\n`);
 process.stdout.write(`${JSON.stringify(summary)}\n`);
-process.exitCode = summary.met.score && summary.met.everySurvivorArgued ? 0 : 1;
+process.exitCode = Object.values(summary.met).every(Boolean) ? 0 : 1;
