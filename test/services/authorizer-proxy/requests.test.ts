@@ -1,0 +1,87 @@
+/**
+ * What the proxy answers to HTTP/2 requests that are not gRPC calls it serves, before any authentication: the wrong
+ * method (405), another content type (415), a method Temporal does not have (gRPC UNIMPLEMENTED, named).
+ */
+import { connect, ClientHttp2Session, IncomingHttpHeaders } from 'node:http2';
+import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
+import { WORKFLOW_SERVICE } from '../../../lib/authorizer/api';
+import { RunningProxy } from '../../../services/authorizer-proxy/proxy';
+import { proxy, standInFrontend } from './harness';
+import { testPki, TestPki } from './test-pki';
+
+const POLICY: AuthorizerPolicy = { rules: [
+  { name: 'orders-workers', certificate: { uri: 'spiffe://cluster.local/ns/orders/temporal-client/*' }, grants: { orders: 'write' } },
+] };
+
+let pki: TestPki;
+let frontend: Awaited<ReturnType<typeof standInFrontend>>;
+let running: RunningProxy;
+let session: ClientHttp2Session;
+
+beforeAll(async () => {
+  pki = await testPki();
+  frontend = await standInFrontend(pki);
+  running = (await proxy(pki, frontend.port, POLICY)).proxy;
+  session = connect(`https://127.0.0.1:${running.grpcPort}`, { ca: pki.frontendCa.cert + pki.root.cert, cert: pki.worker.cert,
+    key: pki.worker.key, servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local' });
+});
+
+afterAll(async () => {
+  session?.destroy();
+  await running?.close();
+  await frontend?.stop();
+});
+
+/** One request: the response headers, merged with the trailers, and whether the answer ended at its headers. */
+function request(headers: Record<string, string>, body?: Buffer): Promise<{ headers: IncomingHttpHeaders; headersOnly: boolean }> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(headers);
+    let answer: IncomingHttpHeaders = {};
+    let headersOnly = false;
+    stream.on('response', (h, flags) => {
+      answer = h;
+      // END_STREAM (flag 0x1) on the HEADERS frame: nothing follows.
+      headersOnly = (flags & 0x1) === 0x1;
+    });
+    stream.on('trailers', (t) => {
+      answer = { ...answer, ...t };
+    });
+    stream.on('error', reject);
+    stream.resume();
+    stream.on('end', () => resolve({ headers: answer, headersOnly }));
+    stream.end(body);
+  });
+}
+
+const GRPC = { ':method': 'POST', 'content-type': 'application/grpc', te: 'trailers' };
+const frame = Buffer.from([0, 0, 0, 0, 0]);
+
+describe('requests that are not calls the proxy serves', () => {
+  it('does answer another method 405 and another content type 415, with no body', async () => {
+    const path = `/${WORKFLOW_SERVICE}/DescribeNamespace`;
+    for (const [headers, status] of [
+      [{ ...GRPC, ':method': 'PUT', ':path': path }, 405],
+      [{ ...GRPC, ':path': path, 'content-type': 'application/grpc+json' }, 415],
+      [{ ':method': 'POST', ':path': path, 'content-type': 'text/plain' }, 415],
+    ] as const) {
+      const answer = await request(headers, frame);
+      expect([headers[':method'], headers['content-type'], answer.headers[':status'], answer.headersOnly])
+        .toEqual([headers[':method'], headers['content-type'], status, true]);
+    }
+  });
+
+  it('does take application/grpc+proto and a content type with parameters as gRPC', async () => {
+    for (const type of ['application/grpc+proto', 'application/grpc; charset=binary', 'application/grpc ;charset=binary']) {
+      const answer = await request({ ...GRPC, 'content-type': type, ':path': `/${WORKFLOW_SERVICE}/NoSuchMethod` }, frame);
+      expect([type, answer.headers[':status'], answer.headers['grpc-status']]).toEqual([type, 200, '12']);
+    }
+  });
+
+  it('does answer a method Temporal does not have UNIMPLEMENTED, naming it (cut at 200 characters)', async () => {
+    const long = `/${WORKFLOW_SERVICE}/${'N'.repeat(300)}`;
+    const answer = await request({ ...GRPC, ':path': long }, frame);
+    expect(answer.headers['grpc-status']).toBe('12');
+    expect(decodeURIComponent(String(answer.headers['grpc-message']))).toBe(`The server does not implement the method ${long.slice(0, 200)}`);
+    expect(frontend.received).toEqual([]);
+  });
+});
