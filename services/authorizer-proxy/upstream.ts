@@ -86,15 +86,14 @@ export class Upstream {
       this.retired.delete(session);
       this.sessions = this.sessions.map((s) => (s === session ? undefined : s));
     });
-    session.once('goaway', () => {
-      // The frontend is going away (a rollout): no new calls on this session.
-      this.sessions = this.sessions.map((s) => (s === session ? undefined : s));
-    });
     session.unref();
     return session;
   }
 
-  /** A session for a new call (round robin over the pool, connecting where a slot is empty). */
+  /**
+   * A session for a new call (round robin over the pool, connecting where a slot is empty or its session is closed: a
+   * frontend going away, in a rollout, sends GOAWAY, and Node marks the session closed while its calls finish).
+   */
   public session(): ClientHttp2Session {
     if (this.closed) {
       throw new Error('the upstream is closed');

@@ -18,7 +18,12 @@ beforeAll(async () => {
   server = createSecureServer({ cert: pki.frontendServer.cert + pki.frontendCa.cert, key: pki.frontendServer.key, ca: pki.root.cert,
     requestCert: true, rejectUnauthorized: true });
   server.on('session', (s) => sessions.push(s));
-  server.on('stream', (stream) => stream.respond({ ':status': 200 }, { endStream: true }));
+  // `/hold` is a call the frontend has not answered yet (a long poll): its stream stays open.
+  server.on('stream', (stream, headers) => {
+    if (headers[':path'] !== '/hold') {
+      stream.respond({ ':status': 200 }, { endStream: true });
+    }
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
 });
@@ -37,6 +42,13 @@ function upstream(options: { poolSize?: number; drainMs?: number; certFile?: str
     caFile: pki.file('up-frontend-ca.crt', pki.frontendCa.cert),
     certFile: options.certFile ?? pki.file('up-client.crt', pki.proxyClient.cert + pki.platformCa.cert),
     keyFile: pki.file('up-client.key', pki.proxyClient.key), ...options });
+}
+
+/** A call that stays open on `session` (the frontend does not answer it). */
+function hold(session: ReturnType<Upstream['session']>): void {
+  const req = session.request({ ':path': '/hold' });
+  req.on('error', () => undefined);
+  req.end();
 }
 
 /** One request over `session`: the frontend's status. */
@@ -74,10 +86,14 @@ describe('Upstream', () => {
     const second = up.session();
     expect(second).not.toBe(first);
     expect(await get(second)).toBe(200);
-    // The frontend goes away (a rollout): new calls go over a new session.
+    // The frontend goes away (a rollout) while a long poll is still open on the session: the session takes no new
+    // call (Node marks it closed on the GOAWAY), so new calls go over a new one; the poll is not cut.
+    hold(second);
+    await new Promise((r) => setTimeout(r, 50));
     const goingAway = sessions[sessions.length - 1];
     goingAway.goaway();
     await new Promise((r) => setTimeout(r, 100));
+    expect([second.closed, second.destroyed]).toEqual([true, false]);
     const third = up.session();
     expect(third).not.toBe(second);
     expect(await get(third)).toBe(200);
@@ -90,6 +106,8 @@ describe('Upstream', () => {
     const up = upstream({ poolSize: 1, drainMs: 100, certFile, keyFile });
     const before = up.session();
     expect(await get(before)).toBe(200);
+    // A long poll open on it: the session is drained, not cut, when the files change.
+    hold(before);
     expect(up.reload()).toBe(false);
     expect(up.session()).toBe(before);
     const renewed = await issue({ commonName: 'proxy', usages: ['digital signature', 'client auth'],
@@ -101,7 +119,7 @@ describe('Upstream', () => {
     expect(after).not.toBe(before);
     expect(await get(after)).toBe(200);
     // The old session is closed for new calls, and destroyed once the drain time is over.
-    expect(before.closed).toBe(true);
+    expect([before.closed, before.destroyed]).toEqual([true, false]);
     await new Promise((r) => setTimeout(r, 300));
     expect(before.destroyed).toBe(true);
     up.close();
