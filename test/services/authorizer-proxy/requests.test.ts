@@ -85,3 +85,43 @@ describe('requests that are not calls the proxy serves', () => {
     expect(frontend.received).toEqual([]);
   });
 });
+
+describe('a connection without a client certificate', () => {
+  /** One call over a new connection that presents no certificate: its grpc-status, or how the connection failed. */
+  async function withoutCertificate(port: number): Promise<string> {
+    const bare = connect(`https://127.0.0.1:${port}`, { ca: pki.frontendCa.cert + pki.root.cert,
+      servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local' });
+    bare.on('error', () => undefined);
+    try {
+      return await new Promise<string>((resolve) => {
+        const stream = bare.request({ ...GRPC, ':path': `/${WORKFLOW_SERVICE}/DescribeNamespace`, authorization: 'Bearer stk_nobody_x' });
+        stream.on('response', (h) => {
+          if (h['grpc-status'] !== undefined) {
+            resolve(`grpc-status ${String(h['grpc-status'])}`);
+          }
+        });
+        stream.on('trailers', (t) => resolve(`grpc-status ${String(t['grpc-status'])}`));
+        stream.on('error', (e: NodeJS.ErrnoException) => resolve(`failed ${e.code ?? e.message}`));
+        stream.on('close', () => resolve('closed'));
+        stream.resume();
+        stream.end(frame);
+      });
+    } finally {
+      bare.destroy();
+    }
+  }
+
+  it('does not get a call through when only certificates authenticate: TLS refuses it', async () => {
+    expect(await withoutCertificate(running.grpcPort)).not.toMatch(/^grpc-status/);
+  });
+
+  it('does get its call answered when API keys may authenticate too (here: refused, the key is unknown)', async () => {
+    const withKeys = (await proxy(pki, frontend.port, POLICY, undefined, undefined,
+      { apiKeysFile: pki.file('api-keys.json', JSON.stringify({ keys: [] })) })).proxy;
+    try {
+      expect(await withoutCertificate(withKeys.grpcPort)).toBe('grpc-status 16');
+    } finally {
+      await withKeys.close();
+    }
+  });
+});
