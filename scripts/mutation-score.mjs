@@ -4,11 +4,13 @@
 // mutant against the table's own tests) and the startup run the two programs' start-up code (each mutant against that
 // program's tests). The narrower runs' results replace the other runs' ignored mutants of their files. Writes
 // reports/mutation/score.json and reports/mutation/survivors.txt; the last line printed is one JSON object with the
-// figures and a `met` flag. Each survivor is matched against test/mutation/equivalent-mutants.json (file, mutator, the
+// figures and a `met` flag. A mutant Stryker left alive that scripts/mutation-verify.mjs killed with every related test
+// counts as detected. Each survivor is matched against test/mutation/equivalent-mutants.json (file, mutator, the
 // original text and its replacement, and why no test can tell them apart): survivors.txt gives each one's reason, or
 // says that it has none.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { verifiedKey } from './mutation-lib.mjs';
 
 const ROOT = join(import.meta.dirname, '..');
 const DIR = join(ROOT, 'reports', 'mutation');
@@ -56,6 +58,9 @@ function merge(main, ...narrower) {
 }
 
 const main = Object.assign({}, ...['core', 'codec', 'authorizer', 'proxy'].map((g) => read(`${g}.json`)));
+// Mutants Stryker left alive that a run of every related test killed (scripts/mutation-verify.mjs).
+const verified = Object.assign({}, ...['core', 'codec', 'authorizer', 'proxy'].map((g) => join(DIR, `${g}.verified.json`))
+  .filter((f) => existsSync(f)).map((f) => JSON.parse(readFileSync(f, 'utf8'))));
 // The startup group runs longest (each of its mutants runs a program's every test): until it has run, the start-up
 // mutants the other groups ignored stay outside the score, and the summary says how many.
 const startupRun = existsSync(join(DIR, 'startup.json'));
@@ -67,8 +72,15 @@ const DETECTED = new Set(['Killed', 'Timeout']);
 const COUNTED = new Set(['Killed', 'Timeout', 'Survived', 'NoCoverage']);
 const rows = [];
 const survivors = [];
-const totals = { killed: 0, counted: 0, ignored: 0, errors: 0, argued: 0 };
+const totals = { killed: 0, counted: 0, ignored: 0, errors: 0, argued: 0, verified: 0 };
 for (const [file, { mutants, source }] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const m of mutants.filter((x) => x.status === 'Survived' || x.status === 'NoCoverage')) {
+    const outcome = verified[verifiedKey(file, source, m)]?.status;
+    if (outcome === 'Killed' || outcome === 'Timeout') {
+      m.status = outcome;
+      totals.verified += 1;
+    }
+  }
   const counted = mutants.filter((m) => COUNTED.has(m.status));
   const killed = counted.filter((m) => DETECTED.has(m.status)).length;
   totals.killed += killed;
@@ -93,7 +105,7 @@ writeFileSync(join(DIR, 'survivors.txt'), `${survivors.join('\n')}\n`);
 const survived = totals.counted - totals.killed;
 const stale = argued.filter((e) => !used.has(keyOf(e.file, e.mutator, e.original, e.replacement))).length;
 const summary = { score: Math.round(score * 10_000) / 100, killed: totals.killed, counted: totals.counted, survived,
-  argued: totals.argued, unargued: survived - totals.argued, staleReasons: stale, ignoredStatic: totals.ignored, errors: totals.errors,
+  verifiedKills: totals.verified, argued: totals.argued, unargued: survived - totals.argued, staleReasons: stale, ignoredStatic: totals.ignored, errors: totals.errors,
   startupMeasured: startupRun, target: TARGET * 100,
   met: { score: score >= TARGET, everySurvivorArgued: survived === totals.argued, startupMeasured: startupRun } };
 writeFileSync(join(DIR, 'score.json'), `${JSON.stringify({ ...summary, files: rows }, undefined, 2)}\n`);
