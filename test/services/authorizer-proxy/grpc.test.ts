@@ -37,7 +37,7 @@ describe('grpc-timeout', () => {
   });
 
   it('does refuse a malformed header as INTERNAL, showing at most 20 characters of it', async () => {
-    for (const bad of ['', '1', 'S', '1s', '123456789m', '-1S', '1.5S', ' 1S']) {
+    for (const bad of ['', '1', 'S', '1s', '123456789m', '-1S', '1.5S', ' 1S', '1S ', '1SS']) {
       expect(await callError(() => parseTimeout(bad))).toBe(`INTERNAL: malformed grpc-timeout header: ${bad}`);
     }
     expect(await callError(() => parseTimeout(`${'9'.repeat(30)}S`))).toBe(`INTERNAL: malformed grpc-timeout header: ${'9'.repeat(20)}`);
@@ -76,6 +76,8 @@ describe('framing', () => {
       .toBe('INTERNAL: the frontend\'s answer ends inside a message prefix');
     expect(await callError(() => messages(whole.subarray(0, 7)))).toBe('INTERNAL: the frontend\'s answer ends inside a message');
     expect(messages(whole.subarray(0, 8))).toHaveLength(1);
+    // The second message of a body, cut: what is left after the first counts, not the whole body.
+    expect(await callError(() => messages(Buffer.concat([whole, whole.subarray(0, 7)])))).toBe('INTERNAL: the frontend\'s answer ends inside a message');
   });
 });
 
