@@ -83,6 +83,7 @@ describe('the payload wire form', () => {
     expect(bytes({ metadata: null, data: new Uint8Array() })).toEqual([]);
     expect(bytes({ externalPayloads: [{ sizeBytes: 0 }, { sizeBytes: 5 }, { sizeBytes: null }, { sizeBytes: { toString: () => '300' } }] }))
       .toEqual([26, 0, 26, 2, 8, 5, 26, 0, 26, 3, 8, 0xac, 0x02]);
+    expect(bytes({ externalPayloads: [{}] })).toEqual([26, 0]);
   });
 
   test('the binary form read field by field: missing fields, unknown fields skipped, a cut-off message refused', () => {
