@@ -1,8 +1,10 @@
 /**
  * What the proxy answers to HTTP/2 requests that are not gRPC calls it serves, before any authentication: the wrong
- * method (405), another content type (415), a method Temporal does not have (gRPC UNIMPLEMENTED, named).
+ * method (405), another content type (415), a method Temporal does not have (gRPC UNIMPLEMENTED, named); who may
+ * connect without a certificate; and a deadline the proxy keeps itself when the frontend does not.
  */
-import { connect, ClientHttp2Session, IncomingHttpHeaders } from 'node:http2';
+import { connect, ClientHttp2Session, createSecureServer, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { AddressInfo } from 'node:net';
 import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
 import { WORKFLOW_SERVICE } from '../../../lib/authorizer/api';
 import { RunningProxy } from '../../../services/authorizer-proxy/proxy';
@@ -122,6 +124,57 @@ describe('a connection without a client certificate', () => {
       expect(await withoutCertificate(withKeys.grpcPort)).toBe('grpc-status 16');
     } finally {
       await withKeys.close();
+    }
+  });
+});
+
+describe('a frontend that does not keep the caller\'s deadline', () => {
+  it('does end the call at the deadline itself, DEADLINE_EXCEEDED, and reset the frontend\'s stream', async () => {
+    // A frontend that takes the call and never answers, whatever grpc-timeout says.
+    const held: ServerHttp2Stream[] = [];
+    const silent = createSecureServer({ cert: pki.frontendServer.cert + pki.frontendCa.cert, key: pki.frontendServer.key, ca: pki.root.cert,
+      requestCert: true, rejectUnauthorized: true });
+    silent.on('stream', (stream) => {
+      held.push(stream);
+      stream.on('error', () => undefined);
+      stream.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const slow = (await proxy(pki, (silent.address() as AddressInfo).port, POLICY)).proxy;
+    const client = connect(`https://127.0.0.1:${slow.grpcPort}`, { ca: pki.frontendCa.cert + pki.root.cert, cert: pki.worker.cert,
+      key: pki.worker.key, servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local' });
+    try {
+      const started = Date.now();
+      const outcome = await new Promise<string>((resolve, reject) => {
+        const stream = client.request({ ...GRPC, ':path': `/${WORKFLOW_SERVICE}/PollWorkflowTaskQueue`, 'grpc-timeout': '300m' });
+        let answer: IncomingHttpHeaders = {};
+        stream.on('response', (h) => {
+          answer = h;
+        });
+        stream.on('trailers', (t) => {
+          answer = { ...answer, ...t };
+        });
+        stream.on('error', reject);
+        // Far past the deadline: the proxy did not keep it.
+        stream.setTimeout(5_000, () => resolve('no answer within 5 s'));
+        stream.resume();
+        stream.on('end', () => resolve(`${String(answer['grpc-status'])} ${decodeURIComponent(String(answer['grpc-message']))}`));
+        // PollWorkflowTaskQueueRequest { namespace: "orders" }
+        const message = Buffer.concat([Buffer.from([0x0a, 6]), Buffer.from('orders')]);
+        const prefix = Buffer.alloc(5);
+        prefix.writeUInt32BE(message.length, 1);
+        stream.end(Buffer.concat([prefix, message]));
+      });
+      const took = Date.now() - started;
+      expect(outcome).toBe('4 Deadline exceeded');
+      expect(took).toBeGreaterThanOrEqual(250);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(held).toHaveLength(1);
+      expect(held[0].closed).toBe(true);
+    } finally {
+      client.destroy();
+      await slow.close();
+      silent.close();
     }
   });
 });
