@@ -1,5 +1,6 @@
 import { PROXY_JWKS_PATH } from '../../../lib/authorizer/proxy-env';
 import { configFromEnv, PROXY_ENV } from '../../../services/authorizer-proxy/config';
+import { refusal } from '../refusal';
 
 const COMPLETE = {
   [PROXY_ENV.certFile]: '/tls/tls.crt', [PROXY_ENV.keyFile]: '/tls/tls.key', [PROXY_ENV.clientCaFiles]: '/trust/a.crt,/trust/b.crt',
@@ -9,14 +10,7 @@ const COMPLETE = {
   [PROXY_ENV.tokenAudience]: 'a', [PROXY_ENV.policyFile]: '/policy/policy.json',
 };
 
-function problems(env: Record<string, string | undefined>): string {
-  try {
-    configFromEnv({ ...COMPLETE, ...env });
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return 'accepted';
-}
+const problems = (env: Record<string, string | undefined>): string => refusal(() => configFromEnv({ ...COMPLETE, ...env }));
 
 describe('the proxy\'s configuration from the environment', () => {
   it('does read the least environment with every default', () => {

@@ -1,4 +1,5 @@
 import { configFromEnv } from '../../../services/codec-server/config';
+import { refusal } from '../refusal';
 
 /** The least environment that starts: TLS files, trust domain, keys, policy and one way to authenticate. */
 const BASE = {
@@ -6,14 +7,7 @@ const BASE = {
   CODEC_KEYS_DIR: '/keys', CODEC_POLICY_FILE: '/policy/policy.json', CODEC_CLIENT_CA_FILES: '/ca/workload.crt',
 };
 
-function problems(env: Record<string, string | undefined>): string {
-  try {
-    configFromEnv({ ...BASE, ...env });
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return 'accepted';
-}
+const problems = (env: Record<string, string | undefined>): string => refusal(() => configFromEnv({ ...BASE, ...env }));
 
 describe('configFromEnv', () => {
   test('the defaults', () => {
