@@ -183,7 +183,12 @@ export function ruleMatches(rule: PolicyRule, identity: Identity): boolean {
   }
   const fields = MATCHERS[identity.kind] as { readonly [field: string]: (identity: Identity) => readonly (string | undefined)[] };
   // Every field the match gives must match one of the identity's values for it (an absent value matches nothing).
-  return [...compiled(match)].every(([field, re]) => fields[field](identity).some((v) => v !== undefined && re.test(v)));
+  for (const [field, re] of compiled(match)) {
+    if (!fields[field](identity).some((v) => v !== undefined && re.test(v))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 function rolesOf(value: Role | readonly Role[]): readonly Role[] {
