@@ -6,7 +6,7 @@
  * direct call: the deadline goes upstream with the time already spent taken off, a cancelled call cancels upstream,
  * and a broken upstream call ends with the status gRPC gives it (UNAVAILABLE, CANCELLED ...).
  */
-import { ClientHttp2Stream, constants, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { ClientHttp2Session, ClientHttp2Stream, constants, IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { Logger } from 'pino';
 import { ApiMethod, apiMethod } from '../../lib/authorizer/api';
 import { isTemporalNamespaceName } from '../../lib/core/names';
@@ -204,6 +204,19 @@ export function responseHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHead
     }
   }
   return out;
+}
+
+/**
+ * The status of a call whose frontend stream closed before its answer was through: UNAVAILABLE when the connection to the
+ * frontend was lost (Node then closes its streams with CANCEL, which is not the frontend cancelling: a caller may retry
+ * it), else what the stream's reset code says, else INTERNAL.
+ */
+export function closedStatus(rstCode: number | undefined, connectionLost: boolean): [number, string] {
+  if (connectionLost) {
+    return [Status.UNAVAILABLE, 'the connection to the frontend was lost during the call'];
+  }
+  return rstCode !== undefined && rstCode !== constants.NGHTTP2_NO_ERROR ? resetStatus(rstCode)
+    : [Status.INTERNAL, 'the frontend ended the call without a status'];
 }
 
 /** The status gRPC gives a call whose stream was reset with `code` (as grpc-js and grpc-go map them). */
@@ -411,8 +424,10 @@ class Call {
       outgoing['grpc-encoding'] = firstHeader(this.headers['grpc-encoding']) ?? 'identity';
     }
     let upstream: ClientHttp2Stream;
+    let session: ClientHttp2Session;
     try {
-      upstream = context.upstream.session().request(outgoing, { endStream: false });
+      session = context.upstream.session();
+      upstream = session.request(outgoing, { endStream: false });
     } catch (e) {
       this.end(Status.UNAVAILABLE, `the frontend could not be reached: ${(e as Error).message}`);
       return;
@@ -452,9 +467,7 @@ class Call {
     });
     upstream.on('close', () => {
       if (!this.finished) {
-        const [code, details] = upstream.rstCode !== undefined && upstream.rstCode !== constants.NGHTTP2_NO_ERROR
-          ? resetStatus(upstream.rstCode) : [Status.INTERNAL, 'the frontend ended the call without a status'];
-        this.end(code, details);
+        this.end(...closedStatus(upstream.rstCode, session.destroyed));
       }
     });
   }

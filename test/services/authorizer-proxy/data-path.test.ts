@@ -3,8 +3,7 @@
  * what is forwarded and what is not (deadline, trace context, credentials, content type, compression), how upstream
  * failures map to statuses, and the bounds on a call before and while it is read.
  */
-import { constants, createSecureServer, Http2SecureServer, connect as h2connect, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import { AddressInfo } from 'node:net';
+import { constants, connect as h2connect, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { createSecureContext } from 'node:tls';
@@ -13,7 +12,7 @@ import { temporal } from '@temporalio/proto';
 import { createApiKey } from '../../../lib/authorizer/api-keys';
 import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
 import { RunningProxy } from '../../../services/authorizer-proxy/proxy';
-import { call, clientOf, identityProvider, proxy, request, WORKFLOW } from './harness';
+import { Answer, call, clientOf, framed, identityProvider, ok, proxy, rawFrontend, request, WORKFLOW } from './harness';
 import { TestPki, testPki } from './test-pki';
 
 const POLICY: AuthorizerPolicy = {
@@ -22,40 +21,6 @@ const POLICY: AuthorizerPolicy = {
     { name: 'nobody', apiKey: { owner: 'nobody-else' }, grants: { orders: 'read' } },
   ],
 };
-
-interface Seen {
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer;
-}
-
-/** What the raw frontend does with a call. */
-type Answer = (stream: ServerHttp2Stream, seen: Seen) => void;
-
-const ok: Answer = (stream, seen) => {
-  stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-  stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-  stream.end(seen.body);
-};
-
-async function rawFrontend(pki: TestPki): Promise<{ port: number; seen: Seen[]; answer: { next: Answer }; server: Http2SecureServer }> {
-  const seen: Seen[] = [];
-  const answer = { next: ok };
-  const server = createSecureServer({ cert: pki.frontendServer.cert + pki.frontendCa.cert, key: pki.frontendServer.key,
-    ca: pki.root.cert, requestCert: true, rejectUnauthorized: true });
-  server.on('stream', (stream, headers) => {
-    // Streams this frontend resets on purpose report it as an error: expected here.
-    stream.on('error', () => undefined);
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => {
-      const entry = { headers, body: Buffer.concat(chunks) };
-      seen.push(entry);
-      answer.next(stream, entry);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as AddressInfo).port, seen, answer, server };
-}
 
 describe('the proxy\'s data path', () => {
   let pki: TestPki;
@@ -121,12 +86,6 @@ describe('the proxy\'s data path', () => {
     });
   }
 
-  const framed = (message: Buffer, compressed = false) => {
-    const prefix = Buffer.alloc(5);
-    prefix[0] = compressed ? 1 : 0;
-    prefix.writeUInt32BE(message.length, 1);
-    return Buffer.concat([prefix, message]);
-  };
 
   describe('what goes to the frontend', () => {
     it('does forward the caller\'s deadline with the time spent taken off, in a unit that keeps 8 digits', async () => {

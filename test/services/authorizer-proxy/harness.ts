@@ -4,7 +4,9 @@
  * The real frontend, SDK and identity provider are in the end-to-end tier.
  */
 import { createServer, Server as HttpServer } from 'node:http';
+import { createSecureServer, Http2SecureServer, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { createSecureContext } from 'node:tls';
 import {
   Client, credentials, Metadata, sendUnaryData, Server, ServerCredentials, ServerUnaryCall, ServerWritableStream, ServiceError,
@@ -173,3 +175,80 @@ export function call(client: Client, path: string, body: Buffer, metadata = new 
 
 export const WORKFLOW = (name: string): string => `/${WF}/${name}`;
 export const OPERATOR = (name: string): string => `/${OP}/${name}`;
+
+export interface Seen {
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/** What the raw frontend does with a call. */
+export type Answer = (stream: ServerHttp2Stream, seen: Seen) => void;
+
+export const ok: Answer = (stream, seen) => {
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+  stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+  stream.end(seen.body);
+};
+
+/** A raw HTTP/2 frontend (mutual TLS, the platform-clients root): records every call's headers and body, answers as told. */
+export async function rawFrontend(pki: TestPki): Promise<{
+  port: number; seen: Seen[]; answer: { next: Answer }; server: Http2SecureServer;
+}> {
+  const seen: Seen[] = [];
+  const answer = { next: ok };
+  const server = createSecureServer({ cert: pki.frontendServer.cert + pki.frontendCa.cert, key: pki.frontendServer.key,
+    ca: pki.root.cert, requestCert: true, rejectUnauthorized: true });
+  server.on('stream', (stream, headers) => {
+    // Streams this frontend resets on purpose report it as an error: expected here.
+    stream.on('error', () => undefined);
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => {
+      const entry = { headers, body: Buffer.concat(chunks) };
+      seen.push(entry);
+      answer.next(stream, entry);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, seen, answer, server };
+}
+
+/** A gRPC frame: the 5-byte prefix (compressed flag, length) and the message. */
+export function framed(message: Buffer, compressed = false): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix[0] = compressed ? 1 : 0;
+  prefix.writeUInt32BE(message.length, 1);
+  return Buffer.concat([prefix, message]);
+}
+
+/** A frontend that takes every call and neither reads it nor answers it: the streams it holds, in order. */
+export async function holdingFrontend(pki: TestPki): Promise<{ port: number; held: ServerHttp2Stream[]; stop(): Promise<void> }> {
+  const held: ServerHttp2Stream[] = [];
+  const server = createSecureServer({ cert: pki.frontendServer.cert + pki.frontendCa.cert, key: pki.frontendServer.key, ca: pki.root.cert,
+    requestCert: true, rejectUnauthorized: true });
+  server.on('stream', (stream) => {
+    stream.on('error', () => undefined);
+    held.push(stream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    held,
+    stop: () => new Promise((resolve) => {
+      held.forEach((s) => s.session?.destroy());
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** A log destination for the proxy, and the audit records and service log lines written to it. */
+export function collectedLog(): { destination: PassThrough; audit: Record<string, unknown>[]; lines: Record<string, unknown>[] } {
+  const destination = new PassThrough();
+  const audit: Record<string, unknown>[] = [];
+  const lines: Record<string, unknown>[] = [];
+  destination.on('data', (chunk: Buffer) => chunk.toString().split('\n').filter((l) => l !== '').forEach((l) => {
+    const line = JSON.parse(l) as Record<string, unknown>;
+    (line.audit !== undefined ? audit : lines).push((line.audit ?? line) as Record<string, unknown>);
+  }));
+  return { destination, audit, lines };
+}

@@ -1,6 +1,6 @@
 /** What the proxy forwards of a caller's headers, what it passes back of the frontend's, and how it reads a reset stream. */
 import { constants } from 'node:http2';
-import { forwardedHeaders, resetStatus, responseHeaders } from '../../../services/authorizer-proxy/calls';
+import { closedStatus, forwardedHeaders, resetStatus, responseHeaders } from '../../../services/authorizer-proxy/calls';
 import { statusName } from '../../../services/authorizer-proxy/grpc';
 
 const PATH = '/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution';
@@ -52,5 +52,21 @@ describe('resetStatus', () => {
     expect(mapped(constants.NGHTTP2_INADEQUATE_SECURITY)).toBe('PERMISSION_DENIED: the frontend found the connection\'s security inadequate');
     expect(mapped(constants.NGHTTP2_INTERNAL_ERROR)).toBe('INTERNAL: Received RST_STREAM with code 2');
     expect(mapped(undefined)).toBe('INTERNAL: Received RST_STREAM with code unknown');
+  });
+});
+
+describe('closedStatus', () => {
+  it('does answer a lost connection UNAVAILABLE whatever the reset, a reset as it maps, and no reset INTERNAL', () => {
+    const mapped = (rstCode: number | undefined, lost: boolean) => {
+      const [status, details] = closedStatus(rstCode, lost);
+      return `${statusName(status)}: ${details}`;
+    };
+    const lost = 'UNAVAILABLE: the connection to the frontend was lost during the call';
+    expect([constants.NGHTTP2_CANCEL, constants.NGHTTP2_INTERNAL_ERROR, undefined].map((code) => mapped(code, true)))
+      .toEqual([lost, lost, lost]);
+    expect(mapped(constants.NGHTTP2_CANCEL, false)).toBe('CANCELLED: the frontend cancelled the call');
+    expect(mapped(constants.NGHTTP2_REFUSED_STREAM, false)).toBe('UNAVAILABLE: the frontend refused the call (REFUSED_STREAM)');
+    expect(mapped(constants.NGHTTP2_NO_ERROR, false)).toBe('INTERNAL: the frontend ended the call without a status');
+    expect(mapped(undefined, false)).toBe('INTERNAL: the frontend ended the call without a status');
   });
 });

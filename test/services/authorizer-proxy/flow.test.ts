@@ -1,0 +1,267 @@
+/**
+ * A call's flow through the proxy when one side does not keep up or goes away: back-pressure both ways (the proxy holds
+ * no more of a slow side's bytes than the HTTP/2 windows), a caller who cancels before and after the decision, a
+ * frontend whose connection breaks, an answer past the size the proxy narrows, a malformed request and a fault of the
+ * proxy's own, each with the status the caller gets and the audit line it leaves.
+ */
+import { createServer, Server as HttpServer, ServerResponse } from 'node:http';
+import { ClientHttp2Session, ClientHttp2Stream, connect, constants, IncomingHttpHeaders } from 'node:http2';
+import { AddressInfo } from 'node:net';
+import { status } from '@grpc/grpc-js';
+import { temporal } from '@temporalio/proto';
+import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
+import { RunningProxy } from '../../../services/authorizer-proxy/proxy';
+import { collectedLog, framed, holdingFrontend, identityProvider, proxy, rawFrontend, request, WORKFLOW } from './harness';
+import { TestPki, testPki } from './test-pki';
+
+const POLICY: AuthorizerPolicy = { rules: [
+  { name: 'orders-workers', certificate: { uri: 'spiffe://cluster.local/ns/orders/temporal-client/*' }, grants: { orders: 'write' } },
+] };
+const MiB = 1024 * 1024;
+const WORKER_ID = 'spiffe://cluster.local/ns/orders/temporal-client/orders-worker';
+
+let pki: TestPki;
+let answering: Awaited<ReturnType<typeof rawFrontend>>;
+let holding: Awaited<ReturnType<typeof holdingFrontend>>;
+let toAnswering: RunningProxy;
+let toHolding: RunningProxy;
+const log = collectedLog();
+let fault = false;
+const sessions: ClientHttp2Session[] = [];
+let idp: Awaited<ReturnType<typeof identityProvider>>;
+let jwks: HttpServer;
+const keyRequests: ServerResponse[] = [];
+
+beforeAll(async () => {
+  pki = await testPki();
+  answering = await rawFrontend(pki);
+  holding = await holdingFrontend(pki);
+  const clock = () => {
+    if (fault) {
+      throw new Error('a fault inside the proxy, with a detail that must stay in its log');
+    }
+    return Date.now();
+  };
+  toAnswering = (await proxy(pki, answering.port, POLICY, undefined, log.destination, { clock })).proxy;
+  idp = await identityProvider();
+  // An identity provider that answers for its keys only when the test lets it.
+  jwks = createServer((_req, res) => keyRequests.push(res));
+  await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+  toHolding = (await proxy(pki, holding.port, POLICY, `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`, log.destination)).proxy;
+});
+
+afterAll(async () => {
+  sessions.forEach((s) => s.destroy());
+  await toAnswering?.close();
+  await toHolding?.close();
+  await new Promise<void>((resolve) => answering.server.close(() => resolve()));
+  await holding?.stop();
+  await idp?.stop();
+  jwks?.closeAllConnections();
+  jwks?.close();
+});
+
+afterEach(() => {
+  fault = false;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const start = () => framed(request('StartWorkflowExecutionRequest', { namespace: 'orders', workflowId: 'w-1' }));
+
+/** A call to `proxy` as the orders worker, on a connection of its own (HTTP/2's default windows unless `window` is given). */
+function open(proxy: RunningProxy, path = WORKFLOW('StartWorkflowExecution'), window?: number): ClientHttp2Stream {
+  const session = connect(`https://127.0.0.1:${proxy.grpcPort}`, { ca: pki.frontendCa.cert + pki.root.cert, cert: pki.worker.cert,
+    key: pki.worker.key, servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local',
+    ...(window === undefined ? {} : { settings: { initialWindowSize: window } }) });
+  session.on('error', () => undefined);
+  sessions.push(session);
+  const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+  stream.on('error', () => undefined);
+  return stream;
+}
+
+/** The call's grpc-status and decoded grpc-message (from its headers or trailers), and the bytes of its answer. */
+function outcome(stream: ClientHttp2Stream): Promise<{ status: string; message: string; body: Buffer }> {
+  return new Promise((resolve) => {
+    let answer: IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    stream.on('response', (h) => {
+      answer = h;
+    });
+    stream.on('trailers', (t) => {
+      answer = { ...answer, ...t };
+    });
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('close', () => resolve({ status: String(answer['grpc-status']), message: decodeURIComponent(String(answer['grpc-message'] ?? '')),
+      body: Buffer.concat(chunks) }));
+  });
+}
+
+/** The audit line of the last call `what` says it is, after the proxy had time to write it. */
+async function lastAudit(what: (a: Record<string, unknown>) => boolean): Promise<Record<string, unknown> | undefined> {
+  await sleep(150);
+  return log.audit.filter(what).at(-1);
+}
+
+async function until(what: () => boolean): Promise<void> {
+  while (!what()) {
+    await sleep(20);
+  }
+}
+
+describe('back-pressure', () => {
+  it('does hold no more of an answer than the windows while the caller does not read, and deliver all of it once it does', async () => {
+    const size = 24 * MiB;
+    let flushed = false;
+    answering.answer.next = (stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(framed(Buffer.alloc(size, 7)), () => {
+        flushed = true;
+      });
+    };
+    const call = open(toAnswering);
+    call.pause();
+    const seen = answering.seen.length;
+    call.end(start());
+    await until(() => answering.seen.length > seen);
+    await sleep(1_000);
+    // The proxy stopped reading the frontend's answer: the frontend could not hand over most of it.
+    expect(flushed).toBe(false);
+    const result = outcome(call);
+    call.resume();
+    const { status: code, body } = await result;
+    expect([code, body.length, flushed]).toEqual(['0', size + 5, true]);
+    expect(body.subarray(5).every((b) => b === 7)).toBe(true);
+  });
+
+  it('does hold no more of a request than the windows while the frontend does not read it', async () => {
+    const call = open(toHolding);
+    const before = holding.held.length;
+    let written = false;
+    call.write(start());
+    call.write(Buffer.alloc(24 * MiB, 1), () => {
+      written = true;
+    });
+    await until(() => holding.held.length > before);
+    await sleep(1_000);
+    expect(written).toBe(false);
+    call.close(constants.NGHTTP2_CANCEL);
+  });
+});
+
+describe('a caller that goes away', () => {
+  it('does end a call whose caller\'s connection breaks inside its message, CANCELLED, audited so, and forward nothing', async () => {
+    const call = open(toAnswering);
+    const seen = answering.seen.length;
+    // A message's prefix and part of it: the proxy is still reading it when the connection goes.
+    call.write(start().subarray(0, 8));
+    await sleep(200);
+    call.session?.destroy();
+    expect(await lastAudit((a) => a.status === 'CANCELLED')).toMatchObject({ identity: WORKER_ID, auth: 'mtls',
+      api: 'StartWorkflowExecution', decision: 'deny', reason: 'cancelled by the caller' });
+    expect(answering.seen.length).toBe(seen);
+  });
+
+  it('does end a call cancelled while its token is verified, CANCELLED, audited so, and forward nothing', async () => {
+    const token = await idp.sign({ sub: 'alice' });
+    const session = connect(`https://127.0.0.1:${toHolding.grpcPort}`, { ca: pki.frontendCa.cert + pki.root.cert,
+      servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local' });
+    session.on('error', () => undefined);
+    sessions.push(session);
+    const before = holding.held.length;
+    const asked = keyRequests.length;
+    const call = session.request({ ':method': 'POST', ':path': WORKFLOW('StartWorkflowExecution'), 'content-type': 'application/grpc',
+      te: 'trailers', authorization: `Bearer ${token}` });
+    call.on('error', () => undefined);
+    call.end(start());
+    // The identity provider has been asked for its keys and does not answer yet.
+    await until(() => keyRequests.length > asked);
+    call.close(constants.NGHTTP2_CANCEL);
+    expect(await lastAudit((a) => a.status === 'CANCELLED')).toMatchObject({ identity: 'unknown', api: 'StartWorkflowExecution',
+      decision: 'deny', reason: 'cancelled by the caller' });
+    keyRequests.splice(0).forEach((res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [idp.jwk] })));
+    await sleep(200);
+    expect(holding.held.length).toBe(before);
+  });
+
+  it('does cancel upstream a call cancelled at the frontend, and keep the decision in its audit line', async () => {
+    const call = open(toHolding);
+    const before = holding.held.length;
+    call.end(start());
+    await until(() => holding.held.length > before);
+    call.close(constants.NGHTTP2_CANCEL);
+    const upstream = holding.held[before];
+    expect(await lastAudit((a) => a.status === 'CANCELLED')).toMatchObject({ identity: WORKER_ID, decision: 'allow',
+      reason: 'role on orders permits StartWorkflowExecution' });
+    expect([upstream.closed, upstream.rstCode]).toEqual([true, constants.NGHTTP2_CANCEL]);
+  });
+});
+
+describe('a frontend that goes away', () => {
+  it('does answer UNAVAILABLE, naming the failure, when the frontend\'s connection breaks during a call', async () => {
+    const call = open(toHolding);
+    const before = holding.held.length;
+    const result = outcome(call);
+    call.end(start());
+    await until(() => holding.held.length > before);
+    holding.held[before].session?.destroy();
+    expect(await result).toMatchObject({ status: String(status.UNAVAILABLE), message: 'the connection to the frontend was lost during the call' });
+  });
+});
+
+describe('an answer the proxy narrows', () => {
+  /** A ListNamespacesResponse of exactly `bytes` bytes as a frame (no namespaces, a page token filling it). */
+  const listOf = (bytes: number) => {
+    const token = Buffer.alloc(bytes - 5 - 5, 1);
+    const message = Buffer.from(temporal.api.workflowservice.v1.ListNamespacesResponse.encode({ nextPageToken: token }).finish());
+    expect(message.length + 5).toBe(bytes);
+    return framed(message);
+  };
+  const answer = (body: Buffer) => (stream: Parameters<typeof answering.answer.next>[0]) => {
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+    stream.end(body);
+  };
+
+  it('does narrow an answer of 16 MiB, and refuse one byte more, INTERNAL, the frontend\'s call cancelled', async () => {
+    const exact = listOf(16 * MiB);
+    answering.answer.next = answer(exact);
+    const call = open(toAnswering, WORKFLOW('ListNamespaces'), 32 * MiB);
+    const ok = outcome(call);
+    call.end(framed(Buffer.alloc(0)));
+    const whole = await ok;
+    expect([whole.status, whole.body.length]).toEqual(['0', exact.length]);
+    expect(whole.body.equals(exact)).toBe(true);
+
+    answering.answer.next = answer(listOf(16 * MiB + 1));
+    const over = open(toAnswering, WORKFLOW('ListNamespaces'), 32 * MiB);
+    const refused = outcome(over);
+    over.end(framed(Buffer.alloc(0)));
+    expect(await refused).toMatchObject({ status: String(status.INTERNAL), message: 'the frontend\'s answer is larger than the proxy narrows' });
+  });
+});
+
+describe('requests the proxy cannot serve', () => {
+  it('does answer a malformed request INVALID_ARGUMENT and audit it as a malformed request', async () => {
+    const call = open(toAnswering);
+    const result = outcome(call);
+    // Field 1 (the namespace) declares five bytes and carries one.
+    call.end(framed(Buffer.from([0x0a, 0x05, 0x01])));
+    expect(await result).toMatchObject({ status: String(status.INVALID_ARGUMENT), message: 'the request message is malformed' });
+    expect(await lastAudit((a) => a.status === 'INVALID_ARGUMENT')).toMatchObject({ identity: WORKER_ID, decision: 'deny',
+      reason: 'malformed request' });
+  });
+
+  it('does answer a fault of its own INTERNAL with no detail, and log the detail', async () => {
+    const call = open(toAnswering);
+    const result = outcome(call);
+    fault = true;
+    call.end(start());
+    expect(await result).toMatchObject({ status: String(status.INTERNAL), message: 'the proxy could not serve the call' });
+    fault = false;
+    expect(await lastAudit((a) => a.status === 'INTERNAL')).toMatchObject({ identity: 'unknown', decision: 'deny', reason: 'internal error' });
+    expect(log.lines.filter((l) => l.msg === 'internal error').at(-1)).toMatchObject({ level: 'error',
+      err: 'a fault inside the proxy, with a detail that must stay in its log', api: 'StartWorkflowExecution' });
+  });
+});
