@@ -43,6 +43,8 @@ export const PROXY_ENV = {
   maxConcurrentStreams: 'PROXY_MAX_CONCURRENT_STREAMS',
   connectionIdle: 'PROXY_CONNECTION_IDLE_SECONDS',
   connectionMaxAge: 'PROXY_CONNECTION_MAX_AGE_SECONDS',
+  /** How long calls in flight may go on once a connection reached its age, before it is cut. */
+  connectionMaxAgeGrace: 'PROXY_CONNECTION_MAX_AGE_GRACE_SECONDS',
   maxMessageBytes: 'PROXY_MAX_MESSAGE_BYTES',
   /** Bytes of request messages held at once over every call (set from the container's memory limit). */
   maxBufferedBytes: 'PROXY_MAX_BUFFERED_BYTES',
@@ -59,6 +61,8 @@ export const PROXY_LIMITS = {
   connectionIdleSeconds: 300,
   /** A connection is closed (GOAWAY, calls in flight finish) after this long, so that clients spread over new replicas. */
   connectionMaxAgeSeconds: 1800,
+  /** Calls in flight on a connection past its age go on this long (a long poll takes up to 70 s), then the connection is cut. */
+  connectionMaxAgeGraceSeconds: 120,
   /** The largest message of an authenticated caller: the frontend's own limit. */
   maxMessageBytes: 128 * 1024 * 1024,
   /** Request bytes held at once over every call (the construct sets it to half the container's memory limit). */

@@ -56,6 +56,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
       maxConcurrentStreams: read.integer(PROXY_ENV.maxConcurrentStreams, PROXY_LIMITS.maxConcurrentStreams, 1, 10_000),
       connectionIdleSeconds: read.integer(PROXY_ENV.connectionIdle, PROXY_LIMITS.connectionIdleSeconds, 10, 86_400),
       connectionMaxAgeSeconds: read.integer(PROXY_ENV.connectionMaxAge, PROXY_LIMITS.connectionMaxAgeSeconds, 60, 7 * 86_400),
+      connectionMaxAgeGraceSeconds: read.integer(PROXY_ENV.connectionMaxAgeGrace, PROXY_LIMITS.connectionMaxAgeGraceSeconds, 1, 86_400),
       maxMessageBytes: read.integer(PROXY_ENV.maxMessageBytes, PROXY_LIMITS.maxMessageBytes, 1024, 2 ** 31 - 1),
       maxBufferedBytes: read.integer(PROXY_ENV.maxBufferedBytes, PROXY_LIMITS.maxBufferedBytes, 1024 * 1024, 2 ** 40),
     },

@@ -30,6 +30,9 @@ export class ProxyMetrics {
   public readonly bufferedBytes: Gauge;
   /** Where the buffered-bytes gauge reads its value at scrape time. */
   public bufferedSource: () => number = () => 0;
+  public readonly connections: Gauge;
+  /** Where the open-connections gauge reads its value at scrape time. */
+  public connectionsSource: () => number = () => 0;
 
   public constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'authorizer_proxy_' });
@@ -50,6 +53,12 @@ export class ProxyMetrics {
       help: 'Bytes of request messages held while calls are decided', registers: [this.registry],
       collect() {
         this.set(source());
+      } });
+    const open = (): number => this.connectionsSource();
+    this.connections = new Gauge({ name: 'authorizer_proxy_connections', help: 'Client connections open (at most maxConnections)',
+      registers: [this.registry],
+      collect() {
+        this.set(open());
       } });
   }
 

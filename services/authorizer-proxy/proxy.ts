@@ -17,7 +17,7 @@ import { AuthorizerPolicy, permissionsClaim, validatePolicy } from '../../lib/au
 import { ApiKeys } from '../security/api-keys';
 import { Authenticator, Credentials } from '../security/authenticate';
 import { ByteBudget } from '../security/budget';
-import { CertificateKind, CertificateTrust, parseCertificates } from '../security/certificates';
+import { CertificateKind, CertificateTrust, parseCertificates, servingTls } from '../security/certificates';
 import { Clock, systemClock } from '../security/clock';
 import { IdentityProviderKeys } from '../security/jwks';
 import { apiKeyExpiry, loggers } from '../security/observability';
@@ -33,6 +33,7 @@ export interface ProxyLimits {
   readonly maxConcurrentStreams?: number;
   readonly connectionIdleSeconds?: number;
   readonly connectionMaxAgeSeconds?: number;
+  readonly connectionMaxAgeGraceSeconds?: number;
   readonly maxMessageBytes?: number;
   readonly maxBufferedBytes?: number;
   readonly maxPendingAuthentications?: number;
@@ -119,7 +120,7 @@ function listenerFiles(listen: ProxyConfig['listen'], trustDomain: string): Watc
     const [cert, key, ...cas] = snapshot.files;
     const trusted = cas.filter((f) => kinds.has(f.name));
     return {
-      tls: { cert: cert.content, key: key.content, ca: cas.map((f) => f.content) },
+      tls: servingTls(cert, key, cas),
       trust: {
         trustDomain,
         // Every certificate of each bundle: during a CA rotation a file holds the old and the new CA.
@@ -197,6 +198,7 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
   server.maxConnections = limits.maxConnections;
   const connections = new WeakMap<Http2Session, Connection>();
   const sessions = new Set<Http2Session>();
+  metrics.connectionsSource = () => sessions.size;
   server.on('session', (session: Http2Session) => {
     sessions.add(session);
     // A connection that has carried no authenticated call (and has no certificate TLS verified) is closed soon: it
@@ -209,8 +211,8 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
       clearTimeout(unauthenticated);
       unauthenticated = undefined;
     } });
-    // Idle: no call for `connectionIdleSeconds`; age: `connectionMaxAgeSeconds`, then calls in flight get as long again
-    // as the longest call (a long poll) before the connection is cut.
+    // Idle: no call for `connectionIdleSeconds`; age: `connectionMaxAgeSeconds`, then calls in flight get
+    // `connectionMaxAgeGraceSeconds` (longer than a long poll) before the connection is cut.
     let active = 0;
     let idle: NodeJS.Timeout | undefined;
     const armIdle = () => {
@@ -220,7 +222,7 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
     armIdle();
     const age = setTimeout(() => {
       session.close();
-      setTimeout(() => session.destroy(), 120_000).unref();
+      setTimeout(() => session.destroy(), limits.connectionMaxAgeGraceSeconds * 1000).unref();
     }, limits.connectionMaxAgeSeconds * 1000);
     age.unref();
     session.on('stream', (stream) => {
@@ -233,7 +235,7 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
         }
       });
     });
-    session.on('error', () => undefined);
+    // A session's errors need no listener here: the HTTP/2 server listens to each session's (and emits sessionError).
     session.once('close', () => {
       clearTimeout(idle);
       clearTimeout(age);
@@ -244,13 +246,12 @@ export async function startProxy(config: ProxyConfig): Promise<RunningProxy> {
   server.on('stream', (stream, headers) => serveCall({
     authenticator, policy: () => policy.value, signer, upstream, serverName: config.upstream.serverName, limits, metrics, audit, log, clock,
   }, budget, stream, headers, connections.get(stream.session as Http2Session) as Connection));
-  server.on('sessionError', () => undefined);
   const grpcPort = await listen(server, config.listen.host, config.listen.port);
 
   const reloader = new Reloader([
     policy,
     { what: 'signing key', reload: () => signer.reload() },
-    { what: 'serving certificate', reload: () => listener.reload(), onChange: () => {
+    { what: listener.what, reload: () => listener.reload(), onChange: () => {
       server.setSecureContext({ ...listener.value.tls, minVersion: 'TLSv1.2' });
       jwksServer.setSecureContext({ cert: listener.value.tls.cert, key: listener.value.tls.key, minVersion: 'TLSv1.2' });
     } },

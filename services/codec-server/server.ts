@@ -21,7 +21,7 @@ import { payloadFromJson, payloadToJson } from '../../lib/codec/payload';
 import { ApiKeys } from '../security/api-keys';
 import { Authenticated, Authenticator, Credentials } from '../security/authenticate';
 import { ByteBudget } from '../security/budget';
-import { CertificateTrust, parseCertificates } from '../security/certificates';
+import { CertificateTrust, parseCertificates, servingTls } from '../security/certificates';
 import { Clock, systemClock } from '../security/clock';
 import { Busy, Unauthenticated } from '../security/errors';
 import { IdentityProviderKeys } from '../security/jwks';
@@ -83,7 +83,7 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
     (snapshot) => {
       const [cert, key, ...cas] = snapshot.files;
       return {
-        tls: { cert: cert.content, key: key.content, ca: cas.map((f) => f.content) },
+        tls: servingTls(cert, key, cas),
         trust: { trustDomain: config.trustDomain,
           cas: cas.flatMap((f) => parseCertificates(f.content, f.name).map((certificate) => ({ certificate, kind: 'workload' as const }))) },
       };

@@ -3,6 +3,7 @@
  * ships the old and the new CA in one file works), and the identity of a leaf, or Unauthenticated.
  */
 import { X509Certificate } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
 import { CertificateIdentity } from '../../lib/authorizer/policy';
 import { Unauthenticated } from './errors';
 
@@ -117,4 +118,24 @@ export function certificateIdentity(der: Buffer, trust: CertificateTrust, now: n
     notBefore,
     notAfter,
   };
+}
+
+/** A file as read (its name for errors, its bytes). */
+interface ReadFile {
+  readonly name: string;
+  readonly content: Buffer;
+}
+
+/**
+ * A listener's serving certificate, key and CA bundles, checked as TLS will use them: a certificate or key that does not
+ * parse, or a key that is not the certificate's, throws naming the files, so that a reload keeps what is served.
+ */
+export function servingTls(cert: ReadFile, key: ReadFile, cas: readonly ReadFile[]): { cert: Buffer; key: Buffer; ca: Buffer[] } {
+  const tls = { cert: cert.content, key: key.content, ca: cas.map((f) => f.content) };
+  try {
+    createSecureContext(tls);
+  } catch (e) {
+    throw new Error(`${cert.name} and ${key.name} are no usable serving certificate and key: ${(e as Error).message}`);
+  }
+  return tls;
 }

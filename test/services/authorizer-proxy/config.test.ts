@@ -22,6 +22,7 @@ describe('the proxy\'s configuration from the environment', () => {
       signer: { keyFile: '/signing/tls.key', issuer: 'p', audience: 'a', ttlSeconds: 300, publishDelaySeconds: 150 },
       policyFile: '/policy/policy.json', reloadSeconds: 10,
       limits: { maxConnections: 2000, maxConcurrentStreams: 100, connectionIdleSeconds: 300, connectionMaxAgeSeconds: 1800,
+        connectionMaxAgeGraceSeconds: 120,
         maxMessageBytes: 128 * 1024 * 1024, maxBufferedBytes: 192 * 1024 * 1024 },
       logLevel: 'info',
     });
@@ -33,7 +34,8 @@ describe('the proxy\'s configuration from the environment', () => {
       PROXY_SIGNING_CERT_FILE: '/signing/tls.crt', PROXY_GRANT_TTL_SECONDS: '30', PROXY_PUBLISH_DELAY_SECONDS: '3600', PROXY_RELOAD_SECONDS: '600',
       PROXY_OIDC_ISSUER: 'https://idp', PROXY_OIDC_AUDIENCE: 't', PROXY_OIDC_JWKS_URI: 'https://idp/jwks', PROXY_OIDC_MAX_STALE_SECONDS: '604800',
       PROXY_API_KEYS_FILE: '/k/api-keys.json', PROXY_MAX_CONNECTIONS: '1', PROXY_MAX_CONCURRENT_STREAMS: '10000',
-      PROXY_CONNECTION_IDLE_SECONDS: '10', PROXY_CONNECTION_MAX_AGE_SECONDS: '60', PROXY_MAX_MESSAGE_BYTES: '1048576',
+      PROXY_CONNECTION_IDLE_SECONDS: '10', PROXY_CONNECTION_MAX_AGE_SECONDS: '60',
+      PROXY_CONNECTION_MAX_AGE_GRACE_SECONDS: '1', PROXY_MAX_MESSAGE_BYTES: '1048576',
       PROXY_MAX_BUFFERED_BYTES: '1048576', PROXY_LOG_LEVEL: 'debug' });
     expect(config.listen).toStrictEqual({ host: 'fd00::1', port: 1, certFile: '/tls/tls.crt', keyFile: '/tls/tls.key',
       clientCaFiles: ['/a.crt', '/b.crt'], platformCaFiles: ['/p.crt'], chainCaFiles: ['/c.crt'] });
@@ -43,7 +45,7 @@ describe('the proxy\'s configuration from the environment', () => {
     expect(config.oidc).toStrictEqual({ issuer: 'https://idp', audience: 't', jwksUri: 'https://idp/jwks', maxStaleSeconds: 604800 });
     expect(config.apiKeysFile).toBe('/k/api-keys.json');
     expect(config.limits).toStrictEqual({ maxConnections: 1, maxConcurrentStreams: 10000, connectionIdleSeconds: 10,
-      connectionMaxAgeSeconds: 60, maxMessageBytes: 1048576, maxBufferedBytes: 1048576 });
+      connectionMaxAgeSeconds: 60, connectionMaxAgeGraceSeconds: 1, maxMessageBytes: 1048576, maxBufferedBytes: 1048576 });
     expect([config.reloadSeconds, config.logLevel]).toEqual([600, 'debug']);
   });
 
@@ -56,6 +58,11 @@ describe('the proxy\'s configuration from the environment', () => {
     const listen = (v: string) => `invalid configuration: PROXY_LISTEN must be host:port, e.g. 0.0.0.0:7233 (got ${JSON.stringify(v)})`;
     for (const bad of ['0.0.0.0:65536', 'x:y', ':7233', 'a b:7233', 'host:123456', ' host:7233', 'host:7233 ', '[::1:7233']) {
       expect(problems({ PROXY_LISTEN: bad })).toBe(listen(bad));
+    }
+    const grace = (v: string) => 'invalid configuration: PROXY_CONNECTION_MAX_AGE_GRACE_SECONDS must be an integer from 1 to 86400 ' +
+      `(got ${JSON.stringify(v)})`;
+    for (const bad of ['0', '86401']) {
+      expect(problems({ PROXY_CONNECTION_MAX_AGE_GRACE_SECONDS: bad })).toBe(grace(bad));
     }
     const ttl = (v: string) => `invalid configuration: PROXY_GRANT_TTL_SECONDS must be an integer from 30 to 3600 (got ${JSON.stringify(v)})`;
     for (const bad of ['29', '3601', '60.5', 'x']) {

@@ -1,7 +1,8 @@
 /**
  * The proxy's connection limits in time, with short settings: a connection idle for connectionIdleSeconds is closed,
  * one carrying a call is not (its idle time starts when the last call ends), and every connection is closed at
- * connectionMaxAgeSeconds however busy.
+ * connectionMaxAgeSeconds however busy (its calls in flight cut after connectionMaxAgeGraceSeconds), and the open
+ * connections are counted as they come and go.
  */
 import { ClientHttp2Session, connect } from 'node:http2';
 import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
@@ -101,5 +102,49 @@ describe('connection limits in time', () => {
     expect(after).toBeGreaterThanOrEqual(9_900);
     expect(after).toBeLessThan(30_000);
     session.destroy();
+  });
+
+  it('does not start a connection\'s idle time when one of its calls ends while another goes on', async () => {
+    const { session, closedAfter } = open();
+    const polled = unary(session, 'PollWorkflowTaskQueue', poll());
+    expect(await unary(session, 'StartWorkflowExecution', start())).toBe('0');
+    expect(await polled).toBe('0');
+    // Not 1 s after the short call ended: 1 s after the poll (2.5 s) ended.
+    expect(await closedAfter).toBeGreaterThanOrEqual(2_500 + 900);
+    session.destroy();
+  });
+
+  it('does cut the calls still in flight connectionMaxAgeGraceSeconds after the connection reached its age', async () => {
+    const { proxy: aging } = await proxy(pki, frontend.port, POLICY, undefined, undefined,
+      { limits: { connectionMaxAgeSeconds: 1, connectionMaxAgeGraceSeconds: 1 } as never });
+    const session = connect(`https://127.0.0.1:${aging.grpcPort}`, { ca: pki.frontendCa.cert + pki.root.cert,
+      servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local', cert: pki.worker.cert, key: pki.worker.key });
+    session.on('error', () => undefined);
+    try {
+      // The poll takes 2.5 s: past the age (1 s) and its grace (1 s more).
+      const polled = await unary(session, 'PollWorkflowTaskQueue', poll()).catch((e: NodeJS.ErrnoException) => `failed: ${e.code ?? ''}`);
+      expect(polled).not.toBe('0');
+      expect(session.destroyed || session.closed).toBe(true);
+    } finally {
+      session.destroy();
+      await aging.close();
+    }
+  });
+
+  it('does count the connections open, and each one closed', async () => {
+    const count = async () => Number(/ (\d+)$/.exec(await running.metrics.registry.getSingleMetricAsString('authorizer_proxy_connections'))?.[1]);
+    const settled = async (n: number) => {
+      while ((await count()) !== n) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await settled(0);
+    const both = [open(), open()];
+    await Promise.all(both.map(({ session }) => unary(session, 'StartWorkflowExecution', start())));
+    expect(await count()).toBe(2);
+    both[0].session.destroy();
+    await settled(1);
+    both[1].session.destroy();
+    await settled(0);
   });
 });

@@ -381,7 +381,7 @@ describe('the proxy\'s data path', () => {
       expect(large).toMatchObject({ code: status.PERMISSION_DENIED, details: 'StartWorkflowExecution: this identity holds no role' });
     });
 
-    it('does close a connection that carries no authenticated call, and keep one with a verified certificate', async () => {
+    it('does close a connection that carries no authenticated call, and keep one with a verified certificate or an authenticated call', async () => {
       const open = (cert?: typeof pki.worker) => {
         const session = h2connect(`https://127.0.0.1:${running.grpcPort}`, { ca: pki.frontendCa.cert + pki.root.cert,
           servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local', ...(cert ? { cert: cert.cert, key: cert.key } : {}) });
@@ -393,9 +393,20 @@ describe('the proxy\'s data path', () => {
       };
       const anonymous = open();
       const withCertificate = open(pki.worker);
+      // No certificate, and a call whose API key is verified (its owner holds no role: refused, yet authenticated).
+      const withKey = open();
+      const keyed = await new Promise<string>((resolve) => {
+        const stream = withKey.session.request({ ':method': 'POST', ':path': WORKFLOW('DescribeNamespace'), 'content-type': 'application/grpc',
+          te: 'trailers', authorization: `Bearer ${key.key}` });
+        stream.on('response', (h) => resolve(String(h['grpc-status'])));
+        stream.end(framed(request('DescribeNamespaceRequest', { namespace: 'orders' })));
+      });
+      expect(keyed).toBe(String(status.PERMISSION_DENIED));
       expect(await anonymous.closed).toBe(true);
       expect(await withCertificate.closed).toBe(false);
+      expect(await withKey.closed).toBe(false);
       withCertificate.session.destroy();
+      withKey.session.destroy();
     });
   });
 });

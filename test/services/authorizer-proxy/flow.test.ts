@@ -7,6 +7,7 @@
 import { createServer, Server as HttpServer, ServerResponse } from 'node:http';
 import { ClientHttp2Session, ClientHttp2Stream, connect, constants, IncomingHttpHeaders } from 'node:http2';
 import { AddressInfo } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { status } from '@grpc/grpc-js';
 import { temporal } from '@temporalio/proto';
 import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
@@ -263,5 +264,54 @@ describe('requests the proxy cannot serve', () => {
     expect(await lastAudit((a) => a.status === 'INTERNAL')).toMatchObject({ identity: 'unknown', decision: 'deny', reason: 'internal error' });
     expect(log.lines.filter((l) => l.msg === 'internal error').at(-1)).toMatchObject({ level: 'error',
       err: 'a fault inside the proxy, with a detail that must stay in its log', api: 'StartWorkflowExecution' });
+  });
+});
+
+describe('a client that breaks HTTP/2\'s rules', () => {
+  it('does lose that connection only, and go on serving', async () => {
+    // The proxy's answer: frames until a GOAWAY (type 7) and its error code.
+    const goaway = await new Promise<number>((resolve) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: toAnswering.grpcPort, ca: pki.frontendCa.cert + pki.root.cert, cert: pki.worker.cert,
+        key: pki.worker.key, servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local', ALPNProtocols: ['h2'] }, () => {
+        // The preface, then a DATA frame on stream 0: a connection error.
+        socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+        socket.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]));
+        socket.write(Buffer.from([0, 0, 4, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4]));
+      });
+      let received = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+        for (let at = 0; at + 9 <= received.length; at += 9 + received.readUIntBE(at, 3)) {
+          if (received[at + 3] === 7 && at + 17 <= received.length) {
+            resolve(received.readUInt32BE(at + 13));
+            socket.destroy();
+          }
+        }
+      });
+      socket.on('error', () => undefined);
+    });
+    expect(goaway).toBe(constants.NGHTTP2_PROTOCOL_ERROR);
+    const call = open(toAnswering);
+    const result = outcome(call);
+    call.end(start());
+    expect((await result).status).toBe('0');
+  });
+});
+
+describe('closing the proxy', () => {
+  it('does end the calls still open within 5 s, and leave none of its ports listening', async () => {
+    const { proxy: closing } = await proxy(pki, holding.port, POLICY);
+    const call = open(closing);
+    const before = holding.held.length;
+    const result = outcome(call);
+    call.end(start());
+    await until(() => holding.held.length > before);
+    await closing.close();
+    // The call held by the frontend was cut (no status), the frontend's stream with it.
+    expect((await result).status).toBe('undefined');
+    const refused = (port: number) => fetch(`http://127.0.0.1:${port}/`).then(() => 'answered', (e: Error & { cause?: { code?: string } }) =>
+      e.cause?.code ?? e.message);
+    expect(await Promise.all([closing.httpPort, closing.jwksPort, closing.grpcPort].map(refused)))
+      .toEqual(['ECONNREFUSED', 'ECONNREFUSED', 'ECONNREFUSED']);
   });
 });

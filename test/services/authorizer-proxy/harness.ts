@@ -7,7 +7,7 @@ import { createServer, Server as HttpServer } from 'node:http';
 import { createSecureServer, Http2SecureServer, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, TLSSocket } from 'node:tls';
 import {
   Client, credentials, Metadata, sendUnaryData, Server, ServerCredentials, ServerUnaryCall, ServerWritableStream, ServiceError,
 } from '@grpc/grpc-js';
@@ -179,6 +179,8 @@ export const OPERATOR = (name: string): string => `/${OP}/${name}`;
 export interface Seen {
   readonly headers: IncomingHttpHeaders;
   readonly body: Buffer;
+  /** The SHA-256 fingerprint of the client certificate the call's connection presented. */
+  readonly peer: string;
 }
 
 /** What the raw frontend does with a call. */
@@ -204,7 +206,8 @@ export async function rawFrontend(pki: TestPki): Promise<{
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => {
-      const entry = { headers, body: Buffer.concat(chunks) };
+      const peer = (stream.session?.socket as TLSSocket).getPeerCertificate().fingerprint256;
+      const entry = { headers, body: Buffer.concat(chunks), peer };
       seen.push(entry);
       answer.next(stream, entry);
     });

@@ -1,9 +1,10 @@
 /** What the proxy does and says when its files change: the serving certificate served on both ports, the log lines. */
+import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { connect } from 'node:tls';
 import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
-import { proxy, standInFrontend } from './harness';
+import { call, clientOf, proxy, rawFrontend, request, standInFrontend, WORKFLOW } from './harness';
 import { signingKeyPem } from './signing-key';
 import { issue, testPki } from './test-pki';
 
@@ -62,6 +63,59 @@ describe('the proxy reloading its files', () => {
     } finally {
       await p.close();
       await fe.stop();
+    }
+  });
+
+  it('does present a renewed client certificate to the frontend on new calls, and report one it cannot read', async () => {
+    const pki = await testPki();
+    const fe = await rawFrontend(pki);
+    const { proxy: p } = await proxy(pki, fe.port, POLICY);
+    const fingerprint = (cert: string) => new X509Certificate(cert).fingerprint256;
+    const describe = () => call(clientOf(pki, p.grpcPort, pki.worker), WORKFLOW('DescribeNamespace'),
+      request('DescribeNamespaceRequest', { namespace: 'orders' }));
+    try {
+      expect((await describe()).code).toBe(0);
+      expect(fe.seen.at(-1)?.peer).toBe(fingerprint(pki.proxyClient.cert));
+      // Another platform-clients certificate in the client certificate's files.
+      writeFileSync(`${pki.dir}/client.crt`, pki.web.cert + pki.platformCa.cert);
+      writeFileSync(`${pki.dir}/client.key`, pki.web.key);
+      await p.reload();
+      expect((await describe()).code).toBe(0);
+      expect(fe.seen.at(-1)?.peer).toBe(fingerprint(pki.web.cert));
+      writeFileSync(`${pki.dir}/client.key`, 'not a key');
+      await p.reload();
+      expect(await p.metrics.registry.getSingleMetricAsString('authorizer_proxy_reload_failures_total'))
+        .toMatch(/^authorizer_proxy_reload_failures_total\{what="client certificate"\} 1$/m);
+      const health = await (await fetch(`http://127.0.0.1:${p.httpPort}/healthz`)).json() as { reloadFailures?: string[] };
+      expect(health.reloadFailures).toEqual(['client certificate']);
+      // The certificate in force stays.
+      expect((await describe()).code).toBe(0);
+      expect(fe.seen.at(-1)?.peer).toBe(fingerprint(pki.web.cert));
+    } finally {
+      await p.close();
+      await new Promise<void>((resolve) => fe.server.close(() => resolve()));
+    }
+  });
+
+  it('does report a serving certificate it cannot read under that name, and reload nothing else that is not there', async () => {
+    const pki = await testPki();
+    const fe = await rawFrontend(pki);
+    const { proxy: p } = await proxy(pki, fe.port, POLICY);
+    try {
+      await p.reload();
+      const healthy = await (await fetch(`http://127.0.0.1:${p.httpPort}/healthz`)).json() as { reloadFailures?: string[] };
+      expect(healthy.reloadFailures).toBeUndefined();
+      writeFileSync(`${pki.dir}/proxy.key`, 'not a key');
+      await p.reload();
+      const health = await (await fetch(`http://127.0.0.1:${p.httpPort}/healthz`)).json() as { reloadFailures?: string[] };
+      expect(health.reloadFailures).toEqual(['serving certificate']);
+      // Still unreadable at the next reload: still reported.
+      await p.reload();
+      const again = await (await fetch(`http://127.0.0.1:${p.httpPort}/healthz`)).json() as { reloadFailures?: string[] };
+      expect(again.reloadFailures).toEqual(['serving certificate']);
+    } finally {
+      await p.close();
+      await new Promise<void>((resolve) => fe.server.close(() => resolve()));
     }
   });
 });

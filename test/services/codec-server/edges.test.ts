@@ -146,6 +146,22 @@ describe('compression, faults and certificate renewal', () => {
     expect(after).toBe(new X509Certificate(renewed.cert).fingerprint256);
     expect((await call(server.port, ca, { cert: pki.worker, body: body([]) })).status).toBe(200);
   });
+
+  it('does keep serving its certificate while the files hold a key that is not its, and report it at every reload', async () => {
+    const before = await servingFingerprint(server.port, ca);
+    const failures = async () => Number(/codec_server_reload_failures_total\{what="certificates"\} (\d+)/
+      .exec(await (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text())?.[1] ?? 0);
+    const counted = await failures();
+    writeFileSync(keyFile, pki.worker.key);
+    // Two reloads (one per second) or more.
+    while ((await failures()) < counted + 2) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await servingFingerprint(server.port, ca)).toBe(before);
+    expect(log.lines().filter((l) => l.msg === 'certificates not reloaded; the previous certificates stay in use').at(-1)).toMatchObject({
+      err: expect.stringMatching(new RegExp(`^${certFile} and ${keyFile} are no usable serving certificate and key: `)) });
+    expect((await call(server.port, ca, { cert: pki.worker, body: body([]) })).status).toBe(200);
+  });
 });
 
 describe('an identity provider that does not answer', () => {
