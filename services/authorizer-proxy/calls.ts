@@ -460,9 +460,10 @@ class Call {
       stream.resume();
     }
     upstream.on('response', (responseHeaders_: IncomingHttpHeaders) => this.onResponse(upstream, responseHeaders_, narrow));
-    upstream.on('error', (e: Error & { code?: string }) => {
-      if (!this.finished && upstream.rstCode === undefined) {
-        this.end(Status.UNAVAILABLE, `the frontend could not be reached: ${e.code ?? e.message}`);
+    upstream.on('error', (e: Error & { code?: string; cause?: { code?: string } }) => {
+      // A session that never connected cancels its streams, the connection's error as their cause.
+      if (!this.finished && (upstream.rstCode === undefined || session.connecting)) {
+        this.end(Status.UNAVAILABLE, `the frontend could not be reached: ${e.cause?.code ?? e.code ?? e.message}`);
       }
     });
     upstream.on('close', () => {

@@ -23,6 +23,13 @@ export interface UpstreamOptions {
   readonly drainMs?: number;
   /** Sessions kept open to the frontend. @default 2 */
   readonly poolSize?: number;
+  /**
+   * Each session is pinged this often, and destroyed when a ping goes unanswered for `pingTimeoutMs`: a frontend that
+   * vanished without closing its connections (a node lost) costs new calls nothing. @default 30000
+   */
+  readonly pingIntervalMs?: number;
+  /** @default 10000 */
+  readonly pingTimeoutMs?: number;
 }
 
 /** The largest message a caller may send once authenticated, and the frontend may answer: the frontend's own limit. */
@@ -34,7 +41,6 @@ export const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
  */
 const STREAM_WINDOW = 256 * 1024;
 const SESSION_WINDOW = 8 * 1024 * 1024;
-const PING_MS = 30_000;
 
 export class Upstream {
   private context: SecureContext;
@@ -69,22 +75,25 @@ export class Upstream {
     };
     const session = connect(`https://${this.options.address}`, options);
     session.once('connect', () => session.setLocalWindowSize(SESSION_WINDOW));
-    // A dead connection is noticed by a ping that goes unanswered, not by the next call hanging.
+    // A dead connection is noticed by a ping that goes unanswered (Node's ping waits for ever), not by calls hanging.
+    let unanswered: NodeJS.Timeout | undefined;
     const ping = setInterval(() => {
-      if (!session.closed && !session.destroyed) {
-        session.ping((err) => {
-          if (err) {
-            session.destroy();
-          }
+      if (unanswered === undefined && !session.closed && !session.destroyed) {
+        unanswered = setTimeout(() => session.destroy(), this.options.pingTimeoutMs ?? 10_000);
+        unanswered.unref();
+        session.ping(() => {
+          clearTimeout(unanswered);
+          unanswered = undefined;
         });
       }
-    }, PING_MS);
+    }, this.options.pingIntervalMs ?? 30_000);
     ping.unref();
+    // Without a listener, a session's error (the frontend refusing the connection) would end the program.
     session.on('error', () => undefined);
     session.once('close', () => {
       clearInterval(ping);
+      clearTimeout(unanswered);
       this.retired.delete(session);
-      this.sessions = this.sessions.map((s) => (s === session ? undefined : s));
     });
     session.unref();
     return session;

@@ -211,6 +211,27 @@ describe('a frontend that goes away', () => {
   });
 });
 
+describe('a frontend that cannot be reached', () => {
+  it('does answer UNAVAILABLE, naming why, and go on serving', async () => {
+    // A port that was just free: nothing listens on it.
+    const spare = createServer();
+    await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
+    const port = (spare.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => spare.close(() => resolve()));
+    const { proxy: nowhere } = await proxy(pki, port, POLICY);
+    try {
+      for (let i = 0; i < 2; i += 1) {
+        const call = open(nowhere);
+        const result = outcome(call);
+        call.end(start());
+        expect(await result).toMatchObject({ status: String(status.UNAVAILABLE), message: 'the frontend could not be reached: ECONNREFUSED' });
+      }
+    } finally {
+      await nowhere.close();
+    }
+  });
+});
+
 describe('an answer the proxy narrows', () => {
   /** A ListNamespacesResponse of exactly `bytes` bytes as a frame (no namespaces, a page token filling it). */
   const listOf = (bytes: number) => {

@@ -1,11 +1,11 @@
 /**
  * The proxy's sessions to the frontend, against an HTTP/2 server on loopback that requires the proxy's client
- * certificate: the pool, reloads of the certificate files, a frontend going away, closing.
+ * certificate: the pool, reloads of the certificate files, a frontend going away or going silent, closing.
  */
 import { createSecureServer, Http2SecureServer, ServerHttp2Session } from 'node:http2';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, createServer as createTcpServer, Socket } from 'node:net';
 import { writeFileSync } from 'node:fs';
-import { Upstream } from '../../../services/authorizer-proxy/upstream';
+import { Upstream, UpstreamOptions } from '../../../services/authorizer-proxy/upstream';
 import { issue, testPki, TestPki } from './test-pki';
 
 let pki: TestPki;
@@ -37,7 +37,7 @@ afterAll(async () => {
 
 jest.setTimeout(20_000);
 
-function upstream(options: { poolSize?: number; drainMs?: number; certFile?: string; keyFile?: string } = {}): Upstream {
+function upstream(options: Partial<UpstreamOptions> = {}): Upstream {
   return new Upstream({ address: `127.0.0.1:${port}`, serverName: 'temporal-frontend.temporal.svc.cluster.local',
     caFile: pki.file('up-frontend-ca.crt', pki.frontendCa.cert),
     certFile: options.certFile ?? pki.file('up-client.crt', pki.proxyClient.cert + pki.platformCa.cert),
@@ -136,5 +136,53 @@ describe('Upstream', () => {
     up.close();
     expect([a.destroyed, b.destroyed, c.destroyed]).toEqual([true, true, true]);
     expect(() => up.session()).toThrow('the upstream is closed');
+  });
+
+  it('does reload the certificate files with slots of its pool still empty', async () => {
+    const certFile = pki.file('up-partial.crt', pki.proxyClient.cert + pki.platformCa.cert);
+    const up = upstream({ poolSize: 3, drainMs: 100, certFile });
+    const only = up.session();
+    expect(await get(only)).toBe(200);
+    writeFileSync(certFile, `${pki.proxyClient.cert}${pki.platformCa.cert}\n`);
+    expect(up.reload()).toBe(true);
+    expect(only.closed).toBe(true);
+    expect(await get(up.session())).toBe(200);
+    up.close();
+  });
+
+  it('does destroy a session whose ping goes unanswered, keep one that answers, and connect anew', async () => {
+    // A relay between the proxy and the frontend that can go silent (a frontend's node lost: nothing answers, nothing closes).
+    let silent = false;
+    const pairs: Socket[][] = [];
+    const relay = createTcpServer((client) => {
+      const frontend = new Socket();
+      frontend.connect(port, '127.0.0.1');
+      const pair = [client, frontend];
+      pairs.push(pair);
+      client.on('data', (d) => !silent && frontend.write(d));
+      frontend.on('data', (d) => !silent && client.write(d));
+      pair.forEach((s) => s.on('error', () => undefined));
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const up = upstream({ address: `127.0.0.1:${(relay.address() as AddressInfo).port}`, poolSize: 1, pingIntervalMs: 100, pingTimeoutMs: 300 });
+    try {
+      const first = up.session();
+      expect(await get(first)).toBe(200);
+      // Pings every 100 ms, each answered.
+      await new Promise((r) => setTimeout(r, 700));
+      expect(first.destroyed).toBe(false);
+      silent = true;
+      while (!first.destroyed) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      silent = false;
+      const second = up.session();
+      expect(second).not.toBe(first);
+      expect(await get(second)).toBe(200);
+    } finally {
+      up.close();
+      pairs.flat().forEach((s) => s.destroy());
+      relay.close();
+    }
   });
 });
