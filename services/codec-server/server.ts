@@ -324,7 +324,7 @@ export async function startCodecServer(config: CodecServerConfig, options: { des
   const reloader = new Reloader([
     keys,
     policy,
-    { what: 'certificates', reload: () => certificates.reload(),
+    { what: certificates.what, reload: () => certificates.reload(),
       onChange: () => server.setSecureContext({ ...certificates.value.tls, minVersion: 'TLSv1.2' }) },
     ...(apiKeys ? [apiKeys] : []),
   ], {

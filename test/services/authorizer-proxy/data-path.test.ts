@@ -3,6 +3,7 @@
  * what is forwarded and what is not (deadline, trace context, credentials, content type, compression), how upstream
  * failures map to statuses, and the bounds on a call before and while it is read.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { constants, connect as h2connect, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -409,4 +410,24 @@ describe('the proxy\'s data path', () => {
       withKey.session.destroy();
     });
   });
+
+  describe('API keys on /metrics and at reload', () => {
+    it('does report each key\'s days to expiry, and a key file it cannot read under its name', async () => {
+      const metrics = async () => (await fetch(`http://127.0.0.1:${running.httpPort}/metrics`)).text();
+      const days = /^authorizer_proxy_api_key_expiry_days\{key_id="nobody-1",owner="nobody"\} ([\d.]+)$/m.exec(await metrics());
+      expect(Number(days?.[1])).toBeGreaterThan(0.9);
+      expect(Number(days?.[1])).toBeLessThanOrEqual(1);
+      const file = `${pki.dir}/dp-api-keys.json`;
+      const good = readFileSync(file);
+      writeFileSync(file, '{"keys": [');
+      try {
+        await running.reload();
+        expect(await metrics()).toMatch(/^authorizer_proxy_reload_failures_total\{what="API keys"\} 1$/m);
+      } finally {
+        writeFileSync(file, good);
+        await running.reload();
+      }
+    });
+  });
 });
+

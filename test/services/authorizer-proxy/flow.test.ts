@@ -319,6 +319,14 @@ describe('a client that breaks HTTP/2\'s rules', () => {
   });
 });
 
+describe('starting the proxy', () => {
+  it('does fail to start, naming why, on a port that is taken', async () => {
+    await expect(proxy(pki, answering.port, POLICY, undefined, undefined, { listen: { host: '127.0.0.1', port: toAnswering.grpcPort,
+      certFile: pki.file('proxy.crt', pki.proxyServer.cert + pki.frontendCa.cert), keyFile: pki.file('proxy.key', pki.proxyServer.key),
+      clientCaFiles: [pki.file('workload-ca.crt', pki.workloadCa.cert)] } })).rejects.toThrow(/EADDRINUSE/);
+  });
+});
+
 describe('closing the proxy', () => {
   it('does end the calls still open within 5 s, and leave none of its ports listening', async () => {
     const { proxy: closing } = await proxy(pki, holding.port, POLICY);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { connect } from 'node:tls';
 import { generateKeyPair, SignJWT } from 'jose';
+import { createApiKey } from '../../../lib/authorizer/api-keys';
 import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
 import { decryptPayload, KeyRing, payloadFromJson } from '../../../lib/codec';
 import { configFromEnv } from '../../../services/codec-server/config';
@@ -210,4 +211,99 @@ describe('an identity provider that does not answer', () => {
     expect(log.lines().filter((l) => l.msg === 'the identity provider\'s keys were not fetched; the last keys fetched stay in use'))
       .toContainEqual(expect.objectContaining({ level: 'warn', err: expect.stringMatching(/did not answer within/) }));
   }, 30_000);
+});
+
+describe('starting, reloading and closing', () => {
+  let pki: TestPki;
+  let server: RunningCodecServer;
+  let ca: string;
+  let policyFile: string;
+  let apiKeysFile: string;
+  const log = collect();
+  const ciKey = createApiKey('ci-1', 'ci-deploy', new Date(Date.now() + 86_400_000));
+  const env = () => ({
+    CODEC_LISTEN: '127.0.0.1:0', CODEC_HTTP_LISTEN: '127.0.0.1:0', CODEC_TLS_CERT_FILE: pki.file('codec-life.crt', pki.proxyServer.cert),
+    CODEC_TLS_KEY_FILE: pki.file('codec-life.key', pki.proxyServer.key), CODEC_CLIENT_CA_FILES: pki.file('workload-ca.crt', pki.workloadCa.cert),
+    CODEC_TRUST_DOMAIN: 'cluster.local', CODEC_KEYS_DIR: keysFolder(pki), CODEC_POLICY_FILE: policyFile, CODEC_API_KEYS_FILE: apiKeysFile,
+    CODEC_RELOAD_SECONDS: '2', CODEC_REQUEST_TIMEOUT_MS: '2000',
+  });
+  const metrics = async () => (await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).text();
+
+  beforeAll(async () => {
+    pki = await testPki();
+    ca = pki.frontendCa.cert + pki.root.cert;
+    policyFile = pki.file('life-policy.json', JSON.stringify(POLICY));
+    apiKeysFile = pki.file('life-api-keys.json', JSON.stringify({ keys: [ciKey.record] }));
+    server = await startCodecServer(configFromEnv(env()), { destination: log.destination });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('does say what it loaded and where it listens', () => {
+    const lines = log.lines();
+    expect(lines.find((l) => l.msg === 'key rings loaded')).toMatchObject({ level: 'info', component: 'codec-server', namespaces: ['orders'] });
+    expect(lines.find((l) => l.msg === 'codec server listening')).toMatchObject({ component: 'codec-server', port: server.port,
+      httpPort: server.httpPort, origins: [], oidc: null, apiKeys: true });
+  });
+
+  it('does serve its own metrics, the process\'s under its prefix, and each API key\'s days to expiry', async () => {
+    expect((await call(server.port, ca, { cert: pki.worker, body: body([]) })).status).toBe(200);
+    const text = await metrics();
+    expect(text).toMatch(/^codec_server_process_cpu_seconds_total /m);
+    expect(text).toMatch(/^codec_server_request_duration_seconds_bucket\{le="0.0005",operation="decode"\} \d+$/m);
+    expect(text).toMatch(/^codec_server_in_flight_body_bytes 0$/m);
+    expect(text).toMatch(/^codec_server_unauthenticated_connections \d+$/m);
+    expect(Number(/^codec_server_api_key_expiry_days\{key_id="ci-1",owner="ci-deploy"\} ([\d.]+)$/m.exec(text)?.[1])).toBeGreaterThan(0.9);
+  });
+
+  it('does close a connection that sends no request within its request time (2 s here, under the 10 s cap)', async () => {
+    const started = Date.now();
+    const closedAfter = await new Promise<number>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: server.port, ca, servername: 'localhost' });
+      socket.on('close', () => resolve(Date.now() - started));
+      socket.on('error', reject);
+    });
+    expect(closedAfter).toBeLessThan(8_000);
+  });
+
+  it('does read a changed policy and API keys at its interval (2 s), not sooner, and report a file it cannot read', async () => {
+    const next = createApiKey('ci-2', 'ci-deploy', new Date(Date.now() + 86_400_000));
+    const reloaded = () => log.lines().filter((l) => l.msg === 'policy reloaded' || l.msg === 'API keys reloaded').length;
+    const before = reloaded();
+    writeFileSync(policyFile, JSON.stringify({ rules: [...POLICY.rules, { name: 'ci', apiKey: { owner: 'ci-deploy' }, grants: { orders: 'read' } }] }));
+    writeFileSync(apiKeysFile, JSON.stringify({ keys: [ciKey.record, next.record] }));
+    const changed = Date.now();
+    while (reloaded() < before + 2) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // A reload timer of 2 s: the change is read within one interval, and the timer does not fire far more often.
+    expect(Date.now() - changed).toBeLessThan(2_500);
+    const asKey = await call(server.port, ca, { headers: { authorization: `Bearer ${next.key}` }, body: body([]) });
+    expect(asKey.status).toBe(200);
+    expect(await metrics()).not.toMatch(/codec_server_reload_failures_total\{/);
+    writeFileSync(apiKeysFile, '{"keys": [');
+    while (!/codec_server_reload_failures_total\{what="API keys"\} \d+/.test(await metrics())) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // One failed reload per interval, not more often.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const failed = log.lines().filter((l) => l.what === 'API keys' && l.msg === 'API keys not reloaded; the previous API keys stay in use');
+    expect(failed.length).toBeLessThanOrEqual(2);
+    writeFileSync(apiKeysFile, JSON.stringify({ keys: [ciKey.record, next.record] }));
+  });
+
+  it('does fail to start, naming why, on a port that is taken', async () => {
+    await expect(startCodecServer(configFromEnv({ ...env(), CODEC_LISTEN: `127.0.0.1:${server.port}` }), { destination: new PassThrough() }))
+      .rejects.toThrow(/EADDRINUSE/);
+  });
+
+  it('does leave none of its ports listening once closed', async () => {
+    const other = await startCodecServer(configFromEnv(env()), { destination: new PassThrough() });
+    await other.close();
+    const refused = (port: number) => fetch(`http://127.0.0.1:${port}/`).then(() => 'answered', (e: Error & { cause?: { code?: string } }) =>
+      e.cause?.code ?? e.message);
+    expect(await Promise.all([other.port, other.httpPort].map(refused))).toEqual(['ECONNREFUSED', 'ECONNREFUSED']);
+  });
 });
