@@ -17,12 +17,21 @@ const DIR = join(ROOT, 'reports', 'mutation');
 const EQUIVALENTS = join(ROOT, 'test', 'mutation', 'equivalent-mutants.json');
 const TARGET = 0.9;
 
+/** Files whose text changed since the run that measured them (`group: file`): their results may not hold any more. */
+const staleSources = [];
+
 function read(name) {
   const file = join(DIR, name);
   if (!existsSync(file)) {
     throw new Error(`${file} is missing: run stryker first (npm run test:mutation)`);
   }
-  return JSON.parse(readFileSync(file, 'utf8')).files;
+  const { files } = JSON.parse(readFileSync(file, 'utf8'));
+  for (const [source, { source: measured }] of Object.entries(files)) {
+    if (!existsSync(join(ROOT, source)) || readFileSync(join(ROOT, source), 'utf8') !== measured) {
+      staleSources.push(`${name.replace(/\.json$/, '')}: ${source}`);
+    }
+  }
+  return files;
 }
 
 /** The source text a mutant replaced (its location is 1-based lines and columns). */
@@ -106,12 +115,16 @@ const survived = totals.counted - totals.killed;
 const stale = argued.filter((e) => !used.has(keyOf(e.file, e.mutator, e.original, e.replacement))).length;
 const summary = { score: Math.round(score * 10_000) / 100, killed: totals.killed, counted: totals.counted, survived,
   verifiedKills: totals.verified, argued: totals.argued, unargued: survived - totals.argued, staleReasons: stale, ignoredStatic: totals.ignored, errors: totals.errors,
-  startupMeasured: startupRun, target: TARGET * 100,
-  met: { score: score >= TARGET, everySurvivorArgued: survived === totals.argued, startupMeasured: startupRun } };
+  startupMeasured: startupRun, staleSources, target: TARGET * 100,
+  met: { score: score >= TARGET, everySurvivorArgued: survived === totals.argued, startupMeasured: startupRun,
+    measuredOnCurrentSources: staleSources.length === 0 } };
 writeFileSync(join(DIR, 'score.json'), `${JSON.stringify({ ...summary, files: rows }, undefined, 2)}\n`);
 for (const row of rows) {
   process.stdout.write(`${(row.score * 100).toFixed(1).padStart(6)} %  ${String(row.killed).padStart(4)}/${String(row.counted).padEnd(4)} ${row.file}\n`);
 }
 process.stdout.write(`survivors listed in ${join('reports', 'mutation', 'survivors.txt')}\n`);
+if (staleSources.length > 0) {
+  process.stdout.write(`changed since they were measured (run their group again): ${staleSources.join(', ')}\n`);
+}
 process.stdout.write(`${JSON.stringify(summary)}\n`);
 process.exitCode = Object.values(summary.met).every(Boolean) ? 0 : 1;

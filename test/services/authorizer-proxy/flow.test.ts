@@ -48,7 +48,9 @@ beforeAll(async () => {
   // An identity provider that answers for its keys only when the test lets it.
   jwks = createServer((_req, res) => keyRequests.push(res));
   await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-  toHolding = (await proxy(pki, holding.port, POLICY, `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`, log.destination)).proxy;
+  // Without a log level: the proxy's default (info) applies.
+  toHolding = (await proxy(pki, holding.port, POLICY, `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`, log.destination,
+    { logLevel: undefined })).proxy;
 });
 
 afterAll(async () => {
@@ -320,6 +322,11 @@ describe('a client that breaks HTTP/2\'s rules', () => {
 });
 
 describe('starting the proxy', () => {
+  it('does log at info when no level is set', () => {
+    expect(log.lines.filter((l) => l.msg === 'authorizer proxy listening').map((l) => l.grpcPort)).toContain(toHolding.grpcPort);
+  });
+
+
   it('does fail to start, naming why, on a port that is taken', async () => {
     await expect(proxy(pki, answering.port, POLICY, undefined, undefined, { listen: { host: '127.0.0.1', port: toAnswering.grpcPort,
       certFile: pki.file('proxy.crt', pki.proxyServer.cert + pki.frontendCa.cert), keyFile: pki.file('proxy.key', pki.proxyServer.key),
