@@ -121,6 +121,39 @@ describe('the proxy\'s data path', () => {
       expect(String(headers.authorization)).toMatch(/^Bearer ey/);
     });
 
+    it('does pass the caller\'s grpc-accept-encoding on, except for an answer the proxy must read to narrow', async () => {
+      await raw({ ':path': WORKFLOW('StartWorkflowExecution'), 'grpc-accept-encoding': 'gzip' }, framed(start('orders')));
+      expect(last().headers['grpc-accept-encoding']).toBe('gzip');
+      await raw({ ':path': WORKFLOW('ListNamespaces'), 'grpc-accept-encoding': 'gzip' }, framed(Buffer.alloc(0)));
+      expect([last().headers[':path'], last().headers['grpc-accept-encoding']]).toEqual([WORKFLOW('ListNamespaces'), undefined]);
+    });
+
+    it('does decide on a namespace field present and empty as on any other name, not refuse it as malformed', async () => {
+      // StartWorkflowExecutionRequest with field 1 (namespace) present and empty.
+      const answer = await raw({ ':path': WORKFLOW('StartWorkflowExecution') }, framed(Buffer.from([0x0a, 0x00])));
+      expect(answer.headers['grpc-status']).toBe(String(status.PERMISSION_DENIED));
+    });
+
+    it('does refuse a health check\'s message past the small limit, RESOURCE_EXHAUSTED, naming both sizes', async () => {
+      const answer = await raw({ ':path': WORKFLOW('GetSystemInfo') }, framed(Buffer.alloc(5000)));
+      expect([answer.headers['grpc-status'], decodeURIComponent(String(answer.headers['grpc-message']))])
+        .toEqual([String(status.RESOURCE_EXHAUSTED), 'Received message larger than max (5000 vs. 4096)']);
+    });
+
+    it('does audit a call refused for its message with the refusal as the reason', async () => {
+      const answer = await raw({ ':path': WORKFLOW('StartWorkflowExecution') }, framed(Buffer.alloc(2 * 1024 * 1024)));
+      expect(answer.headers['grpc-status']).toBe(String(status.RESOURCE_EXHAUSTED));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(audit.filter((a) => a.status === 'RESOURCE_EXHAUSTED').at(-1)).toMatchObject({ identity: 'spiffe://cluster.local/ns/orders/temporal-client/orders-worker', auth: 'mtls',
+        api: 'StartWorkflowExecution', decision: 'deny', reason: `Received message larger than max (${2 * 1024 * 1024} vs. ${1024 * 1024})` });
+    });
+
+    it('does set no deadline upstream for a call that has none', async () => {
+      const answer = await raw({ ':path': WORKFLOW('StartWorkflowExecution') }, framed(start('orders')));
+      expect(answer.trailers?.['grpc-status']).toBe('0');
+      expect(last().headers['grpc-timeout']).toBeUndefined();
+    });
+
     it('does refuse a codec other than protobuf (the proxy reads the message as protobuf)', async () => {
       const session = h2connect(`https://127.0.0.1:${running.grpcPort}`, { ca: pki.frontendCa.cert + pki.root.cert,
         servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local', cert: pki.worker.cert, key: pki.worker.key });

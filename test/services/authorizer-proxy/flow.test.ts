@@ -5,15 +5,17 @@
  * proxy's own, each with the status the caller gets and the audit line it leaves.
  */
 import { createServer, Server as HttpServer, ServerResponse } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { ClientHttp2Session, ClientHttp2Stream, connect, constants, IncomingHttpHeaders } from 'node:http2';
 import { AddressInfo } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { gzipSync } from 'node:zlib';
 import { status } from '@grpc/grpc-js';
 import { temporal } from '@temporalio/proto';
 import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
 import { RunningProxy } from '../../../services/authorizer-proxy/proxy';
 import { collectedLog, framed, holdingFrontend, identityProvider, proxy, rawFrontend, request, WORKFLOW } from './harness';
-import { TestPki, testPki } from './test-pki';
+import { issue, TestPki, testPki } from './test-pki';
 
 const POLICY: AuthorizerPolicy = { rules: [
   { name: 'orders-workers', certificate: { uri: 'spiffe://cluster.local/ns/orders/temporal-client/*' }, grants: { orders: 'write' } },
@@ -153,6 +155,84 @@ describe('back-pressure', () => {
   });
 });
 
+describe('the bytes a call holds', () => {
+  const buffered = async (p: RunningProxy) => Number(/ (\d+)$/.exec(await p.metrics.registry.getSingleMetricAsString('authorizer_proxy_buffered_request_bytes'))?.[1]);
+
+  it.each([['as it came', false], ['compressed, forwarded in the clear', true]])(
+    'does release a message once it is handed to the frontend (%s), not when the call ends', async (_what, compressed) => {
+      const message = request('StartWorkflowExecutionRequest', { namespace: 'orders', workflowId: 'w'.repeat(1000) });
+      const session = connect(`https://127.0.0.1:${toHolding.grpcPort}`, { ca: pki.frontendCa.cert + pki.root.cert, cert: pki.worker.cert,
+        key: pki.worker.key, servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local' });
+      session.on('error', () => undefined);
+      sessions.push(session);
+      const call = session.request({ ':method': 'POST', ':path': WORKFLOW('StartWorkflowExecution'), 'content-type': 'application/grpc',
+        te: 'trailers', ...(compressed ? { 'grpc-encoding': 'gzip' } : {}) });
+      call.on('error', () => undefined);
+      const before = holding.held.length;
+      call.end(compressed ? framed(gzipSync(message), true) : framed(message));
+      await until(() => holding.held.length > before);
+      await sleep(100);
+      // The frontend holds the call open: its bytes are the connection's now, not the proxy's budget's.
+      expect(await buffered(toHolding)).toBe(0);
+      call.close(constants.NGHTTP2_CANCEL);
+    });
+});
+
+describe('an identity provider that fails', () => {
+  it('does refuse its tokens UNAUTHENTICATED, count each failed fetch of its keys and log it', async () => {
+    const failing = createServer((_req, res) => res.writeHead(503).end());
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    const out = collectedLog();
+    const { proxy: p } = await proxy(pki, holding.port, POLICY, `http://127.0.0.1:${(failing.address() as AddressInfo).port}/jwks`, out.destination);
+    try {
+      const session = connect(`https://127.0.0.1:${p.grpcPort}`, { ca: pki.frontendCa.cert + pki.root.cert,
+        servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local' });
+      session.on('error', () => undefined);
+      sessions.push(session);
+      const call = session.request({ ':method': 'POST', ':path': WORKFLOW('StartWorkflowExecution'), 'content-type': 'application/grpc',
+        te: 'trailers', authorization: `Bearer ${await idp.sign({ sub: 'alice' })}` });
+      call.on('error', () => undefined);
+      const result = outcome(call);
+      call.end(start());
+      expect((await result).status).toBe(String(status.UNAUTHENTICATED));
+      expect(await p.metrics.registry.getSingleMetricAsString('authorizer_proxy_identity_provider_key_fetch_failures_total'))
+        .toMatch(/^authorizer_proxy_identity_provider_key_fetch_failures_total 1$/m);
+      await sleep(100);
+      expect(out.lines.filter((l) => l.msg === 'the identity provider\'s keys were not fetched; the last keys fetched stay in use'))
+        .toEqual([expect.objectContaining({ level: 'warn', err: expect.any(String) })]);
+    } finally {
+      await p.close();
+      failing.close();
+    }
+  });
+});
+
+describe('the health port', () => {
+  it('does say not ready, and why, while its signing key is not yet published long enough; and nothing at other paths', async () => {
+    // A P-256 key whose certificate was made just now: published for less than the hour it must be.
+    const key = await issue({ commonName: 'signing key' }, undefined, { notBefore: new Date() });
+    const { proxy: young } = await proxy(pki, holding.port, POLICY, undefined, undefined, { signer: { keyFile: pki.file('young.key', key.key),
+      certFile: pki.file('young.crt', key.cert), issuer: 'temporal-authorizer-proxy', audience: 'temporal-frontend', ttlSeconds: 300,
+      publishDelaySeconds: 3600 } });
+    try {
+      const ready = await fetch(`http://127.0.0.1:${young.httpPort}/readyz`);
+      expect([ready.status, await ready.json()]).toEqual([503, { status: 'signing key not yet published long enough', kid: young.signer.kid }]);
+      expect((await fetch(`http://127.0.0.1:${young.httpPort}/other`)).status).toBe(404);
+      const jwksStatus = (path: string, method = 'GET') => new Promise<number>((resolve, reject) => {
+        httpsRequest({ host: '127.0.0.1', port: young.jwksPort, path, method, ca: pki.frontendCa.cert + pki.root.cert,
+          servername: 'temporal-authorizer-proxy.temporal.svc.cluster.local' }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject).end();
+      });
+      expect(await Promise.all([jwksStatus('/.well-known/jwks.json'), jwksStatus('/other'), jwksStatus('/.well-known/jwks.json', 'POST')]))
+        .toEqual([200, 404, 404]);
+    } finally {
+      await young.close();
+    }
+  });
+});
+
 describe('a caller that goes away', () => {
   it('does end a call whose caller\'s connection breaks inside its message, CANCELLED, audited so, and forward nothing', async () => {
     const call = open(toAnswering);
@@ -198,6 +278,22 @@ describe('a caller that goes away', () => {
     expect(await lastAudit((a) => a.status === 'CANCELLED')).toMatchObject({ identity: WORKER_ID, decision: 'allow',
       reason: 'role on orders permits StartWorkflowExecution' });
     expect([upstream.closed, upstream.rstCode]).toEqual([true, constants.NGHTTP2_CANCEL]);
+  });
+});
+
+describe('a caller that resets its call with an error', () => {
+  it('does cancel it upstream, and go on serving', async () => {
+    const call = open(toHolding);
+    const before = holding.held.length;
+    call.end(start());
+    await until(() => holding.held.length > before);
+    call.close(constants.NGHTTP2_INTERNAL_ERROR);
+    await until(() => holding.held[before].closed);
+    expect(holding.held[before].rstCode).toBe(constants.NGHTTP2_CANCEL);
+    const next = open(toAnswering);
+    const result = outcome(next);
+    next.end(start());
+    expect((await result).status).toBe('0');
   });
 });
 

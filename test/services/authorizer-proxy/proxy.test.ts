@@ -149,6 +149,12 @@ describe('the authorizer proxy', () => {
     expect((await call(plain, WORKFLOW('StartWorkflowExecution'), start('orders'), bearer(token))).code).toBe(status.PERMISSION_DENIED);
     const minted = String(frontend.received[frontend.received.length - 1].metadata.get('authorization')[0]).replace(/^Bearer /, '');
     expect(decodeProtectedHeader(minted).alg).toBe('ES256');
+    // Groups alone (the policy names no groups claim: `groups` is read): a role, so the cluster's information.
+    const grouped = await idp.sign({ sub: 'carol', groups: ['auditors'] });
+    expect((await call(plain, WORKFLOW('GetClusterInfo'), Buffer.alloc(0), bearer(grouped))).code).toBe(0);
+    const ungrouped = await idp.sign({ sub: 'dave', roles: ['auditors'] });
+    expect((await call(plain, WORKFLOW('GetClusterInfo'), Buffer.alloc(0), bearer(ungrouped))).code)
+      .toBe(status.PERMISSION_DENIED);
   });
 
   it('does accept a platform component\'s certificate whose CA is under the root', async () => {
