@@ -6,7 +6,7 @@
  */
 import { createServer, Server as HttpServer, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { ClientHttp2Session, ClientHttp2Stream, connect, constants, IncomingHttpHeaders } from 'node:http2';
+import { ClientHttp2Session, ClientHttp2Stream, connect, constants, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { AddressInfo } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { gzipSync } from 'node:zlib';
@@ -83,6 +83,15 @@ function open(proxy: RunningProxy, path = WORKFLOW('StartWorkflowExecution'), wi
   const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
   stream.on('error', () => undefined);
   return stream;
+}
+
+/** A call to the holding frontend, once the frontend holds it: the caller's stream and the frontend's. */
+async function heldCall(): Promise<{ call: ClientHttp2Stream; upstream: ServerHttp2Stream }> {
+  const call = open(toHolding);
+  const before = holding.held.length;
+  call.end(start());
+  await until(() => holding.held.length > before);
+  return { call, upstream: holding.held[before] };
 }
 
 /** The call's grpc-status and decoded grpc-message (from its headers or trailers), and the bytes of its answer. */
@@ -269,12 +278,8 @@ describe('a caller that goes away', () => {
   });
 
   it('does cancel upstream a call cancelled at the frontend, and keep the decision in its audit line', async () => {
-    const call = open(toHolding);
-    const before = holding.held.length;
-    call.end(start());
-    await until(() => holding.held.length > before);
+    const { call, upstream } = await heldCall();
     call.close(constants.NGHTTP2_CANCEL);
-    const upstream = holding.held[before];
     expect(await lastAudit((a) => a.status === 'CANCELLED')).toMatchObject({ identity: WORKER_ID, decision: 'allow',
       reason: 'role on orders permits StartWorkflowExecution' });
     expect([upstream.closed, upstream.rstCode]).toEqual([true, constants.NGHTTP2_CANCEL]);
@@ -283,13 +288,10 @@ describe('a caller that goes away', () => {
 
 describe('a caller that resets its call with an error', () => {
   it('does cancel it upstream, and go on serving', async () => {
-    const call = open(toHolding);
-    const before = holding.held.length;
-    call.end(start());
-    await until(() => holding.held.length > before);
+    const { call, upstream } = await heldCall();
     call.close(constants.NGHTTP2_INTERNAL_ERROR);
-    await until(() => holding.held[before].closed);
-    expect(holding.held[before].rstCode).toBe(constants.NGHTTP2_CANCEL);
+    await until(() => upstream.closed);
+    expect(upstream.rstCode).toBe(constants.NGHTTP2_CANCEL);
     const next = open(toAnswering);
     const result = outcome(next);
     next.end(start());
