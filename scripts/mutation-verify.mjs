@@ -9,7 +9,7 @@
 // scripts/mutation-score.mjs reads them.
 import { spawn } from 'node:child_process';
 import { clearTimeout, setTimeout } from 'node:timers';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifiedKey } from './mutation-lib.mjs';
 
@@ -20,7 +20,9 @@ const JEST_CONFIGS = { core: 'jest.mutation.config.js', codec: 'jest.mutation.co
 // The tests that exercise each group's code (jest's --findRelatedTests sees only files under the configs' test root).
 const TESTS = { core: ['test/services', 'test/authorizer', 'test/codec', 'test/cli'], codec: ['test/codec', 'test/services/codec-server'],
   proxy: ['test/services/authorizer-proxy'], authorizer: ['test/authorizer', 'test/cli', 'test/services/security', 'test/services/authorizer-proxy/config'] };
-const COPIED = ['lib', 'services', 'test', 'cli', 'tsconfig.json', 'package.json', 'jest.mutation.config.js', 'jest.mutation-authorizer.config.js'];
+// Everything the tests may read (the scripts some tests run, imported types, charts...), not what is built or measured.
+const NOT_COPIED = new Set(['node_modules', 'reports', 'dist', 'artifacts', 'build', '.git', '.e2e']);
+const COPIED = readdirSync(ROOT).filter((e) => !NOT_COPIED.has(e) && !e.startsWith('.stryker-tmp'));
 const LIMIT_MS = 300_000;
 
 const group = process.argv[2];
@@ -91,6 +93,14 @@ function runJest(dir) {
 let done = 0;
 async function worker(i) {
   const dir = sandbox(i);
+  if (i === 0 && queue.length > 0) {
+    // The sandbox without a mutant must pass: a test that fails there would count every mutant as killed.
+    const baseline = await runJest(dir);
+    if (baseline.status !== 'Survived') {
+      process.stderr.write(`[verify] the tests fail without any mutant (${baseline.by ?? baseline.status}): fix that first\n`);
+      process.exit(1);
+    }
+  }
   for (let job = queue.shift(); job !== undefined; job = queue.shift()) {
     const path = join(dir, job.file);
     writeFileSync(path, mutate(job.source, job.m.location, job.m.replacement));
