@@ -68,7 +68,7 @@ function merge(main, ...narrower) {
 
 const main = Object.assign({}, ...['core', 'codec', 'authorizer', 'proxy'].map((g) => read(`${g}.json`)));
 // Mutants Stryker left alive that a run of every related test killed (scripts/mutation-verify.mjs).
-const verified = Object.assign({}, ...['core', 'codec', 'authorizer', 'proxy'].map((g) => join(DIR, `${g}.verified.json`))
+const verified = Object.assign({}, ...['core', 'codec', 'authorizer', 'proxy', 'startup'].map((g) => join(DIR, `${g}.verified.json`))
   .filter((f) => existsSync(f)).map((f) => JSON.parse(readFileSync(f, 'utf8'))));
 // The startup group runs longest (each of its mutants runs a program's every test): until it has run, the start-up
 // mutants the other groups ignored stay outside the score, and the summary says how many.

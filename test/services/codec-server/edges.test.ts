@@ -105,6 +105,10 @@ describe('compression, faults and certificate renewal', () => {
     await server?.close();
   });
 
+  it('does say it listens without API keys or an identity provider when given neither', () => {
+    expect(log.lines().find((l) => l.msg === 'codec server listening')).toMatchObject({ oidc: null, apiKeys: false });
+  });
+
   it('does compress a payload from the size set on, and not below it', async () => {
     const reply = await call(server.port, ca, { path: '/encode', cert: pki.worker, body: body([jsonPayload('a'.repeat(2000)), jsonPayload('small')]) });
     expect(reply.status).toBe(200);
