@@ -37,8 +37,8 @@ const GROUPS = {
   table: { mutate: ['lib/authorizer/api.ts'], jest: 'jest.mutation-table.config.js', ignoreStatic: false },
   startup: {
     // Only the start-up parts (what runs once per program, before any request), found by the lines that open and close
-    // them: the rest of these files is the proxy and codec groups'. A mutant in both is counted once
-    // (scripts/mutation-score.mjs takes this run's result only for the mutants those groups ignored).
+    // them: the rest of these files is the proxy and codec groups'. A mutant in both is counted once, with this run's
+    // result (scripts/mutation-score.mjs), which ran it against every test of its program.
     mutate: [
       // The proxy's tests start most proxies inside the tests themselves: only these lines run before any test.
       lines('services/authorizer-proxy/proxy.ts', /^ {2}const apiKeys = config\.apiKeysFile/),

@@ -53,13 +53,17 @@ if (reasons.size !== argued.length) {
 }
 const used = new Set();
 
-/** The main run's results, with the mutants it ignored (static) taken from the narrower run of their file. */
+/**
+ * The main run's results, with the mutants it ignored (static) taken from the narrower run of their file (`table`), or
+ * with every mutant the narrower run measured (`startup`: it runs each start-up mutant against every test of its
+ * program, where the main run, when a test starts a program itself, runs it against that test alone).
+ */
 function merge(main, ...narrower) {
   const out = JSON.parse(JSON.stringify(main));
-  for (const report of narrower) {
+  for (const { report, all } of narrower) {
     for (const [file, { mutants }] of Object.entries(report)) {
       const byId = new Map(mutants.map((m) => [`${m.location.start.line}:${m.location.start.column}:${m.mutatorName}:${m.replacement}`, m]));
-      out[file] = { ...out[file], source: out[file]?.source ?? report[file].source, mutants: (out[file]?.mutants ?? mutants).map((m) => (m.status === 'Ignored'
+      out[file] = { ...out[file], source: out[file]?.source ?? report[file].source, mutants: (out[file]?.mutants ?? mutants).map((m) => (all || m.status === 'Ignored'
         ? byId.get(`${m.location.start.line}:${m.location.start.column}:${m.mutatorName}:${m.replacement}`) ?? m : m)) };
     }
   }
@@ -76,7 +80,7 @@ const startupRun = existsSync(join(DIR, 'startup.json'));
 if (!startupRun) {
   process.stdout.write('the startup group has not run: its mutants stay outside the score (counted as unmeasured)\n');
 }
-const files = merge(main, read('table.json'), ...(startupRun ? [read('startup.json')] : []));
+const files = merge(main, { report: read('table.json'), all: false }, ...(startupRun ? [{ report: read('startup.json'), all: true }] : []));
 const DETECTED = new Set(['Killed', 'Timeout']);
 const COUNTED = new Set(['Killed', 'Timeout', 'Survived', 'NoCoverage']);
 const rows = [];
