@@ -172,9 +172,12 @@ describe('Upstream', () => {
       await new Promise((r) => setTimeout(r, 700));
       expect(first.destroyed).toBe(false);
       silent = true;
+      const went = Date.now();
       while (!first.destroyed) {
         await new Promise((r) => setTimeout(r, 50));
       }
+      // Within a ping's interval and its timeout (0.4 s), far from the 10 s default.
+      expect(Date.now() - went).toBeLessThan(5_000);
       silent = false;
       const second = up.session();
       expect(second).not.toBe(first);
