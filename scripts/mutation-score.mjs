@@ -2,7 +2,8 @@
 // stryker.config.mjs): the groups core, codec, authorizer and proxy cover disjoint files and leave out what runs before
 // any test (each such mutant would run every test); the table run covers the API table's module-level entries (each
 // mutant against the table's own tests) and the startup run the two programs' start-up code (each mutant against that
-// program's tests). The narrower runs' results replace the other runs' ignored mutants of their files. Writes
+// program's tests). The table run's results replace the authorizer run's ignored mutants of its file; the startup
+// run's results replace the other runs' results for every mutant it measured. Writes
 // reports/mutation/score.json and reports/mutation/survivors.txt; the last line printed is one JSON object with the
 // figures and a `met` flag. A mutant Stryker left alive that scripts/mutation-verify.mjs killed with every related test
 // counts as detected. Each survivor is matched against test/mutation/equivalent-mutants.json (file, mutator, the
