@@ -14,7 +14,8 @@ import { status } from '@grpc/grpc-js';
 import { temporal } from '@temporalio/proto';
 import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
 import { RunningProxy } from '../../../services/authorizer-proxy/proxy';
-import { collectedLog, framed, holdingFrontend, identityProvider, proxy, rawFrontend, request, WORKFLOW } from './harness';
+import { Upstream } from '../../../services/authorizer-proxy/upstream';
+import { call, clientOf, collectedLog, framed, holdingFrontend, identityProvider, proxy, rawFrontend, request, WORKFLOW } from './harness';
 import { issue, TestPki, testPki } from './test-pki';
 
 const POLICY: AuthorizerPolicy = { rules: [
@@ -330,6 +331,28 @@ describe('a frontend that cannot be reached', () => {
       await nowhere.close();
     }
   });
+
+  it('does answer UNAVAILABLE, naming why, when no stream can be opened to the frontend, and go on serving', async () => {
+    // Node refuses a stream on a session it has destroyed (a guard: the proxy opens a new session for a closed one).
+    const refused = Object.assign(new Error('The session has been destroyed'), { code: 'ERR_HTTP2_INVALID_SESSION' });
+    const spy = jest.spyOn(Upstream.prototype, 'session').mockImplementationOnce(() => {
+      throw refused;
+    });
+    try {
+      const call = open(toAnswering);
+      const result = outcome(call);
+      call.end(start());
+      expect(await result).toMatchObject({ status: String(status.UNAVAILABLE),
+        message: 'the frontend could not be reached: The session has been destroyed' });
+      expect(spy).toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+    const next = open(toAnswering);
+    const result = outcome(next);
+    next.end(start());
+    expect((await result).status).toBe('0');
+  });
 });
 
 describe('an answer the proxy narrows', () => {
@@ -424,6 +447,22 @@ describe('starting the proxy', () => {
     expect(log.lines.filter((l) => l.msg === 'authorizer proxy listening').map((l) => l.grpcPort)).toContain(toHolding.grpcPort);
   });
 
+  it('does serve with client CAs alone (no platform or chain CAs given), and refuse a platform component\'s certificate', async () => {
+    // The workload CA is self-signed: TLS needs no chain above it.
+    const { proxy: workloadsOnly } = await proxy(pki, answering.port, POLICY, undefined, undefined, { listen: { host: '127.0.0.1', port: 0,
+      certFile: pki.file('proxy.crt', pki.proxyServer.cert + pki.frontendCa.cert), keyFile: pki.file('proxy.key', pki.proxyServer.key),
+      clientCaFiles: [pki.file('workload-ca.crt', pki.workloadCa.cert)] } });
+    try {
+      const body = request('StartWorkflowExecutionRequest', { namespace: 'orders', workflowId: 'w-1' });
+      expect(await call(clientOf(pki, workloadsOnly.grpcPort, pki.worker), WORKFLOW('StartWorkflowExecution'), body))
+        .toMatchObject({ code: status.OK });
+      // No CA of the proxy issued it: TLS refuses the connection, so the call never starts.
+      expect(await call(clientOf(pki, workloadsOnly.grpcPort, pki.web, pki.platformCa.cert), WORKFLOW('StartWorkflowExecution'), body))
+        .toMatchObject({ code: status.UNAVAILABLE });
+    } finally {
+      await workloadsOnly.close();
+    }
+  });
 
   it('does fail to start, naming why, on a port that is taken', async () => {
     await expect(proxy(pki, answering.port, POLICY, undefined, undefined, { listen: { host: '127.0.0.1', port: toAnswering.grpcPort,

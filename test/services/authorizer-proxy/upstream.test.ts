@@ -188,4 +188,32 @@ describe('Upstream', () => {
       relay.close();
     }
   });
+
+  it('does keep a session whose pings are answered later than the ping interval, within the timeout', async () => {
+    // A relay that delays the frontend's bytes by 200 ms (a frontend far away or busy): a ping goes out every 50 ms, so
+    // one is still unanswered when the next is due; none goes unanswered for the 2 s timeout.
+    const pairs: Socket[] = [];
+    const relay = createTcpServer((client) => {
+      const frontend = new Socket();
+      frontend.connect(port, '127.0.0.1');
+      pairs.push(client, frontend);
+      client.on('data', (d) => frontend.write(d));
+      frontend.on('data', (d) => setTimeout(() => !client.destroyed && client.write(d), 200));
+      [client, frontend].forEach((s) => s.on('error', () => undefined));
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const up = upstream({ address: `127.0.0.1:${(relay.address() as AddressInfo).port}`, poolSize: 1, pingIntervalMs: 50, pingTimeoutMs: 2_000 });
+    try {
+      const session = up.session();
+      expect(await get(session)).toBe(200);
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(session.destroyed).toBe(false);
+      expect(up.session()).toBe(session);
+      expect(await get(session)).toBe(200);
+    } finally {
+      up.close();
+      pairs.forEach((s) => s.destroy());
+      relay.close();
+    }
+  });
 });
