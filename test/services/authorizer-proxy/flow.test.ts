@@ -150,17 +150,25 @@ describe('back-pressure', () => {
     expect(body.subarray(5).every((b) => b === 7)).toBe(true);
   });
 
-  it('does hold no more of a request than the windows while the frontend does not read it', async () => {
+  it('does hold no more of a request than the windows while the frontend does not read it, and pass all of it once it does', async () => {
     const call = open(toHolding);
     const before = holding.held.length;
     let written = false;
-    call.write(start());
+    const first = start();
+    call.write(first);
     call.write(Buffer.alloc(24 * MiB, 1), () => {
       written = true;
     });
     await until(() => holding.held.length > before);
     await sleep(1_000);
     expect(written).toBe(false);
+    // The frontend reads: the proxy takes the caller's bytes again as the frontend's window opens.
+    let received = 0;
+    holding.held[before].on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    await until(() => received === first.length + 24 * MiB);
+    expect(written).toBe(true);
     call.close(constants.NGHTTP2_CANCEL);
   });
 });
