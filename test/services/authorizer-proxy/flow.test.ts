@@ -7,9 +7,10 @@
 import { createServer, Server as HttpServer, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { ClientHttp2Session, ClientHttp2Stream, connect, constants, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, createServer as createTcpServer, Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { gzipSync } from 'node:zlib';
+import { writeFileSync } from 'node:fs';
 import { status } from '@grpc/grpc-js';
 import { temporal } from '@temporalio/proto';
 import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
@@ -360,6 +361,34 @@ describe('a frontend that cannot be reached', () => {
     const result = outcome(next);
     next.end(start());
     expect((await result).status).toBe('0');
+  });
+});
+
+describe('a frontend that never completes the TLS handshake', () => {
+  it('does answer the calls waiting on that connection UNAVAILABLE once a renewed client certificate retires it', async () => {
+    // Takes the connection and never answers (a frontend whose process hangs before TLS).
+    const accepted: Socket[] = [];
+    const silent = createTcpServer((socket) => accepted.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const certFile = pki.file('client-renewed.crt', pki.proxyClient.cert + pki.platformCa.cert);
+    const { proxy: waiting } = await proxy(pki, 0, POLICY, undefined, undefined, { upstream: {
+      address: `127.0.0.1:${(silent.address() as AddressInfo).port}`, serverName: 'temporal-frontend.temporal.svc.cluster.local',
+      caFile: pki.file('frontend-ca.crt', pki.frontendCa.cert), certFile, keyFile: pki.file('client.key', pki.proxyClient.key), drainMs: 200 } });
+    try {
+      const call = open(waiting);
+      const result = outcome(call);
+      call.end(start());
+      await until(() => accepted.length > 0);
+      await sleep(200);
+      writeFileSync(certFile, `${pki.proxyClient.cert}${pki.platformCa.cert}\n`);
+      await waiting.reload();
+      expect(await result).toMatchObject({ status: String(status.UNAVAILABLE),
+        message: 'the frontend could not be reached: ERR_HTTP2_STREAM_CANCEL' });
+    } finally {
+      await waiting.close();
+      accepted.forEach((s) => s.destroy());
+      silent.close();
+    }
   });
 });
 
