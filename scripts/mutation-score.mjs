@@ -11,7 +11,7 @@
 // says that it has none.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifiedKey } from './mutation-lib.mjs';
+import { original, readReasons, reasonKey, squash, verifiedKey } from './mutation-lib.mjs';
 
 const ROOT = join(import.meta.dirname, '..');
 const DIR = join(ROOT, 'reports', 'mutation');
@@ -35,23 +35,7 @@ function read(name) {
   return files;
 }
 
-/** The source text a mutant replaced (its location is 1-based lines and columns). */
-function original(source, { start, end }) {
-  const lines = source.split('\n');
-  if (start.line === end.line) {
-    return lines[start.line - 1].slice(start.column - 1, end.column - 1);
-  }
-  return [lines[start.line - 1].slice(start.column - 1), ...lines.slice(start.line, end.line - 1), lines[end.line - 1].slice(0, end.column - 1)]
-    .join('\n');
-}
-
-const squash = (text) => String(text ?? '').replace(/\s+/g, ' ').trim();
-const argued = JSON.parse(readFileSync(EQUIVALENTS, 'utf8')).mutants;
-const keyOf = (file, mutator, from, to) => JSON.stringify([file, mutator, squash(from), squash(to)]);
-const reasons = new Map(argued.map((e) => [keyOf(e.file, e.mutator, e.original, e.replacement), e.why]));
-if (reasons.size !== argued.length) {
-  throw new Error(`${EQUIVALENTS} gives two reasons for the same file, mutator, original and replacement: give one reason that covers both`);
-}
+const { argued, reasons } = readReasons(EQUIVALENTS);
 const used = new Set();
 
 /**
@@ -104,7 +88,7 @@ for (const [file, { mutants, source }] of Object.entries(files).sort(([a], [b]) 
   rows.push({ file, killed, counted: counted.length, score: counted.length === 0 ? 1 : killed / counted.length });
   for (const m of counted.filter((x) => !DETECTED.has(x.status))) {
     const from = original(source, m.location);
-    const key = keyOf(file, m.mutatorName, from, m.replacement);
+    const key = reasonKey(file, m.mutatorName, from, m.replacement);
     const why = reasons.get(key);
     if (why !== undefined) {
       used.add(key);
@@ -117,7 +101,7 @@ for (const [file, { mutants, source }] of Object.entries(files).sort(([a], [b]) 
 const score = totals.counted === 0 ? 0 : totals.killed / totals.counted;
 writeFileSync(join(DIR, 'survivors.txt'), `${survivors.join('\n')}\n`);
 const survived = totals.counted - totals.killed;
-const stale = argued.filter((e) => !used.has(keyOf(e.file, e.mutator, e.original, e.replacement))).length;
+const stale = argued.filter((e) => !used.has(reasonKey(e.file, e.mutator, e.original, e.replacement))).length;
 const summary = { score: Math.round(score * 10_000) / 100, killed: totals.killed, counted: totals.counted, survived,
   verifiedKills: totals.verified, argued: totals.argued, unargued: survived - totals.argued, staleReasons: stale, ignoredStatic: totals.ignored, errors: totals.errors,
   startupMeasured: startupRun, staleSources, target: TARGET * 100,

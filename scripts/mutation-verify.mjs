@@ -1,4 +1,4 @@
-// `node scripts/mutation-verify.mjs <group> [--workers N]`: runs again, against every test related to its file, each
+// `node scripts/mutation-verify.mjs <group> [--workers N] [--unargued]`: runs again, against every test related to its file, each
 // mutant Stryker's last run of the group left alive (Survived or NoCoverage). Stryker picks the tests of a mutant from
 // per-test coverage, and code that runs in a server's handlers after a test's own await (the proxy and the codec server
 // serve requests in the test's process) is not always counted to the test that caused it: such a mutant is reported
@@ -6,12 +6,13 @@
 // group's code with the group's jest configuration: a failing test kills it, a run past the time limit
 // counts as a timeout (detected, as Stryker counts it). Results go to reports/mutation/<group>.verified.json, keyed by the
 // mutant and the digest of its file, after each mutant (an interrupted run goes on where it stopped);
-// scripts/mutation-score.mjs reads them.
+// scripts/mutation-score.mjs reads them. With --unargued, only the mutants test/mutation/equivalent-mutants.json gives
+// no reason for.
 import { spawn } from 'node:child_process';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifiedKey } from './mutation-lib.mjs';
+import { original, readReasons, reasonKey, verifiedKey } from './mutation-lib.mjs';
 
 const ROOT = join(import.meta.dirname, '..');
 const DIR = join(ROOT, 'reports', 'mutation');
@@ -29,8 +30,11 @@ const LIMIT_MS = 300_000;
 const group = process.argv[2];
 const workersAt = process.argv.indexOf('--workers');
 const workers = workersAt > 0 ? Number(process.argv[workersAt + 1]) : 2;
+const { reasons } = readReasons(join(ROOT, 'test', 'mutation', 'equivalent-mutants.json'));
+const wanted = process.argv.includes('--unargued')
+  ? (file, source, m) => !reasons.has(reasonKey(file, m.mutatorName, original(source, m.location), m.replacement)) : () => true;
 if (!(group in JEST_CONFIGS) || !Number.isInteger(workers) || workers < 1) {
-  process.stderr.write(`usage: node scripts/mutation-verify.mjs <${Object.keys(JEST_CONFIGS).join('|')}> [--workers N]\n`);
+  process.stderr.write(`usage: node scripts/mutation-verify.mjs <${Object.keys(JEST_CONFIGS).join('|')}> [--workers N] [--unargued]\n`);
   process.exit(2);
 }
 const report = JSON.parse(readFileSync(join(DIR, `${group}.json`), 'utf8'));
@@ -51,7 +55,7 @@ for (const [file, { mutants }] of Object.entries(report.files)) {
     process.stdout.write(`[verify] ${file} changed since the Stryker run: its mutants are left for the next run of the group\n`);
     continue;
   }
-  for (const m of mutants.filter((x) => x.status === 'Survived' || x.status === 'NoCoverage')) {
+  for (const m of mutants.filter((x) => (x.status === 'Survived' || x.status === 'NoCoverage') && wanted(file, current, x))) {
     const key = verifiedKey(file, current, m);
     if (results[key] === undefined) {
       queue.push({ file, source: current, m, key });
