@@ -16,7 +16,7 @@ import { temporal } from '@temporalio/proto';
 import { AuthorizerPolicy } from '../../../lib/authorizer/policy';
 import { RunningProxy } from '../../../services/authorizer-proxy/proxy';
 import { Upstream } from '../../../services/authorizer-proxy/upstream';
-import { call, clientOf, collectedLog, framed, holdingFrontend, identityProvider, proxy, rawFrontend, request, WORKFLOW } from './harness';
+import { call, clientOf, collectedLog, framed, holdingFrontend, identityProvider, ok, proxy, rawFrontend, request, WORKFLOW } from './harness';
 import { issue, TestPki, testPki } from './test-pki';
 
 const POLICY: AuthorizerPolicy = { rules: [
@@ -70,6 +70,7 @@ afterAll(async () => {
 
 afterEach(() => {
   fault = false;
+  answering.answer.next = ok;
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
