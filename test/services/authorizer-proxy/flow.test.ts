@@ -481,8 +481,10 @@ describe('a client that breaks HTTP/2\'s rules', () => {
 });
 
 describe('starting the proxy', () => {
-  it('does log at info when no level is set', () => {
-    expect(log.lines.filter((l) => l.msg === 'authorizer proxy listening').map((l) => l.grpcPort)).toContain(toHolding.grpcPort);
+  it('does log at info when no level is set, naming its ports and the frontend', () => {
+    expect(log.lines.find((l) => l.msg === 'authorizer proxy listening' && l.grpcPort === toHolding.grpcPort)).toMatchObject({
+      component: 'authorizer-proxy', level: 'info', httpPort: toHolding.httpPort, jwksPort: toHolding.jwksPort,
+      upstream: `127.0.0.1:${holding.port}`, requireCertificate: false });
   });
 
   it('does serve with client CAs alone (no platform or chain CAs given), and refuse a platform component\'s certificate', async () => {
