@@ -122,9 +122,12 @@ describe('connection limits in time', () => {
     session.on('error', () => undefined);
     try {
       // The poll takes 2.5 s: past the age (1 s) and its grace (1 s more).
+      const went = Date.now();
       const polled = await unary(session, 'PollWorkflowTaskQueue', poll()).catch((e: NodeJS.ErrnoException) => `failed: ${e.code ?? ''}`);
       expect(polled).not.toBe('0');
       expect(session.destroyed || session.closed).toBe(true);
+      // Not before the grace ran out (the connection opened after `went`; a timer never fires early).
+      expect(Date.now() - went).toBeGreaterThanOrEqual(1_950);
     } finally {
       session.destroy();
       await aging.close();
