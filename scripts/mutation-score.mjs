@@ -101,7 +101,8 @@ for (const [file, { mutants, source }] of Object.entries(files).sort(([a], [b]) 
 const score = totals.counted === 0 ? 0 : totals.killed / totals.counted;
 writeFileSync(join(DIR, 'survivors.txt'), `${survivors.join('\n')}\n`);
 const survived = totals.counted - totals.killed;
-const stale = argued.filter((e) => !used.has(reasonKey(e.file, e.mutator, e.original, e.replacement))).length;
+const staleEntries = argued.filter((e) => !used.has(reasonKey(e.file, e.mutator, e.original, e.replacement)));
+const stale = staleEntries.length;
 const summary = { score: Math.round(score * 10_000) / 100, killed: totals.killed, counted: totals.counted, survived,
   verifiedKills: totals.verified, argued: totals.argued, unargued: survived - totals.argued, staleReasons: stale, ignoredStatic: totals.ignored, errors: totals.errors,
   startupMeasured: startupRun, staleSources, target: TARGET * 100,
@@ -112,6 +113,9 @@ for (const row of rows) {
   process.stdout.write(`${(row.score * 100).toFixed(1).padStart(6)} %  ${String(row.killed).padStart(4)}/${String(row.counted).padEnd(4)} ${row.file}\n`);
 }
 process.stdout.write(`survivors listed in ${join('reports', 'mutation', 'survivors.txt')}\n`);
+for (const e of staleEntries) {
+  process.stdout.write(`a reason no survivor needs (a test kills its mutants; remove it): ${e.file} ${e.mutator}: ${squash(e.original)} => ${squash(e.replacement)}\n`);
+}
 if (staleSources.length > 0) {
   process.stdout.write(`changed since they were measured (run their group again): ${staleSources.join(', ')}\n`);
 }
