@@ -30,6 +30,12 @@ export interface UpstreamOptions {
   readonly pingIntervalMs?: number;
   /** @default 10000 */
   readonly pingTimeoutMs?: number;
+  /**
+   * A session whose TLS handshake has not completed this long after it was opened is destroyed, and the calls waiting
+   * on it end `UNAVAILABLE` (ETIMEDOUT): a frontend whose process hangs still has its connections accepted by the
+   * kernel, and nothing else would ever end them. @default 10000
+   */
+  readonly connectTimeoutMs?: number;
 }
 
 /** The largest message a caller may send once authenticated, and the frontend may answer: the frontend's own limit. */
@@ -74,11 +80,19 @@ export class Upstream {
       maxSessionMemory: 512,
     };
     const session = connect(`https://${this.options.address}`, options);
-    session.once('connect', () => session.setLocalWindowSize(SESSION_WINDOW));
+    const connectMs = this.options.connectTimeoutMs ?? 10_000;
+    const connecting = setTimeout(() => session.destroy(Object.assign(
+      new Error(`the frontend did not complete the TLS handshake within ${connectMs} ms`), { code: 'ETIMEDOUT' })), connectMs);
+    connecting.unref();
+    session.once('connect', () => {
+      clearTimeout(connecting);
+      session.setLocalWindowSize(SESSION_WINDOW);
+    });
     // A dead connection is noticed by a ping that goes unanswered (Node's ping waits for ever), not by calls hanging.
     let unanswered: NodeJS.Timeout | undefined;
     const ping = setInterval(() => {
-      if (unanswered === undefined && !session.closed && !session.destroyed) {
+      // Not while connecting: Node cancels such a ping at once (the connect timeout covers that time).
+      if (unanswered === undefined && !session.connecting && !session.closed && !session.destroyed) {
         unanswered = setTimeout(() => session.destroy(), this.options.pingTimeoutMs ?? 10_000);
         unanswered.unref();
         session.ping(() => {
@@ -91,6 +105,7 @@ export class Upstream {
     // Without a listener, a session's error (the frontend refusing the connection) would end the program.
     session.on('error', () => undefined);
     session.once('close', () => {
+      clearTimeout(connecting);
       clearInterval(ping);
       clearTimeout(unanswered);
       this.retired.delete(session);

@@ -366,20 +366,46 @@ describe('a frontend that cannot be reached', () => {
 });
 
 describe('a frontend that never completes the TLS handshake', () => {
-  it('does answer the calls waiting on that connection UNAVAILABLE once a renewed client certificate retires it', async () => {
-    // Takes the connection and never answers (a frontend whose process hangs before TLS).
-    const accepted: Socket[] = [];
-    const silent = createTcpServer((socket) => accepted.push(socket));
+  // Takes the connection and never answers (a frontend whose process hangs: the kernel still accepts).
+  const accepted: Socket[] = [];
+  let silent: ReturnType<typeof createTcpServer>;
+  beforeAll(async () => {
+    silent = createTcpServer((socket) => accepted.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const certFile = pki.file('client-renewed.crt', pki.proxyClient.cert + pki.platformCa.cert);
-    const { proxy: waiting } = await proxy(pki, 0, POLICY, undefined, undefined, { upstream: {
-      address: `127.0.0.1:${(silent.address() as AddressInfo).port}`, serverName: 'temporal-frontend.temporal.svc.cluster.local',
-      caFile: pki.file('frontend-ca.crt', pki.frontendCa.cert), certFile, keyFile: pki.file('client.key', pki.proxyClient.key), drainMs: 200 } });
+  });
+  afterAll(() => {
+    accepted.forEach((s) => s.destroy());
+    silent.close();
+  });
+  const toSilent = (certFile: string, more: { drainMs?: number; connectTimeoutMs?: number }) => proxy(pki, 0, POLICY, undefined, undefined,
+    { upstream: { address: `127.0.0.1:${(silent.address() as AddressInfo).port}`, serverName: 'temporal-frontend.temporal.svc.cluster.local',
+      caFile: pki.file('frontend-ca.crt', pki.frontendCa.cert), certFile, keyFile: pki.file('client.key', pki.proxyClient.key), ...more } });
+
+  it('does answer the calls waiting on it UNAVAILABLE after the connect timeout, and try a new connection for the next call', async () => {
+    const { proxy: waiting } = await toSilent(pki.file('client.crt', pki.proxyClient.cert + pki.platformCa.cert), { connectTimeoutMs: 300 });
     try {
+      for (let i = 0; i < 2; i += 1) {
+        const before = accepted.length;
+        const call = open(waiting);
+        const result = outcome(call);
+        call.end(start());
+        expect(await result).toMatchObject({ status: String(status.UNAVAILABLE), message: 'the frontend could not be reached: ETIMEDOUT' });
+        expect(accepted.length).toBe(before + 1);
+      }
+    } finally {
+      await waiting.close();
+    }
+  });
+
+  it('does answer the calls waiting on that connection UNAVAILABLE once a renewed client certificate retires it', async () => {
+    const certFile = pki.file('client-renewed.crt', pki.proxyClient.cert + pki.platformCa.cert);
+    const { proxy: waiting } = await toSilent(certFile, { drainMs: 200 });
+    try {
+      const before = accepted.length;
       const call = open(waiting);
       const result = outcome(call);
       call.end(start());
-      await until(() => accepted.length > 0);
+      await until(() => accepted.length > before);
       await sleep(200);
       writeFileSync(certFile, `${pki.proxyClient.cert}${pki.platformCa.cert}\n`);
       await waiting.reload();
@@ -387,8 +413,6 @@ describe('a frontend that never completes the TLS handshake', () => {
         message: 'the frontend could not be reached: ERR_HTTP2_STREAM_CANCEL' });
     } finally {
       await waiting.close();
-      accepted.forEach((s) => s.destroy());
-      silent.close();
     }
   });
 });

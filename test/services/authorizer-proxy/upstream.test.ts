@@ -216,4 +216,42 @@ describe('Upstream', () => {
       relay.close();
     }
   });
+
+  it('does destroy a session whose TLS handshake does not complete within the connect timeout, and connect anew', async () => {
+    // Takes connections and never answers: a frontend whose process hangs (the kernel still accepts).
+    const accepted: Socket[] = [];
+    const silent = createTcpServer((socket) => accepted.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const up = upstream({ address: `127.0.0.1:${(silent.address() as AddressInfo).port}`, poolSize: 1, connectTimeoutMs: 300 });
+    try {
+      const first = up.session();
+      const went = Date.now();
+      const failed = await new Promise<Error & { code?: string; cause?: Error & { code?: string } }>((resolve) => {
+        const req = first.request({ ':method': 'POST', ':path': '/' });
+        req.on('error', resolve);
+        req.end();
+      });
+      expect(Date.now() - went).toBeGreaterThanOrEqual(290);
+      expect(failed.cause).toMatchObject({ code: 'ETIMEDOUT', message: 'the frontend did not complete the TLS handshake within 300 ms' });
+      expect(first.destroyed).toBe(true);
+      expect(up.session()).not.toBe(first);
+    } finally {
+      up.close();
+      accepted.forEach((s) => s.destroy());
+      silent.close();
+    }
+  });
+
+  it('does keep a session that connected, past the connect timeout', async () => {
+    const up = upstream({ poolSize: 1, connectTimeoutMs: 200 });
+    try {
+      const session = up.session();
+      expect(await get(session)).toBe(200);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(session.destroyed).toBe(false);
+      expect(up.session()).toBe(session);
+    } finally {
+      up.close();
+    }
+  });
 });
