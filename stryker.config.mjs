@@ -4,7 +4,8 @@
 //   core       services/security: the authenticators, caches, reloads, key sets, budget
 //   codec      the codec server and lib/codec (payload formats, key rings)
 //   authorizer lib/authorizer: policy, API table (non-static part), API keys, the proxy's environment (its own tests)
-//   proxy      the authorizer proxy's data path, upstream, signer, namespaces (not its start-up code)
+//   proxy      the authorizer proxy's data path, signer, namespaces (not its start-up code, not its upstream pool)
+//   upstream   the authorizer proxy's sessions to the frontend (services/authorizer-proxy/upstream.ts)
 //   table      the API table's module-level entries (static: each mutant against the table's own tests)
 //   startup    the two programs' start-up code (runs in a beforeAll, so each mutant runs that program's tests)
 // scripts/mutation-score.mjs merges the reports into one score.
@@ -33,7 +34,13 @@ const GROUPS = {
     jest: 'jest.mutation-authorizer.config.js',
     ignoreStatic: true,
   },
-  proxy: { mutate: ['services/authorizer-proxy/**/*.ts', '!services/authorizer-proxy/main.ts'], jest: 'jest.mutation.config.js', ignoreStatic: true },
+  proxy: {
+    mutate: ['services/authorizer-proxy/**/*.ts', '!services/authorizer-proxy/main.ts', '!services/authorizer-proxy/upstream.ts'],
+    jest: 'jest.mutation.config.js',
+    ignoreStatic: true,
+  },
+  // A group of its own so that a change to the pool re-runs its mutants only (the proxy group takes about two hours).
+  upstream: { mutate: ['services/authorizer-proxy/upstream.ts'], jest: 'jest.mutation.config.js', ignoreStatic: true },
   table: { mutate: ['lib/authorizer/api.ts'], jest: 'jest.mutation-table.config.js', ignoreStatic: false },
   startup: {
     // Only the start-up parts (what runs once per program, before any request), found by the lines that open and close

@@ -17,10 +17,11 @@ import { original, readReasons, reasonKey, verifiedKey } from './mutation-lib.mj
 const ROOT = join(import.meta.dirname, '..');
 const DIR = join(ROOT, 'reports', 'mutation');
 const JEST_CONFIGS = { core: 'jest.mutation.config.js', codec: 'jest.mutation.config.js', proxy: 'jest.mutation.config.js',
+  upstream: 'jest.mutation.config.js',
   authorizer: 'jest.mutation-authorizer.config.js', startup: 'jest.mutation-startup.config.js' };
 // The tests that exercise each group's code (jest's --findRelatedTests sees only files under the configs' test root).
 const TESTS = { core: ['test/services', 'test/authorizer', 'test/codec', 'test/cli'], codec: ['test/codec', 'test/services/codec-server'],
-  proxy: ['test/services/authorizer-proxy'], authorizer: ['test/authorizer', 'test/cli', 'test/services/security', 'test/services/authorizer-proxy/config'],
+  proxy: ['test/services/authorizer-proxy'], upstream: ['test/services/authorizer-proxy'], authorizer: ['test/authorizer', 'test/cli', 'test/services/security', 'test/services/authorizer-proxy/config'],
   startup: ['test/services/authorizer-proxy', 'test/services/codec-server'] };
 // Everything the tests may read (the scripts some tests run, imported types, charts...), not what is built or measured.
 const NOT_COPIED = new Set(['node_modules', 'reports', 'dist', 'artifacts', 'build', '.git', '.e2e']);
