@@ -20,7 +20,7 @@ describe('whole-output invariants', () => {
   it('does cover the kinds the library emits', () => {
     const kinds = new Set([...outputs.values()].flat().map((o) => o.kind));
     for (const kind of ['Namespace', 'Deployment', 'StatefulSet', 'Job', 'Service', 'ConfigMap', 'ServiceAccount',
-      'PodDisruptionBudget', 'Ingress', 'Secret']) {
+      'PodDisruptionBudget', 'Ingress', 'Secret', 'HorizontalPodAutoscaler']) {
       expect([kind, kinds.has(kind)]).toEqual([kind, true]);
     }
   });

@@ -60,8 +60,15 @@ export interface OidcProps {
 export interface AuthorizerProxyOptions {
   /** Component name: objects are `<installation>-<name>`. @default 'authorizer-proxy' */
   readonly name?: string;
-  /** It is the one door to Temporal: run at least two. @default 2 */
+  /** It is the one door to Temporal: run at least two. Ignored with `autoscaling` (its `minReplicas` is the floor). @default 2 */
   readonly replicas?: number;
+  /**
+   * A HorizontalPodAutoscaler (autoscaling/v2) scaling the proxy on CPU between `minReplicas` and `maxReplicas`; the
+   * Deployment then leaves `replicas` to it. Needs the cluster's resource metrics (metrics-server). Sizing in
+   * docs/OPERATIONS.md.
+   * @default - no autoscaler: `replicas` pods
+   */
+  readonly autoscaling?: ProxyAutoscaling;
   /** @default { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi' } */
   readonly resources?: ComputeResources;
   /** The Node image that runs the bundled program (pinned). @default DEFAULT_IMAGES.node */
@@ -94,6 +101,16 @@ export interface AuthorizerProxyOptions {
   readonly apiKeySecret?: ISecret;
   /** @default 'info' */
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** How the authorizer proxy scales out (`AuthorizerProxyOptions.autoscaling`). */
+export interface ProxyAutoscaling {
+  /** The fewest pods (2 or more: every call goes through the proxy). @default 2 */
+  readonly minReplicas?: number;
+  /** The most pods. */
+  readonly maxReplicas: number;
+  /** Average CPU use, in percent of the pods' CPU request, the autoscaler keeps them at (10 to 100). @default 70 */
+  readonly targetCpuUtilization?: number;
 }
 
 /** The frontend the proxy forwards to. */
@@ -190,6 +207,7 @@ export class AuthorizerProxy extends Construct implements IComponent {
       this.name = `${this.installation.name}-${this.component}`;
       const replicas = requireReplicas(path, props.replicas ?? 2,
         'set replicas to 1 or more (2 or more: every call goes through the proxy)');
+      const autoscaling = props.autoscaling === undefined ? undefined : requireAutoscaling(path, props.autoscaling);
       const image = requirePinnedImage(path, 'image', props.image ?? DEFAULT_IMAGES.node, DEFAULT_IMAGES.node);
       const compute = props.resources ?? { cpu: '100m', memory: '128Mi', memoryLimit: '512Mi' };
       const resources = toResourceRequirements(path, compute);
@@ -341,7 +359,8 @@ export class AuthorizerProxy extends Construct implements IComponent {
       this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
         metadata: { name: this.name, labels },
         spec: {
-          replicas,
+          // With an autoscaler, the replica count is its to set: an applied manifest must not reset it.
+          ...(autoscaling === undefined ? { replicas } : {}),
           revisionHistoryLimit: 5,
           selector: { matchLabels: this.selector },
           strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0),
@@ -382,6 +401,18 @@ export class AuthorizerProxy extends Construct implements IComponent {
         },
       });
       disruptionBudget(this, this.name, labels, this.selector);
+      if (autoscaling !== undefined) {
+        new k8s.KubeHorizontalPodAutoscalerV2(this, 'Autoscaler', {
+          metadata: { name: this.name, labels },
+          spec: {
+            scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: this.name },
+            minReplicas: autoscaling.minReplicas,
+            maxReplicas: autoscaling.maxReplicas,
+            metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization',
+              averageUtilization: autoscaling.targetCpuUtilization } } }],
+          },
+        });
+      }
       Components.register(this);
     } catch (error) {
       rollback(this, error);
@@ -511,4 +542,28 @@ function requireOidc(path: string, oidc: OidcProps): OidcProps {
       'paste the CA certificates of the provider\'s HTTPS certificate, -----BEGIN CERTIFICATE----- blocks only');
   }
   return oidc;
+}
+
+/** `autoscaling` checked whole: the bounds, the target, and no key the autoscaler would not read. */
+function requireAutoscaling(path: string, autoscaling: ProxyAutoscaling): Required<ProxyAutoscaling> {
+  const example = 'e.g. autoscaling: { minReplicas: 2, maxReplicas: 10, targetCpuUtilization: 70 }';
+  const unknown = Object.keys(autoscaling).filter((k) => !['minReplicas', 'maxReplicas', 'targetCpuUtilization'].includes(k));
+  if (unknown.length > 0) {
+    throw new ValidationError('INVALID_REPLICAS', path, `autoscaling has an unknown key: ${unknown.join(', ')}`, autoscaling, example);
+  }
+  const minReplicas = autoscaling.minReplicas ?? 2;
+  if (!Number.isInteger(minReplicas) || minReplicas < 2 || minReplicas > 1000) {
+    throw new ValidationError('INVALID_REPLICAS', path,
+      'autoscaling.minReplicas must be an integer from 2 to 1000 (every call goes through the proxy)', minReplicas, example);
+  }
+  if (!Number.isInteger(autoscaling.maxReplicas) || autoscaling.maxReplicas < minReplicas || autoscaling.maxReplicas > 1000) {
+    throw new ValidationError('INVALID_REPLICAS', path,
+      `autoscaling.maxReplicas must be an integer from minReplicas (${minReplicas}) to 1000`, autoscaling.maxReplicas, example);
+  }
+  const targetCpuUtilization = autoscaling.targetCpuUtilization ?? 70;
+  if (!Number.isInteger(targetCpuUtilization) || targetCpuUtilization < 10 || targetCpuUtilization > 100) {
+    throw new ValidationError('INVALID_REPLICAS', path,
+      'autoscaling.targetCpuUtilization must be an integer percentage from 10 to 100', targetCpuUtilization, example);
+  }
+  return { minReplicas, maxReplicas: autoscaling.maxReplicas, targetCpuUtilization };
 }

@@ -195,6 +195,21 @@ describe('AuthorizerProxy', () => {
       expect(findObject(build({ authorizerProxy: { replicas: 3 } }).objs, 'Deployment', PROXY).spec?.replicas).toBe(3);
     });
 
+    it('has no autoscaler unless asked; with one, an autoscaling/v2 CPU autoscaler of its Deployment, which leaves replicas to it', () => {
+      expect(findAll(objs, 'HorizontalPodAutoscaler')).toEqual([]);
+      const scaled = build({ authorizerProxy: { autoscaling: { maxReplicas: 10 } } }).objs;
+      const [hpa] = findAll(scaled, 'HorizontalPodAutoscaler');
+      expect(hpa).toMatchObject({ apiVersion: 'autoscaling/v2', metadata: { name: PROXY }, spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: PROXY }, minReplicas: 2, maxReplicas: 10,
+        metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }] } });
+      expect(findObject(scaled, 'Deployment', PROXY).spec).not.toHaveProperty('replicas');
+      const autoscaling = { minReplicas: 3, maxReplicas: 6, targetCpuUtilization: 60 };
+      const custom = build({ authorizerProxy: { replicas: 5, autoscaling } }).objs;
+      expect(findAll(custom, 'HorizontalPodAutoscaler')[0]).toMatchObject({ spec: { minReplicas: 3, maxReplicas: 6,
+        metrics: [{ resource: { target: { averageUtilization: 60 } } }] } });
+      expect(findObject(custom, 'Deployment', PROXY).spec).not.toHaveProperty('replicas');
+    });
+
     it('runs restricted: user 1000, non-root, read-only root filesystem, no privilege escalation, no API token', () => {
       expect(spec.securityContext).toMatchObject({ runAsUser: 1000, runAsNonRoot: true });
       expect(container.securityContext).toMatchObject({
@@ -409,6 +424,20 @@ describe('AuthorizerProxy', () => {
 
     it('refuses 0 replicas (INVALID_REPLICAS)', () => {
       expectChartFailure({ authorizerProxy: { replicas: 0 } }, 'INVALID_REPLICAS', at, 'replicas');
+    });
+
+    it.each([
+      ['minReplicas 1', { minReplicas: 1, maxReplicas: 4 }, 'autoscaling.minReplicas'],
+      ['a fractional minReplicas', { minReplicas: 2.5, maxReplicas: 4 }, 'autoscaling.minReplicas'],
+      ['maxReplicas below minReplicas', { minReplicas: 3, maxReplicas: 2 }, 'autoscaling.maxReplicas'],
+      ['no maxReplicas', {}, 'autoscaling.maxReplicas'],
+      ['maxReplicas past 1000', { maxReplicas: 1001 }, 'autoscaling.maxReplicas'],
+      ['a CPU target of 5 %', { maxReplicas: 4, targetCpuUtilization: 5 }, 'autoscaling.targetCpuUtilization'],
+      ['a CPU target of 101 %', { maxReplicas: 4, targetCpuUtilization: 101 }, 'autoscaling.targetCpuUtilization'],
+      ['an unknown key (a typo)', { maxReplica: 4, maxReplicas: 4 }, 'maxReplica'],
+    ])('refuses autoscaling with %s (INVALID_REPLICAS), naming the field', (_what, autoscaling, field) => {
+      const error = expectChartFailure({ authorizerProxy: { autoscaling: autoscaling as never } }, 'INVALID_REPLICAS', at, field);
+      expect(error.fix).toContain('autoscaling: { minReplicas: 2, maxReplicas: 10');
     });
 
     it('refuses an unpinned image (INVALID_IMAGE)', () => {

@@ -172,6 +172,14 @@ describe('secure-temporal synth', () => {
     expect(readFileSync(join(result.dir, 'temporal.k8s.yaml'), 'utf8')).toBe(expected);
   });
 
+  test('authorizerProxy.autoscaling gives the autoscaler the TypeScript prop gives', () => {
+    const result = synthValues(writeValues('authorizerProxy:\n  autoscaling:\n    minReplicas: 3\n    maxReplicas: 12\n'));
+    expect(result.code).toBe(0);
+    const out = readFileSync(join(result.dir, 'temporal.k8s.yaml'), 'utf8');
+    expect(out).toBe(synthProps(() => ({ authorizerProxy: { autoscaling: { minReplicas: 3, maxReplicas: 12 } } })));
+    expect(out).toContain('kind: HorizontalPodAutoscaler');
+  });
+
   test('an empty values file is the default deployment (npx cdk8s synth)', () => {
     const result = synthValues(writeValues('# nothing set\n'));
     expect(result.code).toBe(0);
@@ -216,6 +224,8 @@ const BAD: readonly [string, string, number, number, string, string, string][] =
   ['chart rule: a client namespace not admitted', 'clientIdentities:\n  - name: w\n    namespace: apps\n    temporalNamespaces: [default]\n',
     2, 5, 'clientIdentities[0]', 'CLIENT_NOT_ADMITTED', 'add Peer.namespace("apps") to clientNamespaces'],
   ['chart rule: a bad namespace name', 'namespace: Temporal\n', 1, 12, '', 'INVALID_NAME', 'lower-case'],
+  ['chart rule: an autoscaler whose maximum is below its minimum', 'authorizerProxy:\n  autoscaling:\n    minReplicas: 4\n    maxReplicas: 3\n',
+    4, 18, '', 'autoscaling.maxReplicas', 'maxReplicas: 10'],
 ];
 
 describe('a bad values file', () => {
