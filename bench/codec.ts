@@ -1,93 +1,76 @@
 /**
- * Benchmark: the codec server's encode and decode throughput against raw AES-256-GCM measured in this same process
- * in the same run. The server is the bundled program (build/services/codec-server.js) in a process of its own, over
- * HTTPS with keep-alive, authenticated as the Web UI's browsers are (a bearer JWT, verified against a JWKS on
- * loopback); the load comes from this process. For 1 KiB, 64 KiB and 1 MiB payloads: single-payload requests, and
- * batches of 100 (1 KiB and 64 KiB; 100 × 1 MiB is above the body limit). Reports requests/s, payloads/s, MB/s,
- * the ratio to raw AES-GCM of the same direction, and the server's peak RSS.
+ * Benchmark: the codec server against the codec protocol's floor, measured in the same run. The floor
+ * (bench/codec-floor.mjs) is a minimal Node HTTPS server that does only what the protocol forces: read the JSON body,
+ * parse it, base64-decode every payload's data and metadata and encode them back, and answer the same JSON (no
+ * authentication, no crypto). The codec server is the bundled program (build/services/codec-server.js), authenticated
+ * as the Web UI's browsers are (a bearer JWT, verified against a JWKS on loopback). Each runs in a process of its own,
+ * over the same TLS with keep-alive, at the same concurrency; the load comes from this process, alternating between the
+ * two in rounds so that machine noise hits both alike. Cases: 1 KiB, 64 KiB and 1 MiB payloads, one per request and
+ * batches of 100 (1 MiB single only: 100 of them are above the body limit), encode and decode.
+ *
+ * Then the memory bound: the codec server as the construct configures it for its default 512 MiB limit (the in-flight
+ * budget and heap from the limit, the 4 MiB body limit), loaded with requests of the largest size at concurrency 16
+ * and 64: its peak resident set (VmHWM) and the statuses it answered (200 or 503, nothing else).
+ *
+ * Targets: codec server ≥ 70 % of the floor's requests/s in every case; peak RSS under the limit at 16 and 64, every
+ * request answered 200 or 503. The last line printed is one JSON object with the figures and a `met` flag per target.
  *
  *   npm run bench:codec
- *   SECONDS_PER_CASE=5 CONCURRENCY=32 npm run bench:codec
+ *   SECONDS_PER_CASE=5 ROUNDS=3 CONCURRENCY=32 npm run bench:codec
+ *   SIZES=none BUDGET_MIB=32 HEAP_MIB=256 npm run bench:codec   # the memory bound only, another budget and heap
  */
-import { spawn } from 'node:child_process';
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { encryptPayload, KeyRing, payloadToJson } from '../lib/codec';
-import { freePort, waitUntil } from '../test/e2e/net';
+import { CODEC_ENV, CODEC_LIMITS, codecInFlightBudget } from '../lib/codec/server-env';
 import { IDP_AUDIENCE, IDP_ISSUER, identityProvider } from '../test/services/authorizer-proxy/harness';
 import { testPki } from '../test/services/authorizer-proxy/test-pki';
 
-const SECONDS = Number(process.env.SECONDS_PER_CASE ?? 4);
+const SECONDS = Number(process.env.SECONDS_PER_CASE ?? 3);
+const ROUNDS = Number(process.env.ROUNDS ?? 2);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
-const ALL_SIZES: [string, number][] = [['1 KiB', 1024], ['64 KiB', 64 * 1024], ['1 MiB', 1024 * 1024]];
+const TARGET = 0.7;
+const MiB = 1024 * 1024;
+const ALL_SIZES: [string, number][] = [['1 KiB', 1024], ['64 KiB', 64 * 1024], ['1 MiB', MiB]];
 /** SIZES=1KiB,1MiB runs only those. */
 const SIZES = ALL_SIZES.filter(([label]) => process.env.SIZES === undefined || process.env.SIZES.split(',').includes(label.replace(' ', '')));
 
-function rawAes(size: number, seconds: number): { encryptMBs: number; decryptMBs: number } {
-  const key = randomBytes(32);
-  const data = randomBytes(size);
-  const measure = (fn: () => void): number => {
-    let bytes = 0;
-    const end = performance.now() + seconds * 1000;
-    const start = performance.now();
-    while (performance.now() < end) {
-      fn();
-      bytes += size;
-    }
-    return bytes / ((performance.now() - start) / 1000) / 1e6;
-  };
-  const nonce = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  const sealed = Buffer.concat([cipher.update(data), cipher.final()]);
-  const tag = cipher.getAuthTag();
-  return {
-    encryptMBs: measure(() => {
-      const c = createCipheriv('aes-256-gcm', key, randomBytes(12));
-      c.update(data);
-      c.final();
-      c.getAuthTag();
-    }),
-    decryptMBs: measure(() => {
-      const d = createDecipheriv('aes-256-gcm', key, nonce);
-      d.setAuthTag(tag);
-      d.update(sealed);
-      d.final();
-    }),
-  };
-}
+interface Result { requests: number; payloads: number; seconds: number; statuses: Record<string, number> }
 
-interface Result { requests: number; payloads: number; bytes: number; seconds: number; errors: number }
-
+/** `concurrency` loops sending `body` to `path` for `seconds`: the requests answered 200, and every status seen. */
 async function load(agent: Agent, port: number, token: string, path: string, body: string, payloadsPerRequest: number,
-  payloadBytes: number): Promise<Result> {
-  const result: Result = { requests: 0, payloads: 0, bytes: 0, seconds: 0, errors: 0 };
+  seconds: number, concurrency: number): Promise<Result> {
+  const result: Result = { requests: 0, payloads: 0, seconds: 0, statuses: {} };
+  const count = (status: string) => {
+    result.statuses[status] = (result.statuses[status] ?? 0) + 1;
+  };
   const once = () => new Promise<void>((resolve) => {
     const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, servername: 'localhost', headers: {
       'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}`, 'x-namespace': 'orders',
     } }, (res) => {
       res.on('data', () => undefined);
       res.on('end', () => {
+        count(String(res.statusCode));
         if (res.statusCode === 200) {
           result.requests += 1;
           result.payloads += payloadsPerRequest;
-          result.bytes += payloadsPerRequest * payloadBytes;
-        } else {
-          result.errors += 1;
         }
         resolve();
       });
     });
-    req.on('error', () => {
-      result.errors += 1;
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      count(e.code ?? 'error');
       resolve();
     });
     req.end(body);
   });
   const start = performance.now();
-  const end = start + SECONDS * 1000;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+  const end = start + seconds * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
     while (performance.now() < end) {
       await once();
     }
@@ -103,9 +86,37 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-function rssKb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) ?? '';
+/** A field of /proc/<pid>/status in KiB (VmRSS: now, VmHWM: the peak). */
+function memoryKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`)) ?? '';
   return Number(/(\d+)/.exec(line)?.[1] ?? 0);
+}
+
+/** Starts `args` with `env` and waits for its first stdout line that parses as JSON with a port. */
+async function started(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '', ...env } });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}) before it listened`)));
+    lines.on('line', (line) => {
+      try {
+        const parsed = JSON.parse(line) as { port?: number };
+        if (typeof parsed.port === 'number') {
+          resolve(parsed.port);
+        }
+      } catch {
+        // not a JSON line
+      }
+    });
+  });
+  child.stdout?.resume();
+  return { child, port };
+}
+
+function stop(child: ChildProcess | undefined): void {
+  if (child && child.exitCode === null) {
+    child.kill('SIGKILL');
+  }
 }
 
 async function main(): Promise<void> {
@@ -113,74 +124,117 @@ async function main(): Promise<void> {
   const pki = await testPki();
   const idp = await identityProvider();
   const keysDir = join(pki.dir, 'keys');
-  mkdirSync(keysDir);
+  mkdirSync(join(keysDir, 'orders'), { recursive: true });
   const key = randomBytes(32);
-  writeFileSync(join(keysDir, 'k1.key'), key.toString('base64'));
-  writeFileSync(join(keysDir, 'active'), 'k1');
-  const port = await freePort();
-  const httpPort = await freePort();
+  writeFileSync(join(keysDir, 'orders', 'k1.key'), key.toString('base64'));
+  writeFileSync(join(keysDir, 'orders', 'active'), 'k1');
+  const codecEnv = (more: Record<string, string>): Record<string, string> => ({
+    [CODEC_ENV.listen]: '127.0.0.1:0', [CODEC_ENV.httpListen]: '127.0.0.1:0',
+    [CODEC_ENV.certFile]: pki.file('codec.crt', pki.proxyServer.cert), [CODEC_ENV.keyFile]: pki.file('codec.key', pki.proxyServer.key),
+    [CODEC_ENV.clientCaFiles]: pki.file('workload-ca.crt', pki.workloadCa.cert), [CODEC_ENV.trustDomain]: 'cluster.local',
+    [CODEC_ENV.keysDir]: keysDir,
+    [CODEC_ENV.policyFile]: pki.file('policy.json', JSON.stringify({ rules: [{ name: 'bench', jwt: { subject: 'bench' }, grants: { orders: 'write' } }] })),
+    [CODEC_ENV.oidcIssuer]: IDP_ISSUER, [CODEC_ENV.oidcAudience]: IDP_AUDIENCE, [CODEC_ENV.oidcJwksUri]: idp.jwksUri,
+    [CODEC_ENV.logLevel]: 'info',
+    ...more,
+  });
   // CODEC_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) go to `node` before the program: profiling.
   const nodeArgs = (process.env.CODEC_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const server = spawn(process.execPath, [...nodeArgs, program], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH ?? '',
-      CODEC_LISTEN: `127.0.0.1:${port}`,
-      CODEC_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
-      CODEC_TLS_CERT_FILE: pki.file('codec.crt', pki.proxyServer.cert),
-      CODEC_TLS_KEY_FILE: pki.file('codec.key', pki.proxyServer.key),
-      CODEC_CLIENT_CA_FILES: pki.file('workload-ca.crt', pki.workloadCa.cert),
-      CODEC_TRUST_DOMAIN: 'cluster.local',
-      CODEC_KEYS_DIR: keysDir,
-      CODEC_POLICY_FILE: pki.file('policy.json', JSON.stringify({ rules: [{ name: 'bench', jwt: { subject: 'bench' }, grants: { orders: 'write' } }] })),
-      CODEC_OIDC_ISSUER: IDP_ISSUER,
-      CODEC_OIDC_AUDIENCE: IDP_AUDIENCE,
-      CODEC_OIDC_JWKS_URI: idp.jwksUri,
-      CODEC_MAX_BODY_BYTES: String(16 * 1024 * 1024),
-    },
-  });
+  let codec: ChildProcess | undefined;
+  let floor: ChildProcess | undefined;
   try {
-    await waitUntil('the codec server', () => fetch(`http://127.0.0.1:${httpPort}/healthz`).then((r) => r.ok, () => false),
-      { timeoutMs: 20_000, intervalMs: 100 });
+    // The throughput cases: a body limit that takes a batch of 100 × 64 KiB, and a budget of as many in flight.
+    const throughput = await started([...nodeArgs, program], codecEnv({ [CODEC_ENV.maxBodyBytes]: String(16 * MiB),
+      [CODEC_ENV.maxInFlightBytes]: String(16 * MiB * CONCURRENCY) }));
+    codec = throughput.child;
+    const theFloor = await started([join(__dirname, 'codec-floor.mjs')], { FLOOR_PORT: '0',
+      FLOOR_CERT_FILE: pki.file('codec.crt', pki.proxyServer.cert), FLOOR_KEY_FILE: pki.file('codec.key', pki.proxyServer.key) });
+    floor = theFloor.child;
     const token = await idp.sign({ sub: 'bench', exp: Math.floor(Date.now() / 1000) + 3600 });
     const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: pki.frontendCa.cert + pki.root.cert });
     const ring = new KeyRing({ k1: key }, 'k1');
-    const baseRss = rssKb(server.pid ?? 0);
-    let peakRss = baseRss;
-    const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, rssKb(server.pid ?? 0));
-    }, 50);
-    const rows: string[] = [];
-    process.stdout.write(`codec server bench: ${SECONDS} s per case, concurrency ${CONCURRENCY}, ${process.version}\n`);
+    process.stdout.write(`codec server bench: ${ROUNDS} rounds of ${SECONDS} s per case and server, concurrency ${CONCURRENCY}, ${process.version}\n`);
+    const cases: { payload: string; batch: number; operation: string; codecRps: number; floorRps: number; ratio: number;
+      codecCpuUsPerRequest: number; floorCpuUsPerRequest: number; failures: Record<string, number> }[] = [];
     for (const [label, size] of SIZES) {
-      const raw = rawAes(size, Math.min(2, SECONDS));
       const plain = { metadata: { encoding: Buffer.from('binary/plain') }, data: randomBytes(size) };
-      const encrypted = payloadToJson(encryptPayload(plain, ring));
+      const encrypted = payloadToJson(encryptPayload(plain, ring, { namespace: 'orders' }));
       const plainJson = payloadToJson(plain);
-      for (const batch of size >= 1024 * 1024 ? [1] : [1, 100]) {
-        for (const [operation, payload, rawMBs] of [['encode', plainJson, raw.encryptMBs], ['decode', encrypted, raw.decryptMBs]] as const) {
+      for (const batch of size >= MiB ? [1] : [1, 100]) {
+        for (const [operation, payload] of [['encode', plainJson], ['decode', encrypted]] as const) {
           const body = JSON.stringify({ payloads: Array.from({ length: batch }, () => payload) });
-          await load(agent, port, token, `/${operation}`, body, batch, size); // warm-up (same case)
-          const cpu0 = cpuMs(server.pid ?? 0);
-          const r = await load(agent, port, token, `/${operation}`, body, batch, size);
-          const serverCpu = cpuMs(server.pid ?? 0) - cpu0;
-          const mbs = r.bytes / r.seconds / 1e6;
-          rows.push(`| ${label} | ${batch} | ${operation} | ${Math.round(r.requests / r.seconds)} | ${Math.round(r.payloads / r.seconds)} | ` +
-            `${mbs.toFixed(1)} | ${rawMBs.toFixed(0)} | ${(mbs / rawMBs * 100).toFixed(1)} % | ` +
-            `${(serverCpu / Math.max(1, r.requests) * 1000).toFixed(0)} µs (${Math.round(serverCpu / (r.seconds * 10))} %) | ${r.errors} |`);
+          const servers = [{ name: 'codec', port: throughput.port, pid: codec.pid ?? 0 }, { name: 'floor', port: theFloor.port, pid: floor.pid ?? 0 }];
+          const totals = new Map(servers.map((x) => [x.name, { requests: 0, seconds: 0, cpu: 0, failures: {} as Record<string, number> }]));
+          for (const server of servers) {
+            await load(agent, server.port, token, `/${operation}`, body, batch, 1, CONCURRENCY); // warm-up (same case)
+          }
+          for (let round = 0; round < ROUNDS; round += 1) {
+            for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
+              const cpu0 = cpuMs(server.pid);
+              const r = await load(agent, server.port, token, `/${operation}`, body, batch, SECONDS, CONCURRENCY);
+              const total = totals.get(server.name)!;
+              total.cpu += cpuMs(server.pid) - cpu0;
+              total.requests += r.requests;
+              total.seconds += r.seconds;
+              for (const [status, n] of Object.entries(r.statuses).filter(([st]) => st !== '200')) {
+                total.failures[status] = (total.failures[status] ?? 0) + n;
+              }
+            }
+          }
+          const c = totals.get('codec')!;
+          const f = totals.get('floor')!;
+          const codecRps = c.requests / c.seconds;
+          const floorRps = f.requests / f.seconds;
+          cases.push({ payload: label, batch, operation, codecRps: Math.round(codecRps), floorRps: Math.round(floorRps),
+            ratio: Math.round(codecRps / floorRps * 1000) / 1000,
+            codecCpuUsPerRequest: Math.round(c.cpu / Math.max(1, c.requests) * 1000),
+            floorCpuUsPerRequest: Math.round(f.cpu / Math.max(1, f.requests) * 1000),
+            failures: { ...c.failures, ...Object.fromEntries(Object.entries(f.failures).map(([k, v]) => [`floor ${k}`, v])) } });
         }
       }
     }
-    clearInterval(sampler);
-    process.stdout.write('\n| payload | per request | operation | requests/s | payloads/s | MB/s | raw AES-GCM MB/s (same process) | ratio | ' +
-      'server CPU per request (of one core) | errors |\n');
-    process.stdout.write('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n');
-    process.stdout.write(`${rows.join('\n')}\n`);
-    process.stdout.write(`\nserver RSS: ${Math.round(baseRss / 1024)} MiB idle, peak ${Math.round(peakRss / 1024)} MiB ` +
-      `(${CONCURRENCY} requests in flight; body limit 16 MiB)\n`);
     agent.destroy();
+    stop(codec);
+    stop(floor);
+
+    // The memory bound, with the construct's defaults: 512 MiB limit, 4 MiB bodies, the budget and heap it derives.
+    const limit = 512 * MiB;
+    const maxBody = CODEC_LIMITS.maxBodyBytes;
+    const data = randomBytes(Math.floor((maxBody - 1024) * 3 / 4)).toString('base64');
+    const largest = JSON.stringify({ payloads: [{ metadata: { encoding: Buffer.from('binary/plain').toString('base64') }, data }] });
+    const memory: { concurrency: number; peakMiB: number; limitMiB: number; statuses: Record<string, number> }[] = [];
+    for (const concurrency of [16, 64]) {
+      const bounded = await started([`--max-old-space-size=${process.env.HEAP_MIB ?? Math.floor((limit * 0.75) / MiB)}`, program],
+        codecEnv({ [CODEC_ENV.maxInFlightBytes]: String(process.env.BUDGET_MIB ? Number(process.env.BUDGET_MIB) * MiB
+          : codecInFlightBudget(limit, maxBody)) }));
+      codec = bounded.child;
+      const many = new Agent({ keepAlive: true, maxSockets: concurrency, ca: pki.frontendCa.cert + pki.root.cert });
+      const r = await load(many, bounded.port, token, '/encode', largest, 1, SECONDS * 2, concurrency);
+      many.destroy();
+      memory.push({ concurrency, peakMiB: Math.round(memoryKb(codec.pid ?? 0, 'VmHWM') / 1024), limitMiB: limit / MiB, statuses: r.statuses });
+      stop(codec);
+    }
+
+    process.stdout.write('\n| payload | per request | operation | codec server requests/s | floor requests/s | ratio | ' +
+      'CPU per request, codec server / floor | failures |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n');
+    for (const x of cases) {
+      process.stdout.write(`| ${x.payload} | ${x.batch} | ${x.operation} | ${x.codecRps} | ${x.floorRps} | ${(x.ratio * 100).toFixed(1)} % | ` +
+        `${x.codecCpuUsPerRequest} / ${x.floorCpuUsPerRequest} µs | ${JSON.stringify(x.failures)} |\n`);
+    }
+    for (const m of memory) {
+      process.stdout.write(`\nlargest requests (${maxBody / MiB} MiB bodies) at concurrency ${m.concurrency}: peak RSS ${m.peakMiB} MiB ` +
+        `of ${m.limitMiB} MiB; statuses ${JSON.stringify(m.statuses)}`);
+    }
+    const answered = (m: (typeof memory)[number]) => Object.keys(m.statuses).every((st) => st === '200' || st === '503')
+      && (m.statuses['200'] ?? 0) > 0;
+    const met = {
+      ...Object.fromEntries(cases.map((x) => [`floor70 ${x.payload.replace(' ', '')} x${x.batch} ${x.operation}`, x.ratio >= TARGET])),
+      ...Object.fromEntries(memory.map((m) => [`rssUnderLimit c${m.concurrency}`, m.peakMiB < m.limitMiB && answered(m)])),
+    };
+    process.stdout.write(`\n${JSON.stringify({ seconds: SECONDS, rounds: ROUNDS, concurrency: CONCURRENCY, node: process.version, cases, memory, met })}\n`);
   } finally {
-    server.kill('SIGTERM');
+    stop(codec);
+    stop(floor);
     await idp.stop();
   }
 }
