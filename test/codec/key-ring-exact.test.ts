@@ -195,8 +195,9 @@ describe('requireNamespace', () => {
 describe('codecInFlightBudget', () => {
   test('what the memory limit leaves over the baseline, divided by the cost per body byte, never less than one body', () => {
     const MiB = 1024 * 1024;
-    expect(codecInFlightBudget(512 * MiB, 4 * MiB)).toBe(48 * MiB);
-    expect(codecInFlightBudget(512 * MiB + 7, 4 * MiB)).toBe(48 * MiB);
+    expect(codecInFlightBudget(512 * MiB, 4 * MiB)).toBe(32 * MiB);
+    expect(codecInFlightBudget(512 * MiB + 11, 4 * MiB)).toBe(32 * MiB);
+    expect(codecInFlightBudget(512 * MiB + 12, 4 * MiB)).toBe(32 * MiB + 1);
     expect(codecInFlightBudget(136 * MiB, 4 * MiB)).toBe(4 * MiB);
   });
 });
