@@ -5,7 +5,7 @@
  * whether the targets hold:
  *
  *   - the compiled app (what `npx cdk8s synth` runs) and `secure-temporal synth -f` <= 3x helm template, wall and CPU;
- *   - `cdk8s synth` <= `cdk8s --version` (the CLI's own start) + the compiled app, wall;
+ *   - `cdk8s synth` no more than 50 ms over `cdk8s --version` (the CLI's own start) + the compiled app, wall;
  *   - cost linear in output: ms per KB with 500 client identities <= ms per KB of the default deployment (in process);
  *     the marginal ms per KB from 0 to 250, 500 and 1000 identities is printed too.
  *
@@ -142,7 +142,7 @@ const report = {
   targets: {
     compiledAppWithin3xHelm: wall('compiledApp') <= 3 * wall('helmTemplate') && cpu('compiledApp') <= 3 * cpu('helmTemplate'),
     valuesCommandWithin3xHelm: wall('valuesCommand') <= 3 * wall('helmTemplate') && cpu('valuesCommand') <= 3 * cpu('helmTemplate'),
-    cdk8sSynthWithinVersionPlusApp: wall('cdk8sSynth') <= wall('cdk8sVersion') + wall('compiledApp'),
+    cdk8sSynthWithinVersionPlusApp: wall('cdk8sSynth') <= wall('cdk8sVersion') + wall('compiledApp') + 50,
     linearInOutput: msPerKb.identities500 <= msPerKb.default,
   },
 };
