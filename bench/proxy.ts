@@ -127,7 +127,8 @@ async function main(): Promise<void> {
       // Warm-up: connections, the proxy's token cache, the server's namespace cache, JIT.
       await run(direct, directCreds, 16, 2, { latenciesMs: [], calls: 0, seconds: 0, errors: 0 });
       await run(proxied, proxyCreds, 16, 2, { latenciesMs: [], calls: 0, seconds: 0, errors: 0 });
-      const results: Record<string, unknown> = {};
+      const results: Record<string, { direct: unknown; proxy: unknown; addedP50Ms: number; addedP99Ms: number; throughputRatio: number;
+        proxyCpuMsPerCall: number; }> = {};
       for (const concurrency of CONCURRENCY) {
         const series = { direct: { latenciesMs: [], calls: 0, seconds: 0, errors: 0 } as Series,
           proxy: { latenciesMs: [], calls: 0, seconds: 0, errors: 0 } as Series };
@@ -152,7 +153,19 @@ async function main(): Promise<void> {
           proxyCpuMsPerCall: round(proxyCpu / Math.max(1, p.calls + p.errors)),
         };
       }
-      process.stdout.write(`${JSON.stringify({ rounds: ROUNDS, secondsPerRound: SECONDS, call: 'DescribeNamespace', results }, null, 2)}\n`);
+      const report = { rounds: ROUNDS, secondsPerRound: SECONDS, call: 'DescribeNamespace', results };
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      // The targets (docs/OPERATIONS.md, Sizing): what the proxy adds at concurrency 1, its throughput against the
+      // frontend straight at 16 and 64, and its own CPU per call at every concurrency.
+      const at = (c: number) => results[`concurrency ${c}`];
+      const met = {
+        addedP50AtMostPoint3MsAtC1: at(1) !== undefined && at(1).addedP50Ms <= 0.3,
+        addedP99AtMost1MsAtC1: at(1) !== undefined && at(1).addedP99Ms <= 1,
+        throughputAtLeast70PercentAtC16: at(16) !== undefined && at(16).throughputRatio >= 0.7,
+        throughputAtLeast70PercentAtC64: at(64) !== undefined && at(64).throughputRatio >= 0.7,
+        proxyCpuAtMostPoint15MsPerCall: Object.values(results).every((r) => r.proxyCpuMsPerCall <= 0.15),
+      };
+      process.stdout.write(`${JSON.stringify({ ...report, met })}\n`);
     } finally {
       direct.close();
       proxied.close();

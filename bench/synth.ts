@@ -147,3 +147,6 @@ const report = {
   },
 };
 console.log(JSON.stringify(report, null, 2));
+// The last line: the same figures as one JSON object, with the targets as `met`, for scripts.
+const { targets, ...figures } = report;
+console.log(JSON.stringify({ ...figures, met: targets }));
