@@ -113,9 +113,14 @@ async function started(args: string[], env: Record<string, string>): Promise<{ c
   return { child, port };
 }
 
-function stop(child: ChildProcess | undefined): void {
-  if (child && child.exitCode === null) {
-    child.kill('SIGKILL');
+/** SIGTERM (a profile given by CODEC_NODE_ARGS is written on exit), SIGKILL after 5 s. */
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
   }
 }
 
@@ -194,8 +199,8 @@ async function main(): Promise<void> {
       }
     }
     agent.destroy();
-    stop(codec);
-    stop(floor);
+    await stop(codec);
+    await stop(floor);
 
     // The memory bound, with the construct's defaults: 512 MiB limit, 4 MiB bodies, the budget and heap it derives.
     const limit = 512 * MiB;
@@ -212,7 +217,7 @@ async function main(): Promise<void> {
       const r = await load(many, bounded.port, token, '/encode', largest, 1, SECONDS * 2, concurrency);
       many.destroy();
       memory.push({ concurrency, peakMiB: Math.round(memoryKb(codec.pid ?? 0, 'VmHWM') / 1024), limitMiB: limit / MiB, statuses: r.statuses });
-      stop(codec);
+      await stop(codec);
     }
 
     process.stdout.write('\n| payload | per request | operation | codec server requests/s | floor requests/s | ratio | ' +
@@ -233,8 +238,8 @@ async function main(): Promise<void> {
     };
     process.stdout.write(`\n${JSON.stringify({ seconds: SECONDS, rounds: ROUNDS, concurrency: CONCURRENCY, node: process.version, cases, memory, met })}\n`);
   } finally {
-    stop(codec);
-    stop(floor);
+    await stop(codec);
+    await stop(floor);
     await idp.stop();
   }
 }
