@@ -44,6 +44,30 @@ function upstream(options: Partial<UpstreamOptions> = {}): Upstream {
     keyFile: pki.file('up-client.key', pki.proxyClient.key), ...options });
 }
 
+/**
+ * A TCP relay between the proxy and the frontend: `pass(chunk, to)` hands each chunk on (at once, later, or not at all),
+ * in both directions; `fromFrontend` tells which way it goes.
+ */
+async function relay(pass: (chunk: Buffer, to: Socket, fromFrontend: boolean) => void): Promise<{ address: string; stop(): void }> {
+  const sockets: Socket[] = [];
+  const server = createTcpServer((client) => {
+    const frontend = new Socket();
+    frontend.connect(port, '127.0.0.1');
+    sockets.push(client, frontend);
+    client.on('data', (d: Buffer) => pass(d, frontend, false));
+    frontend.on('data', (d: Buffer) => pass(d, client, true));
+    [client, frontend].forEach((x) => x.on('error', () => undefined));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: () => {
+      sockets.forEach((x) => x.destroy());
+      server.close();
+    },
+  };
+}
+
 /** A call that stays open on `session` (the frontend does not answer it). */
 function hold(session: ReturnType<Upstream['session']>): void {
   const req = session.request({ ':path': '/hold' });
@@ -151,20 +175,10 @@ describe('Upstream', () => {
   });
 
   it('does destroy a session whose ping goes unanswered, keep one that answers, and connect anew', async () => {
-    // A relay between the proxy and the frontend that can go silent (a frontend's node lost: nothing answers, nothing closes).
+    // A relay that can go silent (a frontend's node lost: nothing answers, nothing closes).
     let silent = false;
-    const pairs: Socket[][] = [];
-    const relay = createTcpServer((client) => {
-      const frontend = new Socket();
-      frontend.connect(port, '127.0.0.1');
-      const pair = [client, frontend];
-      pairs.push(pair);
-      client.on('data', (d) => !silent && frontend.write(d));
-      frontend.on('data', (d) => !silent && client.write(d));
-      pair.forEach((s) => s.on('error', () => undefined));
-    });
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-    const up = upstream({ address: `127.0.0.1:${(relay.address() as AddressInfo).port}`, poolSize: 1, pingIntervalMs: 100, pingTimeoutMs: 300 });
+    const through = await relay((chunk, to) => !silent && to.write(chunk));
+    const up = upstream({ address: through.address, poolSize: 1, pingIntervalMs: 100, pingTimeoutMs: 300 });
     try {
       const first = up.session();
       expect(await get(first)).toBe(200);
@@ -184,25 +198,16 @@ describe('Upstream', () => {
       expect(await get(second)).toBe(200);
     } finally {
       up.close();
-      pairs.flat().forEach((s) => s.destroy());
-      relay.close();
+      through.stop();
     }
   });
 
   it('does keep a session whose pings are answered later than the ping interval, within the timeout', async () => {
     // A relay that delays the frontend's bytes by 200 ms (a frontend far away or busy): a ping goes out every 50 ms, so
     // one is still unanswered when the next is due; none goes unanswered for the 2 s timeout.
-    const pairs: Socket[] = [];
-    const relay = createTcpServer((client) => {
-      const frontend = new Socket();
-      frontend.connect(port, '127.0.0.1');
-      pairs.push(client, frontend);
-      client.on('data', (d) => frontend.write(d));
-      frontend.on('data', (d) => setTimeout(() => !client.destroyed && client.write(d), 200));
-      [client, frontend].forEach((s) => s.on('error', () => undefined));
-    });
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-    const up = upstream({ address: `127.0.0.1:${(relay.address() as AddressInfo).port}`, poolSize: 1, pingIntervalMs: 50, pingTimeoutMs: 2_000 });
+    const through = await relay((chunk, to, fromFrontend) => (fromFrontend
+      ? setTimeout(() => !to.destroyed && to.write(chunk), 200) : to.write(chunk)));
+    const up = upstream({ address: through.address, poolSize: 1, pingIntervalMs: 50, pingTimeoutMs: 2_000 });
     try {
       const session = up.session();
       expect(await get(session)).toBe(200);
@@ -212,8 +217,7 @@ describe('Upstream', () => {
       expect(await get(session)).toBe(200);
     } finally {
       up.close();
-      pairs.forEach((s) => s.destroy());
-      relay.close();
+      through.stop();
     }
   });
 
