@@ -33,7 +33,7 @@ const sources = Math.max(...SOURCES.map((s) => newest(join(root, s))));
 if (built === 0 || sources > built) {
   process.stderr.write(built === 0 ? 'build/synth-app.js is missing: compiling (npm run build)\n'
     : 'TypeScript sources changed since the last build: compiling (npm run build)\n');
-  // The package's one build definition (tsc, the service bundles, the values validator).
+  // The package's one build definition (tsc, the service bundles, this app's bundle, the values validator).
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', process.stderr, 'inherit'] });
 }
 require(entry);
