@@ -9,13 +9,11 @@
  *   npm run bench:proxy                 # 3 rounds of 4 s per path and concurrency
  *   ROUNDS=5 SECONDS_PER_ROUND=6 npm run bench:proxy
  */
-import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client } from '@grpc/grpc-js';
-import { calculateJwkThumbprint, exportJWK, SignJWT } from 'jose';
 import { CallCredentials, encode, grpcCall, grpcClient } from '../test/e2e/grpc-call';
 import {
-  clientAddress, context, frontendAddress, platformFiles, proxy, runJob, setUp, startCluster, tearDown, workloadFiles,
+  asTheProxy, clientAddress, context, frontendAddress, proxy, runJob, setUp, startCluster, tearDown, workloadFiles,
 } from '../test/e2e/harness';
 import { findComponent } from '../test/e2e/manifests';
 import { frontendTrust, proxyTrust } from '../test/e2e/workload';
@@ -84,19 +82,6 @@ async function bringUp(): Promise<void> {
   await runJob(findComponent(c.manifests.objects, 'Job', 'namespaces'), 'namespaces-bench', 6 * MINUTE);
 }
 
-/** What the proxy sends the frontend: its platform certificate and a token it signed. */
-async function directCredentials(): Promise<CallCredentials> {
-  const env = proxy().running.spec.env;
-  const key = createPrivateKey(readFileSync(env.PROXY_SIGNING_KEY_FILE, 'utf8'));
-  const kid = await calculateJwkThumbprint(await exportJWK(createPublicKey(key)));
-  const now = Math.floor(Date.now() / 1000);
-  const token = await new SignJWT({ permissions: ['default:read'] }).setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
-    .setSubject('bench').setIssuer(env.PROXY_ISSUER).setAudience(env.PROXY_AUDIENCE).setIssuedAt(now).setExpirationTime(now + 3600)
-    .sign(key);
-  const files = platformFiles('authorizer-proxy');
-  return { certFile: files.cert, keyFile: files.key, token };
-}
-
 /**
  * The server's rate limiters (calls per frontend and per namespace, and its persistence QPS) would cap both paths
  * alike and hide latency behind RESOURCE_EXHAUSTED: raised for the measurement.
@@ -118,7 +103,7 @@ async function main(): Promise<void> {
   await setUp(BENCH_PROPS);
   try {
     await bringUp();
-    const directCreds = await directCredentials();
+    const directCreds = await asTheProxy(['default:read'], 'bench');
     const workload = workloadFiles();
     const proxyCreds: CallCredentials = { certFile: workload.cert, keyFile: workload.key };
     const direct = grpcClient({ address: frontendAddress(), ...frontendTrust() }, directCreds);

@@ -11,6 +11,7 @@ import { findComponent, onlyContainer, Secrets } from './manifests';
 import { isPortFree, waitUntil } from './net';
 import { registerApiKeyTests } from './api-keys';
 import { registerAuthorizationTests } from './authorization';
+import { registerDataPathTests } from './data-path';
 import {
   context, currentSecrets, MINUTE, NAMESPACE_B, platformFiles, pod, ROGUE_DATABASE_CLIENT, runJob, server, serverDeployments,
   serverRewriter, setUp, startCluster, TASK_WORKER, tearDown, withLogs, workloadFiles,
@@ -193,6 +194,7 @@ describe('the Temporal cluster', () => {
     expect(body).toMatch(/^# TYPE \w+ (counter|gauge|histogram|summary)$/m);
   }), MINUTE);
 
+  registerDataPathTests();
   registerMtlsTests();
   registerAuthorizationTests();
   registerApiKeyTests();

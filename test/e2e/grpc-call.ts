@@ -9,7 +9,10 @@ import { Client, credentials, Metadata, ServiceError } from '@grpc/grpc-js';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const proto = require('@temporalio/proto') as {
-  temporal: { api: Record<string, Record<string, Record<string, { encode(m: object): { finish(): Uint8Array } }>>> };
+  temporal: { api: Record<string, Record<string, Record<string, {
+    encode(m: object): { finish(): Uint8Array };
+    decode(b: Uint8Array): object;
+  }>>> };
 };
 
 export const WORKFLOW_SERVICE = 'temporal.api.workflowservice.v1.WorkflowService';
@@ -18,6 +21,11 @@ export const OPERATOR_SERVICE = 'temporal.api.operatorservice.v1.OperatorService
 /** A request message of the WorkflowService (or OperatorService), encoded. */
 export function encode(type: string, fields: object, service: 'workflowservice' | 'operatorservice' = 'workflowservice'): Buffer {
   return Buffer.from(proto.temporal.api[service].v1[type].encode(fields).finish());
+}
+
+/** A response message of the WorkflowService, decoded (`PollWorkflowTaskQueueResponse`). */
+export function decode<T>(type: string, bytes: Buffer): T {
+  return proto.temporal.api.workflowservice.v1[type].decode(bytes) as T;
 }
 
 const SERVICES: Readonly<Record<string, string>> = { WorkflowService: WORKFLOW_SERVICE, OperatorService: OPERATOR_SERVICE };
@@ -70,10 +78,7 @@ export function grpcClient(target: CallTarget, creds: CallCredentials = {}): Cli
   });
 }
 
-/** Calls `method` (see methodPath) once, on `client` or on a fresh one closed afterwards. */
-export async function grpcCall(target: CallTarget | Client, creds: CallCredentials, method: string, request: Buffer,
-  deadlineMs = 15_000): Promise<CallOutcome> {
-  const client = target instanceof Client ? target : grpcClient(target, creds);
+function metadataOf(creds: CallCredentials): Metadata {
   const metadata = new Metadata();
   for (const [key, value] of Object.entries(creds.metadata ?? {})) {
     metadata.set(key, value);
@@ -81,17 +86,67 @@ export async function grpcCall(target: CallTarget | Client, creds: CallCredentia
   if (creds.token !== undefined) {
     metadata.set('authorization', `Bearer ${creds.token}`);
   }
-  const fullPath = methodPath(method);
+  return metadata;
+}
+
+/** Calls `method` (see methodPath) once, on `client` or on a fresh one closed afterwards. */
+export async function grpcCall(target: CallTarget | Client, creds: CallCredentials, method: string, request: Buffer,
+  deadlineMs = 15_000): Promise<CallOutcome> {
+  const client = target instanceof Client ? target : grpcClient(target, creds);
   try {
-    return await new Promise<CallOutcome>((resolve) => {
-      client.makeUnaryRequest(fullPath, (b: Buffer) => b, (b: Buffer) => b, request, metadata, { deadline: Date.now() + deadlineMs },
-        (err: ServiceError | null, response?: Buffer) => {
-          resolve(err ? { code: err.code, details: err.details } : { code: 0, details: '', response });
-        });
-    });
+    return await startUnary(client, creds, method, request, deadlineMs).outcome;
   } finally {
     if (!(target instanceof Client)) {
       client.close();
     }
   }
+}
+
+/** A call under way: its outcome (with the time it took) and how to cancel it, as a caller that gives up would. */
+export interface CallUnderWay {
+  readonly outcome: Promise<CallOutcome & { readonly elapsedMs: number }>;
+  cancel(): void;
+}
+
+/** Starts a unary call of `method` on `client`. */
+export function startUnary(client: Client, creds: CallCredentials, method: string, request: Buffer, deadlineMs: number): CallUnderWay {
+  const started = performance.now();
+  let cancel = (): void => undefined;
+  const outcome = new Promise<CallOutcome & { elapsedMs: number }>((resolve) => {
+    const call = client.makeUnaryRequest(methodPath(method), (b: Buffer) => b, (b: Buffer) => b, request, metadataOf(creds),
+      { deadline: Date.now() + deadlineMs }, (err: ServiceError | null, response?: Buffer) => {
+        const elapsedMs = performance.now() - started;
+        resolve(err ? { code: err.code, details: err.details, elapsedMs } : { code: 0, details: '', response, elapsedMs });
+      });
+    cancel = () => call.cancel();
+  });
+  return { outcome, cancel };
+}
+
+/** A server-streaming call under way: the messages so far, a promise of the first, its outcome, and how to cancel it. */
+export interface StreamUnderWay extends CallUnderWay {
+  readonly messages: Buffer[];
+  readonly first: Promise<Buffer>;
+}
+
+/** Starts a server-streaming call of `method` (e.g. `/grpc.health.v1.Health/Watch`) on `client`. */
+export function startServerStream(client: Client, creds: CallCredentials, method: string, request: Buffer, deadlineMs: number):
+  StreamUnderWay {
+  const started = performance.now();
+  const messages: Buffer[] = [];
+  const call = client.makeServerStreamRequest(methodPath(method), (b: Buffer) => b, (b: Buffer) => b, request, metadataOf(creds),
+    { deadline: Date.now() + deadlineMs });
+  const first = new Promise<Buffer>((resolve, reject) => {
+    call.once('data', resolve);
+    call.once('error', reject);
+  });
+  // The outcome is the status (grpc-js emits 'error' for any status but OK, then 'status'; 'status' alone for OK).
+  const outcome = new Promise<CallOutcome & { elapsedMs: number }>((resolve) => {
+    call.on('error', () => undefined);
+    call.on('status', (status: { code: number; details: string }) =>
+      resolve({ code: status.code, details: status.details, elapsedMs: performance.now() - started }));
+  });
+  call.on('data', (m: Buffer) => messages.push(m));
+  first.catch(() => undefined);
+  return { outcome, messages, first, cancel: () => call.cancel() };
 }

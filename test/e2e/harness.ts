@@ -5,10 +5,11 @@
  * host names to 127.0.0.1, the database port to the throwaway PostgreSQL's, container paths to temp
  * directories and each server's metrics port. Needs the peers of scripts/install-peers.sh; loopback only.
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { calculateJwkThumbprint, exportJWK, SignJWT } from 'jose';
 import { parse } from 'yaml';
 import { App, Duration } from 'cdk8s';
 import { Secret } from 'cdk8s-plus-27';
@@ -288,6 +289,23 @@ export async function startProxy(podName = `${proxyDeployment().metadata.name}-0
     return fetch(`http://127.0.0.1:${metricsPort}/healthz`).then((r) => r.ok, () => false);
   }, { timeoutMs: 30_000, intervalMs: 250 });
   return proxyProcess;
+}
+
+/**
+ * What the proxy sends the frontend for a caller: its own platform certificate and a token it signed, with
+ * `permissions` (`default:read` ...). Calls made with it go straight to the frontend as the proxy's would.
+ */
+export async function asTheProxy(permissions: readonly string[], subject: string):
+  Promise<{ certFile: string; keyFile: string; token: string }> {
+  const env = proxy().running.spec.env;
+  const key = createPrivateKey(readFileSync(env.PROXY_SIGNING_KEY_FILE, 'utf8'));
+  const kid = await calculateJwkThumbprint(await exportJWK(createPublicKey(key)));
+  const now = Math.floor(Date.now() / 1000);
+  const token = await new SignJWT({ permissions: [...permissions] }).setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
+    .setSubject(subject).setIssuer(env.PROXY_ISSUER).setAudience(env.PROXY_AUDIENCE).setIssuedAt(now).setExpirationTime(now + 3600)
+    .sign(key);
+  const files = platformFiles('authorizer-proxy');
+  return { certFile: files.cert, keyFile: files.key, token };
 }
 
 /** The running authorizer proxy. */
