@@ -18,6 +18,9 @@
  *   npm run bench:codec
  *   SECONDS_PER_CASE=5 ROUNDS=3 CONCURRENCY=32 npm run bench:codec
  *   SIZES=none BUDGET_MIB=32 HEAP_MIB=256 npm run bench:codec   # the memory bound only, another budget and heap
+ *   # where a request's CPU goes (function names kept in the bundle; see docs/OPERATIONS.md "Profiling"):
+ *   BUNDLE_KEEP_NAMES=1 SIZES=1KiB BATCHES=1 CODEC_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof/codec" \
+ *     FLOOR_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof/floor" npm run bench:codec
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -37,6 +40,8 @@ const TARGET = 0.7;
 const MiB = 1024 * 1024;
 const ALL_SIZES: [string, number][] = [['1 KiB', 1024], ['64 KiB', 64 * 1024], ['1 MiB', MiB]];
 /** SIZES=1KiB,1MiB runs only those. */
+/** BATCHES=1 measures only one payload per request (e.g. to profile the fixed cost per request). */
+const BATCHES = process.env.BATCHES === undefined ? undefined : process.env.BATCHES.split(',').map(Number);
 const SIZES = ALL_SIZES.filter(([label]) => process.env.SIZES === undefined || process.env.SIZES.split(',').includes(label.replace(' ', '')));
 
 interface Result { requests: number; payloads: number; seconds: number; statuses: Record<string, number> }
@@ -143,8 +148,10 @@ async function main(): Promise<void> {
     [CODEC_ENV.logLevel]: 'info',
     ...more,
   });
-  // CODEC_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) go to `node` before the program: profiling.
+  // CODEC_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) go to `node` before the program, FLOOR_NODE_ARGS before
+  // the floor's: profiling.
   const nodeArgs = (process.env.CODEC_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const floorArgs = (process.env.FLOOR_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   let codec: ChildProcess | undefined;
   let floor: ChildProcess | undefined;
   try {
@@ -152,7 +159,7 @@ async function main(): Promise<void> {
     const throughput = await started([...nodeArgs, program], codecEnv({ [CODEC_ENV.maxBodyBytes]: String(16 * MiB),
       [CODEC_ENV.maxInFlightBytes]: String(16 * MiB * CONCURRENCY) }));
     codec = throughput.child;
-    const theFloor = await started([join(__dirname, 'codec-floor.mjs')], { FLOOR_PORT: '0',
+    const theFloor = await started([...floorArgs, join(__dirname, 'codec-floor.mjs')], { FLOOR_PORT: '0',
       FLOOR_CERT_FILE: pki.file('codec.crt', pki.proxyServer.cert), FLOOR_KEY_FILE: pki.file('codec.key', pki.proxyServer.key) });
     floor = theFloor.child;
     const token = await idp.sign({ sub: 'bench', exp: Math.floor(Date.now() / 1000) + 3600 });
@@ -160,18 +167,21 @@ async function main(): Promise<void> {
     const ring = new KeyRing({ k1: key }, 'k1');
     process.stdout.write(`codec server bench: ${ROUNDS} rounds of ${SECONDS} s per case and server, concurrency ${CONCURRENCY}, ${process.version}\n`);
     const cases: { payload: string; batch: number; operation: string; codecRps: number; floorRps: number; ratio: number;
-      codecCpuUsPerRequest: number; floorCpuUsPerRequest: number; failures: Record<string, number> }[] = [];
+      codecCpuUsPerRequest: number; floorCpuUsPerRequest: number; codecRequestsServed: number; floorRequestsServed: number;
+      failures: Record<string, number> }[] = [];
     for (const [label, size] of SIZES) {
       const plain = { metadata: { encoding: Buffer.from('binary/plain') }, data: randomBytes(size) };
       const encrypted = payloadToJson(encryptPayload(plain, ring, { namespace: 'orders' }));
       const plainJson = payloadToJson(plain);
-      for (const batch of size >= MiB ? [1] : [1, 100]) {
+      for (const batch of (size >= MiB ? [1] : [1, 100]).filter((b) => BATCHES === undefined || BATCHES.includes(b))) {
         for (const [operation, payload] of [['encode', plainJson], ['decode', encrypted]] as const) {
           const body = JSON.stringify({ payloads: Array.from({ length: batch }, () => payload) });
           const servers = [{ name: 'codec', port: throughput.port, pid: codec.pid ?? 0 }, { name: 'floor', port: theFloor.port, pid: floor.pid ?? 0 }];
           const totals = new Map(servers.map((x) => [x.name, { requests: 0, seconds: 0, cpu: 0, failures: {} as Record<string, number> }]));
+          const warmUp = new Map<string, number>();
           for (const server of servers) {
-            await load(agent, server.port, token, `/${operation}`, body, batch, 1, CONCURRENCY); // warm-up (same case)
+            const w = await load(agent, server.port, token, `/${operation}`, body, batch, 1, CONCURRENCY); // warm-up (same case)
+            warmUp.set(server.name, w.requests);
           }
           for (let round = 0; round < ROUNDS; round += 1) {
             for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
@@ -194,6 +204,8 @@ async function main(): Promise<void> {
             ratio: Math.round(codecRps / floorRps * 1000) / 1000,
             codecCpuUsPerRequest: Math.round(c.cpu / Math.max(1, c.requests) * 1000),
             floorCpuUsPerRequest: Math.round(f.cpu / Math.max(1, f.requests) * 1000),
+            // Every request each server answered in this case, warm-up included (to divide a CPU profile by).
+            codecRequestsServed: c.requests + (warmUp.get('codec') ?? 0), floorRequestsServed: f.requests + (warmUp.get('floor') ?? 0),
             failures: { ...c.failures, ...Object.fromEntries(Object.entries(f.failures).map(([k, v]) => [`floor ${k}`, v])) } });
         }
       }

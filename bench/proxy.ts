@@ -8,6 +8,9 @@
  *
  *   npm run bench:proxy                 # 3 rounds of 4 s per path and concurrency
  *   ROUNDS=5 SECONDS_PER_ROUND=6 npm run bench:proxy
+ *   # where a call's CPU goes in the proxy (function names kept in the bundle; see docs/OPERATIONS.md "Profiling"):
+ *   BUNDLE_KEEP_NAMES=1 node scripts/bundle-services.mjs
+ *   CONCURRENCY=64 E2E_PROXY_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof/proxy" npm run bench:proxy
  */
 import { readFileSync } from 'node:fs';
 import { Client } from '@grpc/grpc-js';
@@ -20,7 +23,8 @@ import { frontendTrust, proxyTrust } from '../test/e2e/workload';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const SECONDS = Number(process.env.SECONDS_PER_ROUND ?? 4);
-const CONCURRENCY = [1, 16, 64];
+/** CONCURRENCY=1 measures only that concurrency (e.g. to profile it); the targets need 1, 16 and 64. */
+const CONCURRENCY = (process.env.CONCURRENCY ?? '1,16,64').split(',').map(Number);
 const MINUTE = 60_000;
 
 interface Series {
@@ -138,7 +142,12 @@ async function main(): Promise<void> {
           proxyCpuMsPerCall: round(proxyCpu / Math.max(1, p.calls + p.errors)),
         };
       }
-      const report = { rounds: ROUNDS, secondsPerRound: SECONDS, call: 'DescribeNamespace', results };
+      // Every call the proxy served since it started (warm-up and the cluster's own start included): what a CPU profile of
+      // the proxy's whole life is divided by.
+      const metrics = await (await fetch(`http://127.0.0.1:${proxy().metricsPort}/metrics`)).text();
+      const proxyCallsServed = metrics.split('\n').filter((l) => l.startsWith('authorizer_proxy_calls_total{'))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      const report = { rounds: ROUNDS, secondsPerRound: SECONDS, call: 'DescribeNamespace', results, proxyCallsServed };
       process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       // The targets (docs/OPERATIONS.md, Sizing): what the proxy adds at concurrency 1, its throughput against the
       // frontend straight at 16 and 64, and its own CPU per call at every concurrency.

@@ -1,6 +1,7 @@
 // Bundles each program under services/ into one JavaScript file under build/services/, which the constructs
 // embed in a ConfigMap at synth time and a pinned upstream Node image runs (no image to build). Deterministic:
-// the same sources give the same bytes.
+// the same sources give the same bytes. BUNDLE_KEEP_NAMES=1 keeps the names of functions (for reading a CPU profile
+// of a program: scripts/profile-summary.mjs); the default minifies them.
 import { build } from 'esbuild';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,7 +22,9 @@ for (const name of SERVICES) {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    minify: true,
+    minifyWhitespace: true,
+    minifySyntax: true,
+    minifyIdentifiers: process.env.BUNDLE_KEEP_NAMES !== '1',
     legalComments: 'eof',
     logLevel: 'warning',
   });
