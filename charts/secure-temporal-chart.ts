@@ -8,6 +8,8 @@ import { requireDnsLabel } from '../lib/core/names';
 import { admitsNamespace, describePeer, ExternalPeer } from '../lib/core/peers';
 import { rollback } from '../lib/core/rollback';
 import { requireUnusedNames } from '../lib/core/unique';
+import { Components } from '../lib/core/component';
+import { MonitorsProps, TemporalMonitors } from '../lib/monitoring/monitors';
 import { NetworkBoundary, NetworkBoundaryOptions } from '../lib/network/boundary';
 import { TemporalAdminTools } from '../lib/temporal/admin-tools';
 import { CodecServer, CodecServerOptions } from '../lib/temporal/codec-server';
@@ -121,6 +123,13 @@ export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'>,
    * @default - none
    */
   readonly addComponents?: (scope: Construct, deployment: SecureTemporalDeployment) => void;
+  /**
+   * Monitors for a Prometheus run by the prometheus-operator: a PodMonitor per component with a metrics endpoint,
+   * and a PrometheusRule with the alerts of docs/OPERATIONS.md "Alerts" (its CRDs must be installed). Prometheus must
+   * run where `monitoring` says (the NetworkPolicies admit it there).
+   * @default - none
+   */
+  readonly monitors?: MonitorsProps;
 }
 
 /**
@@ -145,6 +154,8 @@ export class SecureTemporalChart extends Chart implements SecureTemporalDeployme
   public readonly clientIdentities: readonly TlsIdentity[];
   /** What confines client namespaces to their own identities at issuance, when made. */
   public readonly issuancePolicy?: WorkloadIssuancePolicy;
+  /** The PodMonitors and the PrometheusRule, when `monitors` asks for them. */
+  public readonly monitors?: TemporalMonitors;
 
   constructor(scope: Construct, id: string, props: SecureTemporalChartProps = {}) {
     const namespace = props.namespace ?? 'temporal';
@@ -249,6 +260,20 @@ export class SecureTemporalChart extends Chart implements SecureTemporalDeployme
         externalDatabase: props.externalDatabase,
         extraFlows: props.extraFlows,
       });
+      if (props.monitors !== undefined && (props.monitors.podMonitors === true || props.monitors.alertRules === true)) {
+        if (props.monitoring === false && props.monitors.podMonitors === true) {
+          throw new ValidationError('INVALID_MONITORING', `${this.node.path}/monitors`, 'PodMonitors need Prometheus admitted to the ' +
+            'metrics ports, and monitoring is false', 'podMonitors', 'set monitoring to the namespace Prometheus runs in, e.g. ' +
+            'Peer.namespace("monitoring")');
+        }
+        this.monitors = new TemporalMonitors(this, 'Monitors', {
+          ...props.monitors,
+          installation: this.installation,
+          components: Components.findAll(this),
+          authorizerProxy: this.cluster.authorizerProxy !== undefined,
+          codecServer: this.codecServer !== undefined,
+        });
+      }
     } catch (error) {
       rollback(this, error);
     }

@@ -6,8 +6,8 @@ export { ValidationError, type ValidationCode } from './core/errors';
 export { Installation, type InstallationProps, type InstallationScopedProps } from './core/installation';
 export {
   type Admission, type Call, type ComponentDescription, type ComponentGroup, Components, type Endpoint,
-  endpointAddress, type FlowCategory, type IComponent, type IdentityRef, type NamedPort, type OutsidePeers,
-  type OutsideRole, type Protocol,
+  endpointAddress, type FlowCategory, type IComponent, type IdentityRef, type MetricsEndpoint, metricsAdmission, type NamedPort,
+  type OutsidePeers, type OutsideRole, type Protocol, scrapeAnnotations,
 } from './core/component';
 export { type ServiceDns, serviceDnsNames, serviceDnsOf, serviceFqdn } from './core/dns';
 export { DEFAULT_IMAGES, IMAGE_USERS, TEMPORAL_VERSION } from './core/images';
@@ -91,3 +91,9 @@ export { flowDiagram, flowsDocument } from './network/diagram';
 export { type Component, type Flow, type FlowEndpoint, type FlowPort, type PeerGroup } from './network/flows';
 export { networkPolicies, type PolicyDocument } from './network/policies';
 export { type ExtraFlow, type ExtraFlowPort } from './network/table';
+
+// Monitoring: PodMonitors and the PrometheusRule of the deployment's alerts (chart prop `monitors`).
+export {
+  type AlertGroup, alertGroups, type AlertOptions, type AlertRule, type AlertThresholds, DEFAULT_ALERT_THRESHOLDS,
+} from './monitoring/alerts';
+export { type MonitorsProps, TemporalMonitors, type TemporalMonitorsProps, validateMonitorsProps } from './monitoring/monitors';

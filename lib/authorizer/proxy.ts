@@ -3,7 +3,7 @@ import { Duration, Lazy } from 'cdk8s';
 import { ISecret, k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
-  Admission, Call, ComponentDescription, Components, Endpoint, IComponent, NamedPort,
+  Admission, Call, ComponentDescription, Components, Endpoint, IComponent, MetricsEndpoint, NamedPort, scrapeAnnotations,
 } from '../core/component';
 import { serviceDnsOf, serviceFqdn } from '../core/dns';
 import { ValidationError } from '../core/errors';
@@ -190,6 +190,11 @@ export class AuthorizerProxy extends Construct implements IComponent {
   private readonly ruleNames = new Set<string>();
   private readonly policySettings: Pick<AuthorizerPolicy, 'jwtPermissionsClaim' | 'jwtGroupsClaim'>;
   private readonly ports: { readonly grpc: NamedPort; readonly jwks: NamedPort; readonly metrics: NamedPort };
+
+  /** Where Prometheus scrapes it (plain HTTP, next to /healthz and /readyz). */
+  private get metricsEndpoint(): MetricsEndpoint {
+    return { port: this.ports.metrics, path: '/metrics' };
+  }
   private readonly props: AuthorizerProxyProps;
 
   constructor(scope: Construct, id: string, props: AuthorizerProxyProps) {
@@ -370,9 +375,7 @@ export class AuthorizerProxy extends Construct implements IComponent {
               labels,
               annotations: {
                 [CONFIG_CHECKSUM_ANNOTATION]: programChecksum,
-                'prometheus.io/scrape': 'true',
-                'prometheus.io/port': String(this.ports.metrics.port),
-                'prometheus.io/path': '/metrics',
+                ...scrapeAnnotations(this.metricsEndpoint),
               },
             },
             spec: {
@@ -478,7 +481,6 @@ export class AuthorizerProxy extends Construct implements IComponent {
     const admits: Admission[] = [
       { from: { outside: { role: 'clients' } }, port: this.ports.grpc, category: 'client',
         purpose: 'SDK clients and workers of the client namespaces (authenticated and authorized here)' },
-      { from: { outside: { role: 'monitoring' } }, port: this.ports.metrics, category: 'metrics', purpose: 'Prometheus scrapes /metrics' },
     ];
     return {
       id: this.component,
@@ -487,6 +489,7 @@ export class AuthorizerProxy extends Construct implements IComponent {
       ports: Object.values(this.ports),
       calls,
       admits,
+      metrics: this.metricsEndpoint,
       serves: [this.serverIdentity],
       presents: [this.clientIdentity],
     };

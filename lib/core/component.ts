@@ -101,6 +101,36 @@ export interface IdentityRef {
   readonly secretName: string;
 }
 
+/**
+ * Where Prometheus scrapes a component. Its pods' `prometheus.io/*` annotations (`scrapeAnnotations`), its admission
+ * of the monitoring peers on that port (the network boundary adds it) and, when monitors are on, its PodMonitor all
+ * come from this one description, so a component of your own gets them too.
+ */
+export interface MetricsEndpoint {
+  /** One of the component's own ports. */
+  readonly port: NamedPort;
+  /** @default '/metrics' */
+  readonly path?: string;
+  /** @default 'http' */
+  readonly scheme?: 'http' | 'https';
+}
+
+/** The admission the boundary derives from a component's metrics endpoint: the monitoring peers on that port. */
+export function metricsAdmission(metrics: MetricsEndpoint): Admission {
+  return { from: { outside: { role: 'monitoring' } }, port: metrics.port, category: 'metrics',
+    purpose: `Prometheus scrapes ${metrics.path ?? '/metrics'}` };
+}
+
+/** The pod annotations of the `prometheus.io/*` convention for a metrics endpoint. */
+export function scrapeAnnotations(metrics: MetricsEndpoint): Record<string, string> {
+  return {
+    'prometheus.io/scrape': 'true',
+    'prometheus.io/port': String(metrics.port.port),
+    'prometheus.io/path': metrics.path ?? '/metrics',
+    ...(metrics.scheme === 'https' ? { 'prometheus.io/scheme': 'https' } : {}),
+  };
+}
+
 /** Components drawn together (the Temporal server services). */
 export interface ComponentGroup {
   readonly id: string;
@@ -121,6 +151,11 @@ export interface ComponentDescription {
   readonly calls?: readonly Call[];
   /** Connections it accepts from other components or from outside. @default - none */
   readonly admits?: readonly Admission[];
+  /**
+   * Where Prometheus scrapes it: the boundary admits the monitoring peers on that port (after `admits`), and monitors
+   * are derived from it. @default - no metrics
+   */
+  readonly metrics?: MetricsEndpoint;
   /** Certificates its listeners serve. @default - none */
   readonly serves?: readonly IdentityRef[];
   /** Certificates it presents as a client. @default - none */

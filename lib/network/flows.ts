@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import {
-  Admission, Call, ComponentDescription, ComponentGroup, Components, FlowCategory, IComponent, IdentityRef, NamedPort,
-  OutsidePeers, Protocol,
+  Admission, Call, ComponentDescription, ComponentGroup, Components, FlowCategory, IComponent, IdentityRef, metricsAdmission,
+  NamedPort, OutsidePeers, Protocol,
 } from '../core/component';
 import { ValidationError } from '../core/errors';
 import { ExternalPeer } from '../core/peers';
@@ -174,7 +174,8 @@ export function declaredFlows(path: string, described: readonly DescribedCompone
     }
   }
   for (const { description, node } of described) {
-    for (const admission of description.admits ?? []) {
+    const admissions = [...description.admits ?? [], ...description.metrics ? [metricsAdmission(description.metrics)] : []];
+    for (const admission of admissions) {
       const ports = [flowPort(node.id, admission.port)];
       const from = admitted(admission, node, nodeOf, outside, ports);
       if (from) {

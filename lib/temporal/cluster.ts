@@ -448,9 +448,9 @@ export class TemporalCluster extends Construct {
   }
 
   /**
-   * A server service's connections: the server-to-server calls of Temporal's call graph, the databases; it
-   * admits the monitoring peers on its metrics port and, while clients call the frontend directly, the
-   * client namespaces on the frontend's gRPC port.
+   * A server service's connections: the server-to-server calls of Temporal's call graph, the databases; while
+   * clients call the frontend directly, it admits the client namespaces on the frontend's gRPC port (the monitoring
+   * peers come from its metrics endpoint).
    */
   private serverConnections(self: TemporalServerService): ServerConnections {
     const calls: Call[] = serverCalls(self.service, this.services).map((c) => {
@@ -467,8 +467,6 @@ export class TemporalCluster extends Construct {
       admits.push({ from: { outside: { role: 'clients' } }, port: self.grpc.port, category: 'client',
         purpose: 'SDK clients and workers of the declared namespaces (this row moves to the authorizer proxy)' });
     }
-    admits.push({ from: { outside: { role: 'monitoring' } }, port: self.metrics.port, category: 'metrics',
-      purpose: 'Prometheus scrapes /metrics' });
     return { calls, admits };
   }
 

@@ -8,7 +8,9 @@ import { bundledProgram } from '../authorizer/program';
 import {
   CODEC_BASELINE_BYTES, CODEC_ENV, CODEC_LIMITS, CODEC_MEMORY_PER_BODY_BYTE, CODEC_PORTS, codecInFlightBudget,
 } from '../codec/server-env';
-import { Admission, Call, ComponentDescription, Components, Endpoint, IComponent, NamedPort } from '../core/component';
+import {
+  Admission, Call, ComponentDescription, Components, Endpoint, IComponent, MetricsEndpoint, NamedPort, scrapeAnnotations,
+} from '../core/component';
 import { serviceDnsOf } from '../core/dns';
 import { ValidationError } from '../core/errors';
 import { DEFAULT_IMAGES, IMAGE_USERS, requirePinnedImage } from '../core/images';
@@ -132,6 +134,11 @@ export class CodecServer extends Construct implements IComponent {
   public readonly corsOrigins: readonly string[];
   private readonly cluster: TemporalCluster;
   private readonly ports: { readonly https: NamedPort; readonly metrics: NamedPort };
+
+  /** Where Prometheus scrapes it (plain HTTP, next to /healthz). */
+  private get metricsEndpoint(): MetricsEndpoint {
+    return { port: this.ports.metrics, path: '/metrics' };
+  }
 
   constructor(scope: Construct, id: string, props: CodecServerProps) {
     super(scope, id);
@@ -277,9 +284,7 @@ export class CodecServer extends Construct implements IComponent {
               labels,
               annotations: {
                 [CONFIG_CHECKSUM_ANNOTATION]: checksum,
-                'prometheus.io/scrape': 'true',
-                'prometheus.io/port': String(this.ports.metrics.port),
-                'prometheus.io/path': '/metrics',
+                ...scrapeAnnotations(this.metricsEndpoint),
               },
             },
             spec: {
@@ -348,7 +353,6 @@ export class CodecServer extends Construct implements IComponent {
         purpose: 'the CLI and tools of the client namespaces decode payloads (client certificates)' },
       ...(this.ingress ? [{ from: { outside: { role: 'ingress-controller' as const } }, port: this.ports.https, category: 'ingress' as const,
         purpose: 'browsers of the Web UI decode payloads through the Ingress' }] : []),
-      { from: { outside: { role: 'monitoring' } }, port: this.ports.metrics, category: 'metrics', purpose: 'Prometheus scrapes /metrics' },
     ];
     return {
       id: this.component,
@@ -357,6 +361,7 @@ export class CodecServer extends Construct implements IComponent {
       ports: Object.values(this.ports),
       calls,
       admits,
+      metrics: this.metricsEndpoint,
       serves: [this.serverIdentity],
     };
   }

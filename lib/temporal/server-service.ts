@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
-  Admission, Call, ComponentDescription, Components, Endpoint, IComponent, IdentityRef, NamedPort,
+  Admission, Call, ComponentDescription, Components, Endpoint, IComponent, IdentityRef, NamedPort, scrapeAnnotations,
 } from '../core/component';
 import { ServiceDns } from '../core/dns';
 import { IMAGE_USERS } from '../core/images';
@@ -129,9 +129,7 @@ export class TemporalServerService extends Construct implements IComponent {
             labels,
             annotations: {
               [CONFIG_CHECKSUM_ANNOTATION]: props.configChecksum,
-              'prometheus.io/scrape': 'true',
-              'prometheus.io/port': String(named.metrics.port),
-              'prometheus.io/path': '/metrics',
+              ...scrapeAnnotations({ port: named.metrics }),
             },
           },
           spec: {
@@ -208,6 +206,7 @@ export class TemporalServerService extends Construct implements IComponent {
       ports: this.ports,
       calls,
       admits,
+      metrics: { port: this.metrics.port },
       serves: this.props.serves ?? [],
       presents: this.props.presents ?? [],
       group: SERVER_GROUP,

@@ -158,7 +158,9 @@ describe('the Web UI behind single sign-on, with the codec server', () => {
     const description = chart.codecServer?.description;
     expect(description?.calls).toEqual([expect.objectContaining({ targets: [OIDC.jwksUri], ports: [{ port: 443 }] })]);
     expect((description?.admits ?? []).map((a) => 'outside' in a.from ? (a.from.outside as { role: string }).role : 'component'))
-      .toEqual(['clients', 'ingress-controller', 'monitoring']);
+      .toEqual(['clients', 'ingress-controller']);
+    // Monitoring is admitted from its metrics endpoint (the boundary derives the row).
+    expect(description?.metrics).toEqual({ port: { name: 'metrics', port: 9090, protocol: 'TCP' }, path: '/metrics' });
   });
 });
 
