@@ -94,7 +94,8 @@ export async function grpcCall(target: CallTarget | Client, creds: CallCredentia
   deadlineMs = 15_000): Promise<CallOutcome> {
   const client = target instanceof Client ? target : grpcClient(target, creds);
   try {
-    return await startUnary(client, creds, method, request, deadlineMs).outcome;
+    const { code, details, response } = await startUnary(client, creds, method, request, deadlineMs).outcome;
+    return response === undefined ? { code, details } : { code, details, response };
   } finally {
     if (!(target instanceof Client)) {
       client.close();
