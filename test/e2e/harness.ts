@@ -46,8 +46,16 @@ export const NAMESPACE_B = 'e2e-b';
  * The chart props of the tier: the identities above, their namespace admitted as a client namespace, namespaces
  * `default` and B, and the authorizer proxy trusting the identity provider's tokens.
  */
+/**
+ * Task queues of `default` with one partition (the server's default is 4): a poll and a task of such a queue always
+ * meet in the same partition, so a poll the frontend still holds is sure to take the next task (test/e2e/data-path.ts).
+ */
+export const SINGLE_PARTITION_QUEUES = ['e2e-one-partition-0', 'e2e-one-partition-1', 'e2e-one-partition-2', 'e2e-one-partition-3'];
+
 export function chartProps(idp: IdentityProvider, ui: UiAddresses = UI_ADDRESSES_UNUSED): SecureTemporalChartProps {
+  const onePartition = SINGLE_PARTITION_QUEUES.map((taskQueueName) => ({ value: 1, constraints: { namespace: 'default', taskQueueName } }));
   return {
+    dynamicConfig: { 'matching.numTaskqueueReadPartitions': onePartition, 'matching.numTaskqueueWritePartitions': onePartition },
     // The Web UI signs users in at the identity provider (as a port-forwarded UI at localhost would), and hands the
     // browser the codec server's URL.
     webUi: { sso: { clientId: UI_CLIENT_ID, clientSecret: { name: UI_CLIENT_SECRET }, callbackUrl: ui.callbackUrl } },
