@@ -10,7 +10,8 @@
  *   ROUNDS=5 SECONDS_PER_ROUND=6 npm run bench:proxy
  *   # where a call's CPU goes in the proxy (function names kept in the bundle; see docs/OPERATIONS.md "Profiling"):
  *   BUNDLE_KEEP_NAMES=1 node scripts/bundle-services.mjs
- *   CONCURRENCY=64 E2E_PROXY_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof/proxy" npm run bench:proxy
+ *   ROUNDS=2 CONCURRENCY=64 E2E_PROXY_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof/proxy" npm run bench:proxy
+ *   node scripts/bundle-services.mjs       # the release bundles again
  */
 import { readFileSync } from 'node:fs';
 import { Client } from '@grpc/grpc-js';
@@ -157,7 +158,8 @@ async function main(): Promise<void> {
         addedP99AtMost1MsAtC1: at(1) !== undefined && at(1).addedP99Ms <= 1,
         throughputAtLeast70PercentAtC16: at(16) !== undefined && at(16).throughputRatio >= 0.7,
         throughputAtLeast70PercentAtC64: at(64) !== undefined && at(64).throughputRatio >= 0.7,
-        proxyCpuAtMostPoint15MsPerCall: Object.values(results).every((r) => r.proxyCpuMsPerCall <= 0.15),
+        // Every concurrency measured (a run of a subset, CONCURRENCY=..., meets no target).
+        proxyCpuAtMostPoint15MsPerCall: [1, 16, 64].every((c) => at(c) !== undefined && at(c).proxyCpuMsPerCall <= 0.15),
       };
       process.stdout.write(`${JSON.stringify({ ...report, met })}\n`);
     } finally {

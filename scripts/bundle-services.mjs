@@ -35,3 +35,7 @@ for (const name of SERVICES) {
   // stderr: `npm pack --json` prints its JSON on stdout after running `prepare`.
   process.stderr.write(`bundled services/${name}: ${Math.round(size / 1024)} KiB\n`);
 }
+if (process.env.BUNDLE_KEEP_NAMES === '1') {
+  process.stderr.write('build/services now holds bundles with their names kept, for profiling: the ConfigMaps a synth embeds them in '
+    + 'differ from the release bundles. Run `node scripts/bundle-services.mjs` (or `npm run build`) before synthesizing.\n');
+}

@@ -1,60 +1,88 @@
 #!/usr/bin/env node
 /**
- * Where a program's CPU went, from a V8 CPU profile (`node --cpu-prof`): self time per function and per area
+ * Where a program's CPU went, from V8 CPU profiles (`node --cpu-prof`): self time per function and per area
  * (Node's HTTP/2, TLS and streams, the program's own code, its libraries, garbage collection), in ms and, given the
- * number of calls the program served while it was profiled, in µs per call. Idle time is left out.
+ * number of calls the program served while it was profiled, in µs per call. Idle time is left out. Several profiles
+ * (runs of the same program) are summed.
  *
- *   node scripts/profile-summary.mjs PROFILE.cpuprofile [--calls N] [--top 30] [--last SECONDS] [--json]
+ *   node scripts/profile-summary.mjs PROFILE.cpuprofile [MORE.cpuprofile ...] [--calls N] [--top 30] [--last SECONDS] [--json]
  *
- * `--last S` counts only the last S seconds of the profile (e.g. the measured rounds of a benchmark, after its
+ * `--last S` counts only the last S seconds of each profile (e.g. the measured rounds of a benchmark, after its
  * start-up and warm-up; give the calls made in them).
- * * The program's own time is also given per source module where its script is an esbuild bundle with module comments
+ *
+ * The program's own time is also given per source module where its script is an esbuild bundle with module comments
  * (build/synth-app.js, not minified): `cdk8s`, `yaml`, `constructs`, the library's `lib/...`.
  *
- * The benchmarks print the calls they made (bench:proxy: the proxy's `calls`; bench:codec: requests), and take
- * node flags for the program they measure (E2E_PROXY_NODE_ARGS, CODEC_NODE_ARGS): see docs/OPERATIONS.md.
+ * The benchmarks print the calls they served (bench:proxy: `proxyCallsServed` and each concurrency's `calls`;
+ * bench:codec: `codecRequestsServed`), and take node flags for the program they measure (E2E_PROXY_NODE_ARGS,
+ * CODEC_NODE_ARGS, FLOOR_NODE_ARGS): see docs/OPERATIONS.md, "Profiling".
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(name);
-  return at === -1 ? fallback : args[at + 1];
-};
-const file = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
-if (file === undefined) {
-  process.stderr.write('usage: node scripts/profile-summary.mjs PROFILE.cpuprofile [--calls N] [--top 30] [--last SECONDS] [--json]\n');
+// Piped into `head`: stop quietly once the reader is gone.
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
+const USAGE = 'usage: node scripts/profile-summary.mjs PROFILE.cpuprofile [MORE ...] [--calls N] [--top 30] [--last SECONDS] [--json]\n';
+const WITH_VALUE = new Set(['--calls', '--top', '--last']);
+const options = new Map();
+const files = [];
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i += 1) {
+  if (WITH_VALUE.has(argv[i])) {
+    options.set(argv[i], argv[i + 1]);
+    i += 1;
+  } else if (argv[i] === '--json') {
+    options.set('--json', true);
+  } else if (argv[i].startsWith('--')) {
+    process.stderr.write(`unknown option ${argv[i]}\n${USAGE}`);
+    process.exit(2);
+  } else {
+    files.push(argv[i]);
+  }
+}
+if (files.length === 0) {
+  process.stderr.write(USAGE);
   process.exit(2);
 }
-const calls = Number(option('--calls', 0));
-const top = Number(option('--top', 30));
-const lastUs = Number(option('--last', 0)) * 1e6;
+const calls = Number(options.get('--calls') ?? 0);
+const top = Number(options.get('--top') ?? 30);
+const lastUs = Number(options.get('--last') ?? 0) * 1e6;
 
-const profile = JSON.parse(readFileSync(file, 'utf8'));
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-// Self time: each sample is charged to the node it was taken in, for the time until the next sample.
+// Self time: each sample is charged to the node it was taken in, for the time until the next sample (the last one
+// until the profile's end). Nodes are keyed by file and id.
 const selfUs = new Map();
-const from = lastUs > 0 ? profile.endTime - lastUs : -Infinity;
-let at = profile.startTime;
-profile.samples.forEach((id, i) => {
-  at += profile.timeDeltas[i] ?? 0;
-  const delta = profile.timeDeltas[i + 1] ?? 0;
-  if (at >= from) {
-    selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
+const frames = new Map();
+for (const [f, file] of files.entries()) {
+  const profile = JSON.parse(readFileSync(file, 'utf8'));
+  for (const node of profile.nodes) {
+    frames.set(`${f}:${node.id}`, node.callFrame);
   }
-});
+  const from = lastUs > 0 ? profile.endTime - lastUs : -Infinity;
+  let at = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    const delta = i + 1 < profile.samples.length ? profile.timeDeltas[i + 1] ?? 0 : Math.max(0, profile.endTime - at);
+    if (at >= from) {
+      const key = `${f}:${id}`;
+      selfUs.set(key, (selfUs.get(key) ?? 0) + delta);
+    }
+  });
+}
 
 /** Node's own modules, by the area of the data path they serve (first match wins). */
 const NODE_AREAS = [
   [/^node:(internal\/)?http2/, 'node: HTTP/2 (JavaScript side)'],
   [/^node:(internal\/)?(_?tls|tls\/)/, 'node: TLS (JavaScript side)'],
-  [/^node:(internal\/)?(streams|stream|_stream)/, 'node: streams'],
   [/^node:(internal\/)?(net|stream_base_commons)$/, 'node: sockets'],
+  [/^node:(internal\/)?(streams|stream|_stream)/, 'node: streams'],
   [/^node:(internal\/)?(https?|_http)/, 'node: HTTP/1.1'],
   [/^node:events$/, 'node: events (emit, listeners)'],
-  [/^node:(async_hooks|internal\/util)$/, 'node: async_hooks and util (AsyncResource.bind, deprecate)'],
+  [/^node:(internal\/)?(async_hooks|util)$/, 'node: async_hooks and util (AsyncResource.bind, deprecate)'],
   [/^node:(internal\/)?timers/, 'node: timers'],
   [/^node:internal\/process\/(task_queues|promises)/, 'node: microtasks and nextTick'],
   [/^node:(internal\/)?(crypto|crypto\/)/, 'node: crypto (JavaScript side)'],
@@ -83,7 +111,7 @@ function moduleAt(url, line) {
     const starts = [];
     if (path.startsWith('/') && existsSync(path)) {
       readFileSync(path, 'utf8').split('\n').forEach((text, i) => {
-        const m = /^\/\/ ((?:node_modules\/)?\S+\.(?:ts|js|mjs|cjs))$/.exec(text);
+        const m = /^\/\/ (\S+\.(?:ts|js|mjs|cjs))$/.exec(text);
         if (m) starts.push([i, m[1]]);
       });
     }
@@ -98,21 +126,21 @@ function moduleAt(url, line) {
   if (found === undefined) return undefined;
   // A package (its name, scoped or not), or the project's own directory (lib/authorizer ...).
   const parts = found.split('/');
-  if (parts[0] === 'node_modules') {
-    const at = parts.lastIndexOf('node_modules');
+  const at = parts.lastIndexOf('node_modules');
+  if (at >= 0) {
     return parts[at + 1].startsWith('@') ? `${parts[at + 1]}/${parts[at + 2]}` : parts[at + 1];
   }
-  return parts.slice(0, -1).join('/') || parts[0];
+  return parts.filter((p) => p !== '..' && p !== '.').slice(0, -1).join('/') || parts[parts.length - 1];
 }
 
 const functions = new Map();
 const areas = new Map();
 const modules = new Map();
-for (const [id, us] of selfUs) {
-  const { callFrame } = byId.get(id);
+for (const [key, us] of selfUs) {
+  const callFrame = frames.get(key);
   const where = callFrame.url ? `${basename(callFrame.url)}:${callFrame.lineNumber + 1}` : '';
-  const key = `${callFrame.functionName || '(anonymous)'} ${where}`.trim();
-  functions.set(key, (functions.get(key) ?? 0) + us);
+  const name = `${callFrame.functionName || '(anonymous)'} ${where}`.trim();
+  functions.set(name, (functions.get(name) ?? 0) + us);
   const a = area(callFrame);
   areas.set(a, (areas.get(a) ?? 0) + us);
   if (a === 'the program (JavaScript)') {
@@ -129,14 +157,14 @@ const row = (name, us) => ({ name, ms: Math.round(us / 100) / 10, share: Math.ro
   ...(calls > 0 ? { usPerCall: Math.round((us / calls) * 10) / 10 } : {}) });
 const sorted = (m) => [...m].sort((a, b) => b[1] - a[1]);
 const summary = {
-  file: basename(file), busyMs: Math.round(busyUs / 1000), idleMs: Math.round(idleUs / 1000), calls,
+  file: files.map((f) => basename(f)).join(', '), busyMs: Math.round(busyUs / 1000), idleMs: Math.round(idleUs / 1000), calls,
   ...(calls > 0 ? { busyUsPerCall: Math.round((busyUs / calls) * 10) / 10 } : {}),
   areas: sorted(areas).map(([name, us]) => row(name, us)),
   ...(modules.size > 0 ? { modules: sorted(modules).map(([name, us]) => row(name, us)) } : {}),
   functions: sorted(functions).slice(0, top).map(([name, us]) => row(name, us)),
 };
 
-if (args.includes('--json')) {
+if (options.get('--json') === true) {
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 } else {
   const unit = calls > 0 ? 'µs/call' : '';

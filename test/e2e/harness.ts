@@ -8,7 +8,7 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, SignJWT } from 'jose';
 import { parse } from 'yaml';
 import { App, Duration } from 'cdk8s';
@@ -286,7 +286,9 @@ export async function startProxy(podName = `${proxyDeployment().metadata.name}-0
     .endpoint(ANY_IP, containerPort(container, 'metrics'), '127.0.0.1', metricsPort);
   const local = pod(deployment, podName, { rewriter });
   // E2E_PROXY_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) go to `node` before the program: profiling.
-  const nodeArgs = (process.env.E2E_PROXY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  // A relative profile folder is the caller's (the pod's working directory goes with the tier's temporary files).
+  const nodeArgs = (process.env.E2E_PROXY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
+    .map((a) => a.startsWith('--cpu-prof-dir=') ? `--cpu-prof-dir=${resolve(a.slice('--cpu-prof-dir='.length))}` : a);
   const spec = local.containers[0];
   const running = c.runner.start({ ...spec, argv: [spec.argv[0], ...nodeArgs, ...spec.argv.slice(1)] });
   proxyProcess = { pod: local, running, grpcPort: c.proxyPort, jwksPort: containerPort(container, 'https-jwks'), metricsPort };

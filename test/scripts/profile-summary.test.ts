@@ -13,18 +13,19 @@ const dir = mkdtempSync(join(tmpdir(), 'profile-summary-'));
 
 /** A bundle with two modules, as esbuild writes them (a `// path` comment opens each). */
 const bundle = join(dir, 'app.js');
-writeFileSync(bundle, ['"use strict";', '// node_modules/yaml/dist/stringify.js', 'function a() {}', '', '// lib/temporal/server.ts',
+writeFileSync(bundle, ['"use strict";', '// ../node_modules/yaml/dist/stringify.js', 'function a() {}', '', '// lib/temporal/server.ts',
   'function b() {}', ''].join('\n'));
 
 const frame = (functionName: string, url = '', lineNumber = 0) => ({ functionName, url, lineNumber, columnNumber: 0, scriptId: '0' });
 const nodes = [
-  { id: 1, callFrame: frame('(root)'), children: [2, 3, 4, 5, 6, 7] },
+  { id: 1, callFrame: frame('(root)'), children: [2, 3, 4, 5, 6, 7, 8] },
   { id: 2, callFrame: frame('(idle)') },
   { id: 3, callFrame: frame('(garbage collector)') },
   { id: 4, callFrame: frame('respond', 'node:internal/http2/core', 99) },
   { id: 5, callFrame: frame('stringifyPair', pathToFileURL(bundle).href, 2) },
   { id: 6, callFrame: frame('render', pathToFileURL(bundle).href, 5) },
   { id: 7, callFrame: frame('(program)') },
+  { id: 8, callFrame: frame('writeGeneric', 'node:internal/stream_base_commons', 150) },
 ];
 
 /** Samples as [node, µs spent in it]; the profile starts at 0. */
@@ -83,13 +84,28 @@ describe('profile-summary', () => {
     expect(byName(s.areas)['garbage collection']).toBeUndefined();
   });
 
+  test('several profiles are summed; the last sample of each counts until the profile\'s end', () => {
+    // No closing idle sample here: the native code runs until the end (6 ms).
+    const open = join(dir, 'open.cpuprofile');
+    writeFileSync(open, JSON.stringify({ nodes, startTime: 0, endTime: 8000, samples: [8, 7], timeDeltas: [0, 2000] }));
+    const s = summary(open, '--calls', '2');
+    expect(byName(s.areas)['native code with no JavaScript frame (nghttp2, OpenSSL, libuv, V8) (program)'].ms).toBe(6);
+    // Socket writes are the sockets' (stream_base_commons), not the streams'.
+    expect(byName(s.areas)['node: sockets'].ms).toBe(2);
+    expect(byName(s.areas)['node: streams']).toBeUndefined();
+    const both = summary(open, '--json', file);
+    expect(both.busyMs).toBe(8 + 16);
+  });
+
   test('--top limits the functions listed', () => {
     expect(summary(file, '--top', '2').functions.map((f) => f.name)).toEqual(['(program)', 'respond core:100']);
   });
 
-  test('without a profile it says how to call it', () => {
-    const run = spawnSync(process.execPath, [script], { encoding: 'utf8' });
-    expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(/^usage: node scripts\/profile-summary\.mjs PROFILE\.cpuprofile/);
+  test('without a profile, or with an option it does not know, it says how to call it', () => {
+    for (const args of [[], ['--json'], [file, '--window', '3']]) {
+      const run = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
+      expect(run.status).toBe(2);
+      expect(run.stderr).toMatch(/usage: node scripts\/profile-summary\.mjs PROFILE\.cpuprofile/);
+    }
   });
 });
