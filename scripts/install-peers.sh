@@ -202,6 +202,23 @@ install_chromium() {
   apt-get install -y -q --no-install-recommends chromium || { apt-get update -q && apt-get install -y -q --no-install-recommends chromium; }
 }
 
+install_prometheus() {
+  if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
+    return
+  fi
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    log 'prometheus/promtool not found: install Debian'"'"'s prometheus package (the monitoring tests run both)'
+    exit 1
+  fi
+  log 'Prometheus: apt-get install prometheus'
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends prometheus || { apt-get update -q && apt-get install -y -q --no-install-recommends prometheus; }
+  # The package starts no service here (no init system); stop one if the machine has one: the tests start their own.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+    systemctl stop prometheus || true
+  fi
+}
+
 go_install temporal-server "$SERVER_MODULE/cmd/server" "$SERVER_VERSION" server
 go_install temporal-sql-tool "$SERVER_MODULE/cmd/tools/sql" "$SERVER_VERSION" sql
 go_install temporal "$CLI_MODULE/cmd/temporal" "$CLI_VERSION" temporal
@@ -211,8 +228,10 @@ install_control_plane
 install_ui_config
 install_postgres
 install_chromium
+install_prometheus
 log "peers in $BIN:"
 log "  chromium: $(chromium --version 2>/dev/null | head -n 1)"
+log "  prometheus: $(prometheus --version 2>&1 | head -n 1)"
 log "  kustomize: $("$BIN/kustomize" version 2>&1 | head -n 1)"
 log "  kube-apiserver: $("$BIN/kube-apiserver" --version 2>&1 | head -n 1)"
 log "  kubectl: $("$BIN/kubectl" version --client 2>&1 | head -n 1)"

@@ -105,8 +105,11 @@ function thresholdsOf(path: string, given: AlertThresholds = {}): Required<Alert
 /** A program's reloads failing (the previous file stays in force) and its identity provider's keys not fetched. */
 function fileAndKeyAlerts(alertPrefix: string, metricPrefix: string, ns: string): AlertRule[] {
   return [
-    rule(`${alertPrefix}ReloadFailing`, `sum by (namespace, pod, what) (increase(${metricPrefix}_reload_failures_total{${ns}}[15m])) > 0`,
-      '0m', 'warning', '{{ $labels.pod }} could not reload its {{ $labels.what }}: the previous one stays in force'),
+    // The counter has a series per file from its first failure on, and `increase` cannot see a series' first value
+    // rise: a series younger than the window counts by its value (first: `or` keeps the left side of equal labels).
+    rule(`${alertPrefix}ReloadFailing`, `sum by (namespace, pod, what) ((${metricPrefix}_reload_failures_total{${ns}}`
+      + ` unless ${metricPrefix}_reload_failures_total{${ns}} offset 15m) or increase(${metricPrefix}_reload_failures_total{${ns}}[15m])) > 0`,
+    '0m', 'warning', '{{ $labels.pod }} could not reload its {{ $labels.what }}: the previous one stays in force'),
     rule(`${alertPrefix}IdentityProviderKeysFailing`,
       `sum by (namespace, pod) (increase(${metricPrefix}_identity_provider_key_fetch_failures_total{${ns}}[15m])) > 0`,
       '10m', 'warning', '{{ $labels.pod }} cannot fetch the identity provider\'s signing keys'),

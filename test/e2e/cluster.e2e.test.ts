@@ -16,6 +16,7 @@ import {
   context, currentSecrets, MINUTE, NAMESPACE_B, platformFiles, pod, ROGUE_DATABASE_CLIENT, runJob, server, serverDeployments,
   serverRewriter, setUp, startCluster, TASK_WORKER, tearDown, withLogs, workloadFiles,
 } from './harness';
+import { registerMonitoringTests } from './monitoring';
 import { registerMtlsTests } from './mtls';
 import { tail } from './processes';
 import { registerRotationTests } from './rotation';
@@ -199,6 +200,8 @@ describe('the Temporal cluster', () => {
   registerAuthorizationTests();
   registerApiKeyTests();
   registerWebUiTests();
+  // After the calls the metrics count (denials, workflows), before the certificates are replaced.
+  registerMonitoringTests();
   // Last: it replaces the certificates every other test reads.
   registerRotationTests();
 });

@@ -91,5 +91,11 @@ export function findPeers(): Peers {
   if (chromium === undefined) {
     throw new Error('chromium not found on PATH. Run scripts/install-peers.sh (as root it installs Debian\'s chromium with apt-get).');
   }
+  const onPath = (name: string) => (process.env.PATH ?? '').split(delimiter).map((d) => join(d, name)).find(isExecutable);
+  const missingTools = ['prometheus', 'promtool'].filter((b) => onPath(b) === undefined);
+  if (missingTools.length > 0) {
+    throw new Error(`${missingTools.join(' and ')} not found on PATH. Run scripts/install-peers.sh (as root it installs Debian's ` +
+      'prometheus package with apt-get).');
+  }
   return { binDir, postgresBinDir, uiRoot, chromium };
 }

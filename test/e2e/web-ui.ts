@@ -73,10 +73,18 @@ function spki(pem: string): string {
   return createHash('sha256').update(der).digest('base64');
 }
 
-interface Started { running: Running; port: number; metricsPort?: number }
+export interface Started { running: Running; port: number; metricsPort?: number }
 
-/** The codec server's pod: the bundled program from its ConfigMap, listening where the browser was told (publicUrl). */
-async function startCodecServer(): Promise<Started & { certFile: string }> {
+let codecServerPod: (Started & { certFile: string }) | undefined;
+
+/**
+ * The codec server's pod: the bundled program from its ConfigMap, listening where the browser was told (publicUrl).
+ * Started once: a later call gets the running one (the tier's tear-down stops it).
+ */
+export async function startCodecServer(): Promise<Started & { certFile: string }> {
+  if (codecServerPod !== undefined && codecServerPod.running.exit === undefined) {
+    return codecServerPod;
+  }
   const c = context();
   const deployment = findComponent(c.manifests.objects, 'Deployment', 'codec');
   const container = onlyContainer(deployment);
@@ -92,7 +100,8 @@ async function startCodecServer(): Promise<Started & { certFile: string }> {
     return fetch(`http://127.0.0.1:${metricsPort}/healthz`).then((r) => r.ok, () => false);
   }, { timeoutMs: 30_000, intervalMs: 250 });
   const certSecret = podSpec(deployment).volumes?.find((v) => v.name === 'server-tls')?.secret?.secretName ?? '';
-  return { running, port: c.ui.codecPort, metricsPort, certFile: c.certificates.files(c.namespace, certSecret).cert };
+  codecServerPod = { running, port: c.ui.codecPort, metricsPort, certFile: c.certificates.files(c.namespace, certSecret).cert };
+  return codecServerPod;
 }
 
 /**
