@@ -189,30 +189,31 @@ install_ui_config() {
   stamp ui-config "$UI_VERSION"
 }
 
-install_chromium() {
-  if command -v chromium >/dev/null 2>&1; then
+# apt_install PACKAGE WHY COMMAND...: Debian's PACKAGE, unless every COMMAND is on PATH already (as root, with apt-get).
+apt_install() {
+  local package="$1" why="$2" missing=0 c
+  shift 2
+  for c in "$@"; do
+    command -v "$c" >/dev/null 2>&1 || missing=1
+  done
+  if [ "$missing" -eq 0 ]; then
     return
   fi
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    log 'chromium not found: install Debian'"'"'s chromium package (the browser tests drive it with playwright-core)'
+    log "$* not found: install Debian's $package package ($why)"
     exit 1
   fi
-  log 'Chromium: apt-get install chromium'
+  log "$package: apt-get install $package"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q --no-install-recommends chromium || { apt-get update -q && apt-get install -y -q --no-install-recommends chromium; }
+  apt-get install -y -q --no-install-recommends "$package" || { apt-get update -q && apt-get install -y -q --no-install-recommends "$package"; }
+}
+
+install_chromium() {
+  apt_install chromium 'the browser tests drive it with playwright-core' chromium
 }
 
 install_prometheus() {
-  if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
-    return
-  fi
-  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    log 'prometheus/promtool not found: install Debian'"'"'s prometheus package (the monitoring tests run both)'
-    exit 1
-  fi
-  log 'Prometheus: apt-get install prometheus'
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q --no-install-recommends prometheus || { apt-get update -q && apt-get install -y -q --no-install-recommends prometheus; }
+  apt_install prometheus 'the monitoring tests run prometheus and promtool' prometheus promtool
   # The package starts no service here (no init system); stop one if the machine has one: the tests start their own.
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
     systemctl stop prometheus || true
