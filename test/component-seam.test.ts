@@ -1,26 +1,29 @@
 /**
  * The component seam, from the outside: a component defined here, in the test file only (a small HTTP
- * service with one port, called by the Web UI, calling the frontend with a client certificate), plugs into
+ * service with one port, called by the Web UI, calling Temporal through the authorizer proxy with a client certificate), plugs into
  * the default deployment by describing itself. The output gains exactly its NetworkPolicy rows, its DNS
  * egress, its Certificate and its diagram entry; nothing under lib/network or lib/tls knows of it.
  */
 import { App } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { SecureTemporalChart, SecureTemporalDeployment } from '../charts/secure-temporal-chart';
+import { SecureTemporalChart, SecureTemporalChartProps, SecureTemporalDeployment } from '../charts/secure-temporal-chart';
 import {
-  ComponentDescription, Components, Endpoint, IComponent, NamedPort, TlsIdentity, componentLabels,
+  ComponentDescription, Components, Endpoint, IComponent, NamedPort, Peer, TlsIdentity, componentLabels,
   restrictedContainerSecurityContext, restrictedPodBasics, selectorLabels, serviceDnsOf, toResourceRequirements,
 } from '../index';
-import { K8sObject, findObject } from './util';
+import { expectValidationError, K8sObject, findObject } from './util';
 
-/** A report service: the Web UI fetches reports from it; it reads workflow state from the frontend over mTLS. */
+/**
+ * A report service: the Web UI fetches reports from it; it reads workflow state through the authorizer proxy over mTLS
+ * (`direct`: from the frontend itself, which the one-door rule refuses while the proxy is on).
+ */
 class ReportService extends Construct implements IComponent {
   public readonly http: Endpoint;
   public readonly client: TlsIdentity;
   public readonly description: ComponentDescription;
 
-  constructor(scope: Construct, id: string, deployment: SecureTemporalDeployment) {
+  constructor(scope: Construct, id: string, deployment: SecureTemporalDeployment, direct = false) {
     super(scope, id);
     const instance = deployment.installation.name;
     const name = `${instance}-reports`;
@@ -59,7 +62,10 @@ class ReportService extends Construct implements IComponent {
       workload,
       selector,
       ports: [port],
-      calls: [{ to: deployment.cluster.frontend.grpc, category: 'service', purpose: 'reads workflow state for reports' }],
+      calls: [{
+        to: direct || !deployment.cluster.authorizerProxy ? deployment.cluster.frontend.grpc : deployment.cluster.authorizerProxy.grpc,
+        category: 'service', purpose: 'reads workflow state for reports',
+      }],
       admits: deployment.webUi
         ? [{ from: deployment.webUi, port, category: 'service', purpose: 'the Web UI fetches reports' }] : [],
       presents: [this.client],
@@ -97,10 +103,10 @@ describe('a component defined outside the library', () => {
 
   it('does change only the policies of the components it talks to', () => {
     const changed = [...beforeByKey.keys()].filter((k) => JSON.stringify(beforeByKey.get(k)) !== JSON.stringify(afterByKey.get(k)));
-    expect(changed.sort()).toEqual(['NetworkPolicy/temporal/temporal-frontend', 'NetworkPolicy/temporal/temporal-web']);
+    expect(changed.sort()).toEqual(['NetworkPolicy/temporal/temporal-authorizer-proxy', 'NetworkPolicy/temporal/temporal-web']);
   });
 
-  it('does get a policy that admits the Web UI, and lets it reach the frontend and cluster DNS only', () => {
+  it('does get a policy that admits the Web UI, and lets it reach the authorizer proxy and cluster DNS only', () => {
     const policy = findObject(after.objs, 'NetworkPolicy', 'temporal-reports');
     const pods = (component: string) => ({ podSelector: { matchLabels: {
       'app.kubernetes.io/name': 'temporal', 'app.kubernetes.io/instance': 'temporal', 'app.kubernetes.io/component': component } } });
@@ -109,7 +115,7 @@ describe('a component defined outside the library', () => {
       policyTypes: ['Ingress', 'Egress'],
       ingress: [{ from: [pods('web')], ports: [{ port: 8443, protocol: 'TCP' }] }],
       egress: [
-        { to: [pods('frontend')], ports: [{ port: 7233, protocol: 'TCP' }] },
+        { to: [pods('authorizer-proxy')], ports: [{ port: 7233, protocol: 'TCP' }] },
         { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
           podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
         ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }] },
@@ -117,13 +123,13 @@ describe('a component defined outside the library', () => {
     });
   });
 
-  it('does open the Web UI\'s egress and the frontend\'s ingress to it, and nothing else', () => {
+  it('does open the Web UI\'s egress and the authorizer proxy\'s ingress to it, and nothing else', () => {
     const reports = { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'temporal', 'app.kubernetes.io/instance': 'temporal',
       'app.kubernetes.io/component': 'reports' } } };
     const egress = (objs: K8sObject[]) => findObject(objs, 'NetworkPolicy', 'temporal-web').spec?.egress ?? [];
     expect(egress(after.objs)).toEqual([...egress(before.objs).slice(0, 1),
       { to: [reports], ports: [{ port: 8443, protocol: 'TCP' }] }, ...egress(before.objs).slice(1)]);
-    const frontendRule = (objs: K8sObject[]) => (findObject(objs, 'NetworkPolicy', 'temporal-frontend').spec?.ingress ?? [])
+    const frontendRule = (objs: K8sObject[]) => (findObject(objs, 'NetworkPolicy', 'temporal-authorizer-proxy').spec?.ingress ?? [])
       .find((r) => r.ports?.[0]?.port === 7233);
     expect(frontendRule(after.objs)?.from).toEqual([...(frontendRule(before.objs)?.from ?? []), reports]);
   });
@@ -143,7 +149,7 @@ describe('a component defined outside the library', () => {
     const lines = (diagram: string) => diagram.split('\n');
     expect(lines(after.chart.network.diagram).filter((l) => !lines(before.chart.network.diagram).includes(l))).toEqual([
       '    c_reports["reports"]',
-      '  c_reports -->|"7233/TCP<br/>reads workflow state for reports"| c_frontend',
+      '  c_reports -->|"7233/TCP<br/>reads workflow state for reports"| c_authorizer_proxy',
       '  c_web -->|"8443/TCP<br/>the Web UI fetches reports"| c_reports',
     ]);
     expect(lines(before.chart.network.diagram).filter((l) => !lines(after.chart.network.diagram).includes(l))).toEqual([]);
@@ -152,3 +158,28 @@ describe('a component defined outside the library', () => {
     expect(after.chart.network.document).toContain('| reports | cluster DNS (ns kube-system, pods k8s-app=kube-dns) | 53/UDP, 53/TCP | dns |');
   });
 });
+
+describe('the one door: with the authorizer proxy on, only it reaches the frontend\'s client ports', () => {
+  const synth = (props: SecureTemporalChartProps) => new SecureTemporalChart(new App({ outdir: '/nonexistent' }), 'temporal', props);
+
+  it('refuses a component of your own that calls the frontend directly, naming the flow and the fix, and leaves nothing behind', () => {
+    const error = expectValidationError(() => synth({ addComponents: (scope, deployment) => new ReportService(scope, 'Reports', deployment, true) }),
+      'INVALID_FLOW', { path: 'temporal/Network/frontend', value: '{"from":"reports","purpose":"reads workflow state for reports"}' });
+    expect(error.message).toContain('reports may not reach frontend grpc-rpc 7233/TCP: clients reach the frontend through the authorizer proxy only');
+    expect(error.message).toContain('Fix: call the authorizer proxy\'s endpoint (cluster.authorizerProxy.grpc');
+  });
+
+  it.each([7233, 7243])('refuses an extra flow from a namespace to the frontend\'s client port %i', (port) => {
+    const error = expectValidationError(() => synth({ extraFlows: [{ from: Peer.namespace('apps'), to: 'frontend', ports: [port],
+      purpose: 'apps call Temporal' }] }), 'INVALID_FLOW', { path: 'temporal/Network/frontend' });
+    expect(error.message).toContain(`may not reach frontend ${port === 7233 ? 'grpc-rpc' : 'http'} ${port}/TCP`);
+  });
+
+  it('lets a component call the frontend directly when the proxy is off (the frontend authorizes with its own rules then)', () => {
+    const chart = synth({ authorizerProxy: false, codecServer: false,
+      addComponents: (scope, deployment) => new ReportService(scope, 'Reports', deployment, true) });
+    expect(chart.network.flows.some((f) => f.from.kind === 'component' && f.from.id === 'reports' && f.to.kind === 'component'
+      && f.to.id === 'frontend')).toBe(true);
+  });
+});
+

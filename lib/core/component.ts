@@ -131,6 +131,16 @@ export function scrapeAnnotations(metrics: MetricsEndpoint): Record<string, stri
   };
 }
 
+/** A port of a component that only the components named may reach, and why. */
+export interface ExclusivePort {
+  readonly port: NamedPort;
+  readonly from: readonly IComponent[];
+  /** Said when a flow breaks it, e.g. `clients reach the frontend through the authorizer proxy only`. */
+  readonly why: string;
+  /** What to do instead, e.g. `call the authorizer proxy's endpoint (cluster.authorizerProxy.grpc)`. */
+  readonly fix: string;
+}
+
 /** Components drawn together (the Temporal server services). */
 export interface ComponentGroup {
   readonly id: string;
@@ -156,6 +166,12 @@ export interface ComponentDescription {
    * are derived from it. @default - no metrics
    */
   readonly metrics?: MetricsEndpoint;
+  /**
+   * Ports only the components named may reach: a flow into one from anything else (a call, an admission, an extra
+   * flow) fails the synth. The frontend's client ports name the authorizer proxy alone while it is on (the one door).
+   * @default - none
+   */
+  readonly exclusive?: readonly ExclusivePort[];
   /** Certificates its listeners serve. @default - none */
   readonly serves?: readonly IdentityRef[];
   /** Certificates it presents as a client. @default - none */

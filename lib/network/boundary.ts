@@ -13,7 +13,7 @@ import { requireUnusedNames } from '../core/unique';
 import { flowDiagram, flowsDocument } from './diagram';
 import {
   Component, componentNode, databasePorts, declaredFlows, DescribedComponent, dnsFlows, Flow, FlowPort, OutsideResolver,
-  PeerGroup,
+  PeerGroup, requireExclusivePorts,
 } from './flows';
 import { networkPolicies, PolicyDocument } from './policies';
 import { ExtraFlow, resolveExtraFlows, validateFlowTable } from './table';
@@ -160,6 +160,7 @@ export class NetworkBoundary extends Construct {
       flows.push(...resolveExtraFlows(path, components, props.extraFlows ?? []));
 
       validateFlowTable(path, components, flows);
+      requireExclusivePorts(path, described, flows);
       this.components = components;
       this.flows = flows;
       this.policyDocuments = networkPolicies(installation.name, components, flows);

@@ -210,3 +210,27 @@ export function dnsFlows(components: readonly Component[], dns: PeerGroup, port:
 export function databasePorts(ports: readonly number[]): FlowPort[] {
   return [...new Set(ports)].sort((a, b) => a - b).map((port) => ({ port, protocol: 'TCP' as const, name: 'database' }));
 }
+
+/**
+ * Throws `INVALID_FLOW` for a flow into a component's exclusive port (`ComponentDescription.exclusive`) from anything
+ * but the components it names: a call, an admission or an extra flow alike. Pure.
+ */
+export function requireExclusivePorts(path: string, described: readonly DescribedComponent[], flows: readonly Flow[]): void {
+  const nodes = new Map(described.map((d) => [d.construct, d.node]));
+  for (const { description, node } of described) {
+    for (const exclusive of description.exclusive ?? []) {
+      const allowed = new Set(exclusive.from.map((c) => nodes.get(c)).filter((n): n is Component => n !== undefined));
+      const port = exclusive.port.port;
+      const protocol = exclusive.port.protocol ?? 'TCP';
+      for (const flow of flows) {
+        const into = flow.to === node && flow.ports.some((p) => p.port === port && p.protocol === protocol);
+        if (into && !(flow.from.kind === 'component' && allowed.has(flow.from))) {
+          const from = flow.from.kind === 'component' ? flow.from.id : flow.from.label;
+          throw new ValidationError('INVALID_FLOW', `${path}/${description.id}`,
+            `${from} may not reach ${description.id} ${exclusive.port.name} ${port}/${protocol}: ${exclusive.why}`,
+            { from, purpose: flow.purpose }, exclusive.fix);
+        }
+      }
+    }
+  }
+}

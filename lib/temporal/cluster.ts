@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { Admission, Call, Endpoint, endpointAddress } from '../core/component';
+import { Admission, Call, Endpoint, endpointAddress, ExclusivePort, IComponent } from '../core/component';
 import { serviceDnsOf, serviceFqdn } from '../core/dns';
 import { ValidationError } from '../core/errors';
 import { DEFAULT_IMAGES, requirePinnedImage } from '../core/images';
@@ -467,7 +467,16 @@ export class TemporalCluster extends Construct {
       admits.push({ from: { outside: { role: 'clients' } }, port: self.grpc.port, category: 'client',
         purpose: 'SDK clients and workers of the declared namespaces (this row moves to the authorizer proxy)' });
     }
-    return { calls, admits };
+    // The one door: while the proxy is on, the frontend's client ports (gRPC and HTTP) are the proxy's alone.
+    const exclusive: ExclusivePort[] = self.service === 'frontend' && this.authorizerProxy
+      ? [self.grpc.port, ...(self.http ? [self.http.port] : [])].map((port) => ({
+        port, from: [this.authorizerProxy as IComponent],
+        why: 'clients reach the frontend through the authorizer proxy only, which authenticates and authorizes every call',
+        fix: 'call the authorizer proxy\'s endpoint (cluster.authorizerProxy.grpc, its Service on port 7233) instead, '
+          + 'or turn the proxy off (authorizerProxy: false) to let clients call the frontend directly',
+      }))
+      : [];
+    return { calls, admits, exclusive };
   }
 
   private clientService(service: 'frontend' | 'internal-frontend'): k8s.KubeService {

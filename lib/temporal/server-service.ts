@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
-  Admission, Call, ComponentDescription, Components, Endpoint, IComponent, IdentityRef, NamedPort, scrapeAnnotations,
+  Admission, Call, ComponentDescription, Components, Endpoint, ExclusivePort, IComponent, IdentityRef, NamedPort, scrapeAnnotations,
 } from '../core/component';
 import { ServiceDns } from '../core/dns';
 import { IMAGE_USERS } from '../core/images';
@@ -30,6 +30,8 @@ export const SERVER_GROUP = { id: 'servers', label: 'Temporal server services' }
 export interface ServerConnections {
   readonly calls: readonly Call[];
   readonly admits: readonly Admission[];
+  /** Ports only some components may reach (the frontend's client ports while the authorizer proxy is on). */
+  readonly exclusive?: readonly ExclusivePort[];
 }
 
 export interface TemporalServerServiceProps {
@@ -198,7 +200,7 @@ export class TemporalServerService extends Construct implements IComponent {
   }
 
   public get description(): ComponentDescription {
-    const { calls, admits } = this.props.connections(this);
+    const { calls, admits, exclusive } = this.props.connections(this);
     return {
       id: this.service,
       workload: this.deployment,
@@ -207,6 +209,7 @@ export class TemporalServerService extends Construct implements IComponent {
       calls,
       admits,
       metrics: { port: this.metrics.port },
+      ...(exclusive !== undefined && exclusive.length > 0 ? { exclusive } : {}),
       serves: this.props.serves ?? [],
       presents: this.props.presents ?? [],
       group: SERVER_GROUP,
