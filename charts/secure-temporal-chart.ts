@@ -260,7 +260,8 @@ export class SecureTemporalChart extends Chart implements SecureTemporalDeployme
         externalDatabase: props.externalDatabase,
         extraFlows: props.extraFlows,
       });
-      if (props.monitors !== undefined && (props.monitors.podMonitors === true || props.monitors.alertRules === true)) {
+      if (props.monitors !== undefined && (props.monitors.podMonitors === true || props.monitors.alertRules === true
+        || props.monitors.dashboards === true)) {
         if (props.monitoring === false && props.monitors.podMonitors === true) {
           throw new ValidationError('INVALID_MONITORING', `${this.node.path}/monitors`, 'PodMonitors need Prometheus admitted to the ' +
             'metrics ports, and monitoring is false', 'podMonitors', 'set monitoring to the namespace Prometheus runs in, e.g. ' +

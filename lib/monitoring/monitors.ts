@@ -4,6 +4,8 @@
  * too), and a PrometheusRule with the deployment's alerts (alerts.ts). Off by default, as in the Helm chart: the
  * operator's CustomResourceDefinitions must exist in the cluster first.
  */
+import { ApiObject } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
   PodMonitor, PodMonitorSpecPodMetricsEndpointsScheme, PrometheusRule, PrometheusRuleSpecGroupsRulesExpr,
@@ -13,6 +15,7 @@ import { ValidationError } from '../core/errors';
 import { Installation } from '../core/installation';
 import { componentLabels } from '../core/labels';
 import { AlertGroup, alertGroups, AlertThresholds } from './alerts';
+import type * as Dashboards from './dashboards';
 
 /** The monitors of a deployment (chart prop `monitors`). */
 export interface MonitorsProps {
@@ -20,6 +23,16 @@ export interface MonitorsProps {
   readonly podMonitors?: boolean;
   /** A PrometheusRule with the alerts of docs/OPERATIONS.md "Alerts". @default false */
   readonly alertRules?: boolean;
+  /**
+   * A Grafana dashboard of the deployment, in a ConfigMap labelled for Grafana's dashboard sidecar
+   * (`dashboardLabels`). @default false
+   */
+  readonly dashboards?: boolean;
+  /**
+   * The labels Grafana's dashboard sidecar looks for (kube-prometheus-stack's default is `grafana_dashboard: "1"`).
+   * @default { grafana_dashboard: '1' }
+   */
+  readonly dashboardLabels?: Readonly<Record<string, string>>;
   /**
    * Labels on the monitors and the rule, for the Prometheus' selectors (kube-prometheus-stack selects
    * `release: <its release name>` unless told otherwise).
@@ -54,7 +67,7 @@ const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 /** Throws `INVALID_MONITORING` for a label key or value Kubernetes would refuse, or a runbook URL that is not one. */
 export function validateMonitorsProps(path: string, props: MonitorsProps): void {
-  for (const [key, value] of Object.entries(props.labels ?? {})) {
+  for (const [key, value] of [...Object.entries(props.labels ?? {}), ...Object.entries(props.dashboardLabels ?? {})]) {
     if (!LABEL_KEY.test(key) || typeof value !== 'string' || !LABEL_VALUE.test(value)) {
       throw new ValidationError('INVALID_MONITORING', `${path}/labels`, 'is not a valid Kubernetes label', `${key}: ${String(value)}`,
         'use a label the Prometheus selects monitors by, e.g. { release: "kube-prometheus-stack" }');
@@ -80,6 +93,8 @@ export class TemporalMonitors extends Construct {
   public readonly groups: readonly AlertGroup[];
   /** The PodMonitors, by component id. */
   public readonly podMonitors: ReadonlyMap<string, PodMonitor>;
+  /** The ConfigMap of the Grafana dashboard, when `dashboards` is on. */
+  public readonly dashboards?: ApiObject;
 
   public constructor(scope: Construct, id: string, props: TemporalMonitorsProps) {
     super(scope, id);
@@ -112,6 +127,17 @@ export class TemporalMonitors extends Construct {
       namespace: installation.namespace, thresholds: props.thresholds, certManagerNamespaceLabel: props.certManagerNamespaceLabel,
       authorizerProxy: props.authorizerProxy, codecServer: props.codecServer,
     }) : [];
+    if (props.dashboards === true) {
+      // Loaded only when asked for: Grafana's SDK is a large module that a synth without dashboards need not load.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { temporalDashboard } = require('./dashboards') as typeof Dashboards;
+      const json = JSON.stringify(temporalDashboard({ namespace: installation.namespace, instance: installation.name,
+        authorizerProxy: props.authorizerProxy, codecServer: props.codecServer }), null, 2);
+      this.dashboards = new k8s.KubeConfigMap(this, 'Dashboards', {
+        metadata: { name: `${installation.name}-dashboards`, labels: { ...labels('dashboards'), ...(props.dashboardLabels ?? { grafana_dashboard: '1' }) } },
+        data: { [`${installation.name}-${installation.namespace}.json`]: `${json}\n` },
+      });
+    }
     if (this.groups.length > 0) {
       new PrometheusRule(this, 'Alerts', {
         metadata: { name: `${installation.name}-alerts`, labels: labels('alerts') },

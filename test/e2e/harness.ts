@@ -56,8 +56,8 @@ export function chartProps(idp: IdentityProvider, ui: UiAddresses = UI_ADDRESSES
   const onePartition = SINGLE_PARTITION_QUEUES.map((taskQueueName) => ({ value: 1, constraints: { namespace: 'default', taskQueueName } }));
   return {
     dynamicConfig: { 'matching.numTaskqueueReadPartitions': onePartition, 'matching.numTaskqueueWritePartitions': onePartition },
-    // The PodMonitors and the PrometheusRule, which a real Prometheus and promtool check (monitoring.ts).
-    monitors: { podMonitors: true, alertRules: true },
+    // The PodMonitors, the PrometheusRule and the dashboard, which a real Prometheus and promtool check (monitoring.ts).
+    monitors: { podMonitors: true, alertRules: true, dashboards: true },
     // The Web UI signs users in at the identity provider (as a port-forwarded UI at localhost would), and hands the
     // browser the codec server's URL.
     webUi: { sso: { clientId: UI_CLIENT_ID, clientSecret: { name: UI_CLIENT_SECRET }, callbackUrl: ui.callbackUrl } },

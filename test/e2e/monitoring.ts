@@ -184,6 +184,7 @@ export function registerMonitoringTests(): void {
   describe('monitoring (a real Prometheus and promtool)', () => {
     let groups: Group[] = [];
     let monitors: KubeObject[] = [];
+    let dashboardExprs: string[] = [];
     const dir = mkdtempSync(join(tmpdir(), 'e2e-monitoring-'));
 
     beforeAll(() => {
@@ -194,6 +195,10 @@ export function registerMonitoringTests(): void {
       }
       groups = (rule.spec as unknown as { groups: Group[] }).groups;
       monitors = objects.filter((o) => o.kind === 'PodMonitor');
+      const dashboards = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-dashboards'));
+      dashboardExprs = Object.values((dashboards?.data ?? {}) as Record<string, string>).flatMap((json) =>
+        (JSON.parse(json) as { panels: { targets?: { expr: string }[] }[] }).panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)));
+      expect(dashboardExprs.length).toBeGreaterThan(10);
       writeFileSync(join(dir, 'rules.yaml'), stringify({ groups }));
     });
 
@@ -279,8 +284,12 @@ export function registerMonitoringTests(): void {
         expect(up.every((s) => s.value[1] === '1' && s.metric.namespace === context().namespace)).toBe(true);
       }), MINUTE);
 
-      test('every metric the alerts read has series, but those this tier cannot show; a failed policy reload shows its own', () =>
+      test('every selector of the alerts and the dashboard has series, but those this tier cannot show; a failed policy reload fires', () =>
         withLogs(async () => {
+          // Each dashboard query is valid PromQL to the real Prometheus (with Grafana's interval filled in).
+          for (const expr of dashboardExprs) {
+            await query(port, expr.replaceAll('$__rate_interval', '1m'));
+          }
           // The fault: a policy the proxy refuses to load (it keeps the previous one), then the good one back, as a
           // ConfigMap edit reaches the pod.
           const policyMap = context().manifests.objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-authorizer-proxy-policy'));
@@ -295,10 +304,12 @@ export function registerMonitoringTests(): void {
             data['policy.json'] = good;
             proxy().pod.syncVolumes(currentSecrets());
           }
-          // Every selector of every alert, as written (`name{matchers}`, and the `{__name__=~...}` of the API key gauges).
-          const selectors = [...new Set(groups.flatMap((g) => g.rules).flatMap((r) =>
-            [...r.expr.matchAll(/(?:\b[a-z_][a-z0-9_]*)?\{[^}]*\}/g)].map((m) => m[0])))].sort();
-          expect(selectors.length).toBeGreaterThan(20);
+          // Every selector of every alert and of every dashboard query, as written (`name{matchers}`, and the
+          // `{__name__=~...}` of the API key gauges).
+          const exprs = [...groups.flatMap((g) => g.rules).map((r) => r.expr), ...dashboardExprs];
+          const selectorsOf = (e: string) => [...e.matchAll(/(?:\b[a-z_][a-z0-9_]*)?\{[^}]*\}/g)].map((m) => m[0]);
+          const selectors = [...new Set(exprs.flatMap(selectorsOf))].sort();
+          expect(selectors.length).toBeGreaterThan(25);
           const missing: string[] = [];
           for (const selector of selectors) {
             const found = await query(port, `count(${selector})`);

@@ -154,6 +154,54 @@ describe('monitors', () => {
     });
   });
 
+  describe('the Grafana dashboard', () => {
+    const objs = synth({ monitors: { dashboards: true } });
+    const map = findObject(objs, 'ConfigMap', 'temporal-dashboards');
+    const [[key, json]] = Object.entries(map.data ?? {});
+    const model = JSON.parse(json) as { uid: string; title: string; templating: { list: { name: string; type: string }[] };
+      panels: { type: string; title: string; targets?: { expr: string; datasource: { uid: string } }[] }[] };
+    const targets = model.panels.flatMap((p) => p.targets ?? []);
+
+    test('is a ConfigMap for Grafana\'s dashboard sidecar, with one dashboard and nothing else of the monitors', () => {
+      expect(map.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
+      expect(key).toBe('temporal-temporal.json');
+      expect(findAll(objs, 'PodMonitor')).toEqual([]);
+      expect(findAll(objs, 'PrometheusRule')).toEqual([]);
+      expect(model.uid).toBe('temporal-temporal');
+      expect(model.templating.list).toEqual([expect.objectContaining({ name: 'datasource', type: 'datasource' })]);
+    });
+
+    test('has rows for the server, the proxy and the codec server, and panels whose queries select the deployment\'s pods', () => {
+      expect(model.panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['Temporal server', 'Authorizer proxy', 'Codec server']);
+      expect(targets.length).toBeGreaterThan(12);
+      for (const t of targets) {
+        expect({ expr: t.expr, selects: t.expr.includes('namespace="temporal"') }).toEqual({ expr: t.expr, selects: true });
+        expect(t.datasource.uid).toBe('${datasource}');
+      }
+    });
+
+    test('its queries read metrics the project\'s programs define, and the same JSON every synth', () => {
+      const own = [...new Set(targets.flatMap((t) => t.expr.match(/\b(authorizer_proxy|codec_server)_[a-z_]+/g) ?? []))];
+      const sources = ['services/authorizer-proxy', 'services/codec-server', 'services/security'].flatMap((dir) =>
+        readdirSync(join(root, dir)).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(join(root, dir, f), 'utf8'))).join('\n');
+      for (const name of own) {
+        const base = name.replace(/_bucket$/, '');
+        const defined = sources.includes(`'${base}'`) || (name.endsWith('_api_key_expiry_days') && sources.includes('_api_key_expiry_days`'));
+        expect({ name, defined }).toEqual({ name, defined: true });
+      }
+      expect(Object.values(findObject(synth({ monitors: { dashboards: true } }), 'ConfigMap', 'temporal-dashboards').data ?? {})[0]).toBe(json);
+    });
+
+    test('without the codec server its row is left out; other sidecar labels can be set', () => {
+      const other = synth({ codecServer: false, monitors: { dashboards: true, dashboardLabels: { 'grafana.io/dashboard': 'temporal' } } });
+      const m = findObject(other, 'ConfigMap', 'temporal-dashboards');
+      expect(m.metadata.labels?.grafana_dashboard).toBeUndefined();
+      expect(m.metadata.labels?.['grafana.io/dashboard']).toBe('temporal');
+      const rows = (JSON.parse(Object.values(m.data ?? {})[0]) as typeof model).panels.filter((p) => p.type === 'row').map((p) => p.title);
+      expect(rows).toEqual(['Temporal server', 'Authorizer proxy']);
+    });
+  });
+
   describe('bad input', () => {
     test.each([
       [{ thresholds: { deniedCallsPerSecond: 0 } }, 'temporal/Monitors/thresholds/deniedCallsPerSecond', '0'],
@@ -162,6 +210,7 @@ describe('monitors', () => {
       [{ labels: { 'bad key!': 'x' } }, 'temporal/Monitors/labels', undefined],
       [{ runbookBaseUrl: 'ftp://example.com/runbooks' }, 'temporal/Monitors/runbookBaseUrl', undefined],
       [{ runbookBaseUrl: 'https://example.com/ops#top' }, 'temporal/Monitors/runbookBaseUrl', undefined],
+      [{ dashboardLabels: { grafana_dashboard: 'not ok!' } }, 'temporal/Monitors/labels', undefined],
     ])('%j is refused, naming the field and the fix', (monitors, path, value) => {
       expectValidationError(() => synth({ monitors: { alertRules: true, podMonitors: true, ...monitors } as never }), 'INVALID_MONITORING',
         { path, value });
