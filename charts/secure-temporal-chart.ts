@@ -46,7 +46,7 @@ export interface SecureTemporalDeployment {
 /**
  * Props of the default deployment. Every prop of `TemporalCluster` is accepted here too (replicas and
  * resources per service, images, dynamic config, shards ...), as are the network options (`clientNamespaces`,
- * `ingressController`, `monitoring`, `clusterDns`, `externalDatabase`, `extraFlows`; see NetworkBoundaryOptions
+ * `ingressController`, `monitoring`, `outsideRoles`, `clusterDns`, `externalDatabase`, `extraFlows`; see NetworkBoundaryOptions
  * and docs/NETWORK.md) and the installation's `name` and `clusterDomain`.
  */
 export interface SecureTemporalChartProps extends Omit<ChartProps, 'namespace'>, InstallationProps,
@@ -256,6 +256,7 @@ export class SecureTemporalChart extends Chart implements SecureTemporalDeployme
         clientNamespaces: props.clientNamespaces,
         ingressController: props.ingressController,
         monitoring: props.monitoring,
+        outsideRoles: props.outsideRoles,
         clusterDns: props.clusterDns,
         externalDatabase: props.externalDatabase,
         extraFlows: props.extraFlows,

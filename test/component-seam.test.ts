@@ -23,7 +23,8 @@ class ReportService extends Construct implements IComponent {
   public readonly client: TlsIdentity;
   public readonly description: ComponentDescription;
 
-  constructor(scope: Construct, id: string, deployment: SecureTemporalDeployment, direct = false) {
+  constructor(scope: Construct, id: string, deployment: SecureTemporalDeployment, direct = false,
+    extra: (port: NamedPort) => Partial<ComponentDescription> = () => ({})) {
     super(scope, id);
     const instance = deployment.installation.name;
     const name = `${instance}-reports`;
@@ -69,6 +70,7 @@ class ReportService extends Construct implements IComponent {
       admits: deployment.webUi
         ? [{ from: deployment.webUi, port, category: 'service', purpose: 'the Web UI fetches reports' }] : [],
       presents: [this.client],
+      ...extra(port),
     };
     Components.register(this);
   }
@@ -180,6 +182,43 @@ describe('the one door: with the authorizer proxy on, only it reaches the fronte
       addComponents: (scope, deployment) => new ReportService(scope, 'Reports', deployment, true) });
     expect(chart.network.flows.some((f) => f.from.kind === 'component' && f.from.id === 'reports' && f.to.kind === 'component'
       && f.to.id === 'frontend')).toBe(true);
+  });
+});
+
+describe('roles of the deployment\'s own, and a second monitoring system', () => {
+  const synth = (props: SecureTemporalChartProps) => new SecureTemporalChart(new App({ outdir: '/nonexistent' }), 'temporal', props);
+  const policy = (chart: SecureTemporalChart, name: string) => findObject(chart.toJson() as K8sObject[], 'NetworkPolicy', name);
+  const nsPeer = (ns: string) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } });
+
+  it('admits every monitoring peer listed on the metrics ports, and only there', () => {
+    const chart = synth({ monitoring: [Peer.namespace('monitoring'), Peer.namespace('otel')] });
+    const rule = (policy(chart, 'temporal-history').spec?.ingress ?? []).find((r) => r.ports?.[0]?.port === 9090);
+    expect(rule?.from).toEqual([nsPeer('monitoring'), nsPeer('otel')]);
+    const otel = (policy(chart, 'temporal-history').spec?.ingress ?? []).filter((r) => JSON.stringify(r.from).includes('"otel"'));
+    expect(otel.map((r) => r.ports)).toEqual([[{ port: 9090, protocol: 'TCP' }]]);
+  });
+
+  it('resolves a role a component names from outsideRoles, into its own group of the flows table', () => {
+    const chart = synth({ outsideRoles: { 'otel-collector': { label: 'OpenTelemetry collector', peers: [Peer.namespace('otel')] } },
+      addComponents: (scope, deployment) => new ReportService(scope, 'Reports', deployment, false,
+        (port) => ({ metrics: { port, path: '/stats', scrapedBy: ['otel-collector'] } })) });
+    const row = chart.network.flows.find((f) => f.to.kind === 'component' && f.to.id === 'reports' && f.from.kind === 'peers'
+      && f.from.id === 'otel-collector');
+    expect(row).toMatchObject({ category: 'metrics', purpose: 'otel-collector scrapes /stats', from: { label: 'OpenTelemetry collector' } });
+    expect(chart.network.document).toContain('| OpenTelemetry collector (ns otel) | reports | 8443/TCP | metrics | otel-collector scrapes /stats |');
+  });
+
+  it('refuses a role nobody declared, a built-in role redefined, and a role without peers', () => {
+    const orphan = (port: NamedPort): Partial<ComponentDescription> => ({ admits: [{ from: { outside: { role: 'auditors' } }, port,
+      category: 'service', purpose: 'auditors read reports' }] });
+    expectValidationError(() => synth({ addComponents: (scope, deployment) => new ReportService(scope, 'Reports', deployment, false, orphan) }),
+      'INVALID_PEER',
+      { path: 'temporal/Network/outsideRoles', value: '"auditors"' });
+    expectValidationError(() => synth({ outsideRoles: { monitoring: { peers: [Peer.namespace('x')] } } }), 'INVALID_PEER',
+      { path: 'temporal/Network/outsideRoles', value: '"monitoring"' });
+    expectValidationError(() => synth({ outsideRoles: { auditors: { peers: [] } } }), 'INVALID_PEER',
+      { path: 'temporal/Network/outsideRoles/auditors' });
+    expectValidationError(() => synth({ monitoring: [] }), 'INVALID_PEER', { path: 'temporal/Network' });
   });
 });
 

@@ -30,9 +30,10 @@ export type FlowCategory =
 
 /**
  * Peers outside the namespace that the deployment's options name, resolved by the network boundary:
- * `clients` (the client namespaces), `ingress-controller`, `monitoring`, `database` (an external database).
+ * `clients` (the client namespaces), `ingress-controller`, `monitoring`, `database` (an external database), and
+ * roles of the deployment's own (`outsideRoles`).
  */
-export type OutsideRole = 'clients' | 'ingress-controller' | 'monitoring' | 'database';
+export type OutsideRole = 'clients' | 'ingress-controller' | 'monitoring' | 'database' | (string & {});
 
 /** A component of the deployment, as a construct: it describes itself. */
 export interface IComponent extends IConstruct {
@@ -113,12 +114,14 @@ export interface MetricsEndpoint {
   readonly path?: string;
   /** @default 'http' */
   readonly scheme?: 'http' | 'https';
+  /** The roles admitted to scrape it. @default ['monitoring'] */
+  readonly scrapedBy?: readonly OutsideRole[];
 }
 
-/** The admission the boundary derives from a component's metrics endpoint: the monitoring peers on that port. */
-export function metricsAdmission(metrics: MetricsEndpoint): Admission {
-  return { from: { outside: { role: 'monitoring' } }, port: metrics.port, category: 'metrics',
-    purpose: `Prometheus scrapes ${metrics.path ?? '/metrics'}` };
+/** The admissions the boundary derives from a component's metrics endpoint: its scrapers (the monitoring peers) on that port. */
+export function metricsAdmissions(metrics: MetricsEndpoint): Admission[] {
+  return (metrics.scrapedBy ?? ['monitoring']).map((role) => ({ from: { outside: { role } }, port: metrics.port, category: 'metrics',
+    purpose: `${role === 'monitoring' ? 'Prometheus' : role} scrapes ${metrics.path ?? '/metrics'}` }));
 }
 
 /** The pod annotations of the `prometheus.io/*` convention for a metrics endpoint. */

@@ -40,10 +40,18 @@ export interface NetworkBoundaryOptions {
    */
   readonly ingressController?: ExternalPeer;
   /**
-   * Peers admitted to every server's metrics port, or `false` for none.
+   * Peers admitted to every component's metrics port (the role `monitoring`): one, several (a second monitoring
+   * system), or `false` for none.
    * @default Peer.namespace('monitoring')
    */
-  readonly monitoring?: ExternalPeer | false;
+  readonly monitoring?: ExternalPeer | readonly ExternalPeer[] | false;
+  /**
+   * Roles of your own: peers outside the namespace that components admit or call by role name
+   * (`{ outside: { role: 'otel-collector' } }`, `metrics.scrapedBy`), resolved here, without changing the library.
+   * The built-in roles (`clients`, `ingress-controller`, `monitoring`, `database`) are set by their own options.
+   * @default - none
+   */
+  readonly outsideRoles?: Readonly<Record<string, { readonly label?: string; readonly peers: readonly ExternalPeer[] }>>;
   /** Cluster DNS. @default - pods `k8s-app=kube-dns` of namespace `kube-system`, port 53 (UDP and TCP) */
   readonly clusterDns?: DnsPeerProps;
   /** Required when a store is not the evaluation PostgreSQL. @default - none */
@@ -70,13 +78,43 @@ function validPort(port: unknown): boolean {
 }
 
 /** Validates the options up front, so that errors name the prop rather than a row of the table. */
+const BUILT_IN_ROLES = ['clients', 'ingress-controller', 'monitoring', 'database'] as const;
+
+/** The monitoring option as a list of peers (the default when unset). */
+function monitoringPeers(monitoring: NetworkBoundaryOptions['monitoring']): readonly ExternalPeer[] {
+  if (monitoring === false) {
+    return [];
+  }
+  if (monitoring === undefined) {
+    return [DEFAULT_MONITORING_PEER];
+  }
+  return Array.isArray(monitoring) ? monitoring as readonly ExternalPeer[] : [monitoring as ExternalPeer];
+}
+
 function validateOptions(path: string, props: NetworkBoundaryOptions): void {
   (props.clientNamespaces ?? []).forEach((peer, i) => validatePeer(path, `clientNamespaces[${i}]`, peer));
   if (props.ingressController !== undefined) {
     validatePeer(path, 'ingressController', props.ingressController);
   }
   if (props.monitoring !== undefined && props.monitoring !== false) {
-    validatePeer(path, 'monitoring', props.monitoring);
+    const monitoring = monitoringPeers(props.monitoring);
+    if (monitoring.length === 0) {
+      throw new ValidationError('INVALID_PEER', path, 'monitoring lists no peer', props.monitoring,
+        'name where Prometheus runs, e.g. Peer.namespace("monitoring"), or set monitoring: false');
+    }
+    monitoring.forEach((peer, i) => validatePeer(path, Array.isArray(props.monitoring) ? `monitoring[${i}]` : 'monitoring', peer));
+  }
+  for (const [role, declared] of Object.entries(props.outsideRoles ?? {})) {
+    if ((BUILT_IN_ROLES as readonly string[]).includes(role) || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(role)) {
+      throw new ValidationError('INVALID_PEER', `${path}/outsideRoles`, (BUILT_IN_ROLES as readonly string[]).includes(role)
+        ? 'is a built-in role, set by its own option' : 'a role name must be a DNS label', role,
+      `name your role otherwise (the built-in ones: ${BUILT_IN_ROLES.join(', ')}), e.g. "otel-collector"`);
+    }
+    if (!Array.isArray(declared?.peers) || declared.peers.length === 0) {
+      throw new ValidationError('INVALID_PEER', `${path}/outsideRoles/${role}`, 'lists no peer', declared,
+        'give the role its peers, e.g. { peers: [Peer.namespace("observability")] }');
+    }
+    declared.peers.forEach((peer, i) => validatePeer(path, `outsideRoles.${role}.peers[${i}]`, peer));
   }
   if (props.clusterDns?.peer !== undefined) {
     validatePeer(path, 'clusterDns.peer', props.clusterDns.peer);
@@ -209,13 +247,20 @@ export class NetworkBoundary extends Construct {
           return { group: group('ingress-controller', 'ingress controller', [props.ingressController ?? DEFAULT_INGRESS_CONTROLLER_PEER]),
             ports };
         case 'monitoring':
-          return props.monitoring === false ? undefined
-            : { group: group('monitoring', 'monitoring', [props.monitoring ?? DEFAULT_MONITORING_PEER]), ports };
+          return props.monitoring === false ? undefined : { group: group('monitoring', 'monitoring', monitoringPeers(props.monitoring)), ports };
         case 'database': {
           // Checked before any row is built: a database call without externalDatabase is refused.
           const db = props.externalDatabase as ExternalDatabaseProps;
           return { group: group('database', 'external database', db.peers),
             ports: databasePorts(db.ports ?? ports.map((p) => p.port)) };
+        }
+        default: {
+          const declared = props.outsideRoles?.[outside.role];
+          if (declared === undefined) {
+            throw new ValidationError('INVALID_PEER', `${path}/outsideRoles`, 'a component names a role the deployment does not resolve',
+              outside.role, `declare it: outsideRoles: { "${outside.role}": { peers: [Peer.namespace("...")] } }`);
+          }
+          return { group: group(outside.role, declared.label ?? outside.role, declared.peers), ports };
         }
       }
     };

@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import {
-  Admission, Call, ComponentDescription, ComponentGroup, Components, FlowCategory, IComponent, IdentityRef, metricsAdmission,
+  Admission, Call, ComponentDescription, ComponentGroup, Components, FlowCategory, IComponent, IdentityRef, metricsAdmissions,
   NamedPort, OutsidePeers, Protocol,
 } from '../core/component';
 import { ValidationError } from '../core/errors';
@@ -174,7 +174,7 @@ export function declaredFlows(path: string, described: readonly DescribedCompone
     }
   }
   for (const { description, node } of described) {
-    const admissions = [...description.admits ?? [], ...description.metrics ? [metricsAdmission(description.metrics)] : []];
+    const admissions = [...description.admits ?? [], ...description.metrics ? metricsAdmissions(description.metrics) : []];
     for (const admission of admissions) {
       const ports = [flowPort(node.id, admission.port)];
       const from = admitted(admission, node, nodeOf, outside, ports);
