@@ -7,21 +7,23 @@
  * pods' labels as a PodMonitor gives them) finds series for every selector of every alert (metric name and label
  * matchers: a label value the server does not use would be caught), but for those named below with the reason. The
  * events the counters count are caused first (refused calls at the proxy and at the frontend, a codec request without
- * a token, a workflow task), and a failed policy reload, whose alert then fires in the real Prometheus.
+ * a token, a workflow task), and a failed policy reload, whose alert then fires in the real Prometheus, as the
+ * denial, unauthenticated and codec refusal bursts raise theirs.
  * Registered inside the cluster's describe block of cluster.e2e.test.ts, after the tests whose calls the metrics
  * count (denials, workflows).
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { findAllByLabels, KubeObject, onlyContainer } from './manifests';
-import { encode, grpcCall } from './grpc-call';
+import { encode, grpcCall, grpcClient } from './grpc-call';
 import {
-  asTheProxy, clientAddress, context, currentSecrets, frontendAddress, MINUTE, proxy, READER, servers, TASK_WORKER, withLogs, workloadFiles,
+  asTheProxy, clientAddress, context, currentSecrets, frontendAddress, MINUTE, NAMESPACE_B, proxy, READER, servers, TASK_WORKER, withLogs,
+  workloadFiles,
 } from './harness';
 import { freePort, sleep, waitUntil } from './net';
 import { Running, tail } from './processes';
@@ -325,6 +327,58 @@ export function registerMonitoringTests(): void {
           await sleep(3000);
           const alerts = await query(port, 'ALERTS{alertname="AuthorizerProxyReloadFailing"}');
           expect(alerts.map((a) => a.metric.what)).toContain('policy');
+        }), 3 * MINUTE);
+
+      test('bursts of refused calls at the proxy (no role, no credential) and at the codec server (no token) raise their alerts', () =>
+        withLogs(async () => {
+          // Above each default threshold (1 per second over 5 minutes, so more than 300 in the window; a counter's series
+          // made by the burst loses what its first scrape saw): 700 refusals, on one connection.
+          const BURST = 700;
+          const c = context();
+          const target = { address: clientAddress(), ...proxyTrust() };
+          const reader = workloadFiles(READER);
+          const denied = grpcClient(target, { certFile: reader.cert, keyFile: reader.key });
+          const anonymous = grpcClient(target, {});
+          const agent = new HttpsAgent({ keepAlive: true, maxSockets: 4, rejectUnauthorized: false });
+          const refused = () => new Promise<number>((resolve) => {
+            const req = httpsRequest({ host: '127.0.0.1', port: c.ui.codecPort, path: '/decode', method: 'POST', agent,
+              headers: { 'content-type': 'application/json', 'x-namespace': 'default' } }, (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            });
+            // Both servers close a connection that never authenticates after a while: a request caught by that is retried.
+            req.on('error', () => resolve(0));
+            req.end('{"payloads":[]}');
+          });
+          const request = encode('DescribeNamespaceRequest', { namespace: NAMESPACE_B });
+          const counts = new Map<string, number>();
+          const count = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
+          try {
+            for (let i = 0; i < BURST; i += 20) {
+              await Promise.all(Array.from({ length: 20 }, async () => {
+                count(`denied ${(await grpcCall(denied, {}, 'DescribeNamespace', request)).code}`);
+                count(`anonymous ${(await grpcCall(anonymous, {}, 'DescribeNamespace', request)).code}`);
+                count(`codec ${await refused()}`);
+              }));
+            }
+          } finally {
+            denied.close();
+            anonymous.close();
+            agent.destroy();
+          }
+          // Nothing but refusals (and, for connections the servers closed, transport errors); enough of each for the rate.
+          const kinds = [...counts.keys()].sort();
+          expect(kinds.filter((k) => !['denied 7', 'anonymous 16', 'anonymous 14', 'codec 401', 'codec 0'].includes(k))).toEqual([]);
+          for (const key of ['denied 7', 'anonymous 16', 'codec 401']) {
+            expect({ key, enough: (counts.get(key) ?? 0) >= 600 }).toEqual({ key, enough: true });
+          }
+          const expected = ['AuthorizerProxyDenialBurst', 'AuthorizerProxyUnauthenticatedBurst', 'CodecServerRefusalBurst'];
+          let raised: string[] = [];
+          await waitUntil('the burst alerts to be pending or firing', async () => {
+            raised = [...new Set((await query(port, `ALERTS{alertname=~"${expected.join('|')}"}`)).map((a) => a.metric.alertname))].sort();
+            return raised.length === expected.length;
+          }, { timeoutMs: 60_000, intervalMs: 2000 }).catch(() => undefined);
+          expect(raised).toEqual(expected);
         }), 3 * MINUTE);
     });
   });
