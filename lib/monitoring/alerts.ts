@@ -85,7 +85,8 @@ const runbook = (alert: string): string => `alert-${alert.toLowerCase()}`;
 const rule = (alert: string, expr: string, forDuration: string, severity: AlertRule['severity'], summary: string): AlertRule =>
   ({ alert, expr, for: forDuration, severity, summary, runbook: runbook(alert) });
 
-function thresholdsOf(path: string, given: AlertThresholds = {}): Required<AlertThresholds> {
+/** The thresholds with their defaults; `INVALID_MONITORING` naming the field for one that is not a positive number (a ratio below 1). */
+export function thresholdsOf(path: string, given: AlertThresholds = {}): Required<AlertThresholds> {
   const out = { ...DEFAULT_ALERT_THRESHOLDS, ...given };
   for (const [key, value] of Object.entries(out)) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {

@@ -14,7 +14,7 @@ import { IComponent } from '../core/component';
 import { ValidationError } from '../core/errors';
 import { Installation } from '../core/installation';
 import { componentLabels } from '../core/labels';
-import { AlertGroup, alertGroups, AlertThresholds } from './alerts';
+import { AlertGroup, alertGroups, AlertThresholds, thresholdsOf } from './alerts';
 import type * as Dashboards from './dashboards';
 
 /** The monitors of a deployment (chart prop `monitors`). */
@@ -67,10 +67,14 @@ const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 /** Throws `INVALID_MONITORING` for a label key or value Kubernetes would refuse, or a runbook URL that is not one. */
 export function validateMonitorsProps(path: string, props: MonitorsProps): void {
-  for (const [key, value] of [...Object.entries(props.labels ?? {}), ...Object.entries(props.dashboardLabels ?? {})]) {
-    if (!LABEL_KEY.test(key) || typeof value !== 'string' || !LABEL_VALUE.test(value)) {
-      throw new ValidationError('INVALID_MONITORING', `${path}/labels`, 'is not a valid Kubernetes label', `${key}: ${String(value)}`,
-        'use a label the Prometheus selects monitors by, e.g. { release: "kube-prometheus-stack" }');
+  const labelSets = [['labels', props.labels, 'a label the Prometheus selects monitors by, e.g. { release: "kube-prometheus-stack" }'],
+    ['dashboardLabels', props.dashboardLabels, 'the label Grafana\'s dashboard sidecar looks for, e.g. { grafana_dashboard: "1" }']] as const;
+  for (const [field, labels, example] of labelSets) {
+    for (const [key, value] of Object.entries(labels ?? {})) {
+      if (!LABEL_KEY.test(key) || typeof value !== 'string' || !LABEL_VALUE.test(value)) {
+        throw new ValidationError('INVALID_MONITORING', `${path}/${field}`, 'is not a valid Kubernetes label', `${key}: ${String(value)}`,
+          `use ${example}`);
+      }
     }
   }
   if (props.runbookBaseUrl !== undefined) {
@@ -85,7 +89,7 @@ export function validateMonitorsProps(path: string, props: MonitorsProps): void 
         props.runbookBaseUrl, 'e.g. "https://git.example.com/platform/temporal/blob/main/docs/OPERATIONS.md"');
     }
   }
-  alertGroups(path, { namespace: 'validate', thresholds: props.thresholds });
+  thresholdsOf(path, props.thresholds);
 }
 
 export class TemporalMonitors extends Construct {

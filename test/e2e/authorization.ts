@@ -5,19 +5,19 @@
  * signs. Every denial is asserted on its exact status and details. Registered inside the cluster's describe block of
  * cluster.e2e.test.ts, after the cluster is up.
  */
-import { createPrivateKey, createPublicKey, KeyObject, randomUUID } from 'node:crypto';
+import { createPublicKey, KeyObject, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { get as httpsGet, RequestOptions } from 'node:https';
 import { connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Client as GrpcClient } from '@grpc/grpc-js';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, KeyLike, SignJWT } from 'jose';
+import { generateKeyPair, KeyLike, SignJWT } from 'jose';
 import { KEY_PUBLISH_DELAY_SECONDS } from '../../lib/authorizer/proxy';
 import { IDP_AUDIENCE } from './identity-provider';
 import { CallCredentials, CallOutcome, encode, grpcCall, grpcClient } from './grpc-call';
 import {
-  clientAddress, context, currentSecrets, frontendAddress, MINUTE, NAMESPACE_B, platformFiles, proxy, proxyDeployment, READER, server,
-  serverDeployments, startServer, syncSecretVolumes, TASK_WORKER, withLogs, workloadFiles,
+  clientAddress, context, currentSecrets, frontendAddress, MINUTE, NAMESPACE_B, platformFiles, proxy, proxyDeployment, proxySigningKey,
+  READER, server, serverDeployments, startServer, syncSecretVolumes, TASK_WORKER, withLogs, workloadFiles,
 } from './harness';
 import { podSpec } from './manifests';
 import { sleep, waitUntil } from './net';
@@ -169,10 +169,7 @@ function authorizationTests(): void {
   describe('the server enforces the grants of the token the proxy signs', () => {
     /** The proxy's own signing key, from its Secret (as the proxy pod mounts it), and its `kid`. */
     async function proxyKey(): Promise<{ key: KeyLike; kid: string; audience: string }> {
-      const file = proxy().running.spec.env.PROXY_SIGNING_KEY_FILE;
-      const key = createPrivateKey(readFileSync(file, 'utf8'));
-      const publicJwk = await exportJWK(createPublicKey(key));
-      return { key, kid: await calculateJwkThumbprint(publicJwk), audience: proxy().running.spec.env.PROXY_AUDIENCE };
+      return { ...await proxySigningKey(), audience: proxy().running.spec.env.PROXY_AUDIENCE };
     }
 
     test('a platform certificate with a proxy token of `read` on default: describe passes, start is refused by the server', () =>

@@ -5,7 +5,7 @@
  * host names to 127.0.0.1, the database port to the throwaway PostgreSQL's, container paths to temp
  * directories and each server's metrics port. Needs the peers of scripts/install-peers.sh; loopback only.
  */
-import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, KeyObject, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -303,6 +303,12 @@ export async function startProxy(podName = `${proxyDeployment().metadata.name}-0
   return proxyProcess;
 }
 
+/** The proxy's own signing key, from its Secret as the proxy pod mounts it, and its `kid`. */
+export async function proxySigningKey(): Promise<{ key: KeyObject; kid: string }> {
+  const key = createPrivateKey(readFileSync(proxy().running.spec.env.PROXY_SIGNING_KEY_FILE, 'utf8'));
+  return { key, kid: await calculateJwkThumbprint(await exportJWK(createPublicKey(key))) };
+}
+
 /**
  * What the proxy sends the frontend for a caller: its own platform certificate and a token it signed, with
  * `permissions` (`default:read` ...). Calls made with it go straight to the frontend as the proxy's would.
@@ -310,8 +316,7 @@ export async function startProxy(podName = `${proxyDeployment().metadata.name}-0
 export async function asTheProxy(permissions: readonly string[], subject: string):
   Promise<{ certFile: string; keyFile: string; token: string }> {
   const env = proxy().running.spec.env;
-  const key = createPrivateKey(readFileSync(env.PROXY_SIGNING_KEY_FILE, 'utf8'));
-  const kid = await calculateJwkThumbprint(await exportJWK(createPublicKey(key)));
+  const { key, kid } = await proxySigningKey();
   const now = Math.floor(Date.now() / 1000);
   const token = await new SignJWT({ permissions: [...permissions] }).setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
     .setSubject(subject).setIssuer(env.PROXY_ISSUER).setAudience(env.PROXY_AUDIENCE).setIssuedAt(now).setExpirationTime(now + 3600)

@@ -210,7 +210,7 @@ describe('monitors', () => {
       [{ labels: { 'bad key!': 'x' } }, 'temporal/Monitors/labels', undefined],
       [{ runbookBaseUrl: 'ftp://example.com/runbooks' }, 'temporal/Monitors/runbookBaseUrl', undefined],
       [{ runbookBaseUrl: 'https://example.com/ops#top' }, 'temporal/Monitors/runbookBaseUrl', undefined],
-      [{ dashboardLabels: { grafana_dashboard: 'not ok!' } }, 'temporal/Monitors/labels', undefined],
+      [{ dashboardLabels: { grafana_dashboard: 'not ok!' } }, 'temporal/Monitors/dashboardLabels', undefined],
     ])('%j is refused, naming the field and the fix', (monitors, path, value) => {
       expectValidationError(() => synth({ monitors: { alertRules: true, podMonitors: true, ...monitors } as never }), 'INVALID_MONITORING',
         { path, value });
