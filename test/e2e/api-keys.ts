@@ -48,6 +48,9 @@ export function registerApiKeyTests(): void {
           await keyed.close();
         }
         // The audit line names the key by its id; the key itself is in no log line.
+        // (Audit lines are written off the call's path: wait for the line rather than read once.)
+        await waitUntil('the API key\'s audit line', async () =>
+          /"identity":"apikey:e2e-ci-1","auth":"apikey"/.test(tail(proxy().running.logFile, 400)), { timeoutMs: 10_000, intervalMs: 100 });
         const log = tail(proxy().running.logFile, 400);
         expect(log).toMatch(/"identity":"apikey:e2e-ci-1","auth":"apikey"/);
         expect(log).not.toContain(tierApiKeys().valid.slice(4));

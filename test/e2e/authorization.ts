@@ -65,6 +65,19 @@ function auditLines(): Record<string, unknown>[] {
     .map((l) => (JSON.parse(l) as { audit: Record<string, unknown> }).audit);
 }
 
+/**
+ * The last audit line that `matches`, waited for: the proxy writes audit lines off the call's path, so a line
+ * can reach the log file a moment after the answer. Undefined when none appears within 10 s.
+ */
+async function auditLine(matches: (a: Record<string, unknown>) => boolean): Promise<Record<string, unknown> | undefined> {
+  let found: Record<string, unknown> | undefined;
+  await waitUntil('the audit line', async () => {
+    found = auditLines().reverse().find(matches);
+    return found !== undefined;
+  }, { timeoutMs: 10_000, intervalMs: 100 }).catch(() => undefined);
+  return found;
+}
+
 /** A token signed by `key` (with header `kid`), claims as given, `iat` now unless set. */
 async function signed(key: KeyLike, kid: string, claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
@@ -110,7 +123,7 @@ function authorizationTests(): void {
       expect(await viaProxy(cert(workloadFiles()), 'StartWorkflowExecution', startRequest('default'))).toMatchObject({ code: OK });
       expect(await viaProxy(cert(workloadFiles()), 'StartWorkflowExecution', startRequest(NAMESPACE_B)))
         .toEqual(noRole(NAMESPACE_B, 'StartWorkflowExecution'));
-      const line = auditLines().reverse().find((a) => a.api === 'StartWorkflowExecution' && a.namespace === NAMESPACE_B);
+      const line = await auditLine((a) => a.api === 'StartWorkflowExecution' && a.namespace === NAMESPACE_B);
       expect(line).toMatchObject({
         identity: 'spiffe://cluster.local/ns/workers/temporal-client/e2e-worker', auth: 'mtls', namespace: NAMESPACE_B,
         api: 'StartWorkflowExecution', decision: 'deny', reason: `no role on ${NAMESPACE_B} permits StartWorkflowExecution`,
@@ -205,7 +218,7 @@ function authorizationTests(): void {
           .toEqual(noRole('default', 'StartWorkflowExecution'));
         expect(await viaProxy({ token: eve }, 'DescribeNamespace', describeNamespace('default')))
           .toEqual(noRole('default', 'DescribeNamespace'));
-        const line = auditLines().reverse().find((a) => a.api === 'StartWorkflowExecution' && a.namespace === NAMESPACE_B && a.decision === 'allow');
+        const line = await auditLine((a) => a.api === 'StartWorkflowExecution' && a.namespace === NAMESPACE_B && a.decision === 'allow');
         expect(line).toMatchObject({ identity: `jwt:${oidc.issuer}#bob`, auth: 'jwt', rules: ['team-b'] });
       }), MINUTE);
 

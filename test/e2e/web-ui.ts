@@ -370,8 +370,10 @@ export function registerWebUiTests(): void {
         await screenshot(page, 'cors-refused-elsewhere');
         expect(result).toBe('refused: Failed to fetch');
         // The server saw the preflight and refused it: no CORS header for that origin.
-        const log = readFileSync(codec.running.logFile, 'utf8');
-        expect(log).toMatch(/"method":"OPTIONS".*"origin":"http:\/\/127\.0\.0\.1:\d+".*"status":403/);
+        const refusedPreflight = /"method":"OPTIONS".*"origin":"http:\/\/127\.0\.0\.1:\d+".*"status":403/;
+        await waitUntil('the refused preflight\'s log line', async () => refusedPreflight.test(readFileSync(codec.running.logFile, 'utf8')),
+          { timeoutMs: 10_000, intervalMs: 100 }).catch(() => undefined);
+        expect(readFileSync(codec.running.logFile, 'utf8')).toMatch(refusedPreflight);
       } finally {
         server.close();
         await page.context().close();
