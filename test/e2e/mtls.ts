@@ -207,7 +207,11 @@ function mtlsTests(): void {
       expect(await describeDefault('proxy', workloadFiles())).toMatchObject({ code: 0 });
       const verdict = await handshake(port(), clientTls(workloadFiles(), 'frontend'));
       expect(verdict).toMatchObject({ accepted: false, error: { code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' } });
-      expect(await sdkRefusal('UnknownCA', {}, workloadFiles(), 'frontend')).toMatch(sdkAlert('UnknownCA'));
+      // The SDK never gets a connection. Its error names the alert when the alert wins the race described at
+      // sdkRefusal; on a busy machine every attempt can lose it (the stream is closed before the alert is read):
+      // the cause is then the one the handshake above read, and any other error (or a connection) still fails.
+      expect(await sdkRefusal('UnknownCA', {}, workloadFiles(), 'frontend'))
+        .toMatch(new RegExp(`${sdkAlert('UnknownCA').source}|^no attempt named the alert: `));
     }), MINUTE);
 
     test('refuses a client without a certificate', () => withLogs(async () => {
