@@ -20,7 +20,7 @@ export const PROXY_ENV = {
   trustDomain: 'PROXY_TRUST_DOMAIN',
   upstreamAddress: 'PROXY_UPSTREAM_ADDRESS',
   upstreamServerName: 'PROXY_UPSTREAM_SERVER_NAME',
-  upstreamCaFile: 'PROXY_UPSTREAM_CA_FILE',
+  upstreamCaFiles: 'PROXY_UPSTREAM_CA_FILES',
   upstreamCertFile: 'PROXY_UPSTREAM_CERT_FILE',
   upstreamKeyFile: 'PROXY_UPSTREAM_KEY_FILE',
   signingKeyFile: 'PROXY_SIGNING_KEY_FILE',

@@ -20,7 +20,7 @@ import { rollback } from '../core/rollback';
 import { requireUnusedNames } from '../core/unique';
 import { clientTlsFiles } from '../tls/consumers';
 import { TlsIdentity } from '../tls/identity';
-import { ROOT_ANCHOR_FILE, TLS_DIR, TLS_FILES, TRUST_DIR, trustAnchorFile } from '../tls/layout';
+import { ROOT_ANCHOR_FILE, TLS_DIR, TLS_FILES, TRUST_DIR } from '../tls/layout';
 import { TemporalPki } from '../tls/pki';
 import { SigningKey } from '../tls/signing-key';
 import { AuthorizerPolicy, PolicyRule, Role, validatePolicy, validateRule } from './policy';
@@ -273,7 +273,8 @@ export class AuthorizerProxy extends Construct implements IComponent {
         service: dns, extraHosts: props.extraHosts, acceptsClientsFrom: ['workload', 'platform-clients'],
       });
       this.clientIdentity = pki.issuePlatformClientCertificate(this, 'ClientTls', { name: this.component });
-      const upstream = clientTlsFiles(this.clientIdentity, props.upstream.server, { clientDir: CLIENT_DIR });
+      const upstream = clientTlsFiles(this.clientIdentity, props.upstream.server, { clientDir: CLIENT_DIR,
+        anchorFiles: (purpose, dir) => pki.trustAnchorFiles(purpose, dir) });
       this.signingKey = pki.issueSigningKey(this, 'SigningKey', { name: this.name });
 
       this.policyConfigMap = new k8s.KubeConfigMap(this, 'Policy', {
@@ -300,13 +301,14 @@ export class AuthorizerProxy extends Construct implements IComponent {
         { name: PROXY_ENV.httpListen, value: `0.0.0.0:${PROXY_PORTS.http}` },
         { name: PROXY_ENV.certFile, value: serverMount.certFile },
         { name: PROXY_ENV.keyFile, value: serverMount.keyFile },
-        { name: PROXY_ENV.clientCaFiles, value: trustAnchorFile('workload') },
-        { name: PROXY_ENV.platformCaFiles, value: trustAnchorFile('platform-clients') },
+        // Every anchor file of each CA (both key slots of a generated CA): files, not bundles, so that each reloads.
+        { name: PROXY_ENV.clientCaFiles, value: pki.trustAnchorFiles('workload').join(',') },
+        { name: PROXY_ENV.platformCaFiles, value: pki.trustAnchorFiles('platform-clients').join(',') },
         ...(chainCas.length > 0 ? [{ name: PROXY_ENV.chainCaFiles, value: chainCas.join(',') }] : []),
         { name: PROXY_ENV.trustDomain, value: this.installation.clusterDomain },
         { name: PROXY_ENV.upstreamAddress, value: props.upstream.address },
         { name: PROXY_ENV.upstreamServerName, value: upstream.serverName },
-        { name: PROXY_ENV.upstreamCaFile, value: upstream.serverCaFile },
+        { name: PROXY_ENV.upstreamCaFiles, value: upstream.serverCaFiles.join(',') },
         { name: PROXY_ENV.upstreamCertFile, value: upstream.certFile },
         { name: PROXY_ENV.upstreamKeyFile, value: upstream.keyFile },
         { name: PROXY_ENV.signingKeyFile, value: `${SIGNING_KEY_DIR}/${TLS_FILES.key}` },

@@ -5,7 +5,7 @@ import { pascalCase } from '../core/names';
 import { clientTlsFiles, clientTlsWiring, temporalCliTlsEnv, TLS_VOLUMES, TlsPodWiring, webUiTlsEnv } from '../tls/consumers';
 import { GlobalTlsConfig } from '../tls/global-tls';
 import { TlsIdentity } from '../tls/identity';
-import { TRUST_DIR } from '../tls/layout';
+import { purposeTrustDir, TRUST_DIR } from '../tls/layout';
 import { TemporalPki } from '../tls/pki';
 import { CaPurpose, FrontendAccess } from '../tls/trust';
 import { TemporalService } from './ports';
@@ -93,15 +93,19 @@ export function issueClusterTls(scope: Construct, pki: TemporalPki, props: {
         throw new Error(`no internode certificate for ${service}`);
       }
       const isFrontend = configVariant(service) === 'frontend';
+      // Behind the proxy the frontend fetches the proxy's JWKS over HTTPS, verified against the frontend CA alone.
+      const jwksTrust = isFrontend && props.access === 'authorizer-proxy';
       return {
         volumes: [
           own.volume(TLS_VOLUMES.internode),
           ...(isFrontend ? [frontend.volume(TLS_VOLUMES.frontend)] : []),
+          ...(jwksTrust ? [pki.purposeTrustVolume(TLS_VOLUMES.frontendTrust, 'frontend')] : []),
           pki.trustVolume(TLS_VOLUMES.trust, anchors[configVariant(service)]),
         ],
         mounts: [
           own.volumeMount(TLS_VOLUMES.internode),
           ...(isFrontend ? [frontend.volumeMount(TLS_VOLUMES.frontend)] : []),
+          ...(jwksTrust ? [{ name: TLS_VOLUMES.frontendTrust, mountPath: purposeTrustDir('frontend'), readOnly: true }] : []),
           { name: TLS_VOLUMES.trust, mountPath: TRUST_DIR, readOnly: true },
         ],
       };
@@ -114,10 +118,11 @@ export function issueClusterTls(scope: Construct, pki: TemporalPki, props: {
  * internode listener), as `program` reads it. The edge is checked (serverName among the server's SANs, the client's
  * CA trusted by the server) before anything is returned.
  */
-export function clientTls(pki: TemporalPki, client: TlsIdentity, server: TlsIdentity, program: 'web-ui' | 'temporal-cli'): ClientTls {
-  const files = clientTlsFiles(client, server);
+export function clientTls(pki: TemporalPki, client: TlsIdentity, server: TlsIdentity, program: 'web-ui' | 'temporal-cli',
+  extraTrustFile?: string): ClientTls {
+  const files = clientTlsFiles(client, server, { anchorFiles: (purpose, dir) => pki.trustAnchorFiles(purpose, dir) });
   return {
-    env: program === 'web-ui' ? webUiTlsEnv(files) : temporalCliTlsEnv(files),
+    env: program === 'web-ui' ? webUiTlsEnv(files, extraTrustFile) : temporalCliTlsEnv(files),
     wiring: clientTlsWiring(pki, client, files),
     identity: client,
   };

@@ -14,7 +14,8 @@ import { requireUnusedNames } from '../core/unique';
 import { Role, SYSTEM_NAMESPACE } from '../authorizer/policy';
 import { AuthorizerProxy, AuthorizerProxyOptions, JWKS_REFRESH_SECONDS } from '../authorizer/proxy';
 import { TlsIdentity } from '../tls/identity';
-import { TRUST_DIR, trustAnchorFile } from '../tls/layout';
+import { purposeTrustDir } from '../tls/layout';
+import { systemTrustEnv } from '../tls/consumers';
 import { TemporalPki } from '../tls/pki';
 import { FrontendAccess } from '../tls/trust';
 import { serverCalls } from './call-graph';
@@ -304,8 +305,9 @@ export class TemporalCluster extends Construct {
           dynamicConfigMapName: dynamicConfigMap.name,
           configChecksum: checksum(configVariant(service)),
           allowNoAuth: proxy === undefined,
-          // The frontend fetches the proxy's JWKS over HTTPS: Go's client trusts the frontend CA that issued it.
-          env: proxy && service === 'frontend' ? [{ name: 'SSL_CERT_FILE', value: trustAnchorFile('frontend', TRUST_DIR) }] : [],
+          // The frontend fetches the proxy's JWKS over HTTPS: Go's client trusts the frontend CA that issued it (both
+          // key slots: the frontend's own trust directory for that purpose, see issueClusterTls).
+          env: proxy && service === 'frontend' ? systemTrustEnv(purposeTrustDir('frontend')) : [],
           stores,
           tls: this.tls?.wiring(service),
           clientService: clientService ? serviceDnsOf(clientService, this.clusterDomain) : undefined,
@@ -400,6 +402,8 @@ export class TemporalCluster extends Construct {
     readonly role?: Role;
     /** Where: Temporal namespaces, or `temporal-system` for all. */
     readonly namespaces: readonly string[];
+    /** A file of anchors the program also trusts (Web UI: the identity provider's CA). @default - none */
+    readonly extraTrustFile?: string;
   }): ClientTls | undefined {
     if (!this.tls) {
       return undefined;
@@ -409,7 +413,7 @@ export class TemporalCluster extends Construct {
     if (props.role !== undefined) {
       proxy?.grant(identity, props.role, props.namespaces);
     }
-    return clientTls(this.tls.pki, identity, proxy?.serverIdentity ?? this.tls.frontend, props.program);
+    return clientTls(this.tls.pki, identity, proxy?.serverIdentity ?? this.tls.frontend, props.program, props.extraTrustFile);
   }
 
   /**

@@ -23,7 +23,7 @@ import {
 import { rollback } from '../core/rollback';
 import { requireUnusedNames } from '../core/unique';
 import { TlsIdentity } from '../tls/identity';
-import { TLS_DIR, TRUST_DIR, trustAnchorFile } from '../tls/layout';
+import { TLS_DIR, TRUST_DIR } from '../tls/layout';
 import { TemporalCluster } from './cluster';
 
 /** An Ingress in front of the codec server, for browsers (the Web UI calls it from the user's browser). */
@@ -240,7 +240,7 @@ export class CodecServer extends Construct implements IComponent {
         { name: CODEC_ENV.keyFile, value: mount.keyFile },
         // Workload certificates only: a platform component's certificate (the admin tools', the namespace Job's) is
         // no decryption credential.
-        { name: CODEC_ENV.clientCaFiles, value: trustAnchorFile('workload') },
+        { name: CODEC_ENV.clientCaFiles, value: pki.trustAnchorFiles('workload').join(',') },
         { name: CODEC_ENV.trustDomain, value: cluster.clusterDomain },
         { name: CODEC_ENV.keysDir, value: KEYS_DIR },
         { name: CODEC_ENV.policyFile, value: `${POLICY_DIR}/${POLICY_FILE}` },

@@ -19,10 +19,10 @@ import { POSTGRES_PORT } from './ports';
 /** Props of the evaluation database; objects are `<installation name>-postgres`. Its installation defaults to the PKI's. */
 export interface EvaluationPostgresProps extends InstallationScopedProps {
   /**
-   * The PKI: with it, PostgreSQL serves TLS only, with a server certificate of the frontend CA, and
-   * authenticates clients by certificate (`cert`: the certificate's CN is the user name), so no
-   * password exists at all. Clients get a certificate of the PKI's database-clients CA (a CA of its own,
-   * which PostgreSQL alone trusts) whose CN is `user`.
+   * The PKI: with it, PostgreSQL serves TLS only and authenticates clients by certificate (`cert`: the
+   * certificate's CN is the user name), so no password exists at all. Its server certificate and its clients'
+   * certificates (CN = `user`) come from the PKI's database-clients CA, a CA of its own that only the database
+   * and its clients trust: no rollover of a purpose CA touches the database.
    * @default - no TLS; password authentication (then `password` is required)
    */
   readonly pki?: TemporalPki;
@@ -160,13 +160,8 @@ export class EvaluationPostgres extends Construct implements IComponent {
       let args: string[] | undefined;
       if (props.pki) {
         const pki = props.pki;
-        const frontendAnchor = pki.trustSources.frontend;
-        if (frontendAnchor === undefined || !('secretName' in frontendAnchor)) {
-          throw new ValidationError('INVALID_TLS', path, 'the frontend CA\'s trust anchor is not in a Secret', frontendAnchor,
-            'use the generated chain, or an external frontend CA whose trustAnchor is { secretName, key }');
-        }
-        // Its clients are verified against the database-clients CA (below), no purpose CA of the trust graph.
-        this.serverIdentity = pki.issueServerCertificate(this, 'ServerTls', { service: dns });
+        // Server and clients are of the database-clients CA (below), no purpose CA of the trust graph.
+        this.serverIdentity = pki.issueDatabaseServerCertificate(this, 'ServerTls', { service: dns });
         this.clientIdentity = pki.issueDatabaseClientCertificate(this, 'ClientTls', { user: this.user });
         const hba = new k8s.KubeConfigMap(this, 'Hba', {
           metadata: { name: `${this.name}-hba`, labels, annotations },
@@ -205,7 +200,7 @@ export class EvaluationPostgres extends Construct implements IComponent {
           '-c', `hba_file=${POSTGRES_HBA_DIR}/pg_hba.conf`,
         ];
         this.storeTls = {
-          ca: { secret: Secret.fromSecretName(this, 'FrontendCa', frontendAnchor.secretName), key: frontendAnchor.key },
+          ca: { secret: Secret.fromSecretName(this, 'DatabaseCa', clientCa.secretName), key: clientCa.key },
           clientCertificate: Secret.fromSecretName(this, 'ClientCertificate', this.clientIdentity.secretName),
           serverName: this.host,
           enableHostVerification: true,

@@ -224,9 +224,11 @@ export class TemporalWebUi extends Construct implements IComponent {
         `give the second Web UI its own name, e.g. { name: "${component}-2" }`);
       // mTLS to the proxy (or the frontend) with a platform-clients certificate; host verification on.
       // With single sign-on every call carries the user's token: the UI's certificate authenticates the UI and grants nothing.
-      const tls = cluster.clientTls(this, 'Client', { name: component, program: 'web-ui', role: sso ? undefined : props.role ?? 'read',
-        namespaces: [SYSTEM_NAMESPACE] });
       const oidcCa = sso ? cluster.authorizerProxy?.oidcCaConfigMap : undefined;
+      // The identity provider's private CA, for discovery and the token endpoint: Go's system roots are SSL_CERT_FILE
+      // (this CA) plus every file of SSL_CERT_DIR (the server's CA, both key slots).
+      const tls = cluster.clientTls(this, 'Client', { name: component, program: 'web-ui', role: sso ? undefined : props.role ?? 'read',
+        namespaces: [SYSTEM_NAMESPACE], extraTrustFile: oidcCa ? `${OIDC_CA_DIR}/${OIDC_CA_FILE}` : undefined });
       const httpPort: NamedPort = { name: 'http', port: WEB_UI_PORT, protocol: 'TCP' };
       const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
         metadata: { name: this.name, labels },
@@ -263,8 +265,6 @@ export class TemporalWebUi extends Construct implements IComponent {
                     { name: 'TEMPORAL_CODEC_ENDPOINT', value: codecEndpoint },
                     { name: 'TEMPORAL_CODEC_PASS_ACCESS_TOKEN', value: 'true' },
                   ] : []),
-                  // The identity provider's private CA, for discovery and the token endpoint (Go reads SSL_CERT_FILE).
-                  ...(oidcCa ? [{ name: 'SSL_CERT_FILE', value: `${OIDC_CA_DIR}/${OIDC_CA_FILE}` }] : []),
                 ],
                 ports: [{ name: httpPort.name, containerPort: httpPort.port, protocol: 'TCP' }],
                 readinessProbe: probe({ failureThreshold: 3 }),

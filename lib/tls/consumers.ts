@@ -11,6 +11,8 @@ export const TLS_VOLUMES = {
   frontend: 'frontend-tls',
   client: 'client-tls',
   trust: 'tls-trust',
+  /** The frontend CA's anchors alone, in frontend pods: the system roots of the frontend's JWKS client. */
+  frontendTrust: 'frontend-ca-trust',
 } as const;
 
 /** Pod-level TLS wiring: volumes for the pod spec, mounts for the container. */
@@ -48,9 +50,13 @@ export function serverTlsWiring(pki: TemporalPki, props: {
 export interface ClientTlsFiles {
   /** Name to verify in the server certificate. */
   readonly serverName: string;
-  /** The CA that verifies the server, and the file its certificate is mounted at. */
+  /** The CA that verifies the server, and the file its (slot 1) certificate is mounted at. */
   readonly serverCa: CaPurpose;
   readonly serverCaFile: string;
+  /** Every anchor file of that CA (both key slots of a generated CA): trust all of them. */
+  readonly serverCaFiles: readonly string[];
+  /** The directory of those files, holding nothing else (a client's trust volume): `SSL_CERT_DIR` for Go programs. */
+  readonly serverCaDir: string;
   /** The client's own certificate (with chain) and key. */
   readonly certFile: string;
   readonly keyFile: string;
@@ -68,13 +74,18 @@ export function clientTlsFiles(client: TlsIdentity, server: TlsIdentity, options
   readonly clientDir?: string;
   /** @default TRUST_DIR */
   readonly trustDir?: string;
+  /** Every anchor file of a purpose in a directory (`TemporalPki.trustAnchorFiles`). @default - the slot 1 file only */
+  readonly anchorFiles?: (purpose: CaPurpose, dir: string) => readonly string[];
 } = {}): ClientTlsFiles {
   const edge = clientConnection(client, server.asServer(), options.serverName ?? server.serverName);
   const mount = client.mount(options.clientDir);
+  const dir = options.trustDir ?? TRUST_DIR;
   return {
     serverName: edge.serverName,
     serverCa: edge.serverCa,
-    serverCaFile: trustAnchorFile(edge.serverCa, options.trustDir ?? TRUST_DIR),
+    serverCaFile: trustAnchorFile(edge.serverCa, dir),
+    serverCaFiles: options.anchorFiles?.(edge.serverCa, dir) ?? [trustAnchorFile(edge.serverCa, dir)],
+    serverCaDir: dir,
     certFile: mount.certFile,
     keyFile: mount.keyFile,
   };
@@ -91,9 +102,24 @@ export function clientTlsWiring(pki: TemporalPki, client: TlsIdentity, files: Cl
   };
 }
 
+/**
+ * The system roots of a Go program (Go's `crypto/x509` on Linux, read once per process): `SSL_CERT_FILE`, then every
+ * file of `SSL_CERT_DIR`. The Web UI and the `temporal` CLI verify the server against them when given no CA file, which
+ * is how they trust both key slots of the server's CA (a CA file is one file; a slot is one Secret).
+ */
+export const SYSTEM_TRUST_ENV = { file: 'SSL_CERT_FILE', dir: 'SSL_CERT_DIR' } as const;
+
+/**
+ * Env that makes a Go program's system roots exactly the anchors in `dir` (`SSL_CERT_FILE` = `/dev/null`, so that no
+ * bundle of the image is read; or `extraFile`, a file of anchors the program also needs, such as an identity
+ * provider's CA).
+ */
+export function systemTrustEnv(dir: string, extraFile = '/dev/null'): k8s.EnvVar[] {
+  return [{ name: SYSTEM_TRUST_ENV.file, value: extraFile }, { name: SYSTEM_TRUST_ENV.dir, value: dir }];
+}
+
 /** Environment variable names of the Temporal Web UI's TLS to the frontend (temporalio/ui `server/config`). */
 export const WEB_UI_TLS_ENV = {
-  ca: 'TEMPORAL_TLS_CA',
   cert: 'TEMPORAL_TLS_CERT',
   key: 'TEMPORAL_TLS_KEY',
   serverName: 'TEMPORAL_TLS_SERVER_NAME',
@@ -101,12 +127,13 @@ export const WEB_UI_TLS_ENV = {
 } as const;
 
 /**
- * Web UI env: client certificate, CA, server name, and host verification ON (the UI's default skips
- * verification of the server certificate entirely). Paths only: no key material in env.
+ * Web UI env: client certificate, server name, host verification ON (the UI's default skips verification of the
+ * server certificate entirely), and the server's CA as the system roots (`systemTrustEnv`; `extraTrustFile` joins
+ * them, e.g. the identity provider's CA). Paths only: no key material in env.
  */
-export function webUiTlsEnv(files: ClientTlsFiles): k8s.EnvVar[] {
+export function webUiTlsEnv(files: ClientTlsFiles, extraTrustFile?: string): k8s.EnvVar[] {
   return [
-    { name: WEB_UI_TLS_ENV.ca, value: files.serverCaFile },
+    ...systemTrustEnv(files.serverCaDir, extraTrustFile),
     { name: WEB_UI_TLS_ENV.cert, value: files.certFile },
     { name: WEB_UI_TLS_ENV.key, value: files.keyFile },
     { name: WEB_UI_TLS_ENV.serverName, value: files.serverName },
@@ -117,17 +144,19 @@ export function webUiTlsEnv(files: ClientTlsFiles): k8s.EnvVar[] {
 /** Environment variable names of the `temporal` CLI (admin tools, namespace job). */
 export const CLI_TLS_ENV = {
   enable: 'TEMPORAL_TLS',
-  ca: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
   cert: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
   key: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
   serverName: 'TEMPORAL_TLS_SERVER_NAME',
 } as const;
 
-/** `temporal` CLI env for mTLS (host verification stays on: the CLI verifies unless told otherwise). */
+/**
+ * `temporal` CLI env for mTLS: host verification stays on (the CLI verifies unless told otherwise), and the server's
+ * CA is the system roots (`systemTrustEnv`: every slot of it).
+ */
 export function temporalCliTlsEnv(files: ClientTlsFiles): k8s.EnvVar[] {
   return [
     { name: CLI_TLS_ENV.enable, value: 'true' },
-    { name: CLI_TLS_ENV.ca, value: files.serverCaFile },
+    ...systemTrustEnv(files.serverCaDir),
     { name: CLI_TLS_ENV.cert, value: files.certFile },
     { name: CLI_TLS_ENV.key, value: files.keyFile },
     { name: CLI_TLS_ENV.serverName, value: files.serverName },

@@ -8,8 +8,9 @@ import { CaName as AnyCaName, certManagerSpec, CertificateSpecification } from '
 
 /** The CAs of the generated chain. */
 type CaName = Exclude<AnyCaName, 'database-clients'>;
+import { CaSlot } from './layout';
 import { TrustSource } from './sources';
-import { CaPurpose } from './trust';
+import { CA_PURPOSES, CaPurpose } from './trust';
 
 /** Inputs of the generated chain, already validated by TemporalPki. */
 export interface GeneratedChainSettings {
@@ -25,6 +26,8 @@ export interface GeneratedChainSettings {
   readonly rootLifetime: Lifetime;
   readonly caLifetime: Lifetime;
   readonly labels: Record<string, string>;
+  /** Which key slot of each purpose CA signs new leaves (the other is trusted and signs nothing). */
+  readonly signingSlots: Readonly<Record<CaPurpose, CaSlot>>;
 }
 
 /** The purpose CAs signed by the root, in order. */
@@ -47,6 +50,8 @@ export function caSpecification(s: Pick<GeneratedChainSettings, 'name' | 'namesp
   readonly lifetime: Lifetime;
   /** @default s.namespace */
   readonly namespace?: string;
+  /** The key slot of a purpose CA; slot 2 carries it in its common name. @default - none (slot 1) */
+  readonly slot?: CaSlot;
 }): CertificateSpecification {
   return {
     certificateName: ca.secretName,
@@ -54,8 +59,9 @@ export function caSpecification(s: Pick<GeneratedChainSettings, 'name' | 'namesp
     namespace: ca.namespace ?? s.namespace,
     role: 'ca',
     ca: ca.which,
+    ...(ca.slot !== undefined ? { slot: ca.slot } : {}),
     issuer: ca.issuer,
-    commonName: `${s.name} ${ca.which} CA`,
+    commonName: ca.slot === 2 ? `${s.name} ${ca.which} CA 2` : `${s.name} ${ca.which} CA`,
     organizationalUnits: [s.namespace],
     dnsNames: [],
     uris: [],
@@ -84,11 +90,39 @@ export function caSpecifications(s: GeneratedChainSettings): Record<CaName, Cert
   return specs as Record<CaName, CertificateSpecification>;
 }
 
+/** Secret name of a purpose CA's key slot: slot 1 is the CA's own name, slot 2 adds `-2`. Pure. */
+export function slotSecretName(slot1SecretName: string, slot: CaSlot): string {
+  return slot === 1 ? slot1SecretName : `${slot1SecretName}-${slot}`;
+}
+
+/**
+ * The second key slot of each purpose CA, as specifications: the same CA (same issuer, lifetime and
+ * namespace), another key, Secret `<slot 1 Secret>-2`. Pure.
+ */
+export function secondSlotSpecifications(s: GeneratedChainSettings, first: Record<CaName, CertificateSpecification>):
+  Record<CaPurpose, CertificateSpecification> {
+  return Object.fromEntries(CA_PURPOSES.map((purpose) => {
+    const one = first[purpose];
+    return [purpose, caSpecification(s, {
+      which: purpose, secretName: slotSecretName(one.secretName, 2), issuer: one.issuer as CaName | 'self',
+      lifetime: one.lifetime, namespace: one.namespace, slot: 2,
+    })];
+  })) as Record<CaPurpose, CertificateSpecification>;
+}
+
 export interface GeneratedChain {
+  /** The issuer of each purpose's leaves: it signs with the purpose's signing slot. */
   readonly issuers: Record<CaPurpose, IssuerReference>;
-  /** Trust anchors of the purposes whose CA Secret lives in the Temporal namespace (not the workload CA). */
-  readonly sources: Partial<Record<CaPurpose, TrustSource>>;
+  /** Trust anchors of the purposes whose CA Secret lives in the Temporal namespace (not the workload CA), by slot. */
+  readonly sources: Partial<Record<CaPurpose, Record<CaSlot, TrustSource>>>;
   readonly certificates: Record<CaName, Certificate>;
+  /** The second slot's CA certificate of each purpose. */
+  readonly secondSlotCertificates: Record<CaPurpose, Certificate>;
+  /**
+   * One ClusterIssuer per slot of the workload CA, each signing with its slot whatever signs leaves: the
+   * trust carriers of the slots are issued by them, so that each carrier's `ca.crt` is its slot's CA.
+   */
+  readonly workloadSlotIssuers: Record<CaSlot, IssuerReference>;
 }
 
 /**
@@ -105,7 +139,7 @@ export interface GeneratedChain {
  * root. So the workload CA is a root of its own: nothing it signs chains to the cluster root.
  */
 export function createGeneratedChain(scope: Construct, s: GeneratedChainSettings,
-  specs: Record<CaName, CertificateSpecification>): GeneratedChain {
+  specs: Record<CaName, CertificateSpecification>, second: Record<CaPurpose, CertificateSpecification>): GeneratedChain {
   const certificate = (id: string, spec: CertificateSpecification, issuer: IssuerReference): Certificate =>
     new Certificate(scope, id, {
       metadata: { name: spec.certificateName, namespace: spec.namespace, labels: { ...spec.labels } },
@@ -123,17 +157,24 @@ export function createGeneratedChain(scope: Construct, s: GeneratedChainSettings
     spec: { ca: { secretName: specs.root.secretName } },
   });
   const issuers: Partial<Record<CaPurpose, IssuerReference>> = {};
-  const sources: Partial<Record<CaPurpose, TrustSource>> = {};
+  const sources: Partial<Record<CaPurpose, Record<CaSlot, TrustSource>>> = {};
+  const secondSlotCertificates: Partial<Record<CaPurpose, Certificate>> = {};
+  // The issuer keeps the CA's name whichever slot signs: Certificates, policies and labels never change.
+  const signingSecret = (purpose: CaPurpose) => (s.signingSlots[purpose] === 1 ? specs[purpose] : second[purpose]).secretName;
   for (const purpose of ROOT_SIGNED_PURPOSES) {
     const spec = specs[purpose];
     certificates[purpose] = certificate(`${pascalCase(purpose)}Ca`, spec, { kind: 'Issuer', name: rootIssuer.name });
+    secondSlotCertificates[purpose] = certificate(`${pascalCase(purpose)}Ca2`, second[purpose], { kind: 'Issuer', name: rootIssuer.name });
     const issuer = new Issuer(scope, `${pascalCase(purpose)}Issuer`, {
       metadata: { name: spec.secretName, labels: s.labels },
-      spec: { ca: { secretName: spec.secretName } },
+      spec: { ca: { secretName: signingSecret(purpose) } },
     });
     issuers[purpose] = { kind: 'Issuer', name: issuer.name };
     // The CA Secret's `tls.crt` is the purpose CA alone (cert-manager leaves the self-signed root out).
-    sources[purpose] = { secretName: spec.secretName, key: 'tls.crt' };
+    sources[purpose] = {
+      1: { secretName: spec.secretName, key: 'tls.crt' },
+      2: { secretName: second[purpose].secretName, key: 'tls.crt' },
+    };
   }
   const workload = specs.workload;
   const workloadBootstrap = new Issuer(scope, 'WorkloadBootstrap', {
@@ -141,16 +182,23 @@ export function createGeneratedChain(scope: Construct, s: GeneratedChainSettings
     spec: { selfSigned: {} },
   });
   certificates.workload = certificate('WorkloadCa', workload, { kind: 'Issuer', name: workloadBootstrap.name });
-  const workloadIssuer = new ClusterIssuer(scope, 'WorkloadIssuer', {
-    metadata: { name: workload.secretName, labels: s.labels },
-    spec: { ca: { secretName: workload.secretName } },
-  });
-  stripNamespace(workloadIssuer);
-  issuers.workload = { kind: 'ClusterIssuer', name: workloadIssuer.name };
+  secondSlotCertificates.workload = certificate('WorkloadCa2', second.workload, { kind: 'Issuer', name: workloadBootstrap.name });
+  const clusterIssuer = (id: string, name: string, secretName: string): IssuerReference => {
+    const issuer = new ClusterIssuer(scope, id, { metadata: { name, labels: s.labels }, spec: { ca: { secretName } } });
+    stripNamespace(issuer);
+    return { kind: 'ClusterIssuer', name: issuer.name };
+  };
+  issuers.workload = clusterIssuer('WorkloadIssuer', workload.secretName, signingSecret('workload'));
+  const workloadSlotIssuers = {
+    1: clusterIssuer('WorkloadSlot1Issuer', `${workload.secretName}-slot-1`, workload.secretName),
+    2: clusterIssuer('WorkloadSlot2Issuer', `${workload.secretName}-slot-2`, second.workload.secretName),
+  };
   return {
     issuers: issuers as Record<CaPurpose, IssuerReference>,
     sources,
     certificates: certificates as Record<CaName, Certificate>,
+    secondSlotCertificates: secondSlotCertificates as Record<CaPurpose, Certificate>,
+    workloadSlotIssuers,
   };
 }
 

@@ -41,6 +41,12 @@ export interface GlobalTlsInput {
   readonly expirationChecks?: ExpirationChecksProps;
   /** The leaves' renewBefore, to check the warning window against. @default - not checked */
   readonly leafRenewBefore?: Duration;
+  /**
+   * Every anchor file of a purpose in `dir` (both key slots of a generated CA). Temporal trusts every
+   * certificate of every file it lists, and re-reads them every `refreshInterval`.
+   * @default - the one file `<dir>/<purpose>-ca.crt`
+   */
+  readonly anchorFiles?: (purpose: CaPurpose, dir: string) => readonly string[];
   /** Construct path for error messages. @default 'global.tls' */
   readonly path?: string;
 }
@@ -83,8 +89,8 @@ export function buildGlobalTls(input: GlobalTlsInput): GlobalTlsConfig {
   const internodeEdge = clientConnection(internode, internode);
   const systemWorkerEdge = clientConnection(internode, frontend);
   const checks = resolveExpirationChecks(path, input.expirationChecks ?? {}, input.leafRenewBefore);
-  const anchors = (purposes: readonly CaPurpose[]): string[] =>
-    [...new Set(purposes)].map((p) => trustAnchorFile(p, dir));
+  const filesOf = input.anchorFiles ?? ((p: CaPurpose, d: string) => [trustAnchorFile(p, d)]);
+  const anchors = (purposes: readonly CaPurpose[]): string[] => [...new Set(purposes)].flatMap((p) => filesOf(p, dir));
   const client = (serverName: string, serverCa: CaPurpose): ClientTlsBlock => ({
     serverName,
     disableHostVerification: false,

@@ -86,23 +86,28 @@ export class WorkloadIssuancePolicy extends Construct {
       policies.push(policy);
       this.allowUse(namespace, name, serviceAccount, labels);
     }
-    // The trust carrier: the one certificate the workload CA issues into the Temporal namespace, to bring its
-    // anchor there. Exactly its subject and usages, no SAN at all.
-    if (pki.workloadTrustCarrier !== undefined) {
-      const carrier = pki.workloadTrustCarrier;
-      const name = `${prefix}-workload-ca-anchor`;
-      const policy = new CertificateRequestPolicy(this, 'Policy-trust-carrier', {
+    // The trust carriers: the certificates the workload CA issues into the Temporal namespace, one per key slot (each
+    // from its slot's own ClusterIssuer), to bring the slot's anchor there. Exactly its subject and usages, no SAN.
+    const carriers = [pki.workloadTrustCarrier, pki.workloadSecondSlotCarrier].filter((c): c is NonNullable<typeof c> => c !== undefined);
+    carriers.forEach((carrier, index) => {
+      const carrierIssuer = carrier.issuance.kind === 'cert-manager' ? carrier.issuance.issuerRef : issuer;
+      // Slot 1 keeps the policy's name of the days before slots.
+      const name = index === 0 ? `${prefix}-workload-ca-anchor` : `${prefix}-workload-ca-${index + 1}-anchor`;
+      const policy = new CertificateRequestPolicy(this, index === 0 ? 'Policy-trust-carrier' : `Policy-trust-carrier-${index + 1}`, {
         metadata: { name, labels },
         spec: {
           allowed: { commonName: { value: carrier.commonName ?? '', required: true }, usages: usages('trust-carrier'), isCa: false },
           constraints,
-          selector: selector(pki.namespace),
+          selector: {
+            issuerRef: { name: carrierIssuer.name, kind: carrierIssuer.kind, group: carrierIssuer.group ?? 'cert-manager.io' },
+            namespace: { matchNames: [pki.namespace] },
+          },
         },
       });
       stripNamespace(policy);
       policies.push(policy);
       this.allowUse(pki.namespace, name, serviceAccount, labels);
-    }
+    });
     this.policies = policies;
   }
 

@@ -45,14 +45,28 @@ export function tlsMount(dir: string): TlsMount {
   return { dir, certFile: `${dir}/${TLS_FILES.cert}`, keyFile: `${dir}/${TLS_FILES.key}` };
 }
 
-/** File name of a purpose CA's trust anchor in the trust volume. Pure. */
-export function trustAnchorFileName(purpose: CaPurpose): string {
-  return `${purpose}-ca.crt`;
+/**
+ * The two key slots of a generated purpose CA: both are trusted everywhere, one signs (see
+ * `TemporalPkiProps.caSigningSlots` and the rollover in docs/SECURITY.md).
+ */
+export type CaSlot = 1 | 2;
+
+/** File name of a purpose CA's trust anchor in the trust volume: `<purpose>-ca.crt`, slot 2 `<purpose>-ca-2.crt`. Pure. */
+export function trustAnchorFileName(purpose: CaPurpose, slot: CaSlot = 1): string {
+  return slot === 1 ? `${purpose}-ca.crt` : `${purpose}-ca-${slot}.crt`;
 }
 
-/** Path of a purpose CA's trust anchor. Pure. */
-export function trustAnchorFile(purpose: CaPurpose, dir: string = TRUST_DIR): string {
-  return `${dir}/${trustAnchorFileName(purpose)}`;
+/** Path of a purpose CA's trust anchor (slot 1 unless told). Pure. */
+export function trustAnchorFile(purpose: CaPurpose, dir: string = TRUST_DIR, slot: CaSlot = 1): string {
+  return `${dir}/${trustAnchorFileName(purpose, slot)}`;
+}
+
+/**
+ * Directory of a trust volume that holds one purpose's anchors and nothing else, for Go programs that read
+ * their trust from `SSL_CERT_DIR` (every file of the directory) rather than from one file.
+ */
+export function purposeTrustDir(purpose: CaPurpose): string {
+  return `${TLS_DIR}/trust-${purpose}`;
 }
 
 /**

@@ -8,11 +8,13 @@ import { Installation, InstallationScopedProps } from '../core/installation';
 import { componentLabels } from '../core/labels';
 import { requireDnsLabel, requireDnsName, requireTemporalNamespaceName } from '../core/names';
 import { rollback } from '../core/rollback';
-import { caSpecification, caSpecifications, createGeneratedChain } from './generated-chain';
+import { caSpecification, caSpecifications, createGeneratedChain, secondSlotSpecifications } from './generated-chain';
 import { buildGlobalTls, ExpirationChecksProps, GlobalTlsConfig } from './global-tls';
 import { ISSUED_BY_LABEL, Issuance, TlsIdentity } from './identity';
 import { DeclaredIssuer, isClusterScoped, IssuerReference, issuerProblems, ManifestObject } from './issuer-check';
-import { IDENTITY_DIRS, ROOT_ANCHOR_FILE, TRUST_DIR, TRUST_FILE_MODE, trustAnchorFile, trustAnchorFileName } from './layout';
+import {
+  CaSlot, IDENTITY_DIRS, ROOT_ANCHOR_FILE, TRUST_DIR, TRUST_FILE_MODE, trustAnchorFile, trustAnchorFileName,
+} from './layout';
 import { CertificateRole, KeyRotationPolicy, lifetime, Lifetime, PrivateKeyProps, resolvePrivateKey, ResolvedPrivateKey, usagesFor } from './settings';
 import { SigningKey } from './signing-key';
 import { CaName, certManagerSpec, CertificateSpecification, specificationProblems } from './specification';
@@ -69,6 +71,14 @@ export interface TemporalPkiProps extends InstallationScopedProps {
    * @default - none
    */
   readonly trustOverrides?: Partial<Record<CaPurpose, string>>;
+  /**
+   * Which key slot of each purpose CA signs new leaves (generated chain only). Every purpose CA has two
+   * slots, two CA certificates with their own keys, and every peer trusts both at all times; the other slot
+   * signs nothing. A rollover moves signing to the other slot, re-issues the leaves, then re-keys the
+   * retired slot: no peer ever meets a leaf it does not trust (docs/SECURITY.md "CA rollover").
+   * @default - slot 1 for every purpose
+   */
+  readonly caSigningSlots?: Partial<Record<CaPurpose, CaSlot>>;
 }
 
 /** A client identity of a user workload (a worker app, a CI job). */
@@ -94,7 +104,7 @@ interface LeafRequest {
   readonly role: Exclude<CertificateRole, 'ca'>;
   readonly name: string;
   readonly purpose: CaPurpose | 'database-clients';
-  /** The issuer of a `database-clients` leaf. */
+  /** The issuer of a `database-clients` leaf, or of a trust carrier (its slot's issuer). @default - the purpose's issuer */
   readonly issuerRef?: IssuerReference;
   readonly namespace: string;
   readonly secretName?: string;
@@ -128,16 +138,24 @@ export class TemporalPki extends Construct {
   public readonly caPrivateKeyRotationPolicy: KeyRotationPolicy;
   /** The cert-manager issuer of each purpose (none with `provided` issuance; workload only if configured). */
   public readonly issuers: Readonly<Partial<Record<CaPurpose, IssuerReference>>>;
-  /** Where each purpose's trust anchor comes from. */
+  /** Where each purpose's trust anchor comes from (slot 1 of the generated chain, an override or an external anchor). */
   public readonly trustSources: Readonly<Partial<Record<CaPurpose, TrustSource>>>;
+  /** Where the second slot's anchor of each generated purpose CA comes from (none when overridden or not generated). */
+  public readonly secondSlotTrustSources: Readonly<Partial<Record<CaPurpose, TrustSource>>>;
+  /** Which slot of each purpose CA signs new leaves (generated chain; slot 1 otherwise). */
+  public readonly caSigningSlots: Readonly<Record<CaPurpose, CaSlot>>;
   /** The CA certificates of the generated chain (`root` and the purposes), empty unless `generated`. */
   public readonly caCertificates: Readonly<Partial<Record<CaName, Certificate>>>;
   /** Specifications of the CAs this PKI defines (generated and provided modes). */
   public readonly caSpecifications: Readonly<Partial<Record<CaName, CertificateSpecification>>>;
+  /** Specifications of the second key slot of each purpose CA (generated chain only). */
+  public readonly secondSlotCaSpecifications: Readonly<Partial<Record<CaPurpose, CertificateSpecification>>>;
   /** ConfigMap of PEM trust anchors (overrides, external `{ pem }` anchors), when there are any. */
   public readonly trustConfigMap?: k8s.KubeConfigMap;
-  /** The certificate that carries the workload CA into the Temporal namespace (generated mode). */
+  /** The certificate that carries the workload CA into the Temporal namespace (generated mode): slot 1's. */
   public readonly workloadTrustCarrier?: TlsIdentity;
+  /** The trust carrier of the workload CA's second slot (generated mode). */
+  public readonly workloadSecondSlotCarrier?: TlsIdentity;
   /**
    * The generated root CA's certificate (one key of its Secret), for OpenSSL-based verifiers such as
    * PostgreSQL that only accept chains ending at a self-signed root. Undefined with external issuers.
@@ -205,10 +223,31 @@ export class TemporalPki extends Construct {
         }
         overrides[purpose] = { pem: requireCaBundle(`${path}/trustOverrides`, purpose, pem) };
       }
+      const signingSlots: Record<CaPurpose, CaSlot> = { internode: 1, frontend: 1, 'platform-clients': 1, workload: 1 };
+      if (props.caSigningSlots !== undefined) {
+        if (props.external !== undefined || issuance === 'provided') {
+          throw new ValidationError('INVALID_TLS', `${path}/caSigningSlots`, 'signing slots belong to the generated chain',
+            props.caSigningSlots, 'drop caSigningSlots: your own issuers (or the certificates minted outside) decide who signs');
+        }
+        for (const [purpose, slot] of Object.entries(props.caSigningSlots) as [string, unknown][]) {
+          if (!CA_PURPOSES.includes(purpose as CaPurpose)) {
+            throw new ValidationError('INVALID_TLS', `${path}/caSigningSlots`, 'unknown purpose', purpose, `use one of ${CA_PURPOSES.join(', ')}`);
+          }
+          if (slot !== 1 && slot !== 2) {
+            throw new ValidationError('INVALID_TLS', `${path}/caSigningSlots/${purpose}`, 'a signing slot is 1 or 2', slot,
+              'set 2 to move signing to the second slot (the rollover in docs/SECURITY.md), or 1 (the default)');
+          }
+          signingSlots[purpose as CaPurpose] = slot;
+        }
+      }
+      this.caSigningSlots = signingSlots;
       const sources: Partial<Record<CaPurpose, TrustSource>> = {};
+      const secondSources: Partial<Record<CaPurpose, TrustSource>> = {};
       const issuers: Partial<Record<CaPurpose, IssuerReference>> = {};
       let cas: Partial<Record<CaName, Certificate>> = {};
       let specs: Partial<Record<CaName, CertificateSpecification>> = {};
+      let secondSpecs: Partial<Record<CaPurpose, CertificateSpecification>> = {};
+      let workloadSlotIssuers: Record<CaSlot, IssuerReference> | undefined;
       if (props.external) {
         this.mode = 'external';
         const byPurpose = externalByPurpose(props.external);
@@ -237,6 +276,7 @@ export class TemporalPki extends Construct {
           rootLifetime,
           caLifetime,
           labels: this.labels,
+          signingSlots,
         };
         specs = caSpecifications(settings);
         for (const purpose of CA_PURPOSES) {
@@ -244,9 +284,15 @@ export class TemporalPki extends Construct {
         }
         this.rootTrustSource = { secretName: specs.root?.secretName as string, key: 'tls.crt' };
         if (this.mode === 'generated') {
-          const chain = createGeneratedChain(this, settings, specs as Record<CaName, CertificateSpecification>);
+          const first = specs as Record<CaName, CertificateSpecification>;
+          secondSpecs = secondSlotSpecifications(settings, first);
+          const chain = createGeneratedChain(this, settings, first, secondSpecs as Record<CaPurpose, CertificateSpecification>);
           Object.assign(issuers, chain.issuers);
           cas = chain.certificates;
+          for (const [purpose, slots] of Object.entries(chain.sources) as [CaPurpose, Record<CaSlot, TrustSource>][]) {
+            secondSources[purpose] = slots[2];
+          }
+          workloadSlotIssuers = chain.workloadSlotIssuers;
           // The workload CA's Secret lives in the cluster resource namespace: its anchor comes by carrier.
           delete sources.workload;
         }
@@ -254,8 +300,13 @@ export class TemporalPki extends Construct {
       this.issuers = issuers;
       this.caCertificates = cas;
       this.caSpecifications = specs;
+      this.secondSlotCaSpecifications = secondSpecs;
 
       Object.assign(sources, overrides);
+      // An override replaces the purpose's anchors, both slots.
+      for (const purpose of Object.keys(overrides) as CaPurpose[]) {
+        delete secondSources[purpose];
+      }
       const pems: Record<string, string> = {};
       for (const [purpose, source] of Object.entries(sources) as [CaPurpose, TrustSource][]) {
         if ('pem' in source) {
@@ -268,16 +319,23 @@ export class TemporalPki extends Construct {
           data: Object.fromEntries(Object.entries(pems).sort(([a], [b]) => a.localeCompare(b))),
         });
       }
-      if (this.mode === 'generated' && sources.workload === undefined) {
+      if (this.mode === 'generated' && sources.workload === undefined && workloadSlotIssuers !== undefined) {
         // cert-manager writes the issuing CA into `ca.crt` of every Secret it issues; for the self-signed
-        // workload CA that is exactly the workload CA. This carrier brings it into the Temporal namespace.
+        // workload CA that is exactly the workload CA. These carriers bring it into the Temporal namespace, one
+        // per slot, each issued by its slot's own ClusterIssuer (whatever slot signs workload certificates).
         this.workloadTrustCarrier = this.leaf(this, 'WorkloadTrustCarrier', {
           role: 'trust-carrier', name: 'workload-ca-anchor', purpose: 'workload', namespace: this.namespace,
-          commonName: `${this.name} workload CA anchor`, mountDir: TRUST_DIR,
+          commonName: `${this.name} workload CA anchor`, mountDir: TRUST_DIR, issuerRef: workloadSlotIssuers[1],
         });
         sources.workload = { secretName: this.workloadTrustCarrier.secretName, key: 'ca.crt' };
+        this.workloadSecondSlotCarrier = this.leaf(this, 'WorkloadSecondSlotCarrier', {
+          role: 'trust-carrier', name: 'workload-ca-2-anchor', purpose: 'workload', namespace: this.namespace,
+          commonName: `${this.name} workload CA 2 anchor`, mountDir: TRUST_DIR, issuerRef: workloadSlotIssuers[2],
+        });
+        secondSources.workload = { secretName: this.workloadSecondSlotCarrier.secretName, key: 'ca.crt' };
       }
       this.trustSources = sources;
+      this.secondSlotTrustSources = secondSources;
       this.node.addValidation({ validate: () => this.issuanceProblems() });
     } catch (error) {
       rollback(this, error);
@@ -386,6 +444,26 @@ export class TemporalPki extends Construct {
     });
   }
 
+  /**
+   * The evaluation database's server certificate (every DNS name of its Service), from the database-clients CA: the
+   * database and its clients are a trust domain of their own, so that no rollover of a purpose CA touches the
+   * database, and no purpose CA's leaf can pass for the database. Its clients verify it with
+   * `databaseClientsTrustSource`; its `server auth`-only usage keeps it from logging in (PostgreSQL verifies
+   * client certificates for `client auth`).
+   */
+  public issueDatabaseServerCertificate(scope: Construct, id: string, props: { readonly service: ServiceDns }): TlsIdentity {
+    const at = `${scope.node.path}/${id}`;
+    const service = requireServiceDns(at, props.service);
+    const ca = this.ensureDatabaseClientsCa(at);
+    const serverName = serviceFqdn(service);
+    return this.leaf(scope, id, {
+      role: 'server', name: service.name, purpose: 'database-clients', namespace: this.namespace,
+      secretName: `${service.name}-tls`, commonName: serverName.length <= 64 ? serverName : undefined,
+      dnsNames: serviceDnsNames(service), serverName, acceptsClientsFrom: [], mountDir: `${IDENTITY_DIRS.frontend}-${service.name}`,
+      issuerRef: ca.issuerRef,
+    });
+  }
+
   /** Where the database-clients CA's certificate is (the anchor a database verifies its clients with). */
   public get databaseClientsTrustSource(): { readonly secretName: string; readonly key: string } | undefined {
     return this.databaseClientsCa ? { secretName: this.databaseClientsCa.specification.secretName, key: 'tls.crt' } : undefined;
@@ -476,14 +554,32 @@ export class TemporalPki extends Construct {
    * The Pulumi path mints exactly these.
    */
   public specifications(): CertificateSpecification[] {
-    const cas = Object.values(this.caSpecifications).filter((s): s is CertificateSpecification => s !== undefined);
+    const cas = [...Object.values(this.caSpecifications), ...Object.values(this.secondSlotCaSpecifications)]
+      .filter((s): s is CertificateSpecification => s !== undefined);
     const databaseClients = this.databaseClientsCa ? [this.databaseClientsCa.specification] : [];
     return [...cas, ...databaseClients, ...this.leaves().map((identity) => identity.specification)];
   }
 
-  /** Path of a purpose's trust anchor inside the trust volume. */
+  /** Path of a purpose's trust anchor inside the trust volume (slot 1's; see `trustAnchorFiles` for all). */
   public trustAnchorFile(purpose: CaPurpose, dir: string = TRUST_DIR): string {
     return trustAnchorFile(purpose, dir);
+  }
+
+  /**
+   * Every anchor file of a purpose inside a trust volume: `<purpose>-ca.crt`, and `<purpose>-ca-2.crt` when the
+   * purpose CA has a second slot (the generated chain). A verifier must trust all of them.
+   */
+  public trustAnchorFiles(purpose: CaPurpose, dir: string = TRUST_DIR): string[] {
+    return this.secondSlotTrustSources[purpose] === undefined ? [trustAnchorFile(purpose, dir)]
+      : [trustAnchorFile(purpose, dir), trustAnchorFile(purpose, dir, 2)];
+  }
+
+  /**
+   * A projected volume with exactly one purpose's anchors (both slots), for Go programs that read their trust
+   * from a directory (`SSL_CERT_DIR`, see `systemTrustEnv`); mount it at `purposeTrustDir(purpose)`.
+   */
+  public purposeTrustVolume(volumeName: string, purpose: CaPurpose): k8s.Volume {
+    return this.trustVolume(volumeName, [purpose]);
   }
 
   /**
@@ -493,19 +589,23 @@ export class TemporalPki extends Construct {
    * nothing with external issuers, whose anchors are what the user configured).
    */
   public trustVolume(volumeName: string, purposes: readonly CaPurpose[], options: { readonly withRoot?: boolean } = {}): k8s.Volume {
-    const sources: k8s.VolumeProjection[] = [...new Set(purposes)].map((purpose) => {
-      const source = this.trustSources[purpose];
-      if (source === undefined) {
-        throw new ValidationError('INVALID_TLS', this.node.path, `no trust anchor for the ${purpose} CA`, purpose,
-          `configure external.${purpose === 'platform-clients' ? 'platformClients' : purpose}`);
-      }
-      const items = (key: string) => [{ key, path: trustAnchorFileName(purpose) }];
+    const projection = (purpose: CaPurpose, source: TrustSource, slot: CaSlot): k8s.VolumeProjection => {
+      const items = (key: string) => [{ key, path: trustAnchorFileName(purpose, slot) }];
       if ('pem' in source) {
         return { configMap: { name: this.trustConfigMap?.name, items: items(trustAnchorFileName(purpose)) } };
       }
       return 'secretName' in source
         ? { secret: { name: source.secretName, items: items(source.key) } }
         : { configMap: { name: source.configMapName, items: items(source.key) } };
+    };
+    const sources: k8s.VolumeProjection[] = [...new Set(purposes)].flatMap((purpose) => {
+      const source = this.trustSources[purpose];
+      if (source === undefined) {
+        throw new ValidationError('INVALID_TLS', this.node.path, `no trust anchor for the ${purpose} CA`, purpose,
+          `configure external.${purpose === 'platform-clients' ? 'platformClients' : purpose}`);
+      }
+      const second = this.secondSlotTrustSources[purpose];
+      return second === undefined ? [projection(purpose, source, 1)] : [projection(purpose, source, 1), projection(purpose, second, 2)];
     });
     if (options.withRoot && this.rootTrustSource) {
       const { secretName, key } = this.rootTrustSource;
@@ -529,6 +629,7 @@ export class TemporalPki extends Construct {
       refreshInterval: props.refreshInterval,
       expirationChecks: props.expirationChecks,
       leafRenewBefore: this.leafRenewBefore,
+      anchorFiles: (purpose, dir) => this.trustAnchorFiles(purpose, dir),
       path: `${this.node.path}/GlobalTls`,
     });
   }
@@ -579,7 +680,8 @@ export class TemporalPki extends Construct {
   /** Throws `DUPLICATE_NAME` when the Secret `key` (`<namespace>/<name>`) is already issued, or is a CA's. */
   private requireUnissued(at: string, key: string, name: string): void {
     const previous = this.issued.get(key);
-    const ca = [...Object.values(this.caSpecifications), this.databaseClientsCa?.specification]
+    const ca = [...Object.values(this.caSpecifications), ...Object.values(this.secondSlotCaSpecifications),
+      this.databaseClientsCa?.specification]
       .find((c) => c !== undefined && `${c.namespace}/${c.secretName}` === key);
     if ((previous !== undefined && attached(previous)) || ca !== undefined) {
       throw new ValidationError('DUPLICATE_NAME', at,
@@ -592,7 +694,7 @@ export class TemporalPki extends Construct {
     const at = `${scope.node.path}/${id}`;
     let issuance: Issuance = { kind: 'provided' };
     if (this.mode !== 'provided') {
-      const issuerRef = p.purpose === 'database-clients' ? p.issuerRef : this.issuers[p.purpose];
+      const issuerRef = p.issuerRef ?? (p.purpose === 'database-clients' ? undefined : this.issuers[p.purpose]);
       if (issuerRef === undefined) {
         throw new ValidationError('TLS_UNRESOLVED_ISSUER', at, `no issuer for the ${p.purpose} CA`, p.purpose,
           'configure that purpose under external');

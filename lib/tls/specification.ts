@@ -26,6 +26,8 @@ export interface CertificateSpecification {
   readonly role: CertificateRole;
   /** For a CA: which one it is. */
   readonly ca?: CaName;
+  /** For a purpose CA of the generated chain: which of its two key slots this is. @default 1 */
+  readonly slot?: 1 | 2;
   /** Who signs it: a purpose CA, the root, or itself (`self`: the root and the workload CA). */
   readonly issuer: CaName | 'self';
   readonly commonName?: string;

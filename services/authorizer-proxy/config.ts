@@ -30,7 +30,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): ProxyConfig {
     upstream: {
       address: read.text(PROXY_ENV.upstreamAddress),
       serverName: read.text(PROXY_ENV.upstreamServerName),
-      caFile: read.text(PROXY_ENV.upstreamCaFile),
+      caFiles: read.list(PROXY_ENV.upstreamCaFiles, { required: true }),
       certFile: read.text(PROXY_ENV.upstreamCertFile),
       keyFile: read.text(PROXY_ENV.upstreamKeyFile),
     },

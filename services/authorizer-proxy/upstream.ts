@@ -15,8 +15,9 @@ export interface UpstreamOptions {
   readonly address: string;
   /** The name the frontend's certificate must carry. */
   readonly serverName: string;
-  /** PEM files: the frontend's CA, the proxy's client certificate (with its chain) and key. */
-  readonly caFile: string;
+  /** PEM files of the frontend's CA (every certificate of each: both key slots during a rollover). */
+  readonly caFiles: readonly string[];
+  /** PEM files: the proxy's client certificate (with its chain) and key. */
   readonly certFile: string;
   readonly keyFile: string;
   /** How long an old session lives after a rotation (longer than the longest call, a 70 s long poll). @default 120000 */
@@ -64,7 +65,9 @@ export class Upstream {
   }
 
   private read(): { context: SecureContext; digest: string } {
-    const [ca, cert, key] = [this.options.caFile, this.options.certFile, this.options.keyFile].map((f) => readFileSync(f));
+    // Each CA file ends with a newline (PEM), so that their concatenation is one bundle.
+    const ca = Buffer.concat(this.options.caFiles.flatMap((f) => [readFileSync(f), Buffer.from('\n')]));
+    const [cert, key] = [this.options.certFile, this.options.keyFile].map((f) => readFileSync(f));
     return {
       context: createSecureContext({ ca, cert, key, allowPartialTrustChain: true, minVersion: 'TLSv1.2' }),
       digest: createHash('sha256').update(ca).update(cert).update(key).digest('hex'),

@@ -42,14 +42,14 @@ const OIDC: OidcProps = {
 /** Environment variables the program refuses to start without (services/authorizer-proxy/config.ts). */
 const REQUIRED_ENV = [
   PROXY_ENV.certFile, PROXY_ENV.keyFile, PROXY_ENV.clientCaFiles, PROXY_ENV.trustDomain, PROXY_ENV.upstreamAddress,
-  PROXY_ENV.upstreamServerName, PROXY_ENV.upstreamCaFile, PROXY_ENV.upstreamCertFile, PROXY_ENV.upstreamKeyFile,
+  PROXY_ENV.upstreamServerName, PROXY_ENV.upstreamCaFiles, PROXY_ENV.upstreamCertFile, PROXY_ENV.upstreamKeyFile,
   PROXY_ENV.signingKeyFile, PROXY_ENV.tokenIssuer, PROXY_ENV.tokenAudience, PROXY_ENV.policyFile,
 ];
 
 /** Environment variables that name files (comma-separated lists for the CA sets). */
 const FILE_ENV = [
   PROXY_ENV.certFile, PROXY_ENV.keyFile, PROXY_ENV.clientCaFiles, PROXY_ENV.platformCaFiles, PROXY_ENV.chainCaFiles,
-  PROXY_ENV.upstreamCaFile, PROXY_ENV.upstreamCertFile, PROXY_ENV.upstreamKeyFile, PROXY_ENV.signingKeyFile, PROXY_ENV.policyFile,
+  PROXY_ENV.upstreamCaFiles, PROXY_ENV.upstreamCertFile, PROXY_ENV.upstreamKeyFile, PROXY_ENV.signingKeyFile, PROXY_ENV.policyFile,
 ];
 
 const CLIENTS: SecureTemporalChartProps = {
@@ -284,11 +284,16 @@ describe('AuthorizerProxy', () => {
       const over = volumeOver(spec, container, env[PROXY_ENV.clientCaFiles]);
       expect(over?.volume.projected).toBeDefined();
       expect((filesOfVolume(objs, over?.volume ?? { name: 'none' }) ?? []).sort())
-        .toEqual(['frontend-ca.crt', 'platform-clients-ca.crt', 'root-ca.crt', 'workload-ca.crt']);
+        .toEqual(['frontend-ca-2.crt', 'frontend-ca.crt', 'platform-clients-ca-2.crt', 'platform-clients-ca.crt', 'root-ca.crt',
+          'workload-ca-2.crt', 'workload-ca.crt']);
       const keys = (over?.volume.projected?.sources ?? []).flatMap((s) => (s.secret?.items ?? []).map((i) => i.key));
       expect(keys.filter((k) => k !== 'tls.crt' && k !== 'ca.crt')).toEqual([]);
-      expect(dirOf(env[PROXY_ENV.platformCaFiles])).toBe(dirOf(env[PROXY_ENV.clientCaFiles]));
-      expect(env[PROXY_ENV.upstreamCaFile].endsWith('/frontend-ca.crt')).toBe(true);
+      expect(dirOf(env[PROXY_ENV.platformCaFiles].split(',')[0])).toBe(dirOf(env[PROXY_ENV.clientCaFiles].split(',')[0]));
+      // Every CA the proxy trusts, both key slots, each a file of the trust volume (so that each reloads on its own).
+      const trustDir = dirOf(env[PROXY_ENV.clientCaFiles].split(',')[0]);
+      expect(env[PROXY_ENV.upstreamCaFiles].split(',')).toEqual([`${trustDir}/frontend-ca.crt`, `${trustDir}/frontend-ca-2.crt`]);
+      expect(env[PROXY_ENV.clientCaFiles].split(',')).toEqual([`${trustDir}/workload-ca.crt`, `${trustDir}/workload-ca-2.crt`]);
+      expect(env[PROXY_ENV.platformCaFiles].split(',')).toEqual([`${trustDir}/platform-clients-ca.crt`, `${trustDir}/platform-clients-ca-2.crt`]);
     });
   });
 

@@ -97,7 +97,7 @@ describe('the authorizer proxy under a flood of unauthenticated maximum-size mes
       [PROXY_ENV.trustDomain]: 'cluster.local',
       [PROXY_ENV.upstreamAddress]: `127.0.0.1:${frontend.port}`,
       [PROXY_ENV.upstreamServerName]: 'temporal-frontend.temporal.svc.cluster.local',
-      [PROXY_ENV.upstreamCaFile]: pki.file('m-frontend-ca.crt', pki.frontendCa.cert),
+      [PROXY_ENV.upstreamCaFiles]: pki.file('m-frontend-ca.crt', pki.frontendCa.cert),
       [PROXY_ENV.upstreamCertFile]: pki.file('m-client.crt', pki.proxyClient.cert + pki.platformCa.cert),
       [PROXY_ENV.upstreamKeyFile]: pki.file('m-client.key', pki.proxyClient.key),
       [PROXY_ENV.signingKeyFile]: pki.file('m-signing.key', signingKeyPem()),

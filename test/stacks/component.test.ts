@@ -201,7 +201,7 @@ describe('SecureTemporal (pulumi-tls)', () => {
     }
     expect(specs.filter((s) => s.role === 'ca').length).toBeGreaterThanOrEqual(4);
     // A leaf of a purpose CA carries that CA after it; the purpose CA's own Secret carries only itself (the root is ca.crt).
-    const leaf = specs.find((s) => s.role === 'server')!;
+    const leaf = specs.find((s) => s.role === 'server' && s.issuer === 'frontend')!;
     expect((secretValue(resources.find((r) => r.name === `${leaf.namespace}-${leaf.secretName}`)!.inputs.stringData) as Record<string, string>)['tls.crt']
       .match(/CERT\(/g)).toHaveLength(2);
   });

@@ -148,11 +148,14 @@ describe('TemporalCluster authorization', () => {
       expect(allowing).toEqual([]);
     });
 
-    it('lets the frontend verify the proxy\'s JWKS endpoint with the frontend CA only, a file it mounts', () => {
+    it('lets the frontend verify the proxy\'s JWKS endpoint with the frontend CA only (both key slots), a directory it mounts', () => {
       const container = serverContainer(objs, 'frontend');
-      expect(envValue(container, 'SSL_CERT_FILE')).toBe('/etc/temporal/tls/trust/frontend-ca.crt');
-      expect(filesMountedAt(serverSpec(objs, 'frontend'), container, '/etc/temporal/tls/trust')).toContain('frontend-ca.crt');
-      expect(SERVICES.filter((s) => s !== 'frontend' && env(serverContainer(objs, s)).includes('SSL_CERT_FILE'))).toEqual([]);
+      // Go's system roots: no bundle file, and every file of a directory holding the frontend CA's anchors alone.
+      expect(envValue(container, 'SSL_CERT_FILE')).toBe('/dev/null');
+      expect(envValue(container, 'SSL_CERT_DIR')).toBe('/etc/temporal/tls/trust-frontend');
+      expect(filesMountedAt(serverSpec(objs, 'frontend'), container, '/etc/temporal/tls/trust-frontend')?.sort())
+        .toEqual(['frontend-ca-2.crt', 'frontend-ca.crt']);
+      expect(SERVICES.filter((s) => s !== 'frontend' && env(serverContainer(objs, s)).some((n) => n.startsWith('SSL_CERT')))).toEqual([]);
     });
 
     it('mounts the frontend\'s private key Secret in frontend pods only', () => {

@@ -224,7 +224,8 @@ describe('TemporalCluster', () => {
         pki = new TemporalPki(chart, 'Pki');
         return pki;
       }, (chart, p) => newCluster(chart, { pki: p, dynamicConfig: { 'no dots here': [{ value: 1 }] } }), 'INVALID_DYNAMIC_CONFIG');
-      expect(pki?.specifications().filter((s) => s.role !== 'ca').map((s) => s.secretName)).toEqual(['temporal-workload-ca-anchor-tls']);
+      expect(pki?.specifications().filter((s) => s.role !== 'ca').map((s) => s.secretName))
+        .toEqual(['temporal-workload-ca-anchor-tls', 'temporal-workload-ca-2-anchor-tls']);
     });
 
     it.each([

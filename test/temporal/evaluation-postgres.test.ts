@@ -105,8 +105,13 @@ describe('EvaluationPostgres', () => {
         .toEqual({ selfSigned: {} });
       const issued = objs.filter((o) => o.kind === 'Certificate' &&
         (o.spec as { issuerRef?: { name?: string } }).issuerRef?.name === 'temporal-database-clients-ca');
-      expect(issued.map((o) => (o.spec as { commonName?: string }).commonName)).toEqual(['temporal']);
+      // The database's own server certificate (server auth only: it cannot log in) and the client certificate.
+      expect(issued.map((o) => (o.spec as { commonName?: string }).commonName))
+        .toEqual(['temporal-postgres.temporal.svc.cluster.local', 'temporal']);
+      expect(issued.map((o) => (o.spec as { usages?: string[] }).usages))
+        .toEqual([['digital signature', 'server auth'], ['digital signature', 'client auth']]);
       expect(db.clientIdentity?.issuedBy).toBe('database-clients');
+      expect(db.serverIdentity?.issuedBy).toBe('database-clients');
     });
 
     it('does give stores a client certificate and full verification instead of a password', () => {

@@ -2,7 +2,7 @@ import { Duration } from 'cdk8s';
 import { parse, stringify } from 'yaml';
 import { buildGlobalTls, GlobalTlsConfig, serverTrustAnchors } from '../../lib/tls/global-tls';
 import { tlsFixture } from './fixtures';
-import { expectTlsError } from './pem';
+import { expectTlsError, selfSignedPem } from './pem';
 
 /**
  * Keys Temporal's `RootTLS` understands (server v1.31.2 `common/config/config.go`). Temporal unmarshals
@@ -44,16 +44,17 @@ describe('buildGlobalTls', () => {
       certFile: '/etc/temporal/tls/internode/tls.crt',
       keyFile: '/etc/temporal/tls/internode/tls.key',
       requireClientAuth: true,
-      clientCaFiles: ['/etc/temporal/tls/trust/internode-ca.crt'],
+      // Both key slots of each CA: a rollover moves signing between them, and peers trust both all along.
+      clientCaFiles: ['/etc/temporal/tls/trust/internode-ca.crt', '/etc/temporal/tls/trust/internode-ca-2.crt'],
     });
     expect(config.frontend.server).toEqual({
       certFile: '/etc/temporal/tls/frontend/tls.crt',
       keyFile: '/etc/temporal/tls/frontend/tls.key',
       requireClientAuth: true,
       clientCaFiles: [
-        '/etc/temporal/tls/trust/internode-ca.crt',
-        '/etc/temporal/tls/trust/platform-clients-ca.crt',
-        '/etc/temporal/tls/trust/workload-ca.crt',
+        '/etc/temporal/tls/trust/internode-ca.crt', '/etc/temporal/tls/trust/internode-ca-2.crt',
+        '/etc/temporal/tls/trust/platform-clients-ca.crt', '/etc/temporal/tls/trust/platform-clients-ca-2.crt',
+        '/etc/temporal/tls/trust/workload-ca.crt', '/etc/temporal/tls/trust/workload-ca-2.crt',
       ],
     });
   });
@@ -62,8 +63,8 @@ describe('buildGlobalTls', () => {
     const proxied = tlsFixture({}, { access: 'authorizer-proxy' });
     const tls = proxied.pki.globalTls({ internode: proxied.internode, frontend: proxied.frontend });
     expect(tls.frontend.server.clientCaFiles).toEqual([
-      '/etc/temporal/tls/trust/internode-ca.crt',
-      '/etc/temporal/tls/trust/platform-clients-ca.crt',
+      '/etc/temporal/tls/trust/internode-ca.crt', '/etc/temporal/tls/trust/internode-ca-2.crt',
+      '/etc/temporal/tls/trust/platform-clients-ca.crt', '/etc/temporal/tls/trust/platform-clients-ca-2.crt',
     ]);
     expect(serverTrustAnchors(proxied.internode.asServer(), proxied.frontend.asServer())).not.toContain('workload');
   });
@@ -72,13 +73,24 @@ describe('buildGlobalTls', () => {
     expect(config.internode.client).toEqual({
       serverName: fixture.internode.serverName,
       disableHostVerification: false,
-      rootCaFiles: ['/etc/temporal/tls/trust/internode-ca.crt'],
+      rootCaFiles: ['/etc/temporal/tls/trust/internode-ca.crt', '/etc/temporal/tls/trust/internode-ca-2.crt'],
     });
     expect(config.frontend.client).toEqual({
       serverName: 'temporal-frontend.temporal.svc.cluster.local',
       disableHostVerification: false,
-      rootCaFiles: ['/etc/temporal/tls/trust/frontend-ca.crt'],
+      rootCaFiles: ['/etc/temporal/tls/trust/frontend-ca.crt', '/etc/temporal/tls/trust/frontend-ca-2.crt'],
     });
+  });
+
+  it('does list one file per purpose for anchors without a second slot: buildGlobalTls alone, an override', async () => {
+    const { internode, frontend } = fixture;
+    expect(buildGlobalTls({ internode: internode.asServer(), frontend: frontend.asServer() }).internode.server.clientCaFiles)
+      .toEqual(['/etc/temporal/tls/trust/internode-ca.crt']);
+    const ca = await selfSignedPem('override');
+    const overridden = tlsFixture({ trustOverrides: { internode: ca.cert } });
+    const tls = overridden.pki.globalTls({ internode: overridden.internode, frontend: overridden.frontend });
+    expect(tls.internode.server.clientCaFiles).toEqual(['/etc/temporal/tls/trust/internode-ca.crt']);
+    expect(tls.frontend.client.rootCaFiles).toEqual(['/etc/temporal/tls/trust/frontend-ca.crt', '/etc/temporal/tls/trust/frontend-ca-2.crt']);
   });
 
   it('does give the system worker the internode certificate and the frontend client settings', () => {

@@ -172,14 +172,18 @@ describe('WorkloadIssuancePolicy', () => {
     const issuer = findObject(objs, 'ClusterIssuer', 'temporal-workload-ca');
     const clientCertificates = certificates(objs).filter((c) => CLIENT_NAMESPACES.includes(c.metadata.namespace ?? ''));
     const carrier = certificates(objs).find((c) => c.metadata.name === 'temporal-workload-ca-anchor');
+    // The workload CA's ClusterIssuers: the one that signs workload certificates, and one per key slot for its carrier.
+    const slotIssuers = ['temporal-workload-ca-slot-1', 'temporal-workload-ca-slot-2'];
+    const workloadIssuers = [issuer.metadata.name, ...slotIssuers];
     const workloadRequests = certificates(objs).map(requestOf)
-      .filter((r) => r.issuerRef.name === issuer.metadata.name && r.issuerRef.kind === 'ClusterIssuer');
+      .filter((r) => workloadIssuers.includes(r.issuerRef.name) && r.issuerRef.kind === 'ClusterIssuer');
 
-    it('makes one cluster-scoped policy per client namespace, and one for the trust carrier', () => {
-      expect(policies(objs).map((p) => p.metadata.name).sort())
-        .toEqual(['temporal-workload-ca-anchor', 'temporal-workload-ns-billing', 'temporal-workload-ns-orders']);
+    it('makes one cluster-scoped policy per client namespace, and one per trust carrier (a key slot each)', () => {
+      expect(policies(objs).map((p) => p.metadata.name).sort()).toEqual(['temporal-workload-ca-2-anchor', 'temporal-workload-ca-anchor',
+        'temporal-workload-ns-billing', 'temporal-workload-ns-orders']);
       expect(policies(objs).filter((p) => p.metadata.namespace !== undefined).map((p) => p.metadata.name)).toEqual([]);
-      expect(chart.issuancePolicy?.policies).toHaveLength(3);
+      expect(chart.issuancePolicy?.policies).toHaveLength(4);
+      expect(slotIssuers.map((name) => findObject(objs, 'ClusterIssuer', name).kind)).toEqual(['ClusterIssuer', 'ClusterIssuer']);
     });
 
     it.each(CLIENT_NAMESPACES)('lets %s ask for client certificates of its own identity URIs only', (namespace) => {
@@ -218,20 +222,28 @@ describe('WorkloadIssuancePolicy', () => {
         [{ kind: 'ServiceAccount', name: 'cert-manager', namespace: 'cert-manager' }]]]);
     });
 
-    it('admits the trust carrier in the Temporal namespace by its exact common name, with no SAN', () => {
-      expect(carrier).toBeDefined();
-      const spec = specOf(findObject(objs, 'CertificateRequestPolicy', 'temporal-workload-ca-anchor'));
-      const commonName = (carrier?.spec as CertificateSpec).commonName;
+    it.each([
+      [1, 'temporal-workload-ca-anchor', 'temporal-workload-ca-slot-1'],
+      [2, 'temporal-workload-ca-2-anchor', 'temporal-workload-ca-slot-2'],
+    ])('admits the trust carrier of slot %d in the Temporal namespace by its exact common name, from its slot\'s issuer only', (_slot, name, slotIssuer) => {
+      const slotCarrier = certificates(objs).find((c) => c.metadata.name === name);
+      expect(slotCarrier).toBeDefined();
+      expect((slotCarrier?.spec as CertificateSpec).issuerRef).toMatchObject({ name: slotIssuer, kind: 'ClusterIssuer' });
+      // Each slot issuer signs with its own slot's Secret, whichever slot signs workload certificates.
+      expect((findObject(objs, 'ClusterIssuer', slotIssuer).spec as { ca: { secretName: string } }).ca.secretName)
+        .toBe(_slot === 1 ? 'temporal-workload-ca' : 'temporal-workload-ca-2');
+      const spec = specOf(findObject(objs, 'CertificateRequestPolicy', name));
+      const commonName = (slotCarrier?.spec as CertificateSpec).commonName;
       expect(commonName).toBeDefined();
       expect(spec.allowed.commonName).toEqual({ value: commonName, required: true });
       expect([spec.allowed.uris, spec.allowed.dnsNames]).toEqual([undefined, undefined]);
       expect(spec.allowed.isCA).toBe(false);
       expect(spec.selector.namespace).toEqual({ matchNames: ['temporal'] });
-      expect(spec.selector.issuerRef).toMatchObject({ name: issuer.metadata.name, kind: 'ClusterIssuer' });
-      const name = 'temporal-workload-ca-anchor';
-      expect(roles(objs).filter((r) => r.metadata.namespace === 'temporal').map((r) => [r.metadata.name, r.rules]))
-        .toEqual([[name, USE_RULE(name)]]);
-      expect(bindings(objs).filter((b) => b.metadata.namespace === 'temporal').map((b) => b.roleRef.name)).toEqual([name]);
+      expect(spec.selector.issuerRef).toMatchObject({ name: slotIssuer, kind: 'ClusterIssuer' });
+      expect(roles(objs).filter((r) => r.metadata.namespace === 'temporal' && r.metadata.name === name).map((r) => r.rules))
+        .toEqual([USE_RULE(name)]);
+      expect(bindings(objs).filter((b) => b.metadata.namespace === 'temporal').map((b) => b.roleRef.name).sort())
+        .toEqual(['temporal-workload-ca-2-anchor', 'temporal-workload-ca-anchor']);
     });
 
     it('makes one policy per namespace however many identities it holds', () => {
@@ -247,8 +259,8 @@ describe('WorkloadIssuancePolicy', () => {
       };
 
       it('admits every certificate the chart asks of the workload CA, each by a policy selecting its namespace', () => {
-        // The client certificates and the trust carrier.
-        expect(workloadRequests.map((r) => r.namespace).sort()).toEqual(['billing', 'orders', 'orders', 'temporal']);
+        // The client certificates and the two trust carriers.
+        expect(workloadRequests.map((r) => r.namespace).sort()).toEqual(['billing', 'orders', 'orders', 'temporal', 'temporal']);
         const refused = workloadRequests.filter((r) => allowedBy(objs, r).length === 0);
         expect(refused).toEqual([]);
         for (const request of workloadRequests) {
@@ -262,8 +274,19 @@ describe('WorkloadIssuancePolicy', () => {
         expect(allowedBy(objs, valid)).toEqual(['temporal-workload-ns-orders']);
       });
 
+      it('admits no workload identity from a slot issuer (they carry their slot\'s anchor, nothing else)', () => {
+        for (const slotIssuer of slotIssuers) {
+          const fromSlot = { ...valid, issuerRef: { ...valid.issuerRef, name: slotIssuer } };
+          expect(allowedBy(objs, fromSlot)).toEqual([]);
+        }
+        // Nor one slot's carrier from the other slot's issuer: each carrier carries its own slot's anchor.
+        const carrierRequest = requestOf(carrier as K8sObject);
+        expect(allowedBy(objs, carrierRequest)).toEqual(['temporal-workload-ca-anchor']);
+        expect(allowedBy(objs, { ...carrierRequest, issuerRef: { ...carrierRequest.issuerRef, name: slotIssuers[1] } })).toEqual([]);
+      });
+
       it('selects no certificate of another issuer (the policies concern the workload CA only)', () => {
-        const others = certificates(objs).map(requestOf).filter((r) => r.issuerRef.name !== issuer.metadata.name);
+        const others = certificates(objs).map(requestOf).filter((r) => !workloadIssuers.includes(r.issuerRef.name));
         expect(others.length).toBeGreaterThan(0);
         expect(others.filter((r) => policies(objs).some((p) => selects(specOf(p), r)))).toEqual([]);
       });
@@ -324,7 +347,7 @@ describe('WorkloadIssuancePolicy', () => {
       const { objs } = build({ ...CLIENTS, workloadIssuancePolicy: { certManagerServiceAccount: { name: 'cm-controller', namespace: 'cm-system' } } });
       const subjects = bindings(objs).map((b) => [b.metadata.namespace, b.subjects]);
       const expected = [{ kind: 'ServiceAccount', name: 'cm-controller', namespace: 'cm-system' }];
-      expect(subjects.sort()).toEqual([['billing', expected], ['orders', expected], ['temporal', expected]]);
+      expect(subjects.sort()).toEqual([['billing', expected], ['orders', expected], ['temporal', expected], ['temporal', expected]]);
     });
 
     it('defaults the ServiceAccount\'s namespace to the cluster resource namespace', () => {
@@ -336,14 +359,14 @@ describe('WorkloadIssuancePolicy', () => {
     it('prefixes the cluster-scoped names with the namespace when the installation has another name', () => {
       const { objs } = build({ ...CLIENTS, name: 'tx', namespace: 'tns' });
       expect(policies(objs).map((p) => p.metadata.name).sort())
-        .toEqual(['tns-tx-workload-ca-anchor', 'tns-tx-workload-ns-billing', 'tns-tx-workload-ns-orders']);
+        .toEqual(['tns-tx-workload-ca-2-anchor', 'tns-tx-workload-ca-anchor', 'tns-tx-workload-ns-billing', 'tns-tx-workload-ns-orders']);
       expect(specOf(findObject(objs, 'CertificateRequestPolicy', 'tns-tx-workload-ns-orders')).selector.issuerRef?.name)
         .toBe(findAll(objs, 'ClusterIssuer')[0].metadata.name);
     });
 
-    it('makes only the carrier\'s policy without client identities', () => {
+    it('makes only the carriers\' policies without client identities', () => {
       const { objs } = build({});
-      expect(policies(objs).map((p) => p.metadata.name)).toEqual(['temporal-workload-ca-anchor']);
+      expect(policies(objs).map((p) => p.metadata.name)).toEqual(['temporal-workload-ca-anchor', 'temporal-workload-ca-2-anchor']);
     });
 
     it('refuses a ServiceAccount name that is not a DNS label (INVALID_NAME), leaving nothing behind', () => {
@@ -383,7 +406,7 @@ describe('WorkloadIssuancePolicy', () => {
       }
       const names = policies(objs).map((p) => p.metadata.name);
       expect(new Set(names).size).toBe(names.length);
-      expect(names).toHaveLength(2);
+      expect(names).toHaveLength(3);
       expect(names).toContain('temporal-workload-ns-ca-anchor');
     });
   });

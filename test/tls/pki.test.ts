@@ -64,9 +64,19 @@ describe('TemporalPki', () => {
   it('does carry the workload CA into the Temporal namespace through the ca.crt of a TLS-less certificate', () => {
     const { pki, chart } = pkiOnly();
     expect(pki.trustSources.workload).toEqual({ secretName: 'temporal-workload-ca-anchor-tls', key: 'ca.crt' });
-    const carrier = certificateFor(synth({ chart }), NAMESPACE, 'temporal-workload-ca-anchor-tls');
-    expect(carrier.spec.issuerRef).toEqual({ group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'temporal-workload-ca' });
-    expect(carrier.spec.usages).toEqual(['digital signature', 'email protection']);
+    expect(pki.secondSlotTrustSources.workload).toEqual({ secretName: 'temporal-workload-ca-2-anchor-tls', key: 'ca.crt' });
+    const objects = synth({ chart });
+    // One carrier per key slot, each issued by its slot's own ClusterIssuer (so that its ca.crt is that slot's CA,
+    // whichever slot signs workload certificates).
+    for (const [secretName, issuer, caSecret] of [
+      ['temporal-workload-ca-anchor-tls', 'temporal-workload-ca-slot-1', 'temporal-workload-ca'],
+      ['temporal-workload-ca-2-anchor-tls', 'temporal-workload-ca-slot-2', 'temporal-workload-ca-2'],
+    ]) {
+      const carrier = certificateFor(objects, NAMESPACE, secretName);
+      expect(carrier.spec.issuerRef).toEqual({ group: 'cert-manager.io', kind: 'ClusterIssuer', name: issuer });
+      expect(carrier.spec.usages).toEqual(['digital signature', 'email protection']);
+      expect(find(objects, 'ClusterIssuer', issuer).spec.ca.secretName).toBe(caSecret);
+    }
   });
 
   it('does use the purpose CA certificates (tls.crt of their Secrets) as trust anchors, never the root', () => {
@@ -144,6 +154,80 @@ describe('TemporalPki', () => {
     new Certificate(chart, 'Stray', { metadata: { name: 'stray' }, spec: { secretName: 'stray', issuerRef: { name: 'nope' } } });
     expect(pki.issuerProblems()).toEqual([expect.stringMatching(/Certificate temporal\/stray: issuerRef .*"nope" does not resolve/)]);
     expect(() => app.synth()).toThrow(/does not resolve/);
+  });
+});
+
+describe('TemporalPki key slots (the CA rollover)', () => {
+  const PURPOSES = ['internode', 'frontend', 'platform-clients', 'workload'] as const;
+  const signing = (objects: Obj[]) => Object.fromEntries([...ofKind(objects, 'Issuer'), ...ofKind(objects, 'ClusterIssuer')]
+    .filter((i) => i.spec.ca).map((i) => [i.metadata.name, i.spec.ca.secretName]));
+
+  it('does give every purpose CA a second slot: its own key, same issuer and lifetime, trusted wherever the first is', () => {
+    const { pki, chart } = pkiOnly();
+    const objects = synth({ chart });
+    for (const purpose of PURPOSES) {
+      const first = pki.caSpecifications[purpose];
+      const second = pki.secondSlotCaSpecifications[purpose];
+      expect(second).toMatchObject({ role: 'ca', ca: purpose, slot: 2, issuer: first?.issuer, namespace: first?.namespace,
+        lifetime: first?.lifetime, secretName: `${first?.secretName}-2`, commonName: `temporal ${purpose} CA 2` });
+      const certificate = certificateFor(objects, second?.namespace ?? '', second?.secretName ?? '');
+      expect(certificate.spec).toMatchObject({ isCA: true, issuerRef: certificateFor(objects, first?.namespace ?? '', first?.secretName ?? '').spec.issuerRef });
+      expect(pki.trustAnchorFiles(purpose)).toEqual([`/etc/temporal/tls/trust/${purpose}-ca.crt`, `/etc/temporal/tls/trust/${purpose}-ca-2.crt`]);
+    }
+    // Slot 1 signs by default; nothing signs with slot 2 but the workload carrier of slot 2.
+    expect(signing(objects)).toEqual({
+      'temporal-root-ca': 'temporal-root-ca', 'temporal-internode-ca': 'temporal-internode-ca', 'temporal-frontend-ca': 'temporal-frontend-ca',
+      'temporal-platform-clients-ca': 'temporal-platform-clients-ca', 'temporal-workload-ca': 'temporal-workload-ca',
+      'temporal-workload-ca-slot-1': 'temporal-workload-ca', 'temporal-workload-ca-slot-2': 'temporal-workload-ca-2',
+    });
+    expect(pki.caSigningSlots).toEqual({ 'internode': 1, 'frontend': 1, 'platform-clients': 1, 'workload': 1 });
+  });
+
+  it('does move signing to slot 2 by changing the issuers alone: same names, and not one byte of any other object', () => {
+    const before = synth(pkiOnly());
+    const { pki, chart } = pkiOnly({ caSigningSlots: { 'internode': 2, 'workload': 2 } });
+    pki.issueClientCertificate(chart, 'Worker', { name: 'w', namespace: 'orders', temporalNamespaces: ['orders'] });
+    const after = synth({ chart });
+    expect(signing(after)).toMatchObject({
+      'temporal-internode-ca': 'temporal-internode-ca-2', 'temporal-workload-ca': 'temporal-workload-ca-2',
+      'temporal-frontend-ca': 'temporal-frontend-ca', 'temporal-platform-clients-ca': 'temporal-platform-clients-ca',
+      // The carriers' issuers never move: each carries its own slot.
+      'temporal-workload-ca-slot-1': 'temporal-workload-ca', 'temporal-workload-ca-slot-2': 'temporal-workload-ca-2',
+    });
+    const key = (o: Obj) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+    const changed = after.filter((o) => o.metadata.name !== 'w-temporal-tls' && o.metadata.name !== 'w-temporal')
+      .filter((o) => JSON.stringify(o) !== JSON.stringify(before.find((b) => key(b) === key(o))));
+    expect(changed.map(key).sort()).toEqual(['ClusterIssuer//temporal-workload-ca', 'Issuer/temporal/temporal-internode-ca']);
+    // Leaves keep naming the issuer by the CA's name: no Certificate, policy or label changes.
+    expect(certificateFor(after, 'orders', 'w-temporal-tls').spec.issuerRef.name).toBe('temporal-workload-ca');
+    // Pods mount the same trust volume whichever slot signs.
+    expect(pki.trustVolume('trust', [...PURPOSES])).toEqual(pkiOnly().pki.trustVolume('trust', [...PURPOSES]));
+  });
+
+  it('does keep one anchor (the override) for an overridden purpose, both slots for the others', async () => {
+    const ca = await selfSignedPem('pinned internode CA');
+    const { pki } = pkiOnly({ trustOverrides: { internode: ca.cert } });
+    expect(pki.trustAnchorFiles('internode')).toEqual(['/etc/temporal/tls/trust/internode-ca.crt']);
+    expect(pki.trustAnchorFiles('frontend')).toHaveLength(2);
+    expect(pki.trustVolume('trust', ['internode']).projected?.sources).toHaveLength(1);
+  });
+
+  it('does have no slots outside the generated chain: provided issuance and external issuers', () => {
+    const provided = tlsFixture({ issuance: 'provided' });
+    expect(provided.pki.secondSlotCaSpecifications).toEqual({});
+    expect(provided.pki.trustAnchorFiles('internode')).toEqual(['/etc/temporal/tls/trust/internode-ca.crt']);
+  });
+
+  it('fails on a signing slot that is not 1 or 2, an unknown purpose, or slots without the generated chain, leaving nothing behind', () => {
+    const chart = new Chart(Testing.app(), 'pki', { namespace: NAMESPACE });
+    const slot3 = expectTlsError(() => new TemporalPki(chart, 'Pki', { caSigningSlots: { internode: 3 as never } }), 'INVALID_TLS',
+      /a signing slot is 1 or 2/);
+    expect(slot3.path).toBe('pki/Pki/caSigningSlots/internode');
+    expect(slot3.message).toMatch(/set 2 to move signing to the second slot/);
+    expectTlsError(() => new TemporalPki(chart, 'Pki2', { caSigningSlots: { root: 2 } as never }), 'INVALID_TLS', /unknown purpose/);
+    expectTlsError(() => new TemporalPki(chart, 'Pki3', { issuance: 'provided', caSigningSlots: { internode: 2 } }), 'INVALID_TLS',
+      /signing slots belong to the generated chain/);
+    expect(Testing.synth(chart)).toEqual([]);
   });
 });
 
@@ -239,7 +323,12 @@ describe('TemporalPki certificates, owned by their consumers', () => {
       'temporal/temporal-frontend-ca <- root',
       'temporal/temporal-platform-clients-ca <- root',
       'cert-manager/temporal-workload-ca <- self',
+      'temporal/temporal-internode-ca-2 <- root',
+      'temporal/temporal-frontend-ca-2 <- root',
+      'temporal/temporal-platform-clients-ca-2 <- root',
+      'cert-manager/temporal-workload-ca-2 <- self',
       'temporal/temporal-workload-ca-anchor-tls <- workload',
+      'temporal/temporal-workload-ca-2-anchor-tls <- workload',
       'temporal/temporal-internode-tls <- internode',
       'temporal/temporal-frontend-tls <- frontend',
       'temporal/temporal-web-client-tls <- platform-clients',

@@ -5,7 +5,7 @@ import { refusal } from '../refusal';
 const COMPLETE = {
   [PROXY_ENV.certFile]: '/tls/tls.crt', [PROXY_ENV.keyFile]: '/tls/tls.key', [PROXY_ENV.clientCaFiles]: '/trust/a.crt,/trust/b.crt',
   [PROXY_ENV.trustDomain]: 'cluster.local', [PROXY_ENV.upstreamAddress]: 'fe:7233', [PROXY_ENV.upstreamServerName]: 'fe',
-  [PROXY_ENV.upstreamCaFile]: '/trust/frontend-ca.crt', [PROXY_ENV.upstreamCertFile]: '/client/tls.crt',
+  [PROXY_ENV.upstreamCaFiles]: '/trust/frontend-ca.crt,/trust/frontend-ca-2.crt', [PROXY_ENV.upstreamCertFile]: '/client/tls.crt',
   [PROXY_ENV.upstreamKeyFile]: '/client/tls.key', [PROXY_ENV.signingKeyFile]: '/signing/tls.key', [PROXY_ENV.tokenIssuer]: 'p',
   [PROXY_ENV.tokenAudience]: 'a', [PROXY_ENV.policyFile]: '/policy/policy.json',
 };
@@ -18,7 +18,7 @@ describe('the proxy\'s configuration from the environment', () => {
       listen: { host: '0.0.0.0', port: 7233, certFile: '/tls/tls.crt', keyFile: '/tls/tls.key', clientCaFiles: ['/trust/a.crt', '/trust/b.crt'],
         platformCaFiles: [], chainCaFiles: [] },
       http: { host: '0.0.0.0', port: 9090 }, jwks: { host: '0.0.0.0', port: 8443 }, trustDomain: 'cluster.local',
-      upstream: { address: 'fe:7233', serverName: 'fe', caFile: '/trust/frontend-ca.crt', certFile: '/client/tls.crt', keyFile: '/client/tls.key' },
+      upstream: { address: 'fe:7233', serverName: 'fe', caFiles: ['/trust/frontend-ca.crt', '/trust/frontend-ca-2.crt'], certFile: '/client/tls.crt', keyFile: '/client/tls.key' },
       signer: { keyFile: '/signing/tls.key', issuer: 'p', audience: 'a', ttlSeconds: 300, publishDelaySeconds: 150 },
       policyFile: '/policy/policy.json', reloadSeconds: 10,
       limits: { maxConnections: 2000, maxConcurrentStreams: 100, connectionIdleSeconds: 300, connectionMaxAgeSeconds: 1800,

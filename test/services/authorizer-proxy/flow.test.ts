@@ -379,7 +379,7 @@ describe('a frontend that never completes the TLS handshake', () => {
   });
   const toSilent = (certFile: string, more: { drainMs?: number; connectTimeoutMs?: number }) => proxy(pki, 0, POLICY, undefined, undefined,
     { upstream: { address: `127.0.0.1:${(silent.address() as AddressInfo).port}`, serverName: 'temporal-frontend.temporal.svc.cluster.local',
-      caFile: pki.file('frontend-ca.crt', pki.frontendCa.cert), certFile, keyFile: pki.file('client.key', pki.proxyClient.key), ...more } });
+      caFiles: [pki.file('frontend-ca.crt', pki.frontendCa.cert)], certFile, keyFile: pki.file('client.key', pki.proxyClient.key), ...more } });
 
   it('does answer the calls waiting on it UNAVAILABLE after the connect timeout, and try a new connection for the next call', async () => {
     const { proxy: waiting } = await toSilent(pki.file('client.crt', pki.proxyClient.cert + pki.platformCa.cert), { connectTimeoutMs: 300 });

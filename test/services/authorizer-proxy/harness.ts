@@ -140,7 +140,7 @@ export async function proxy(pki: TestPki, frontendPort: number, policy: Authoriz
     jwks: { host: '127.0.0.1', port: 0 },
     trustDomain: 'cluster.local',
     upstream: { address: `127.0.0.1:${frontendPort}`, serverName: 'temporal-frontend.temporal.svc.cluster.local',
-      caFile: pki.file('frontend-ca.crt', pki.frontendCa.cert), certFile: pki.file('client.crt', pki.proxyClient.cert + pki.platformCa.cert),
+      caFiles: [pki.file('frontend-ca.crt', pki.frontendCa.cert)], certFile: pki.file('client.crt', pki.proxyClient.cert + pki.platformCa.cert),
       keyFile: pki.file('client.key', pki.proxyClient.key), drainMs: 1_000 },
     signer: { keyFile, issuer: 'temporal-authorizer-proxy', audience: 'temporal-frontend', ttlSeconds: 300, publishDelaySeconds: 60 },
     policyFile,

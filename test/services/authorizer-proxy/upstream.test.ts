@@ -39,7 +39,7 @@ jest.setTimeout(20_000);
 
 function upstream(options: Partial<UpstreamOptions> = {}): Upstream {
   return new Upstream({ address: `127.0.0.1:${port}`, serverName: 'temporal-frontend.temporal.svc.cluster.local',
-    caFile: pki.file('up-frontend-ca.crt', pki.frontendCa.cert),
+    caFiles: [pki.file('up-frontend-ca.crt', pki.frontendCa.cert)],
     certFile: options.certFile ?? pki.file('up-client.crt', pki.proxyClient.cert + pki.platformCa.cert),
     keyFile: pki.file('up-client.key', pki.proxyClient.key), ...options });
 }
