@@ -98,6 +98,28 @@ export class CertificateStore {
   }
 
   /**
+   * Re-issues the Certificate behind `namespace/secretName` as cert-manager does: with `newKey`, a new key (its Secret
+   * deleted, or rotationPolicy Always); without, the key it has (a CA renewed with rotationPolicy Never, re-signed by
+   * its issuer's current key).
+   */
+  public async reissue(namespace: string, secretName: string, options: { readonly newKey: boolean }): Promise<IssuedSecret> {
+    const issued = await this.sim.reissue(namespace, secretName, { newKey: options.newKey });
+    writeSecret(join(this.root, 'secrets'), issued);
+    return issued;
+  }
+
+  /** Applies the Issuers and ClusterIssuers of `manifests` (e.g. a CA issuer moved to another key slot); returns how many changed. */
+  public applyIssuers(manifests: Manifests): number {
+    return this.sim.applyIssuers(manifests.objects as unknown as Manifest[]);
+  }
+
+  /** Every Certificate (namespace and Secret name) labelled as issued by `purpose`: what `cmctl renew -A -l` selects. */
+  public issuedBy(purpose: string): { namespace: string; secretName: string }[] {
+    return this.certificates.filter((c) => c.metadata.labels?.['secure-temporal.io/issued-by'] === purpose)
+      .map((c) => ({ namespace: c.metadata.namespace ?? '', secretName: (c.spec as { secretName: string }).secretName }));
+  }
+
+  /**
    * A certificate of the same Certificate spec with `options` (expired, key that does not match),
    * written to `<root>/variants/<label>/`; the issued Secret stays as it is.
    */

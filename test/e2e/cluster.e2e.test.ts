@@ -11,6 +11,7 @@ import { findComponent, onlyContainer, Secrets } from './manifests';
 import { isPortFree, waitUntil } from './net';
 import { registerApiKeyTests } from './api-keys';
 import { registerAuthorizationTests } from './authorization';
+import { registerCaRolloverTests } from './ca-rollover';
 import { registerDataPathTests } from './data-path';
 import {
   context, currentSecrets, MINUTE, NAMESPACE_B, platformFiles, pod, ROGUE_DATABASE_CLIENT, runJob, server, serverDeployments,
@@ -204,4 +205,5 @@ describe('the Temporal cluster', () => {
   registerMonitoringTests();
   // Last: it replaces the certificates every other test reads.
   registerRotationTests();
+  registerCaRolloverTests();
 });

@@ -107,7 +107,7 @@ const NO_CREDENTIALS = 'the call carries neither a valid client certificate nor 
 function internodeClient(files?: { cert: string; key: string }, alpn?: string[]): ClientTls {
   const { client, server: own } = globalTlsOf(server('history')).internode;
   const cert = files ?? { cert: own.certFile, key: own.keyFile };
-  return { servername: client.serverName, ca: read(client.rootCaFiles[0]), cert: read(cert.cert), key: read(cert.key), alpn };
+  return { servername: client.serverName, ca: client.rootCaFiles.map(read).join(''), cert: read(cert.cert), key: read(cert.key), alpn };
 }
 
 export function registerMtlsTests(): void {

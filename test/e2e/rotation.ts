@@ -51,7 +51,7 @@ function endpoints(): Endpoint[] {
   for (const s of servers.values()) {
     const tls = globalTlsOf(s);
     const internodeClient = (alpn: string[]) => (): ClientTls => ({
-      servername: tls.internode.client.serverName, ca: read(tls.internode.client.rootCaFiles[0]),
+      servername: tls.internode.client.serverName, ca: tls.internode.client.rootCaFiles.map(read).join(''),
       cert: read(tls.internode.server.certFile), key: read(tls.internode.server.keyFile), alpn,
     });
     out.push({ label: `${s.component} membership`, port: s.membershipPort, certFile: tls.internode.server.certFile, tls: internodeClient([]) });

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { connect as connectTcp, Socket } from 'node:net';
 import { join } from 'node:path';
-import { connect as connectTls, TLSSocket } from 'node:tls';
+import { connect as connectTls, PeerCertificate, TLSSocket } from 'node:tls';
 
 const HOST = '127.0.0.1';
 
@@ -29,6 +29,8 @@ export interface PresentedCertificate {
   readonly fingerprint256: string;
   readonly serialNumber: string;
   readonly subjectaltname?: string;
+  /** Common name of its issuer (which CA, which key slot, signed it). */
+  readonly issuerCommonName?: string;
 }
 
 export interface Verdict {
@@ -57,6 +59,12 @@ function tlsSocket(port: number, tls: ClientTls): TLSSocket {
   });
 }
 
+function presentedOf(peer: PeerCertificate): PresentedCertificate {
+  const issuer = peer.issuer?.CN;
+  return { fingerprint256: peer.fingerprint256, serialNumber: peer.serialNumber, subjectaltname: peer.subjectaltname,
+    ...(typeof issuer === 'string' ? { issuerCommonName: issuer } : {}) };
+}
+
 /** A TLS handshake with `tls` against 127.0.0.1:`port`, and the server's verdict on the client within `timeoutMs`. */
 export function handshake(port: number, tls: ClientTls, timeoutMs = 10_000): Promise<Verdict> {
   return new Promise((resolve) => {
@@ -74,7 +82,7 @@ export function handshake(port: number, tls: ClientTls, timeoutMs = 10_000): Pro
       timeoutMs);
     socket.once('secureConnect', () => {
       const peer = socket.getPeerCertificate();
-      presented = { fingerprint256: peer.fingerprint256, serialNumber: peer.serialNumber, subjectaltname: peer.subjectaltname };
+      presented = presentedOf(peer);
       protocol = socket.getProtocol() ?? undefined;
     });
     socket.once('session', () => done({ accepted: true }));
@@ -143,7 +151,7 @@ export function exchange(port: number, request: Buffer, opts: { tls?: ClientTls;
     socket.once(opts.tls === undefined ? 'connect' : 'secureConnect', () => {
       if (socket instanceof TLSSocket) {
         const peer = socket.getPeerCertificate();
-        presented = { fingerprint256: peer.fingerprint256, serialNumber: peer.serialNumber, subjectaltname: peer.subjectaltname };
+        presented = presentedOf(peer);
       }
       socket.write(request);
     });

@@ -4,7 +4,8 @@
  * (read from the running frontend's config) and the proxy's Service name as serverName.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createSecureContext } from 'node:tls';
 import { Client, Connection, ConnectionOptions, DataConverter, TLSConfig } from '@temporalio/client';
@@ -14,13 +15,19 @@ import { clientAddress, context, globalTlsOf, server, workloadFiles } from './ha
 import { COMPONENT_LABEL, findAllByLabels, serviceHost } from './manifests';
 import * as activities from './workflows/activities';
 
-/** The frontend's serverName and trust anchor, from `global.tls.frontend.client` of the running frontend. */
+/**
+ * The frontend's serverName and trust anchors, from `global.tls.frontend.client` of the running frontend: its root CA
+ * files (both key slots of the frontend CA) copied into one bundle, as a client namespace keeps them (docs/SECURITY.md:
+ * a ConfigMap of both slots' certificates), taken now.
+ */
 export function frontendTrust(): { serverName: string; caFile: string } {
   const { client } = globalTlsOf(server('frontend')).frontend;
-  if (client.rootCaFiles.length !== 1) {
-    throw new Error(`expected one frontend root CA file, got ${client.rootCaFiles.join(', ')}`);
+  if (client.rootCaFiles.length !== 2) {
+    throw new Error(`expected the frontend CA's two key slots as root CA files, got ${client.rootCaFiles.join(', ')}`);
   }
-  return { serverName: client.serverName, caFile: client.rootCaFiles[0] };
+  const caFile = join(context().work, 'frontend-ca-bundle.pem');
+  writeFileSync(caFile, client.rootCaFiles.map((f) => readFileSync(f, 'utf8')).join(''));
+  return { serverName: client.serverName, caFile };
 }
 
 /** The authorizer proxy's serverName (its Service's DNS name) and trust anchor (the frontend CA, which issued its certificate). */

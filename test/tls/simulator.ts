@@ -95,6 +95,26 @@ export class IssuanceSimulator {
     return [...this.secrets.values()];
   }
 
+  /**
+   * Takes the issuers of `manifests` in place of those of the same kind, namespace and name (an apply of changed
+   * Issuer objects, such as a CA issuer moved to another key slot). Certificates issued from now on use them.
+   */
+  public applyIssuers(manifests: readonly Manifest[]): number {
+    let applied = 0;
+    for (const next of manifests.filter((m) => m.apiVersion === 'cert-manager.io/v1' && (m.kind === 'Issuer' || m.kind === 'ClusterIssuer'))) {
+      const index = this.issuers.findIndex((i) => i.kind === next.kind && i.metadata?.name === next.metadata?.name &&
+        i.metadata?.namespace === next.metadata?.namespace);
+      if (index === -1) {
+        throw new Error(`no ${next.kind} ${next.metadata?.namespace ?? ''}/${next.metadata?.name} to update`);
+      }
+      if (JSON.stringify(this.issuers[index]) !== JSON.stringify(next)) {
+        this.issuers[index] = next;
+        applied += 1;
+      }
+    }
+    return applied;
+  }
+
   /** Re-issues the Certificate behind `namespace/secretName` (renewal), honouring its rotationPolicy unless told. */
   public async reissue(namespace: string, secretName: string, options: IssueOptions = {}): Promise<IssuedSecret> {
     const cert = this.certificates.find((c) => c.metadata?.namespace === namespace && c.spec?.secretName === secretName);

@@ -1,0 +1,257 @@
+/**
+ * CA rollover on the running cluster (docs/SECURITY.md "CA rollover"): every purpose CA moves signing to its other
+ * key slot (the chart's `tls.caSigningSlots`, which changes the issuers alone), cert-manager re-issues the leaves, the
+ * retired slot is re-keyed (its old key is gone), and the root is re-keyed, while a steady client, a running worker
+ * and a schedule go on. Nothing restarts: every process reloads what changed.
+ */
+import { X509Certificate } from 'node:crypto';
+import { copyFileSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { ScheduleHandle } from '@temporalio/client';
+import { synthesize } from './manifests';
+import type { SecretFiles } from './certificates';
+import { encode, grpcCall } from './grpc-call';
+import {
+  clientAddress, context, globalTlsOf, MINUTE, platformFiles, proxy, server, servers, syncSecretVolumes, withLogs, WORKLOAD,
+  workloadFiles,
+} from './harness';
+import { sleep, waitUntil } from './net';
+import { ClientTls, handshake } from './tls-probe';
+import { client, connectWorkload, createWorker, frontendTrust, proxyTrust } from './workload';
+import { greet, greetWhenReleased, release } from './workflows/greeting';
+
+const PURPOSES = ['workload', 'platform-clients', 'internode', 'frontend'] as const;
+type Purpose = typeof PURPOSES[number];
+const read = (file: string): string => readFileSync(file, 'utf8');
+
+/** A Go duration of the config (`1m`, `90s`) in milliseconds. */
+function goDurationMs(value: string): number {
+  const units: Record<string, number> = { h: 3600_000, m: 60_000, s: 1000 };
+  return [...value.matchAll(/(\d+)(h|m|s)/g)].reduce((sum, p) => sum + Number(p[1]) * units[p[2]], 0);
+}
+
+/** The Secret (namespace, name) of each key slot of a purpose CA and of the root, found by the CA certificates' common names. */
+function caSecrets(): { slots: Record<Purpose, [{ namespace: string; secretName: string }, { namespace: string; secretName: string }]>;
+  root: { namespace: string; secretName: string }; } {
+  const cas = context().certificates.certificates.filter((c) => (c.spec as { isCA?: boolean }).isCA === true);
+  const find = (suffix: string) => {
+    const ca = cas.find((c) => ((c.spec as { commonName?: string }).commonName ?? '').endsWith(suffix));
+    if (ca === undefined) {
+      throw new Error(`no CA certificate whose common name ends with "${suffix}"`);
+    }
+    return { namespace: ca.metadata.namespace ?? '', secretName: (ca.spec as { secretName: string }).secretName };
+  };
+  const slots = Object.fromEntries(PURPOSES.map((p) => [p, [find(` ${p} CA`), find(` ${p} CA 2`)]])) as ReturnType<typeof caSecrets>['slots'];
+  return { slots, root: find(' root CA') };
+}
+
+/** What a steady caller saw: every outcome that was not OK, with when and where. */
+interface Steady {
+  readonly failures: string[];
+  calls: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Calls through the proxy every `intervalMs`, each on a fresh TLS connection with the workload's current certificate
+ * files (what a restarted worker pod would present) and the frontend CA copy taken at the start (both slots, as a
+ * client namespace keeps it): every handshake of the rollover must succeed, and every call answer OK.
+ */
+function steadyProber(intervalMs: number): Steady {
+  const caFile = join(context().work, 'steady-frontend-ca.pem');
+  copyFileSync(proxyTrust().caFile, caFile);
+  const trust = { address: clientAddress(), serverName: proxyTrust().serverName, caFile };
+  const request = encode('DescribeNamespaceRequest', { namespace: WORKLOAD.temporalNamespaces[0] });
+  let running = true;
+  const state: Steady = {
+    failures: [], calls: 0, stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+  const loop = (async () => {
+    while (running) {
+      const files = workloadFiles();
+      const outcome = await grpcCall(trust, { certFile: files.cert, keyFile: files.key }, 'DescribeNamespace', request, 10_000)
+        .catch((e: Error) => ({ code: -1, details: e.message }));
+      state.calls += 1;
+      if (outcome.code !== 0) {
+        state.failures.push(`${new Date().toISOString()} DescribeNamespace via the proxy: ${outcome.code} ${outcome.details}`);
+      }
+      await sleep(intervalMs);
+    }
+  })();
+  return state;
+}
+
+/** TLS of a client presenting `files` to a listener whose server certificate the `ca` files verify. */
+function tlsOf(files: SecretFiles, caFiles: readonly string[], servername: string, alpn?: string[]): ClientTls {
+  return { servername, ca: caFiles.map(read).join(''), cert: read(files.cert), key: read(files.key), ...(alpn ? { alpn } : {}) };
+}
+
+/**
+ * The doors each purpose's leaves are checked at, with a client certificate of that purpose: the proxy (workload), the
+ * frontend (platform-clients, the admin tools' certificate), history's internode gRPC listener (internode). The frontend
+ * CA's leaves are checked by every client of these doors (each verifies the server with both slots).
+ */
+function doors(): { purpose: Purpose; label: string; port: number; tls: (files?: SecretFiles) => ClientTls }[] {
+  const frontendTls = globalTlsOf(server('frontend'));
+  const history = server('history');
+  const historyTls = globalTlsOf(history);
+  return [
+    { purpose: 'workload', label: 'authorizer proxy', port: proxy().grpcPort,
+      tls: (files = workloadFiles()) => tlsOf(files, [frontendTrust().caFile], proxyTrust().serverName) },
+    { purpose: 'platform-clients', label: 'frontend', port: server('frontend').grpcPort,
+      tls: (files = platformFiles('admintools')) => tlsOf(files, frontendTls.frontend.client.rootCaFiles, frontendTls.frontend.client.serverName) },
+    { purpose: 'internode', label: 'history gRPC', port: history.grpcPort,
+      tls: (files = { dir: '', cert: historyTls.internode.server.certFile, key: historyTls.internode.server.keyFile, ca: '' }) =>
+        tlsOf(files, historyTls.internode.client.rootCaFiles, historyTls.internode.client.serverName, ['h2']) },
+  ];
+}
+
+/** The issuer's common name of the certificate a listener presents (which slot signed it). */
+async function presentedIssuer(port: number, tls: ClientTls): Promise<string> {
+  const verdict = await handshake(port, tls, 5000);
+  return verdict.accepted ? verdict.presented?.issuerCommonName ?? '(no issuer)' : `(refused: ${verdict.error?.code})`;
+}
+
+export function registerCaRolloverTests(): void {
+  describe('CA rollover', () => {
+    test('every purpose CA rolls over to its other key slot and the root is re-keyed: no failed call, the schedule fires, ' +
+      'a workflow started before completes after, the retired keys open nothing', () => withLogs(async () => {
+      const c = context();
+      const refreshMs = goDurationMs(globalTlsOf(server('frontend')).refreshInterval);
+      const settle = refreshMs + 45_000;
+      const { slots, root } = caSecrets();
+      const pids = new Map([...servers].map(([name, s]) => [name, s.running.child.pid]));
+      const proxyPid = proxy().running.child.pid;
+      const namespace = WORKLOAD.temporalNamespaces[0];
+
+      // Leaves of each purpose signed by the slot about to retire: they must open the doors now, and nothing once the
+      // slot is re-keyed.
+      const secretOf = (files: SecretFiles) => basename(files.dir);
+      const historyInternode = c.certificates.secretNameOf(c.namespace, (cert) => cert.metadata.name.includes('history-internode'));
+      const retiring = new Map<Purpose, SecretFiles>([
+        ['workload', await c.certificates.variant(WORKLOAD.namespace, secretOf(workloadFiles()), 'retiring-workload', {})],
+        ['platform-clients', await c.certificates.variant(c.namespace, secretOf(platformFiles('admintools')), 'retiring-platform', {})],
+        ['internode', await c.certificates.variant(c.namespace, historyInternode, 'retiring-internode', {})],
+      ]);
+      for (const door of doors()) {
+        expect([door.label, (await handshake(door.port, door.tls(retiring.get(door.purpose)))).accepted]).toEqual([door.label, true]);
+      }
+
+      const conn = await connectWorkload();
+      const temporal = client(conn.client, namespace);
+      let schedule: ScheduleHandle | undefined;
+      try {
+        const { worker, taskQueue } = await createWorker(conn.native, namespace);
+        await worker.runUntil(async () => {
+          const before = await temporal.workflow.start(greetWhenReleased, {
+            taskQueue, workflowId: `before-ca-rollover-${taskQueue}`, args: ['before'], workflowExecutionTimeout: '20 minutes',
+          });
+          // The schedule runs in the system worker (internode to history, mTLS to the frontend): it must fire throughout.
+          schedule = await temporal.schedule.create({
+            scheduleId: `ca-rollover-${taskQueue}`, spec: { intervals: [{ every: '10s' }] },
+            action: { type: 'startWorkflow', workflowType: greet, taskQueue, args: ['schedule'], workflowExecutionTimeout: '1 minute' },
+          });
+          const steady = steadyProber(500);
+          const workflows: string[] = [];
+          let running = true;
+          // The running worker's own connection, and the client's: a workflow every 3 s through both, all along.
+          const executing = (async () => {
+            for (let i = 0; running; i++) {
+              try {
+                workflows.push(await temporal.workflow.execute(greet, {
+                  taskQueue, workflowId: `during-ca-rollover-${taskQueue}-${i}`, args: [`${i}`], workflowExecutionTimeout: '1 minute' }));
+              } catch (e) {
+                steady.failures.push(`${new Date().toISOString()} workflow ${i}: ${(e as Error).message}`);
+              }
+              await sleep(3000);
+            }
+          })();
+          const actionsAt = async () => (await schedule?.describe())?.info.numActionsTaken ?? 0;
+          const actionsBefore = await actionsAt();
+          const started = Date.now();
+          try {
+            // 1. Signing moves to slot 2 (the issuers alone change), and cert-manager re-issues every leaf of every purpose.
+            const moved = synthesize({ ...c.chartProps, tls: { ...c.chartProps.tls,
+              caSigningSlots: { 'workload': 2, 'platform-clients': 2, 'internode': 2, 'frontend': 2 } } });
+            expect(c.certificates.applyIssuers(moved)).toBe(4);
+            for (const purpose of PURPOSES) {
+              for (const { namespace: ns, secretName } of c.certificates.issuedBy(purpose)) {
+                await c.certificates.renew(ns, secretName);
+              }
+            }
+            syncSecretVolumes();
+            // Every door now presents a leaf of slot 2, and takes the renewed leaves of its clients.
+            const slotTwo = (purpose: Purpose) => `temporal ${purpose} CA 2`;
+            let last: Record<string, string> = {};
+            await waitUntil('every listener to present a leaf of slot 2', async () => {
+              last = Object.fromEntries(await Promise.all(doors().map(async (d) =>
+                [d.label, await presentedIssuer(d.port, d.tls())] as const)));
+              return doors().every((d) => last[d.label].includes(slotTwo(d.label === 'history gRPC' ? 'internode' : 'frontend')));
+            }, { timeoutMs: settle, intervalMs: 2000 }).catch((err: Error) => {
+              throw new Error(`${err.message}: presented ${JSON.stringify(last)}`);
+            });
+            expect(new X509Certificate(read(workloadFiles().cert)).issuer).toContain(slotTwo('workload'));
+
+            // 2. The retired slot 1 is re-keyed (its Secret deleted: cert-manager issues it again with a new key), and the
+            // workload CA's slot 1 carrier renewed to carry the new certificate. The old keys now open nothing.
+            for (const purpose of PURPOSES) {
+              await c.certificates.reissue(slots[purpose][0].namespace, slots[purpose][0].secretName, { newKey: true });
+            }
+            const carrier = c.certificates.secretNameOf(c.namespace, (cert) => cert.metadata.name.endsWith('workload-ca-anchor'));
+            await c.certificates.renew(c.namespace, carrier);
+            syncSecretVolumes();
+            await waitUntil('the retired keys\' leaves to be refused at every door', async () => {
+              const verdicts = await Promise.all(doors().map((d) => handshake(d.port, d.tls(retiring.get(d.purpose)), 5000)));
+              return verdicts.every((v) => !v.accepted);
+            }, { timeoutMs: settle, intervalMs: 2000 });
+            for (const door of doors()) {
+              expect([door.label, (await handshake(door.port, door.tls())).accepted]).toEqual([door.label, true]);
+            }
+
+            // 3. The root is re-keyed: the purpose CAs under it are renewed with the keys they have (re-signed), and no
+            // listener anchors on the root, so nothing else changes.
+            await c.certificates.reissue(root.namespace, root.secretName, { newKey: true });
+            for (const purpose of ['internode', 'frontend', 'platform-clients'] as const) {
+              for (const slot of slots[purpose]) {
+                await c.certificates.reissue(slot.namespace, slot.secretName, { newKey: false });
+              }
+            }
+            syncSecretVolumes();
+            await sleep(settle);
+            for (const door of doors()) {
+              expect([door.label, (await handshake(door.port, door.tls())).accepted]).toEqual([door.label, true]);
+            }
+
+            // A workflow started before the rollover completes after it, through a new connection.
+            await temporal.workflow.getHandle(before.workflowId).signal(release);
+            expect(await temporal.workflow.getHandle(before.workflowId).result()).toBe('Hello again, before!');
+          } finally {
+            running = false;
+            await executing;
+            await steady.stop();
+          }
+          const minutes = (Date.now() - started) / 60_000;
+          const fired = (await actionsAt()) - actionsBefore;
+          process.stderr.write(`[e2e] CA rollover: ${steady.calls} fresh-connection calls, ${workflows.length} workflows, ` +
+            `${fired} scheduled runs in ${minutes.toFixed(1)} min; failures: ${steady.failures.length}\n`);
+          expect(steady.failures).toEqual([]);
+          expect(steady.calls).toBeGreaterThan(100);
+          expect(workflows.length).toBeGreaterThan(20);
+          // Every 10 s across the whole rollover (a missed run or two at the edges, never a stall).
+          expect(fired).toBeGreaterThanOrEqual(Math.floor(minutes * 6) - 2);
+        });
+      } finally {
+        await schedule?.delete().catch(() => undefined);
+        await conn.close();
+      }
+      // Nothing restarted: the same processes reloaded what changed.
+      for (const [name, s] of servers) {
+        expect({ name, pid: s.running.child.pid, exit: s.running.exit }).toEqual({ name, pid: pids.get(name), exit: undefined });
+      }
+      expect({ pid: proxy().running.child.pid, exit: proxy().running.exit }).toEqual({ pid: proxyPid, exit: undefined });
+    }), 20 * MINUTE);
+  });
+}
