@@ -124,6 +124,20 @@ describe('Upstream', () => {
     up.close();
   });
 
+  it('does trust every certificate of every CA file: the frontend CA in the second file (a rollover\'s other key slot)', async () => {
+    // The first file holds another CA, with no newline at its end: the files are still read as one bundle of both.
+    const other = await issue({ commonName: 'temporal frontend CA 2', isCA: true, usages: ['cert sign', 'crl sign', 'digital signature'] });
+    const first = pki.file('up-slot-1.crt', other.cert.trimEnd());
+    const second = pki.file('up-slot-2.crt', pki.frontendCa.cert);
+    const both = upstream({ caFiles: [first, second] });
+    expect(await get(both.session())).toBe(200);
+    both.close();
+    // With the other CA alone the frontend's certificate is refused: the second file is what verified it.
+    const alone = upstream({ caFiles: [first] });
+    await expect(get(alone.session())).rejects.toThrow();
+    alone.close();
+  });
+
   it('does keep its sessions while the certificate files stay the same, and move new calls to new ones when they change', async () => {
     const certFile = pki.file('up-rotating.crt', pki.proxyClient.cert + pki.platformCa.cert);
     const keyFile = pki.file('up-rotating.key', pki.proxyClient.key);
