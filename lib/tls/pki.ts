@@ -238,6 +238,12 @@ export class TemporalPki extends Construct {
               'set 2 to move signing to the second slot (the rollover in docs/SECURITY.md), or 1 (the default)');
           }
           signingSlots[purpose as CaPurpose] = slot;
+          // An override replaces both slots' anchors: leaves of slot 2 would meet peers that trust the override alone.
+          if (slot === 2 && overrides[purpose as CaPurpose] !== undefined) {
+            throw new ValidationError('INVALID_TLS', `${path}/caSigningSlots/${purpose}`,
+              `trustOverrides.${purpose} replaces both key slots' anchors, so peers would not trust the leaves slot 2 signs`, slot,
+              `drop trustOverrides.${purpose} before moving signing to slot 2 (docs/SECURITY.md "CA rollover")`);
+          }
         }
       }
       this.caSigningSlots = signingSlots;

@@ -218,7 +218,8 @@ describe('TemporalPki key slots (the CA rollover)', () => {
     expect(provided.pki.trustAnchorFiles('internode')).toEqual(['/etc/temporal/tls/trust/internode-ca.crt']);
   });
 
-  it('fails on a signing slot that is not 1 or 2, an unknown purpose, or slots without the generated chain, leaving nothing behind', () => {
+  it('fails on a signing slot that is not 1 or 2, an unknown purpose, slots without the generated chain, or slot 2 under an override, ' +
+    'leaving nothing behind', async () => {
     const chart = new Chart(Testing.app(), 'pki', { namespace: NAMESPACE });
     const slot3 = expectTlsError(() => new TemporalPki(chart, 'Pki', { caSigningSlots: { internode: 3 as never } }), 'INVALID_TLS',
       /a signing slot is 1 or 2/);
@@ -227,6 +228,13 @@ describe('TemporalPki key slots (the CA rollover)', () => {
     expectTlsError(() => new TemporalPki(chart, 'Pki2', { caSigningSlots: { root: 2 } as never }), 'INVALID_TLS', /unknown purpose/);
     expectTlsError(() => new TemporalPki(chart, 'Pki3', { issuance: 'provided', caSigningSlots: { internode: 2 } }), 'INVALID_TLS',
       /signing slots belong to the generated chain/);
+    const pinned = await selfSignedPem('pinned internode CA');
+    const overridden = expectTlsError(() => new TemporalPki(chart, 'Pki4', { trustOverrides: { internode: pinned.cert },
+      caSigningSlots: { internode: 2 } }), 'INVALID_TLS', /replaces both key slots' anchors/);
+    expect(overridden.message).toMatch(/drop trustOverrides.internode before moving signing to slot 2/);
+    // Slot 1 with an override, and slot 2 for a purpose without one, are fine.
+    expect(() => new TemporalPki(new Chart(Testing.app(), 'ok', { namespace: NAMESPACE }), 'Pki', {
+      trustOverrides: { internode: pinned.cert }, caSigningSlots: { internode: 1, frontend: 2 } })).not.toThrow();
     expect(Testing.synth(chart)).toEqual([]);
   });
 });
