@@ -7,7 +7,6 @@
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { ScheduleHandle } from '@temporalio/client';
 import { synthesize } from './manifests';
 import type { SecretFiles } from './certificates';
 import { encode, grpcCall } from './grpc-call';
@@ -140,112 +139,136 @@ export function registerCaRolloverTests(): void {
         expect([door.label, (await handshake(door.port, door.tls(retiring.get(door.purpose)))).accepted]).toEqual([door.label, true]);
       }
 
-      const conn = await connectWorkload();
-      const temporal = client(conn.client, namespace);
-      let schedule: ScheduleHandle | undefined;
+      // The workload: a worker and a client on one connection each, as a worker pod runs them. Established TLS sessions
+      // are not verified again by Temporal, but the proxy checks each call's certificate against the CAs it trusts now:
+      // before the retired slot is re-keyed, the worker pod rolls onto its re-issued certificate (docs step 4), a new
+      // replica up before the old one drains, as a Deployment's rolling update does.
+      const first = await connectWorkload();
+      const a = await createWorker(first.native, namespace);
+      const taskQueue = a.taskQueue;
+      const runA = a.worker.run();
+      let current = client(first.client, namespace);
+      let second: Awaited<ReturnType<typeof connectWorkload>> | undefined;
+      let b: Awaited<ReturnType<typeof createWorker>> | undefined;
+      let runB: Promise<void> | undefined;
+      const scheduleId = `ca-rollover-${taskQueue}`;
       try {
-        const { worker, taskQueue } = await createWorker(conn.native, namespace);
-        await worker.runUntil(async () => {
-          const before = await temporal.workflow.start(greetWhenReleased, {
-            taskQueue, workflowId: `before-ca-rollover-${taskQueue}`, args: ['before'], workflowExecutionTimeout: '20 minutes',
-          });
-          // The schedule runs in the system worker (internode to history, mTLS to the frontend): it must fire throughout.
-          schedule = await temporal.schedule.create({
-            scheduleId: `ca-rollover-${taskQueue}`, spec: { intervals: [{ every: '10s' }] },
-            action: { type: 'startWorkflow', workflowType: greet, taskQueue, args: ['schedule'], workflowExecutionTimeout: '1 minute' },
-          });
-          const steady = steadyProber(500);
-          const workflows: string[] = [];
-          let running = true;
-          // The running worker's own connection, and the client's: a workflow every 3 s through both, all along.
-          const executing = (async () => {
-            for (let i = 0; running; i++) {
-              try {
-                workflows.push(await temporal.workflow.execute(greet, {
-                  taskQueue, workflowId: `during-ca-rollover-${taskQueue}-${i}`, args: [`${i}`], workflowExecutionTimeout: '1 minute' }));
-              } catch (e) {
-                steady.failures.push(`${new Date().toISOString()} workflow ${i}: ${(e as Error).message}`);
-              }
-              await sleep(3000);
-            }
-          })();
-          const actionsAt = async () => (await schedule?.describe())?.info.numActionsTaken ?? 0;
-          const actionsBefore = await actionsAt();
-          const started = Date.now();
-          try {
-            // 1. Signing moves to slot 2 (the issuers alone change), and cert-manager re-issues every leaf of every purpose.
-            const moved = synthesize({ ...c.chartProps, tls: { ...c.chartProps.tls,
-              caSigningSlots: { 'workload': 2, 'platform-clients': 2, 'internode': 2, 'frontend': 2 } } });
-            expect(c.certificates.applyIssuers(moved)).toBe(4);
-            for (const purpose of PURPOSES) {
-              for (const { namespace: ns, secretName } of c.certificates.issuedBy(purpose)) {
-                await c.certificates.renew(ns, secretName);
-              }
-            }
-            syncSecretVolumes();
-            // Every door now presents a leaf of slot 2, and takes the renewed leaves of its clients.
-            const slotTwo = (purpose: Purpose) => `temporal ${purpose} CA 2`;
-            let last: Record<string, string> = {};
-            await waitUntil('every listener to present a leaf of slot 2', async () => {
-              last = Object.fromEntries(await Promise.all(doors().map(async (d) =>
-                [d.label, await presentedIssuer(d.port, d.tls())] as const)));
-              return doors().every((d) => last[d.label].includes(slotTwo(d.label === 'history gRPC' ? 'internode' : 'frontend')));
-            }, { timeoutMs: settle, intervalMs: 2000 }).catch((err: Error) => {
-              throw new Error(`${err.message}: presented ${JSON.stringify(last)}`);
-            });
-            expect(new X509Certificate(read(workloadFiles().cert)).issuer).toContain(slotTwo('workload'));
-
-            // 2. The retired slot 1 is re-keyed (its Secret deleted: cert-manager issues it again with a new key), and the
-            // workload CA's slot 1 carrier renewed to carry the new certificate. The old keys now open nothing.
-            for (const purpose of PURPOSES) {
-              await c.certificates.reissue(slots[purpose][0].namespace, slots[purpose][0].secretName, { newKey: true });
-            }
-            const carrier = c.certificates.secretNameOf(c.namespace, (cert) => cert.metadata.name.endsWith('workload-ca-anchor'));
-            await c.certificates.renew(c.namespace, carrier);
-            syncSecretVolumes();
-            await waitUntil('the retired keys\' leaves to be refused at every door', async () => {
-              const verdicts = await Promise.all(doors().map((d) => handshake(d.port, d.tls(retiring.get(d.purpose)), 5000)));
-              return verdicts.every((v) => !v.accepted);
-            }, { timeoutMs: settle, intervalMs: 2000 });
-            for (const door of doors()) {
-              expect([door.label, (await handshake(door.port, door.tls())).accepted]).toEqual([door.label, true]);
-            }
-
-            // 3. The root is re-keyed: the purpose CAs under it are renewed with the keys they have (re-signed), and no
-            // listener anchors on the root, so nothing else changes.
-            await c.certificates.reissue(root.namespace, root.secretName, { newKey: true });
-            for (const purpose of ['internode', 'frontend', 'platform-clients'] as const) {
-              for (const slot of slots[purpose]) {
-                await c.certificates.reissue(slot.namespace, slot.secretName, { newKey: false });
-              }
-            }
-            syncSecretVolumes();
-            await sleep(settle);
-            for (const door of doors()) {
-              expect([door.label, (await handshake(door.port, door.tls())).accepted]).toEqual([door.label, true]);
-            }
-
-            // A workflow started before the rollover completes after it, through a new connection.
-            await temporal.workflow.getHandle(before.workflowId).signal(release);
-            expect(await temporal.workflow.getHandle(before.workflowId).result()).toBe('Hello again, before!');
-          } finally {
-            running = false;
-            await executing;
-            await steady.stop();
-          }
-          const minutes = (Date.now() - started) / 60_000;
-          const fired = (await actionsAt()) - actionsBefore;
-          process.stderr.write(`[e2e] CA rollover: ${steady.calls} fresh-connection calls, ${workflows.length} workflows, ` +
-            `${fired} scheduled runs in ${minutes.toFixed(1)} min; failures: ${steady.failures.length}\n`);
-          expect(steady.failures).toEqual([]);
-          expect(steady.calls).toBeGreaterThan(100);
-          expect(workflows.length).toBeGreaterThan(20);
-          // Every 10 s across the whole rollover (a missed run or two at the edges, never a stall).
-          expect(fired).toBeGreaterThanOrEqual(Math.floor(minutes * 6) - 2);
+        const before = await current.workflow.start(greetWhenReleased, {
+          taskQueue, workflowId: `before-ca-rollover-${taskQueue}`, args: ['before'], workflowExecutionTimeout: '20 minutes',
         });
+        // The schedule runs in the system worker (internode to history, mTLS to the frontend): it must fire throughout.
+        await current.schedule.create({
+          scheduleId, spec: { intervals: [{ every: '10s' }] },
+          action: { type: 'startWorkflow', workflowType: greet, taskQueue, args: ['schedule'], workflowExecutionTimeout: '1 minute' },
+        });
+        const steady = steadyProber(500);
+        const workflows: string[] = [];
+        let running = true;
+        // Through the worker's and the client's long-lived connections: a workflow every 3 s, all along.
+        const executing = (async () => {
+          for (let i = 0; running; i++) {
+            try {
+              workflows.push(await current.workflow.execute(greet, {
+                taskQueue, workflowId: `during-ca-rollover-${taskQueue}-${i}`, args: [`${i}`], workflowExecutionTimeout: '1 minute' }));
+            } catch (e) {
+              steady.failures.push(`${new Date().toISOString()} workflow ${i}: ${(e as Error).message}`);
+            }
+            await sleep(3000);
+          }
+        })();
+        const actionsAt = async () => (await current.schedule.getHandle(scheduleId).describe()).info.numActionsTaken;
+        const actionsBefore = await actionsAt();
+        const started = Date.now();
+        try {
+          // 1. Signing moves to slot 2 (the issuers alone change), and cert-manager re-issues every leaf of every purpose.
+          const moved = synthesize({ ...c.chartProps, tls: { ...c.chartProps.tls,
+            caSigningSlots: { 'workload': 2, 'platform-clients': 2, 'internode': 2, 'frontend': 2 } } });
+          expect(c.certificates.applyIssuers(moved)).toBe(4);
+          for (const purpose of PURPOSES) {
+            for (const { namespace: ns, secretName } of c.certificates.issuedBy(purpose)) {
+              await c.certificates.renew(ns, secretName);
+            }
+          }
+          syncSecretVolumes();
+          // Every door now presents a leaf of slot 2, and takes the renewed leaves of its clients.
+          const slotTwo = (purpose: Purpose) => `temporal ${purpose} CA 2`;
+          let last: Record<string, string> = {};
+          await waitUntil('every listener to present a leaf of slot 2', async () => {
+            last = Object.fromEntries(await Promise.all(doors().map(async (d) =>
+              [d.label, await presentedIssuer(d.port, d.tls())] as const)));
+            return doors().every((d) => last[d.label] === slotTwo(d.label === 'history gRPC' ? 'internode' : 'frontend'));
+          }, { timeoutMs: settle, intervalMs: 2000 }).catch((err: Error) => {
+            throw new Error(`${err.message}: presented ${JSON.stringify(last)}`);
+          });
+          expect(new X509Certificate(read(workloadFiles().cert)).issuer).toContain(slotTwo('workload'));
+
+          // The worker pod rolls onto its re-issued certificate: the new replica polls before the old one drains.
+          second = await connectWorkload();
+          b = await createWorker(second.native, namespace, undefined, taskQueue);
+          runB = b.worker.run();
+          current = client(second.client, namespace);
+          a.worker.shutdown();
+          await runA;
+          await first.close();
+
+          // 2. The retired slot 1 is re-keyed (its Secret deleted: cert-manager issues it again with a new key), and the
+          // workload CA's slot 1 carrier renewed to carry the new certificate. The old keys now open nothing.
+          for (const purpose of PURPOSES) {
+            await c.certificates.reissue(slots[purpose][0].namespace, slots[purpose][0].secretName, { newKey: true });
+          }
+          const carrier = c.certificates.secretNameOf(c.namespace, (cert) => cert.metadata.name.endsWith('workload-ca-anchor'));
+          await c.certificates.renew(c.namespace, carrier);
+          syncSecretVolumes();
+          await waitUntil('the retired keys\' leaves to be refused at every door', async () => {
+            const verdicts = await Promise.all(doors().map((d) => handshake(d.port, d.tls(retiring.get(d.purpose)), 5000)));
+            return verdicts.every((v) => !v.accepted);
+          }, { timeoutMs: settle, intervalMs: 2000 });
+          for (const door of doors()) {
+            expect([door.label, (await handshake(door.port, door.tls())).accepted]).toEqual([door.label, true]);
+          }
+
+          // 3. The root is re-keyed: the purpose CAs under it are renewed with the keys they have (re-signed), and no
+          // listener anchors on the root, so nothing else changes.
+          await c.certificates.reissue(root.namespace, root.secretName, { newKey: true });
+          for (const purpose of ['internode', 'frontend', 'platform-clients'] as const) {
+            for (const slot of slots[purpose]) {
+              await c.certificates.reissue(slot.namespace, slot.secretName, { newKey: false });
+            }
+          }
+          syncSecretVolumes();
+          await sleep(settle);
+          for (const door of doors()) {
+            expect([door.label, (await handshake(door.port, door.tls())).accepted]).toEqual([door.label, true]);
+          }
+
+          // A workflow started before the rollover completes after it.
+          await current.workflow.getHandle(before.workflowId).signal(release);
+          expect(await current.workflow.getHandle(before.workflowId).result()).toBe('Hello again, before!');
+        } finally {
+          running = false;
+          await executing;
+          await steady.stop();
+        }
+        const minutes = (Date.now() - started) / 60_000;
+        const fired = (await actionsAt()) - actionsBefore;
+        process.stderr.write(`[e2e] CA rollover: ${steady.calls} fresh-connection calls, ${workflows.length} workflows, ` +
+          `${fired} scheduled runs in ${minutes.toFixed(1)} min; failures: ${steady.failures.length}\n`);
+        expect(steady.failures).toEqual([]);
+        expect(steady.calls).toBeGreaterThan(100);
+        expect(workflows.length).toBeGreaterThan(20);
+        // Every 10 s across the whole rollover (a missed run or two at the edges, never a stall).
+        expect(fired).toBeGreaterThanOrEqual(Math.floor(minutes * 6) - 2);
       } finally {
-        await schedule?.delete().catch(() => undefined);
-        await conn.close();
+        await current.schedule.getHandle(scheduleId).delete().catch(() => undefined);
+        if (runB === undefined) {
+          a.worker.shutdown();
+          await runA.catch(() => undefined);
+          await first.close();
+        } else {
+          b?.worker.shutdown();
+          await runB.catch(() => undefined);
+        }
+        await second?.close();
       }
       // Nothing restarted: the same processes reloaded what changed.
       for (const [name, s] of servers) {

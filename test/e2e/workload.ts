@@ -115,10 +115,9 @@ export async function connectWorkload(tls: TLSConfig = workloadTls(), options: {
   }
 }
 
-/** A worker on a fresh task queue, with the test activities and workflows. */
-export async function createWorker(connection: NativeConnection, namespace: string, dataConverter?: DataConverter):
-  Promise<{ worker: Worker; taskQueue: string }> {
-  const taskQueue = `e2e-${randomBytes(4).toString('hex')}`;
+/** A worker on a fresh task queue (or `taskQueue`: a second replica of a worker), with the test activities and workflows. */
+export async function createWorker(connection: NativeConnection, namespace: string, dataConverter?: DataConverter,
+  taskQueue = `e2e-${randomBytes(4).toString('hex')}`): Promise<{ worker: Worker; taskQueue: string }> {
   const worker = await Worker.create({
     connection,
     namespace,
