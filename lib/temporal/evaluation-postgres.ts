@@ -45,6 +45,8 @@ export interface EvaluationPostgresProps extends InstallationScopedProps {
 
 /** Annotation that marks objects meant for evaluation only. */
 export const EVALUATION_ONLY_ANNOTATION = 'secure-temporal.io/evaluation-only';
+/** Pod annotation naming the issuer of the database's server certificate (the pod rolls when it changes). */
+export const SERVER_CERTIFICATE_ISSUER_ANNOTATION = 'secure-temporal.io/server-certificate-issuer';
 
 /** Where the server's TLS material and its client-authentication rules are mounted. */
 export const POSTGRES_TLS_DIR = '/etc/postgres/tls';
@@ -227,7 +229,12 @@ export class EvaluationPostgres extends Construct implements IComponent {
           replicas: 1,
           selector: { matchLabels: this.selector },
           template: {
-            metadata: { labels, annotations },
+            // PostgreSQL reads its certificate files at start: naming the server certificate's issuer here rolls the pod
+            // when that issuer changes (an upgrade that moved it), so that it never serves a certificate its clients no
+            // longer trust.
+            metadata: { labels, annotations: { ...annotations,
+              ...(this.serverIdentity?.issuance.kind === 'cert-manager'
+                ? { [SERVER_CERTIFICATE_ISSUER_ANNOTATION]: this.serverIdentity.issuance.issuerRef.name } : {}) } },
             spec: {
               ...restrictedPodBasics(account.name, IMAGE_USERS.postgres),
               containers: [{

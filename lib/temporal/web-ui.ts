@@ -225,10 +225,11 @@ export class TemporalWebUi extends Construct implements IComponent {
       // mTLS to the proxy (or the frontend) with a platform-clients certificate; host verification on.
       // With single sign-on every call carries the user's token: the UI's certificate authenticates the UI and grants nothing.
       const oidcCa = sso ? cluster.authorizerProxy?.oidcCaConfigMap : undefined;
-      // The identity provider's private CA, for discovery and the token endpoint: Go's system roots are SSL_CERT_FILE
-      // (this CA) plus every file of SSL_CERT_DIR (the server's CA, both key slots).
+      // Go's system roots are SSL_CERT_FILE plus every file of SSL_CERT_DIR (the server's CA, both key slots). For
+      // discovery and the token endpoint, SSL_CERT_FILE is the identity provider's private CA, or, for a provider with a
+      // public certificate, the image's own public bundle (no public CA certifies a cluster-internal name).
       const tls = cluster.clientTls(this, 'Client', { name: component, program: 'web-ui', role: sso ? undefined : props.role ?? 'read',
-        namespaces: [SYSTEM_NAMESPACE], extraTrustFile: oidcCa ? `${OIDC_CA_DIR}/${OIDC_CA_FILE}` : undefined });
+        namespaces: [SYSTEM_NAMESPACE], extraTrustFile: oidcCa ? `${OIDC_CA_DIR}/${OIDC_CA_FILE}` : sso ? 'image' : undefined });
       const httpPort: NamedPort = { name: 'http', port: WEB_UI_PORT, protocol: 'TCP' };
       const account = new k8s.KubeServiceAccount(this, 'ServiceAccount', {
         metadata: { name: this.name, labels },

@@ -110,12 +110,13 @@ export function clientTlsWiring(pki: TemporalPki, client: TlsIdentity, files: Cl
 export const SYSTEM_TRUST_ENV = { file: 'SSL_CERT_FILE', dir: 'SSL_CERT_DIR' } as const;
 
 /**
- * Env that makes a Go program's system roots exactly the anchors in `dir` (`SSL_CERT_FILE` = `/dev/null`, so that no
- * bundle of the image is read; or `extraFile`, a file of anchors the program also needs, such as an identity
- * provider's CA).
+ * Env that makes a Go program's system roots the anchors in `dir` and: nothing else (`extraFile` `/dev/null`, the
+ * default: no bundle of the image is read); a file of anchors it also needs, such as an identity provider's private CA;
+ * or, with `extraFile: 'image'`, the image's own bundle of public CAs (SSL_CERT_FILE unset), for a program that also
+ * reaches a public service (the Web UI signing users in at a public identity provider).
  */
-export function systemTrustEnv(dir: string, extraFile = '/dev/null'): k8s.EnvVar[] {
-  return [{ name: SYSTEM_TRUST_ENV.file, value: extraFile }, { name: SYSTEM_TRUST_ENV.dir, value: dir }];
+export function systemTrustEnv(dir: string, extraFile: string = '/dev/null'): k8s.EnvVar[] {
+  return [...(extraFile === 'image' ? [] : [{ name: SYSTEM_TRUST_ENV.file, value: extraFile }]), { name: SYSTEM_TRUST_ENV.dir, value: dir }];
 }
 
 /** Environment variable names of the Temporal Web UI's TLS to the frontend (temporalio/ui `server/config`). */

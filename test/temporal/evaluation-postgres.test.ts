@@ -112,6 +112,10 @@ describe('EvaluationPostgres', () => {
         .toEqual([['digital signature', 'server auth'], ['digital signature', 'client auth']]);
       expect(db.clientIdentity?.issuedBy).toBe('database-clients');
       expect(db.serverIdentity?.issuedBy).toBe('database-clients');
+      // PostgreSQL reads its certificate at start: the pod names the server certificate's issuer, so that it rolls when
+      // the issuer changes (as on the upgrade that moved it from the frontend CA).
+      expect(podTemplate(objs, 'StatefulSet', 'temporal-postgres').metadata?.annotations?.['secure-temporal.io/server-certificate-issuer'])
+        .toBe('temporal-database-clients-ca');
     });
 
     it('does give stores a client certificate and full verification instead of a password', () => {
@@ -120,6 +124,9 @@ describe('EvaluationPostgres', () => {
       expect(store.password).toBeUndefined();
       expect(store.tls?.enableHostVerification).toBe(true);
       expect(store.tls?.clientCertificate?.name).toBe(db.clientIdentity?.secretName);
+      // The server is verified against the database-clients CA that issued its certificate (no purpose CA of the trust
+      // graph: a rollover of those never touches the database).
+      expect([store.tls?.ca.secret.name, store.tls?.ca.key]).toEqual(['temporal-database-clients-ca', 'tls.crt']);
       expect(db.clientIdentity?.dnsNames ?? []).toEqual([]);
     });
 

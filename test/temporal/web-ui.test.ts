@@ -33,6 +33,23 @@ function ssoUi(props: Omit<TemporalWebUiProps, 'cluster' | 'sso'> = {}): { ui: T
 
 const web = (objs: readonly K8sObject[]) => containerOf(podTemplate(objs, 'Deployment', 'temporal-web').spec, 'web');
 
+describe('TemporalWebUi trust (both key slots of the server\'s CA as Go\'s system roots)', () => {
+  const envOf = (objs: readonly K8sObject[]) => Object.fromEntries((web(objs).env ?? []).map((e) => [e.name, e.value]));
+  it('reads no bundle of the image without single sign-on, the identity provider\'s CA with a private one, the image\'s public ' +
+    'bundle with a public one', () => {
+    const plain = envOf(synth(new SecureTemporalChart(new App(), 'test', { webUi: {} })));
+    expect([plain.SSL_CERT_FILE, plain.SSL_CERT_DIR, plain.TEMPORAL_TLS_CA]).toEqual(['/dev/null', '/etc/temporal/tls/trust', undefined]);
+    // A provider with a public certificate: SSL_CERT_FILE unset, so Go reads the image's own bundle of public CAs for it.
+    const publicIdp = envOf(ssoUi().objs);
+    expect(Object.keys(publicIdp)).not.toContain('SSL_CERT_FILE');
+    expect(publicIdp.SSL_CERT_DIR).toBe('/etc/temporal/tls/trust');
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
+    const privateIdp = envOf(synth(new SecureTemporalChart(new App(), 'test', {
+      authorizerProxy: { oidc: { ...SSO_OIDC, caBundle: ca } }, webUi: { sso: SSO } })));
+    expect([privateIdp.SSL_CERT_FILE, privateIdp.SSL_CERT_DIR]).toEqual(['/etc/web-ui/oidc-ca/ca.crt', '/etc/temporal/tls/trust']);
+  });
+});
+
 describe('TemporalWebUi', () => {
   it('does render the same container as before (change detector)', () => {
     const c = web(webUi().objs);
