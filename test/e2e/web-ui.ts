@@ -144,9 +144,26 @@ async function signIn(page: Page, account: string): Promise<void> {
   await page.waitForURL((url) => url.host === `localhost:${ui.uiPort}` && !url.pathname.startsWith('/auth/'), { timeout: 30_000 });
 }
 
-/** The access token the UI keeps for the signed-in user (it sends it as `Authorization: Bearer`). */
+/**
+ * The access token the UI keeps for the signed-in user (it sends it as `Authorization: Bearer`), waited for (≤ 20 s):
+ * the UI stores it while its first page loads after the sign-in, a moment after the redirect lands.
+ */
 async function accessTokenOf(page: Page): Promise<string> {
-  const found = await page.evaluate(() => {
+  const deadline = Date.now() + 20_000;
+  let found = await storedAccessToken(page);
+  while (found === '' && Date.now() < deadline) {
+    await page.waitForTimeout(250);
+    found = await storedAccessToken(page);
+  }
+  if (found === '') {
+    throw new Error('the UI holds no access token for the signed-in user');
+  }
+  return found;
+}
+
+/** The access token in the page's cookies or local storage, or ''. */
+async function storedAccessToken(page: Page): Promise<string> {
+  return page.evaluate(() => {
     const texts = [document.cookie, ...Object.keys(localStorage).map((k) => localStorage.getItem(k) ?? '')];
     for (const text of texts) {
       for (const part of text.split(/[;\s"]+/)) {
@@ -166,10 +183,6 @@ async function accessTokenOf(page: Page): Promise<string> {
     }
     return '';
   });
-  if (found === '') {
-    throw new Error('the UI holds no access token for the signed-in user');
-  }
-  return found;
 }
 
 function screenshot(page: Page, name: string): Promise<Buffer> {
