@@ -99,7 +99,7 @@ export function issueClusterTls(scope: Construct, pki: TemporalPki, props: {
         volumes: [
           own.volume(TLS_VOLUMES.internode),
           ...(isFrontend ? [frontend.volume(TLS_VOLUMES.frontend)] : []),
-          ...(jwksTrust ? [pki.purposeTrustVolume(TLS_VOLUMES.frontendTrust, 'frontend')] : []),
+          ...(jwksTrust ? [pki.trustVolume(TLS_VOLUMES.frontendTrust, ['frontend'])] : []),
           pki.trustVolume(TLS_VOLUMES.trust, anchors[configVariant(service)]),
         ],
         mounts: [

@@ -580,13 +580,6 @@ export class TemporalPki extends Construct {
       : [trustAnchorFile(purpose, dir), trustAnchorFile(purpose, dir, 2)];
   }
 
-  /**
-   * A projected volume with exactly one purpose's anchors (both slots), for Go programs that read their trust
-   * from a directory (`SSL_CERT_DIR`, see `systemTrustEnv`); mount it at `purposeTrustDir(purpose)`.
-   */
-  public purposeTrustVolume(volumeName: string, purpose: CaPurpose): k8s.Volume {
-    return this.trustVolume(volumeName, [purpose]);
-  }
 
   /**
    * A projected volume with one file per purpose, `<purpose>-ca.crt`: the CA certificate only (the

@@ -15,6 +15,7 @@ import {
   workloadFiles,
 } from './harness';
 import { sleep, waitUntil } from './net';
+import { goDurationMs } from './rotation';
 import { ClientTls, handshake } from './tls-probe';
 import { client, connectWorkload, createWorker, frontendTrust, proxyTrust } from './workload';
 import { greet, greetWhenReleased, release } from './workflows/greeting';
@@ -22,12 +23,6 @@ import { greet, greetWhenReleased, release } from './workflows/greeting';
 const PURPOSES = ['workload', 'platform-clients', 'internode', 'frontend'] as const;
 type Purpose = typeof PURPOSES[number];
 const read = (file: string): string => readFileSync(file, 'utf8');
-
-/** A Go duration of the config (`1m`, `90s`) in milliseconds. */
-function goDurationMs(value: string): number {
-  const units: Record<string, number> = { h: 3600_000, m: 60_000, s: 1000 };
-  return [...value.matchAll(/(\d+)(h|m|s)/g)].reduce((sum, p) => sum + Number(p[1]) * units[p[2]], 0);
-}
 
 /** The Secret (namespace, name) of each key slot of a purpose CA and of the root, found by the CA certificates' common names. */
 function caSecrets(): { slots: Record<Purpose, [{ namespace: string; secretName: string }, { namespace: string; secretName: string }]>;

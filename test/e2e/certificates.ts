@@ -8,6 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ISSUED_BY_LABEL } from '../../lib/tls/identity';
 import { IssuanceSimulator, IssuedSecret, IssueOptions, Manifest, writeSecret } from '../tls/simulator';
 import type { KubeObject, Manifests, Secrets } from './manifests';
 
@@ -115,7 +116,7 @@ export class CertificateStore {
 
   /** Every Certificate (namespace and Secret name) labelled as issued by `purpose`: what `cmctl renew -A -l` selects. */
   public issuedBy(purpose: string): { namespace: string; secretName: string }[] {
-    return this.certificates.filter((c) => c.metadata.labels?.['secure-temporal.io/issued-by'] === purpose)
+    return this.certificates.filter((c) => c.metadata.labels?.[ISSUED_BY_LABEL] === purpose)
       .map((c) => ({ namespace: c.metadata.namespace ?? '', secretName: (c.spec as { secretName: string }).secretName }));
   }
 

@@ -20,7 +20,7 @@ import { greet, greetWhenReleased, release } from './workflows/greeting';
 const read = (file: string): string => readFileSync(file, 'utf8');
 
 /** A Go duration of the config (`1m`, `90s`, `1h30m`) in milliseconds. */
-function goDurationMs(value: string): number {
+export function goDurationMs(value: string): number {
   const units: Record<string, number> = { h: 3600_000, m: 60_000, s: 1000, ms: 1 };
   const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== value) {
