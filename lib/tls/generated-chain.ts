@@ -113,11 +113,12 @@ export function secondSlotSpecifications(s: GeneratedChainSettings, first: Recor
 export interface GeneratedChain {
   /** The issuer of each purpose's leaves: it signs with the purpose's signing slot. */
   readonly issuers: Record<CaPurpose, IssuerReference>;
-  /** Trust anchors of the purposes whose CA Secret lives in the Temporal namespace (not the workload CA), by slot. */
-  readonly sources: Partial<Record<CaPurpose, Record<CaSlot, TrustSource>>>;
+  /**
+   * The second slot's trust anchor of the purposes whose CA Secrets live in the Temporal namespace (not the workload CA,
+   * whose anchors come by carrier); the first slot's is the CA Secret of `caSpecifications`.
+   */
+  readonly secondSlotSources: Partial<Record<CaPurpose, TrustSource>>;
   readonly certificates: Record<CaName, Certificate>;
-  /** The second slot's CA certificate of each purpose. */
-  readonly secondSlotCertificates: Record<CaPurpose, Certificate>;
   /**
    * One ClusterIssuer per slot of the workload CA, each signing with its slot whatever signs leaves: the
    * trust carriers of the slots are issued by them, so that each carrier's `ca.crt` is its slot's CA.
@@ -157,24 +158,20 @@ export function createGeneratedChain(scope: Construct, s: GeneratedChainSettings
     spec: { ca: { secretName: specs.root.secretName } },
   });
   const issuers: Partial<Record<CaPurpose, IssuerReference>> = {};
-  const sources: Partial<Record<CaPurpose, Record<CaSlot, TrustSource>>> = {};
-  const secondSlotCertificates: Partial<Record<CaPurpose, Certificate>> = {};
+  const secondSlotSources: Partial<Record<CaPurpose, TrustSource>> = {};
   // The issuer keeps the CA's name whichever slot signs: Certificates, policies and labels never change.
   const signingSecret = (purpose: CaPurpose) => (s.signingSlots[purpose] === 1 ? specs[purpose] : second[purpose]).secretName;
   for (const purpose of ROOT_SIGNED_PURPOSES) {
     const spec = specs[purpose];
     certificates[purpose] = certificate(`${pascalCase(purpose)}Ca`, spec, { kind: 'Issuer', name: rootIssuer.name });
-    secondSlotCertificates[purpose] = certificate(`${pascalCase(purpose)}Ca2`, second[purpose], { kind: 'Issuer', name: rootIssuer.name });
+    certificate(`${pascalCase(purpose)}Ca2`, second[purpose], { kind: 'Issuer', name: rootIssuer.name });
     const issuer = new Issuer(scope, `${pascalCase(purpose)}Issuer`, {
       metadata: { name: spec.secretName, labels: s.labels },
       spec: { ca: { secretName: signingSecret(purpose) } },
     });
     issuers[purpose] = { kind: 'Issuer', name: issuer.name };
     // The CA Secret's `tls.crt` is the purpose CA alone (cert-manager leaves the self-signed root out).
-    sources[purpose] = {
-      1: { secretName: spec.secretName, key: 'tls.crt' },
-      2: { secretName: second[purpose].secretName, key: 'tls.crt' },
-    };
+    secondSlotSources[purpose] = { secretName: second[purpose].secretName, key: 'tls.crt' };
   }
   const workload = specs.workload;
   const workloadBootstrap = new Issuer(scope, 'WorkloadBootstrap', {
@@ -182,7 +179,7 @@ export function createGeneratedChain(scope: Construct, s: GeneratedChainSettings
     spec: { selfSigned: {} },
   });
   certificates.workload = certificate('WorkloadCa', workload, { kind: 'Issuer', name: workloadBootstrap.name });
-  secondSlotCertificates.workload = certificate('WorkloadCa2', second.workload, { kind: 'Issuer', name: workloadBootstrap.name });
+  certificate('WorkloadCa2', second.workload, { kind: 'Issuer', name: workloadBootstrap.name });
   const clusterIssuer = (id: string, name: string, secretName: string): IssuerReference => {
     const issuer = new ClusterIssuer(scope, id, { metadata: { name, labels: s.labels }, spec: { ca: { secretName } } });
     stripNamespace(issuer);
@@ -195,9 +192,8 @@ export function createGeneratedChain(scope: Construct, s: GeneratedChainSettings
   };
   return {
     issuers: issuers as Record<CaPurpose, IssuerReference>,
-    sources,
+    secondSlotSources,
     certificates: certificates as Record<CaName, Certificate>,
-    secondSlotCertificates: secondSlotCertificates as Record<CaPurpose, Certificate>,
     workloadSlotIssuers,
   };
 }

@@ -295,9 +295,7 @@ export class TemporalPki extends Construct {
           const chain = createGeneratedChain(this, settings, first, secondSpecs as Record<CaPurpose, CertificateSpecification>);
           Object.assign(issuers, chain.issuers);
           cas = chain.certificates;
-          for (const [purpose, slots] of Object.entries(chain.sources) as [CaPurpose, Record<CaSlot, TrustSource>][]) {
-            secondSources[purpose] = slots[2];
-          }
+          Object.assign(secondSources, chain.secondSlotSources);
           workloadSlotIssuers = chain.workloadSlotIssuers;
           // The workload CA's Secret lives in the cluster resource namespace: its anchor comes by carrier.
           delete sources.workload;
