@@ -2,6 +2,8 @@
 # Installs the peers the end-to-end tests (test/e2e) run against, idempotently:
 #   - Go-built: temporal-server, temporal-sql-tool (go.temporal.io/server) and the temporal CLI, into
 #     ${SECURE_TEMPORAL_PEERS:-$HOME/.cache/secure-temporal/peers}/bin (one stamp file per version);
+#   - the previous minor's temporal-server and temporal-sql-tool (PREVIOUS_SERVER_VERSION) into
+#     releases/<version>/bin of the cache: the upgrade test runs a cluster of that release, then upgrades it;
 #   - the Temporal Web UI server (github.com/temporalio/ui-server, front end embedded) as temporal-ui-server, with its
 #     config template (config/docker.yaml of the module, what the temporalio/ui image reads) in ui-server/config;
 #   - kustomize (sigs.k8s.io/kustomize), which renders the synthesized dist/ as a GitOps tool would;
@@ -21,6 +23,9 @@ SERVER_VERSION='v1.31.2'
 # replace a nested module with a local path, which `go install` refuses). The namespace Job only uses
 # `operator cluster health` and `operator namespace describe|create|update`, stable across 1.x.
 CLI_VERSION='v1.5.1'
+# The previous minor, for the upgrade test (test/e2e/upgrade.e2e.test.ts): the newest 1.30 patch this Go builds
+# (v1.30.9 needs Go >= 1.26.10). lib/temporal/versions.ts lists the releases the chart deploys.
+PREVIOUS_SERVER_VERSION='v1.30.8'
 SERVER_MODULE='go.temporal.io/server'
 CLI_MODULE='github.com/temporalio/cli'
 # kustomize renders dist/ as a GitOps tool would (v5.8.3 needs a newer Go).
@@ -114,6 +119,25 @@ wrapper_build() {
   mv -f "$BIN/$name.new" "$BIN/$name"
   rm -rf "$dir"
   stamp "$name" "$version"
+}
+
+# release_install VERSION: temporal-server and temporal-sql-tool of VERSION into $PEERS/releases/<version>/bin.
+release_install() {
+  local version="$1" dir="$PEERS/releases/${1#v}/bin"
+  if [ -x "$dir/temporal-server" ] && [ -x "$dir/temporal-sql-tool" ] && [ -f "$STAMPS/release@$version" ]; then
+    log "temporal-server and temporal-sql-tool $version: already installed"
+    return
+  fi
+  require_go
+  log "temporal-server and temporal-sql-tool $version: go install $SERVER_MODULE/cmd/server@$version $SERVER_MODULE/cmd/tools/sql@$version"
+  local tmpbin
+  tmpbin="$(mktemp -d)"
+  GOBIN="$tmpbin" go install "$SERVER_MODULE/cmd/server@$version" "$SERVER_MODULE/cmd/tools/sql@$version"
+  mkdir -p "$dir"
+  mv -f "$tmpbin/server" "$dir/temporal-server"
+  mv -f "$tmpbin/sql" "$dir/temporal-sql-tool"
+  rm -rf "$tmpbin"
+  : > "$STAMPS/release@$version"
 }
 
 kube_ldflags() {
@@ -222,6 +246,7 @@ install_prometheus() {
 
 go_install temporal-server "$SERVER_MODULE/cmd/server" "$SERVER_VERSION" server
 go_install temporal-sql-tool "$SERVER_MODULE/cmd/tools/sql" "$SERVER_VERSION" sql
+release_install "$PREVIOUS_SERVER_VERSION"
 go_install temporal "$CLI_MODULE/cmd/temporal" "$CLI_VERSION" temporal
 go_install temporal-ui-server "$UI_MODULE/cmd/server" "$UI_VERSION" server
 go_install kustomize "$KUSTOMIZE_MODULE" "$KUSTOMIZE_VERSION" kustomize
@@ -241,3 +266,4 @@ log "  pulumi: $("$BIN/pulumi" version 2>&1 | head -n 1)"
 for b in temporal-server temporal-sql-tool temporal; do
   log "  $b: $("$BIN/$b" --version 2>&1 | head -n 1)"
 done
+log "  previous release: $("$PEERS/releases/${PREVIOUS_SERVER_VERSION#v}/bin/temporal-server" --version 2>&1 | head -n 1)"

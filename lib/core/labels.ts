@@ -18,5 +18,10 @@ export function selectorLabels(instance: string, component: string): Record<stri
   };
 }
 
+/** Pod annotation of server pods, and of schema Job pods: the Temporal server release they run or install. */
+export const SERVER_VERSION_ANNOTATION = 'secure-temporal.io/server-version';
+/** Annotation of a schema Job: the schema version it leaves the store at (what its release's servers check for). */
+export const SCHEMA_VERSION_ANNOTATION = 'secure-temporal.io/schema-version';
+
 /** Pod annotation whose value changes whenever the static config changes, so pods roll. */
 export const CONFIG_CHECKSUM_ANNOTATION = 'secure-temporal.io/config-checksum';

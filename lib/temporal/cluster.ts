@@ -31,6 +31,7 @@ import {
   TemporalServerService,
 } from './server-service';
 import { storeCalls, storeIdentities } from './store-wiring';
+import { ResolvedServerVersion, resolveServerVersion } from './versions';
 
 /** Replicas and resources of one server service. */
 export interface ServerServiceProps {
@@ -90,9 +91,29 @@ export interface TemporalClusterProps extends InstallationScopedProps {
   readonly namespaces?: readonly TemporalNamespaceProps[];
   /** @default 'info' */
   readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
-  /** Server image (pinned). @default DEFAULT_IMAGES.server */
+  /**
+   * The Temporal server release to deploy (`major.minor.patch`, a release line of SERVER_RELEASES: 1.30.x or 1.31.x).
+   * It sets the default images and the schema versions the schema Jobs install and the servers wait for.
+   * @default TEMPORAL_VERSION (1.31.2)
+   */
+  readonly serverVersion?: string;
+  /**
+   * The server version the cluster runs now, when this synth upgrades (or rolls back) it. The synth refuses a jump
+   * of more than one minor up or down, with the steps to take instead (docs/OPERATIONS.md "Upgrades"). The Pulumi
+   * stack passes its previous `serverVersion` output here by itself.
+   * @default - not checked (a new installation)
+   */
+  readonly runningServerVersion?: string;
+  /**
+   * Server image (pinned). A tag that names a version must name `serverVersion`.
+   * @default `temporalio/server:<serverVersion>`
+   */
   readonly serverImage?: string;
-  /** Admin tools image (schema and namespace jobs, admin tools); must match the server version. @default DEFAULT_IMAGES.adminTools */
+  /**
+   * Admin tools image (schema and namespace jobs, admin tools): it installs the schema of its own release, so a tag that
+   * names a version must name `serverVersion`.
+   * @default `temporalio/admin-tools:<serverVersion>`
+   */
   readonly adminToolsImage?: string;
   /**
    * The PKI that issues the cluster's certificates: with it, every listener (frontend, internode,
@@ -148,6 +169,8 @@ export class TemporalCluster extends Construct {
   /** The authorizer proxy, when the cluster has one: clients call `clientEndpoint` (its gRPC port). */
   public readonly authorizerProxy?: AuthorizerProxy;
   public readonly adminToolsImage: string;
+  /** The server release it deploys, its images and the schema versions it needs. */
+  public readonly serverVersion: ResolvedServerVersion;
   public readonly schemaJobs: readonly SchemaJob[];
   public readonly namespaceRegistration?: NamespaceRegistration;
   /**
@@ -172,9 +195,9 @@ export class TemporalCluster extends Construct {
         throw new ValidationError('INVALID_SHARDS', path, 'numHistoryShards must be an integer from 1 to 65536',
           props.numHistoryShards, 'choose it once, e.g. 512 (production) or 4 (evaluation); it can never change');
       }
-      const serverImage = requirePinnedImage(path, 'serverImage', props.serverImage ?? DEFAULT_IMAGES.server, DEFAULT_IMAGES.server);
-      this.adminToolsImage = requirePinnedImage(path, 'adminToolsImage', props.adminToolsImage ?? DEFAULT_IMAGES.adminTools,
-        DEFAULT_IMAGES.adminTools);
+      this.serverVersion = resolveServerVersion(path, props);
+      const serverImage = requirePinnedImage(path, 'serverImage', this.serverVersion.serverImage, DEFAULT_IMAGES.server);
+      this.adminToolsImage = requirePinnedImage(path, 'adminToolsImage', this.serverVersion.adminToolsImage, DEFAULT_IMAGES.adminTools);
       this.defaultStore = resolveSqlStore(path, 'default', props.persistence?.default);
       this.visibilityStore = resolveSqlStore(path, 'visibility', props.persistence?.visibility);
       const proxyOptions = props.authorizerProxy === false ? undefined : props.authorizerProxy;
@@ -300,6 +323,7 @@ export class TemporalCluster extends Construct {
           replicas,
           resources,
           image: serverImage,
+          version: this.serverVersion,
           configMapName: configMap.name,
           configKey: configKeys[configVariant(service)],
           dynamicConfigMapName: dynamicConfigMap.name,
@@ -329,6 +353,7 @@ export class TemporalCluster extends Construct {
           instance: this.name,
           store,
           image: this.adminToolsImage,
+          version: this.serverVersion,
           serviceAccountName: jobsAccount.name,
         }));
 

@@ -4,18 +4,21 @@ import { Construct } from 'constructs';
 import { ComponentDescription, Components, IComponent } from '../core/component';
 import { contentName } from '../core/content-name';
 import { IMAGE_USERS } from '../core/images';
-import { componentLabels, selectorLabels } from '../core/labels';
+import { componentLabels, SCHEMA_VERSION_ANNOTATION, selectorLabels, SERVER_VERSION_ANNOTATION } from '../core/labels';
 import {
   restrictedContainerSecurityContext, restrictedPodBasics, TMP_MOUNT, TMP_VOLUME, toResourceRequirements,
 } from '../core/pod-security';
 import { bracketHost, DB_TLS_FILES, ResolvedSqlStore, schemaName } from './persistence';
 import { storeCalls, storeIdentities, storeTlsVolumes } from './store-wiring';
+import { ResolvedServerVersion } from './versions';
 
 export interface SchemaJobProps {
   readonly instance: string;
   readonly store: ResolvedSqlStore;
   /** Admin tools image (ships `temporal-sql-tool` with the schemas of its server release embedded). */
   readonly image: string;
+  /** The release whose schema it installs. */
+  readonly version: ResolvedServerVersion;
   /** ServiceAccount the Job runs as (it gets no API token). */
   readonly serviceAccountName: string;
 }
@@ -103,12 +106,16 @@ export class SchemaJob extends Construct implements IComponent {
     }));
     const name = contentName(`${props.instance}-schema-${store.role}`, { image: props.image, containers });
 
+    const annotations = {
+      [SERVER_VERSION_ANNOTATION]: props.version.version.text,
+      [SCHEMA_VERSION_ANNOTATION]: props.version.release.schema[store.role],
+    };
     this.job = new k8s.KubeJob(this, 'Job', {
-      metadata: { name, labels },
+      metadata: { name, labels, annotations },
       spec: {
         backoffLimit: 30,
         template: {
-          metadata: { labels },
+          metadata: { labels, annotations },
           spec: {
             restartPolicy: 'OnFailure',
             ...restrictedPodBasics(props.serviceAccountName, IMAGE_USERS.adminTools),

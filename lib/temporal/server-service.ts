@@ -5,7 +5,7 @@ import {
 } from '../core/component';
 import { ServiceDns } from '../core/dns';
 import { IMAGE_USERS } from '../core/images';
-import { CONFIG_CHECKSUM_ANNOTATION, componentLabels, selectorLabels } from '../core/labels';
+import { CONFIG_CHECKSUM_ANNOTATION, componentLabels, selectorLabels, SERVER_VERSION_ANNOTATION } from '../core/labels';
 import {
   disruptionBudget, restrictedContainerSecurityContext, restrictedPodBasics, spreadConstraints, TMP_MOUNT, TMP_VOLUME,
 } from '../core/pod-security';
@@ -13,6 +13,7 @@ import type { TlsPodWiring } from '../tls/consumers';
 import { ResolvedSqlStore } from './persistence';
 import { PORT_NAMES, serverPorts, ServicePorts, TemporalService } from './ports';
 import { storePasswordEnv, storeTlsVolumes } from './store-wiring';
+import { ResolvedServerVersion } from './versions';
 
 /** Where the static config and the dynamic config are mounted in server containers. */
 export const SERVER_CONFIG_DIR = '/etc/temporal/config';
@@ -41,6 +42,8 @@ export interface TemporalServerServiceProps {
   readonly replicas: number;
   readonly resources: k8s.ResourceRequirements;
   readonly image: string;
+  /** The release the image runs: its pods say it, and wait for its schema. */
+  readonly version: ResolvedServerVersion;
   readonly configMapName: string;
   /** The key of the config ConfigMap this service reads (mounted as SERVER_CONFIG_FILE). @default SERVER_CONFIG_FILE */
   readonly configKey?: string;
@@ -126,10 +129,15 @@ export class TemporalServerService extends Construct implements IComponent {
         replicas: props.replicas,
         revisionHistoryLimit: 5,
         selector: { matchLabels: this.selector },
+        // A new pod must be Ready before an old one goes: on an upgrade, a server of the new release refuses to start
+        // until its schema Job has upgraded the stores (its start-up schema check), so until then the old pods serve.
+        strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(0),
+          maxSurge: k8s.IntOrString.fromNumber(1) } },
         template: {
           metadata: {
             labels,
             annotations: {
+              [SERVER_VERSION_ANNOTATION]: props.version.version.text,
               [CONFIG_CHECKSUM_ANNOTATION]: props.configChecksum,
               ...scrapeAnnotations({ port: named.metrics }),
             },

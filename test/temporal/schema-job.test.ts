@@ -7,6 +7,7 @@ import { clusterOutput, passwordRef, postgresStore } from '../fixtures';
 import {
   K8sObject, allContainers, envValue, envVar, findAll, findByPrefix, synth, testChart,
 } from '../util';
+import { resolveServerVersion } from '../../lib/temporal/versions';
 
 const IMAGE = 'temporalio/admin-tools:1.31.2';
 
@@ -18,7 +19,7 @@ function store(role: 'default' | 'visibility', overrides: Partial<SqlStoreProps>
 /** Synthesizes one SchemaJob alone and returns its Job. */
 function schemaJob(s: ResolvedSqlStore, image = IMAGE, instance = 'temporal'): IJob & K8sObject {
   const chart = testChart();
-  new SchemaJob(chart, 'Schema', { instance, store: s, image, serviceAccountName: 'temporal-jobs' });
+  new SchemaJob(chart, 'Schema', { instance, store: s, image, version: resolveServerVersion('test', {}), serviceAccountName: 'temporal-jobs' });
   return findByPrefix(synth(chart), 'Job', `${instance}-schema-${s.role}-`);
 }
 

@@ -7,6 +7,7 @@ import { METRICS_PORT, SERVICE_PORTS, TemporalService } from '../../lib/temporal
 import { SERVER_CONFIG_FILE, TemporalServerService } from '../../lib/temporal/server-service';
 import { clusterOutput, passwordRef, postgresStore, serverConfigOf } from '../fixtures';
 import { K8sObject, PodTemplate, containerOf, envValue, envVar, findObject, podTemplate, synth, testChart } from '../util';
+import { resolveServerVersion } from '../../lib/temporal/versions';
 
 const ALL: readonly TemporalService[] = ['frontend', 'internal-frontend', 'history', 'matching', 'worker'];
 const withInternal = clusterOutput({ internalFrontend: true });
@@ -190,7 +191,7 @@ describe('TemporalServerService', () => {
     const store = resolveSqlStore('test', 'default', postgresStore(chart, 'temporal', { password: passwordRef(chart) }));
     new TemporalServerService(chart, 'History', {
       instance: 'custom', service: 'history', ports: { grpc: 17234, membership: 16934, metrics: 19090 }, replicas: 1,
-      resources: {}, image: 'temporalio/server:1.31.2', configMapName: 'c', dynamicConfigMapName: 'd', configChecksum: 'x',
+      resources: {}, image: 'temporalio/server:1.31.2', version: resolveServerVersion('test', {}), configMapName: 'c', dynamicConfigMapName: 'd', configChecksum: 'x',
       stores: [store], connections: () => ({ calls: [], admits: [] }),
     });
     const objs = synth(chart);
