@@ -1,13 +1,19 @@
 // `pulumi up` in this folder: the secured Temporal deployment of the stack's configuration (see config.ts and
 // docs/PULUMI.md). The outputs are what a user needs next: the address clients dial and the Secrets of their
-// client certificates.
+// client certificates; `serverVersion` is read back by the next update, which refuses to move more than one minor
+// from it (docs/OPERATIONS.md "Upgrades").
 import { readStackConfig } from './config';
-import { secureTemporalProgram } from './program';
+import { previousServerVersion, secureTemporalProgram, withRunningVersion } from './program';
 
-const outputs = secureTemporalProgram(readStackConfig(undefined, __dirname));
-
-export const frontendAddress = outputs.frontendAddress;
-export const namespace = outputs.namespace;
-export const clientSecretNames = outputs.clientSecretNames;
-export const webUiService = outputs.webUiService;
-export const objectCount = outputs.objectCount;
+export = async () => {
+  const config = withRunningVersion(readStackConfig(undefined, __dirname), await previousServerVersion());
+  const outputs = secureTemporalProgram(config);
+  return {
+    frontendAddress: outputs.frontendAddress,
+    namespace: outputs.namespace,
+    clientSecretNames: outputs.clientSecretNames,
+    webUiService: outputs.webUiService,
+    objectCount: outputs.objectCount,
+    serverVersion: outputs.serverVersion,
+  };
+};

@@ -9,6 +9,8 @@ export interface StackOutputs {
   readonly clientSecretNames: pulumi.Output<string[]>;
   readonly webUiService: pulumi.Output<string | undefined>;
   readonly objectCount: pulumi.Output<number>;
+  /** The Temporal server version deployed; the next update checks its own against it (at most one minor away). */
+  readonly serverVersion: pulumi.Output<string>;
 }
 
 /**
@@ -23,5 +25,32 @@ export function secureTemporalProgram(config: StackConfig, opts?: pulumi.Compone
     clientSecretNames: temporal.clientSecretNames,
     webUiService: temporal.webUiService,
     objectCount: temporal.objectCount,
+    serverVersion: temporal.serverVersion,
   };
+}
+
+/** The name of the stack being updated, as a StackReference names it. */
+export function selfStackName(): string {
+  return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+}
+
+/**
+ * The `serverVersion` output of this stack's last update, or undefined before the first (or from an update that
+ * predates the output). Read through a StackReference to the stack itself.
+ */
+export async function previousServerVersion(reference: pulumi.StackReference =
+new pulumi.StackReference('previous-outputs', { name: selfStackName() })): Promise<string | undefined> {
+  const details = await reference.getOutputDetails('serverVersion');
+  return typeof details.value === 'string' ? details.value : undefined;
+}
+
+/**
+ * The configuration with the running version filled in from the last update's output, unless the values say it
+ * (`runningServerVersion` in the values wins: e.g. a cluster first deployed by another tool).
+ */
+export function withRunningVersion(config: StackConfig, previous: string | undefined): StackConfig {
+  if (previous === undefined || config.values.runningServerVersion !== undefined) {
+    return config;
+  }
+  return { ...config, values: { ...config.values, runningServerVersion: previous } };
 }

@@ -6,6 +6,7 @@ import { parseAllDocuments } from 'yaml';
 import { SecureTemporalChart, SecureTemporalChartProps } from '../charts/secure-temporal-chart';
 import { DEPLOYMENT_CHART_ID } from '../charts/synth';
 import { ValidationError } from '../lib/core/errors';
+import { SCHEMA_VERSION_ANNOTATION, SERVER_VERSION_ANNOTATION } from '../lib/core/labels';
 import { mintCertificates } from './pulumi-tls';
 
 /** Who issues the certificates on the Pulumi path. */
@@ -56,7 +57,9 @@ function isCertManagerObject(object: ManifestObject): boolean {
  * The order in which the chart's objects are created, and what each waits for. Pure. Namespaces come first and
  * everything in a namespace waits for it; cert-manager's issuers and policies before the Certificates, which wait
  * for them; then everything else; workloads last, each waiting for every certificate, ConfigMap, Secret and
- * ServiceAccount, so that no pod starts before what it mounts exists.
+ * ServiceAccount, so that no pod starts before what it mounts exists. The Temporal server Deployments also wait
+ * for the schema Jobs (Complete): on an upgrade, the servers of the new release roll only once the stores carry its
+ * schema.
  */
 export function planDeployment(objects: readonly ManifestObject[]): DeploymentStep[] {
   const steps: DeploymentStep[] = [];
@@ -86,8 +89,10 @@ export function planDeployment(objects: readonly ManifestObject[]): DeploymentSt
       configuration.push(name);
     }
   }
-  for (const object of rest.filter((o) => WORKLOADS.has(o.kind))) {
-    add(object, [...issuers, ...certs, ...configuration], true);
+  const workloads = rest.filter((o) => WORKLOADS.has(o.kind));
+  const schemaJobs = workloads.filter(isSchemaJob).map((o) => add(o, [...issuers, ...certs, ...configuration], true));
+  for (const object of workloads.filter((o) => !isSchemaJob(o))) {
+    add(object, [...issuers, ...certs, ...configuration, ...(isServer(object) ? schemaJobs : [])], true);
   }
   return steps;
 }
@@ -110,6 +115,17 @@ const CLASSES: Readonly<Record<string, ResourceClass>> = {
   'rbac.authorization.k8s.io/v1/ClusterRole': k8s.rbac.v1.ClusterRole as unknown as ResourceClass,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': k8s.rbac.v1.ClusterRoleBinding as unknown as ResourceClass,
 };
+
+/** A schema Job of the chart (it says which schema version it installs). */
+function isSchemaJob(object: ManifestObject): boolean {
+  return object.kind === 'Job' && SCHEMA_VERSION_ANNOTATION in ((object.metadata.annotations ?? {}) as Record<string, string>);
+}
+
+/** A Temporal server Deployment (its pods say which release they run). */
+function isServer(object: ManifestObject): boolean {
+  const template = (object.spec as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)?.template;
+  return object.kind === 'Deployment' && SERVER_VERSION_ANNOTATION in (template?.metadata?.annotations ?? {});
+}
 
 const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'Job', 'DaemonSet', 'CronJob']);
 const CERT_MANAGER_GROUPS = new Set(['cert-manager.io', 'policy.cert-manager.io']);
@@ -149,6 +165,8 @@ export class SecureTemporal extends pulumi.ComponentResource {
   public readonly webUiService: pulumi.Output<string | undefined>;
   /** How many Kubernetes objects the component manages (the chart's, plus minted Secrets in `pulumi-tls` mode). */
   public readonly objectCount: pulumi.Output<number>;
+  /** The Temporal server version it deploys (the stack's output; the next update reads it as the running version). */
+  public readonly serverVersion: pulumi.Output<string>;
   /** The Pulumi resources of the chart's objects, by `resourceName`. */
   public readonly resources: ReadonlyMap<string, pulumi.CustomResource>;
   /** In `pulumi-tls` mode, the Secrets minted from the certificate specifications (none with cert-manager). */
@@ -222,7 +240,9 @@ export class SecureTemporal extends pulumi.ComponentResource {
     this.clientSecretNames = pulumi.output(chart.clientIdentities.map((i) => `${i.namespace}/${i.secretName}`));
     this.webUiService = pulumi.output(chart.webUi ? `${chart.installation.namespace}/${chart.webUi.service.metadata.name}` : undefined);
     this.objectCount = pulumi.output(objects.length + certificateSecrets.length);
+    this.serverVersion = pulumi.output(chart.cluster.serverVersion.version.text);
     this.registerOutputs({
+      serverVersion: this.serverVersion,
       frontendAddress: this.frontendAddress,
       namespace: this.namespace,
       clientSecretNames: this.clientSecretNames,

@@ -17,11 +17,17 @@ interface Registered {
 }
 
 const registered: Registered[] = [];
+/** The outputs a StackReference reads (the stack's last update), per test. */
+let referencedOutputs: Record<string, unknown> = {};
 
 pulumi.runtime.setMocks({
   newResource(args) {
     registered.push({ type: args.type, name: args.name, inputs: args.inputs });
     const state: Record<string, unknown> = { ...args.inputs };
+    if (args.type === 'pulumi:pulumi:StackReference') {
+      state.outputs = referencedOutputs;
+      state.secretOutputNames = [];
+    }
     // What @pulumi/tls would compute, as recognisable stand-ins (the provider cannot run here).
     if (args.type === 'tls:index/privateKey:PrivateKey') {
       state.privateKeyPem = `KEY(${args.name})`;
@@ -38,12 +44,15 @@ pulumi.runtime.setMocks({
   call(args) {
     return args.inputs;
   },
-}, 'secure-temporal', 'test', false);
+}, 'secure-temporal', 'test', false, 'organization');
 
 // Imported after setMocks, as Pulumi's docs require.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { SecureTemporal, planDeployment, synthesizeObjects, resourceName } = require('../../stacks/secure-temporal') as
   typeof import('../../stacks/secure-temporal');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { previousServerVersion, secureTemporalProgram, withRunningVersion } = require('../../stacks/program') as
+  typeof import('../../stacks/program');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { allowedUses, hours } = require('../../stacks/pulumi-tls') as typeof import('../../stacks/pulumi-tls');
 
@@ -131,6 +140,52 @@ describe('SecureTemporal (cert-manager)', () => {
     for (const step of plan.filter((s) => s.object.metadata.namespace === 'temporal')) {
       expect(step.dependsOn).toContain(namespace.name);
     }
+  });
+
+  test('the plan: every Temporal server Deployment waits for both schema Jobs (an upgrade rolls servers after its schema)', () => {
+    const { objects } = synthesizeObjects({ serverVersion: '1.31.2', runningServerVersion: '1.30.8' });
+    const plan = planDeployment(objects);
+    const jobs = plan.filter((s) => s.object.kind === 'Job' && s.object.metadata.name.includes('-schema-')).map((s) => s.name);
+    expect(jobs).toHaveLength(2);
+    const servers = plan.filter((s) => s.object.kind === 'Deployment' &&
+      (s.object.spec as { template: { spec: { containers: { command?: string[] }[] } } }).template.spec.containers[0].command?.[0] === 'temporal-server');
+    expect(servers.map((s) => s.object.metadata.name).sort()).toEqual(['temporal-frontend', 'temporal-history',
+      'temporal-internal-frontend', 'temporal-matching', 'temporal-worker']);
+    for (const server of servers) {
+      expect(server.dependsOn).toEqual(expect.arrayContaining(jobs));
+    }
+    // Nothing else waits for them (the proxy, the UI, the database roll on their own), and they wait for no server.
+    for (const step of plan.filter((s) => !servers.includes(s))) {
+      expect(step.dependsOn.filter((d) => jobs.includes(d))).toEqual([]);
+    }
+  });
+
+  test('the running version: read from the stack\'s last serverVersion output; the values\' own wins', async () => {
+    referencedOutputs = { serverVersion: '1.30.8' };
+    registered.length = 0;
+    expect(await previousServerVersion()).toBe('1.30.8');
+    // The reference is to this very stack.
+    expect(registered.filter((r) => r.type === 'pulumi:pulumi:StackReference').map((r) => r.inputs.name))
+      .toEqual(['organization/secure-temporal/test']);
+    referencedOutputs = {};
+    expect(await previousServerVersion()).toBeUndefined();
+    const config = { certificates: 'cert-manager' as const, values: {} };
+    expect(withRunningVersion(config, '1.30.8').values).toEqual({ runningServerVersion: '1.30.8' });
+    expect(withRunningVersion(config, undefined)).toBe(config);
+    const told = { ...config, values: { runningServerVersion: '1.31.0' } };
+    expect(withRunningVersion(told, '1.30.8')).toBe(told);
+  });
+
+  test('an update two minors from the last one is refused before any resource is registered', () => {
+    registered.length = 0;
+    expect(() => secureTemporalProgram(withRunningVersion({ certificates: 'cert-manager', values: {} }, '1.29.4')))
+      .toThrow(/INVALID_UPGRADE|2 minors ahead of the running 1\.29\.4/);
+    expect(registered.filter((r) => r.type.startsWith('kubernetes:'))).toEqual([]);
+  });
+
+  test('the serverVersion output is the deployed release', async () => {
+    const { component } = await deploy({ chart: { serverVersion: '1.30.8' } });
+    expect(await settle(component.serverVersion)).toBe('1.30.8');
   });
 
   test('two objects with one Pulumi name are refused', () => {
