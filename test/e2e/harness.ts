@@ -25,7 +25,7 @@ import {
 } from './manifests';
 import { freePort, waitUntil } from './net';
 import { IDP_AUDIENCE, IdentityProvider, startIdentityProvider, TEAM_B_GROUP } from './identity-provider';
-import { findPeers, Peers } from './peers';
+import { findPeers, Peers, releaseBinDir } from './peers';
 import { LocalPod, localPod } from './pods';
 import { RunningPostgres, startPostgres } from './postgres';
 import { ProcessRunner, Running, tail } from './processes';
@@ -530,7 +530,7 @@ export async function setUp(extraProps: SecureTemporalChartProps = {}): Promise<
   apiKeys = { valid: keys.valid.key, expired: keys.expired.key, disabled: keys.disabled.key };
   ctx = {
     work, peers, manifests, namespace, certificates, rewriter, postgres, proxyPort, chartProps: props, idp, ui, userSecrets,
-    runner: new ProcessRunner(join(work, 'logs'), [peers.binDir]),
+    runner: new ProcessRunner(join(work, 'logs'), [peers.binDir], releaseBinDir),
   };
 }
 

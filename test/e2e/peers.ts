@@ -5,6 +5,8 @@
 import { accessSync, constants, existsSync, readdirSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { TEMPORAL_VERSION } from '../../lib/core/images';
+import { imageTagVersion } from '../../lib/temporal/versions';
 
 /** Binary names the manifests' commands use, as installed by scripts/install-peers.sh. */
 export const PEER_BINARIES = ['temporal-server', 'temporal-sql-tool', 'temporal', 'temporal-ui-server', 'kustomize', 'etcd', 'kube-apiserver',
@@ -68,6 +70,25 @@ export function findPostgresBinDir(): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * The binaries of another Temporal release than the default one, for a container of a `temporalio/server` or
+ * `temporalio/admin-tools` image of that version: `<cache>/releases/<version>/bin` (scripts/install-peers.sh builds the
+ * previous minor there). Nothing for the default release (the main bin directory has it) or other images.
+ */
+export function releaseBinDir(image: string): string[] {
+  const repository = image.split('@')[0].replace(/:[^/]*$/, '');
+  const version = imageTagVersion(image);
+  if (!['temporalio/server', 'temporalio/admin-tools'].includes(repository) || version === undefined || version.text === TEMPORAL_VERSION) {
+    return [];
+  }
+  const dir = join(dirname(peersBinDir()), 'releases', version.text, 'bin');
+  if (!isExecutable(join(dir, 'temporal-server')) || !isExecutable(join(dir, 'temporal-sql-tool'))) {
+    throw new Error(`${image}: no temporal-server and temporal-sql-tool of ${version.text} in ${dir}. Run scripts/install-peers.sh ` +
+      '(it builds the previous minor, PREVIOUS_SERVER_VERSION).');
+  }
+  return [dir];
 }
 
 /** Locates every peer or fails with what to run. */

@@ -18,6 +18,8 @@ export interface ProcessSpec {
   readonly name: string;
   /** command + args, after `$(VAR)` expansion and rewrites; argv[0] is looked up on PATH. */
   readonly argv: readonly string[];
+  /** The container's image: the runner runs the binaries of its release (peers.ts `releaseBinDir`). */
+  readonly image?: string;
   /** The container's env only (the runner adds PATH). */
   readonly env: Readonly<Record<string, string>>;
   readonly cwd: string;
@@ -225,7 +227,7 @@ function processSpec(opts: PodOptions, container: IContainer, rewriter: Rewriter
   const rawEnv = containerEnv(opts, container);
   const argv = [...container.command, ...(container.args ?? [])].map((a) => rewriter.text(expandKubernetes(a, rawEnv)));
   const workingDir = container.workingDir !== undefined ? rewriter.text(container.workingDir) : cwd;
-  return { name, argv, env: rewriter.env(rawEnv), cwd: workingDir };
+  return { name, argv, env: rewriter.env(rawEnv), cwd: workingDir, ...(container.image ? { image: container.image } : {}) };
 }
 
 /** Materializes the pod's volumes under `<root>/<podName>` and returns its containers as processes. */

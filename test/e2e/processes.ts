@@ -50,8 +50,10 @@ export class ProcessRunner {
   /**
    * @param logDir where log files go
    * @param pathPrefix directories put before the inherited PATH
+   * @param imagePath directories put before `pathPrefix` for a container of that image (another release's binaries)
    */
-  constructor(private readonly logDir: string, private readonly pathPrefix: readonly string[]) {
+  constructor(private readonly logDir: string, private readonly pathPrefix: readonly string[],
+    private readonly imagePath: (image: string) => readonly string[] = () => []) {
     process.once('exit', this.killOnExit);
   }
 
@@ -60,7 +62,7 @@ export class ProcessRunner {
     this.seq += 1;
     const logFile = join(this.logDir, `${String(this.seq).padStart(2, '0')}-${spec.name.replace(/[^A-Za-z0-9_.-]+/g, '_')}.log`);
     const fd = openSync(logFile, 'a');
-    const PATH = [...this.pathPrefix, process.env.PATH ?? ''].join(delimiter);
+    const PATH = [...(spec.image ? this.imagePath(spec.image) : []), ...this.pathPrefix, process.env.PATH ?? ''].join(delimiter);
     const child = spawn(spec.argv[0], spec.argv.slice(1), {
       cwd: spec.cwd,
       env: { PATH, ...spec.env, ...extraEnv },
