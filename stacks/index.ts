@@ -3,11 +3,10 @@
 // client certificates; `serverVersion` is read back by the next update, which refuses to move more than one minor
 // from it (docs/OPERATIONS.md "Upgrades").
 import { readStackConfig } from './config';
-import { previousServerVersion, secureTemporalProgram, withRunningVersion } from './program';
+import { upgradeProgram } from './program';
 
 export = async () => {
-  const config = withRunningVersion(readStackConfig(undefined, __dirname), await previousServerVersion());
-  const outputs = secureTemporalProgram(config);
+  const outputs = await upgradeProgram(readStackConfig(undefined, __dirname));
   return {
     frontendAddress: outputs.frontendAddress,
     namespace: outputs.namespace,
@@ -15,5 +14,6 @@ export = async () => {
     webUiService: outputs.webUiService,
     objectCount: outputs.objectCount,
     serverVersion: outputs.serverVersion,
+    previousServerVersion: outputs.previousServerVersion,
   };
 };

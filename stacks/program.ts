@@ -44,6 +44,22 @@ new pulumi.StackReference('previous-outputs', { name: selfStackName() })): Promi
   return typeof details.value === 'string' ? details.value : undefined;
 }
 
+/** The outputs of `upgradeProgram`: the stack's, and the version the update started from. */
+export interface UpgradeOutputs extends StackOutputs {
+  /** The `serverVersion` of the update before this one (undefined on the first). */
+  readonly previousServerVersion: pulumi.Output<string | undefined>;
+}
+
+/**
+ * What `pulumi up` in stacks/ runs: the program of `config`, told the running version by the stack's own last output
+ * (so an update more than one minor from it is refused before any resource changes).
+ */
+export async function upgradeProgram(config: StackConfig, opts?: pulumi.ComponentResourceOptions,
+  previous: () => Promise<string | undefined> = () => previousServerVersion()): Promise<UpgradeOutputs> {
+  const last = await previous();
+  return { ...secureTemporalProgram(withRunningVersion(config, last), opts), previousServerVersion: pulumi.output(last) };
+}
+
 /**
  * The configuration with the running version filled in from the last update's output, unless the values say it
  * (`runningServerVersion` in the values wins: e.g. a cluster first deployed by another tool).

@@ -21,10 +21,11 @@ import { delimiter, dirname, join } from 'node:path';
 import { LocalWorkspace, PulumiCommand, Stack } from '@pulumi/pulumi/automation';
 import * as pulumi from '@pulumi/pulumi';
 import { readStackConfig } from '../../stacks/config';
-import { secureTemporalProgram } from '../../stacks/program';
+import { upgradeProgram } from '../../stacks/program';
 import { ManifestObject, synthesizeObjects } from '../../stacks/secure-temporal';
 import { ControlPlane } from './control-plane';
 import { findPeers } from './peers';
+import { TEMPORAL_VERSION } from '../../lib/core/images';
 
 const root = join(__dirname, '..', '..');
 const MINUTE = 60_000;
@@ -107,7 +108,7 @@ describe('pulumi up of stacks/ against a real API server', () => {
       stackName: 'e2e',
       projectName: 'secure-temporal',
       // What stacks/index.ts runs, plus the test's transform.
-      program: async () => ({ ...secureTemporalProgram(readStackConfig(), { transforms: [skipAwait] }) }),
+      program: async () => ({ ...await upgradeProgram(readStackConfig(), { transforms: [skipAwait] }) }),
     }, { workDir: join(work, 'project'), envVars: env, pulumiCommand });
     await stack.setAllConfig({
       'secure-temporal:certificates': { value: 'cert-manager' },
@@ -130,6 +131,9 @@ describe('pulumi up of stacks/ against a real API server', () => {
     expect(result.summary.resourceChanges?.create).toBe(objects.length + 2);
     expect(result.outputs.frontendAddress.value).toBe('temporal-authorizer-proxy.temporal.svc.cluster.local:7233');
     expect(result.outputs.objectCount.value).toBe(objects.length);
+    expect(result.outputs.serverVersion.value).toBe(TEMPORAL_VERSION);
+    // The first update: the stack has no earlier serverVersion.
+    expect(result.outputs.previousServerVersion?.value).toBeUndefined();
     const live = liveObjects();
     expect([...live.keys()].sort()).toEqual(objects.map(key).sort());
     for (const object of objects) {
@@ -140,9 +144,10 @@ describe('pulumi up of stacks/ against a real API server', () => {
     }
   }, 15 * MINUTE);
 
-  test('a second up changes nothing', async () => {
+  test('a second up changes nothing, and reads the first one\'s serverVersion back as the running version', async () => {
     const result = await stack.up({ expectNoChanges: true, onOutput: (line) => logs.push(line) });
     expect(result.summary.result).toBe('succeeded');
+    expect(result.outputs.previousServerVersion.value).toBe(TEMPORAL_VERSION);
     expect(result.summary.resourceChanges).toEqual({ same: objects.length + 2 });
   }, 10 * MINUTE);
 
@@ -156,6 +161,18 @@ describe('pulumi up of stacks/ against a real API server', () => {
     const live = JSON.parse(cluster.kubectl(['get', 'deployment', history.metadata.name, '-n', history.metadata.namespace!, '-o', 'json'])) as
       { spec: { replicas: number } };
     expect(live.spec.replicas).toBe(2);
+  }, 10 * MINUTE);
+
+  test('an update two minors from the running version is refused by the program, with the fix, and changes nothing', async () => {
+    const before = await stack.outputs();
+    await stack.setConfig('secure-temporal:values', { value: JSON.stringify({ history: { replicas: 2 }, runningServerVersion: '1.29.3' }) });
+    try {
+      await expect(stack.preview()).rejects.toThrow(/2 minors ahead of the running 1\.29\.3[^]*first deploy serverVersion 1\.30\.x/);
+      await expect(stack.up({ onOutput: (line) => logs.push(line) })).rejects.toThrow(/INVALID_UPGRADE|2 minors ahead/);
+    } finally {
+      await stack.setConfig('secure-temporal:values', { value: JSON.stringify({ history: { replicas: 2 } }) });
+    }
+    expect((await stack.outputs()).serverVersion.value).toBe(before.serverVersion.value);
   }, 10 * MINUTE);
 
   test('destroy leaves nothing', async () => {

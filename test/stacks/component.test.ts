@@ -51,7 +51,7 @@ pulumi.runtime.setMocks({
 const { SecureTemporal, planDeployment, synthesizeObjects, resourceName } = require('../../stacks/secure-temporal') as
   typeof import('../../stacks/secure-temporal');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { previousServerVersion, secureTemporalProgram, withRunningVersion } = require('../../stacks/program') as
+const { previousServerVersion, upgradeProgram, withRunningVersion } = require('../../stacks/program') as
   typeof import('../../stacks/program');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { allowedUses, hours } = require('../../stacks/pulumi-tls') as typeof import('../../stacks/pulumi-tls');
@@ -176,11 +176,17 @@ describe('SecureTemporal (cert-manager)', () => {
     expect(withRunningVersion(told, '1.30.8')).toBe(told);
   });
 
-  test('an update two minors from the last one is refused before any resource is registered', () => {
+  test('an update two minors from the last one is refused before any resource is registered', async () => {
     registered.length = 0;
-    expect(() => secureTemporalProgram(withRunningVersion({ certificates: 'cert-manager', values: {} }, '1.29.4')))
-      .toThrow(/INVALID_UPGRADE|2 minors ahead of the running 1\.29\.4/);
+    await expect(upgradeProgram({ certificates: 'cert-manager', values: {} }, undefined, async () => '1.29.4'))
+      .rejects.toThrow('2 minors ahead of the running 1.29.4');
     expect(registered.filter((r) => r.type.startsWith('kubernetes:'))).toEqual([]);
+  });
+
+  test('an update from the previous minor goes ahead, and says where it started from', async () => {
+    const outputs = await upgradeProgram({ certificates: 'cert-manager', values: {} }, undefined, async () => '1.30.8');
+    expect(await settle(outputs.previousServerVersion)).toBe('1.30.8');
+    expect(await settle(outputs.serverVersion)).toBe('1.31.2');
   });
 
   test('the serverVersion output is the deployed release', async () => {
