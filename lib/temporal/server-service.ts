@@ -116,8 +116,10 @@ export class TemporalServerService extends Construct implements IComponent {
 
     const containerPorts: k8s.ContainerPort[] = this.ports.map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' }));
     const tls = storeTlsVolumes(props.stores);
+    // Every service listens on its gRPC port, except the worker of releases before 1.31 (membership only).
+    const probed = service === 'worker' && !props.version.release.workerServesGrpc ? named.membership : named.grpc;
     const probe = (extra: Partial<k8s.Probe>): k8s.Probe => ({
-      tcpSocket: { port: k8s.IntOrString.fromString(named.grpc.name) },
+      tcpSocket: { port: k8s.IntOrString.fromString(probed.name) },
       periodSeconds: 10,
       timeoutSeconds: 5,
       ...extra,

@@ -20,12 +20,17 @@ export interface ServerRelease {
   readonly schema: SchemaVersions;
   /** The patch whose source the schema versions were read from. */
   readonly checkedAt: string;
+  /**
+   * The worker service listens on its gRPC port (1.31 added a gRPC server to it; 1.30's worker serves only
+   * membership). Its probes check the port it has.
+   */
+  readonly workerServesGrpc: boolean;
 }
 
 /** The release lines the chart deploys, oldest first. Upgrades move one line at a time. */
 export const SERVER_RELEASES: readonly ServerRelease[] = [
-  { minor: '1.30', schema: { default: '1.18', visibility: '1.13' }, checkedAt: '1.30.8' },
-  { minor: '1.31', schema: { default: '1.19', visibility: '1.14' }, checkedAt: '1.31.2' },
+  { minor: '1.30', schema: { default: '1.18', visibility: '1.13' }, checkedAt: '1.30.8', workerServesGrpc: false },
+  { minor: '1.31', schema: { default: '1.19', visibility: '1.14' }, checkedAt: '1.31.2', workerServesGrpc: true },
 ];
 
 /** A Temporal server version, `major.minor.patch`. */

@@ -17,7 +17,7 @@ import { SERVER_RELEASES } from '../../lib/temporal/versions';
 import {
   context, MINUTE, pod, runJob, servers, serverRewriter, setUp, startCluster, startServer, tearDown, withLogs,
 } from './harness';
-import { findAllByLabels, findComponent, KubeObject, Manifests, onlyContainer, synthesize } from './manifests';
+import { containerPort, findAllByLabels, findComponent, KubeObject, Manifests, onlyContainer, synthesize } from './manifests';
 import { isPortFree, sleep, waitUntil } from './net';
 import { peersBinDir } from './peers';
 import { tail } from './processes';
@@ -44,9 +44,10 @@ function schemaJobsOf(manifests: Manifests): KubeObject[] {
   return manifests.objects.filter((o) => o.kind === 'Job' && o.metadata.annotations?.[SCHEMA_VERSION_ANNOTATION] !== undefined);
 }
 
-/** The release directory the binary of a running process comes from (`/proc/<pid>/exe`). */
-function binaryDirOf(pid: number | undefined): string {
-  return dirname(readlinkSync(`/proc/${pid}/exe`));
+/** Every running server's binary (`/proc/<pid>/exe`) is in `dir`, by component. */
+function expectServersFrom(dir: string): void {
+  const from = [...servers].map(([component, s]) => [component, dirname(readlinkSync(`/proc/${s.running.child.pid}/exe`))]);
+  expect(from).toEqual([...servers.keys()].map((component) => [component, dir]));
 }
 
 /** What a steady caller saw: calls, failures after the SDK's retries, the longest call (its retries included). */
@@ -109,11 +110,14 @@ async function apply(manifests: Manifests, label: string): Promise<Record<string
     const stopped = Date.now();
     await context().runner.stop(old.running, 60_000);
     const started = await startServer(component, deployment);
-    await waitUntil(`the ${component} of ${label} to listen`, async () => {
+    // Ready as the kubelet sees it: the port of the Deployment's readiness probe (tcpSocket) accepts connections.
+    const container = onlyContainer(deployment);
+    const probed = containerPort(container, String(container.readinessProbe?.tcpSocket?.port));
+    await waitUntil(`the ${component} of ${label} to be ready (port ${probed})`, async () => {
       if (started.running.exit !== undefined) {
         throw new Error(`${component} exited ${started.running.exit.code}:\n${tail(started.running.logFile, 40)}`);
       }
-      return !(await isPortFree(started.grpcPort));
+      return !(await isPortFree(probed));
     }, { timeoutMs: 2 * MINUTE, intervalMs: 200 });
     gaps[component] = Date.now() - stopped;
     // Like a Deployment's rollout waiting for the new pod to be Ready before the next change.
@@ -135,9 +139,7 @@ describe(`an upgrade from ${PREVIOUS} to ${TEMPORAL_VERSION}`, () => {
     }
     await startCluster();
     await runJob(findComponent(c.manifests.objects, 'Job', 'namespaces'), 'namespaces-1', 6 * MINUTE);
-    for (const [component, s] of servers) {
-      expect([component, binaryDirOf(s.running.child.pid)]).toEqual([component, previousDir]);
-    }
+    expectServersFrom(previousDir);
     const connections = await connectWorkload();
     const workerConnections = await connectWorkload();
     try {
@@ -173,9 +175,7 @@ describe(`an upgrade from ${PREVIOUS} to ${TEMPORAL_VERSION}`, () => {
           'Actual version: 1\\.18'));
 
         const gaps = await apply(upgraded, 'upgrade');
-        for (const [component, s] of servers) {
-          expect([component, binaryDirOf(s.running.child.pid)]).toEqual([component, currentDir]);
-        }
+        expectServersFrom(currentDir);
         expect((await connections.client.workflowService.getSystemInfo({})).serverVersion).toBe(TEMPORAL_VERSION);
         expect(await temporal.workflow.execute(greet, { taskQueue, workflowId: `upgrade-after-${taskQueue}`, args: ['after'],
           workflowExecutionTimeout: '2 minutes' })).toBe('Hello, after!');
@@ -188,9 +188,7 @@ describe(`an upgrade from ${PREVIOUS} to ${TEMPORAL_VERSION}`, () => {
         // The rollback window: back to the previous minor on the upgraded schema (its schema Jobs change nothing).
         const rolledBack = synthesize({ ...c.chartProps, serverVersion: PREVIOUS, runningServerVersion: TEMPORAL_VERSION });
         const rollbackGaps = await apply(rolledBack, 'rollback');
-        for (const [component, s] of servers) {
-          expect([component, binaryDirOf(s.running.child.pid)]).toEqual([component, previousDir]);
-        }
+        expectServersFrom(previousDir);
         expect((await connections.client.workflowService.getSystemInfo({})).serverVersion).toBe(PREVIOUS);
         expect(await temporal.workflow.execute(greet, { taskQueue, workflowId: `rollback-after-${taskQueue}`, args: ['rolled back'],
           workflowExecutionTimeout: '2 minutes' })).toBe('Hello, rolled back!');

@@ -56,8 +56,8 @@ describe('server versions', () => {
 
   it('knows the schema versions of each release line it deploys (read from the server source of the named patch)', () => {
     expect(SERVER_RELEASES).toEqual([
-      { minor: '1.30', schema: { default: '1.18', visibility: '1.13' }, checkedAt: '1.30.8' },
-      { minor: '1.31', schema: { default: '1.19', visibility: '1.14' }, checkedAt: '1.31.2' },
+      { minor: '1.30', schema: { default: '1.18', visibility: '1.13' }, checkedAt: '1.30.8', workerServesGrpc: false },
+      { minor: '1.31', schema: { default: '1.19', visibility: '1.14' }, checkedAt: '1.31.2', workerServesGrpc: true },
     ]);
     expect(resolveServerVersion('p', {}).release.minor).toBe(TEMPORAL_VERSION.split('.').slice(0, 2).join('.'));
   });
@@ -176,6 +176,21 @@ describe('server versions', () => {
       for (const job of after) {
         expect(before.map((j) => j.metadata.name)).not.toContain(job.metadata.name);
       }
+    });
+
+    it('probes the port each service of the release listens on: the worker of 1.30 serves membership only', () => {
+      const probes = (version: string) => Object.fromEntries((serverDeployments(chartObjects({ serverVersion: version })) as unknown as
+        { metadata: { name: string }; spec: { template: { spec: { containers: { readinessProbe?: { tcpSocket?: { port: string } };
+          livenessProbe?: { tcpSocket?: { port: string } }; startupProbe?: { tcpSocket?: { port: string } } }[] } } } }[])
+        .map((d) => {
+          const c = d.spec.template.spec.containers[0];
+          const ports = new Set([c.readinessProbe, c.livenessProbe, c.startupProbe].map((p) => p?.tcpSocket?.port));
+          return [d.metadata.name.replace('temporal-', ''), [...ports].join(',')];
+        }));
+      expect(probes('1.31.2')).toEqual({ 'frontend': 'grpc-rpc', 'internal-frontend': 'grpc-rpc', 'history': 'grpc-rpc', 'matching': 'grpc-rpc',
+        'worker': 'grpc-rpc' });
+      expect(probes('1.30.8')).toEqual({ 'frontend': 'grpc-rpc', 'internal-frontend': 'grpc-rpc', 'history': 'grpc-rpc', 'matching': 'grpc-rpc',
+        'worker': 'grpc-membership' });
     });
 
     it('rolls server pods without taking an old one down before a new one is Ready', () => {
