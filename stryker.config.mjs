@@ -8,6 +8,7 @@
 //   upstream   the authorizer proxy's sessions to the frontend (services/authorizer-proxy/upstream.ts)
 //   table      the API table's module-level entries (static: each mutant against the table's own tests)
 //   startup    the two programs' start-up code (runs in a beforeAll, so each mutant runs that program's tests)
+//   versions   the server release table and the one-minor upgrade rule (lib/temporal/versions.ts)
 // scripts/mutation-score.mjs merges the reports into one score.
 import { readFileSync } from 'node:fs';
 
@@ -42,6 +43,7 @@ const GROUPS = {
   // A group of its own so that a change to the pool re-runs its mutants only (the proxy group takes about two hours).
   upstream: { mutate: ['services/authorizer-proxy/upstream.ts'], jest: 'jest.mutation.config.js', ignoreStatic: true },
   table: { mutate: ['lib/authorizer/api.ts'], jest: 'jest.mutation-table.config.js', ignoreStatic: false },
+  versions: { mutate: ['lib/temporal/versions.ts'], jest: 'jest.mutation-versions.config.js', ignoreStatic: false },
   startup: {
     // Only the start-up parts (what runs once per program, before any request), found by the lines that open and close
     // them: the rest of these files is the proxy and codec groups'. A mutant in both is counted once, with this run's

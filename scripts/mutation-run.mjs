@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..');
-const ALL = ['core', 'codec', 'authorizer', 'proxy', 'upstream', 'table', 'startup'];
+const ALL = ['core', 'codec', 'authorizer', 'proxy', 'upstream', 'table', 'startup', 'versions'];
 const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = asked.filter((g) => !ALL.includes(g));
 if (unknown.length > 0) {

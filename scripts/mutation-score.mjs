@@ -1,5 +1,5 @@
 // The mutation score of the security core from Stryker's reports (`npm run test:mutation`, one run per group of
-// stryker.config.mjs): the groups core, codec, authorizer, proxy and upstream cover disjoint files and leave out what
+// stryker.config.mjs): the groups core, codec, authorizer, proxy, upstream and versions cover disjoint files and leave out what
 // runs before any test (each such mutant would run every test); the table run covers the API table's module-level entries (each
 // mutant against the table's own tests) and the startup run the two programs' start-up code (each mutant against that
 // program's tests). The table run's results replace the authorizer run's ignored mutants of its file; the startup
@@ -55,9 +55,9 @@ function merge(main, ...narrower) {
   return out;
 }
 
-const main = Object.assign({}, ...['core', 'codec', 'authorizer', 'proxy', 'upstream'].map((g) => read(`${g}.json`)));
+const main = Object.assign({}, ...['core', 'codec', 'authorizer', 'proxy', 'upstream', 'versions'].map((g) => read(`${g}.json`)));
 // Mutants Stryker left alive that a run of every related test killed (scripts/mutation-verify.mjs).
-const verified = Object.assign({}, ...['core', 'codec', 'authorizer', 'proxy', 'upstream', 'startup'].map((g) => join(DIR, `${g}.verified.json`))
+const verified = Object.assign({}, ...['core', 'codec', 'authorizer', 'proxy', 'upstream', 'startup', 'versions'].map((g) => join(DIR, `${g}.verified.json`))
   .filter((f) => existsSync(f)).map((f) => JSON.parse(readFileSync(f, 'utf8'))));
 // The startup group runs longest (each of its mutants runs a program's every test): until it has run, the start-up
 // mutants the other groups ignored stay outside the score, and the summary says how many.

@@ -141,6 +141,7 @@ describe(`an upgrade from ${PREVIOUS} to ${TEMPORAL_VERSION}`, () => {
     await runJob(findComponent(c.manifests.objects, 'Job', 'namespaces'), 'namespaces-1', 6 * MINUTE);
     expectServersFrom(previousDir);
     const connections = await connectWorkload();
+    let steady: Steady | undefined;
     const workerConnections = await connectWorkload();
     try {
       const before = await connections.client.workflowService.getSystemInfo({});
@@ -153,7 +154,7 @@ describe(`an upgrade from ${PREVIOUS} to ${TEMPORAL_VERSION}`, () => {
           taskQueue, workflowId: `upgrade-waiting-${n}-${taskQueue}`, args: [`before ${n}`], workflowExecutionTimeout: '15 minutes' })));
         expect(await temporal.workflow.execute(greet, { taskQueue, workflowId: `upgrade-before-${taskQueue}`, args: ['before'],
           workflowExecutionTimeout: '2 minutes' })).toBe('Hello, before!');
-        const steady = steadyClient(connections.client, 250);
+        steady = steadyClient(connections.client, 250);
 
         // The synthesis of the current release, told the running version.
         const upgraded = synthesize({ ...c.chartProps, serverVersion: TEMPORAL_VERSION, runningServerVersion: PREVIOUS });
@@ -198,6 +199,7 @@ describe(`an upgrade from ${PREVIOUS} to ${TEMPORAL_VERSION}`, () => {
         expect(steady.failures).toEqual([]);
         expect(steady.calls).toBeGreaterThan(50);
       } finally {
+        await steady?.stop();
         worker.shutdown();
         await running;
       }
