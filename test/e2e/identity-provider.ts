@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, KeyLike } from 'jose';
 import { issue } from '../services/authorizer-proxy/test-pki';
-import { OidcClient, OidcProvider, startOidcProvider } from './oidc/oidc';
+import { OidcClient, OidcProvider, OidcProviderConfig, startOidcProvider } from './oidc/oidc';
 
 /** The `aud` the proxy expects of the provider's tokens. */
 export const IDP_AUDIENCE = 'temporal-e2e';
@@ -16,6 +16,7 @@ export const IDP_AUDIENCE = 'temporal-e2e';
 export const TEAM_B_GROUP = 'team-b';
 
 export interface IdentityProvider {
+  /** The running provider (a new one after `withProviderStopped`, at the same issuer). */
   readonly oidc: OidcProvider;
   /** PEM of the CA of its HTTPS certificate. */
   readonly caPem: string;
@@ -25,6 +26,11 @@ export interface IdentityProvider {
   /** Its signing key (ES256) and `kid`. */
   readonly privateKey: KeyLike;
   readonly kid: string;
+  /**
+   * Runs `fn` while the provider is stopped (its port refuses connections), then starts it again on the same port with
+   * the same keys, certificate, clients and accounts: the same issuer, as a provider back from an outage.
+   */
+  withProviderStopped<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 export async function startIdentityProvider(dir: string, clients: readonly OidcClient[] = []): Promise<IdentityProvider> {
@@ -33,7 +39,7 @@ export async function startIdentityProvider(dir: string, clients: readonly OidcC
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
-  const oidc = await startOidcProvider({
+  const config: OidcProviderConfig = {
     audience: IDP_AUDIENCE,
     signingAlg: 'ES256',
     signingJwk: jwk,
@@ -44,8 +50,23 @@ export async function startIdentityProvider(dir: string, clients: readonly OidcC
       bob: { groups: [TEAM_B_GROUP] },
       eve: {},
     },
-  });
+  };
+  let oidc = await startOidcProvider(config);
+  const port = Number(new URL(oidc.issuer).port);
   const caFile = join(dir, 'idp-ca.crt');
   writeFileSync(caFile, ca.cert);
-  return { oidc, caPem: ca.cert, caFile, certPem: leaf.cert, privateKey, kid };
+  return {
+    get oidc() {
+      return oidc;
+    },
+    caPem: ca.cert, caFile, certPem: leaf.cert, privateKey, kid,
+    withProviderStopped: async <T>(fn: () => Promise<T>): Promise<T> => {
+      await oidc.stop();
+      try {
+        return await fn();
+      } finally {
+        oidc = await startOidcProvider({ ...config, port });
+      }
+    },
+  };
 }

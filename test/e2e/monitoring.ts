@@ -18,6 +18,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateKeyPair, SignJWT } from 'jose';
 import { stringify } from 'yaml';
 import { findAllByLabels, KubeObject, onlyContainer } from './manifests';
 import { encode, grpcCall, grpcClient } from './grpc-call';
@@ -25,6 +26,7 @@ import {
   asTheProxy, clientAddress, context, currentSecrets, frontendAddress, MINUTE, NAMESPACE_B, proxy, READER, servers, TASK_WORKER, withLogs,
   workloadFiles,
 } from './harness';
+import { IDP_AUDIENCE } from './identity-provider';
 import { freePort, sleep, waitUntil } from './net';
 import { Running, tail } from './processes';
 import { startCodecServer } from './web-ui';
@@ -328,6 +330,48 @@ export function registerMonitoringTests(): void {
           const alerts = await query(port, 'ALERTS{alertname="AuthorizerProxyReloadFailing"}');
           expect(alerts.map((a) => a.metric.what)).toContain('policy');
         }), 3 * MINUTE);
+
+      test('a stopped identity provider: the proxy and the codec server count failed key fetches and raise their alerts; ' +
+        'back, its tokens work again', () => withLogs(async () => {
+        const c = context();
+        const expected = ['AuthorizerProxyIdentityProviderKeysFailing', 'CodecServerIdentityProviderKeysFailing'];
+        let raised: string[] = [];
+        const outcomes = await c.idp.withProviderStopped(async () => {
+          // A token of the provider's issuer naming a key neither cache holds: each asks the provider for its keys at once
+          // (at most once per cooldown), and the fetch fails (connection refused).
+          const { privateKey } = await generateKeyPair('ES256');
+          const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: `e2e-unknown-${randomUUID()}`, typ: 'JWT' })
+            .setIssuer(c.idp.oidc.issuer).setAudience(IDP_AUDIENCE).setSubject('e2e-outage').setIssuedAt().setExpirationTime('5m')
+            .sign(privateKey);
+          const proxyCall = await grpcCall({ address: clientAddress(), ...proxyTrust() }, { token }, 'DescribeNamespace',
+            encode('DescribeNamespaceRequest', { namespace: 'default' }));
+          const codecStatus = await new Promise<number>((resolve, reject) => {
+            const req = httpsRequest({ host: '127.0.0.1', port: c.ui.codecPort, path: '/decode', method: 'POST', rejectUnauthorized: false,
+              headers: { 'content-type': 'application/json', 'x-namespace': 'default', 'authorization': `Bearer ${token}` } }, (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            });
+            req.on('error', reject);
+            req.end('{"payloads":[]}');
+          });
+          await waitUntil('both key fetch alerts to be pending or firing', async () => {
+            raised = [...new Set((await query(port, `ALERTS{alertname=~"${expected.join('|')}"}`)).map((a) => a.metric.alertname))].sort();
+            return raised.length === expected.length;
+          }, { timeoutMs: 60_000, intervalMs: 2000 }).catch(() => undefined);
+          const failures = await query(port, '{__name__=~"authorizer_proxy_identity_provider_key_fetch_failures_total|' +
+            'codec_server_identity_provider_key_fetch_failures_total"} > 0');
+          return { proxy: proxyCall.code, codec: codecStatus, counted: failures.map((f) => f.metric.__name__).sort() };
+        });
+        // Refused (the token's key is unknown, and the provider cannot be asked), counted, alerted.
+        expect(outcomes).toEqual({ proxy: 16, codec: 401, counted: ['authorizer_proxy_identity_provider_key_fetch_failures_total',
+          'codec_server_identity_provider_key_fetch_failures_total'] });
+        expect(raised).toEqual(expected);
+        // The provider is back at the same issuer: a token it signs now is taken by the proxy again.
+        const alice = await c.idp.oidc.token('alice');
+        const after = await grpcCall({ address: clientAddress(), ...proxyTrust() }, { token: alice }, 'DescribeNamespace',
+          encode('DescribeNamespaceRequest', { namespace: 'default' }));
+        expect(after.code).toBe(0);
+      }), 3 * MINUTE);
 
       test('bursts of refused calls at the proxy (no role, no credential) and at the codec server (no token) raise their alerts', () =>
         withLogs(async () => {

@@ -39,7 +39,9 @@ const schemaJobs = (objs: K8sObject[]): Workload[] => (findAll(objs, 'Job') as u
 describe('server versions', () => {
   it('parses major.minor.patch and nothing else', () => {
     expect(parseServerVersion('1.31.2')).toEqual({ major: 1, minor: 31, patch: 2, text: '1.31.2' });
-    for (const bad of ['v1.31.2', '1.31', '1.31.2.1', '1.31.x', ' 1.31.2', '1.31.2-rc1', '', 131, undefined, null]) {
+    expect(parseServerVersion('10.100.2')).toEqual({ major: 10, minor: 100, patch: 2, text: '10.100.2' });
+    for (const bad of ['v1.31.2', '1.31', '1.31.2.1', '1.31.x', ' 1.31.2', '1.31.2-rc1', '', 131, undefined, null,
+      { toString: () => '1.31.2' }]) {
       expect(parseServerVersion(bad)).toBeUndefined();
     }
   });
@@ -52,6 +54,10 @@ describe('server versions', () => {
     expect(imageTagVersion(`temporalio/server@sha256:${'a'.repeat(64)}`)).toBeUndefined();
     expect(imageTagVersion('registry.example:5000/temporal:prod-2026')).toBeUndefined();
     expect(imageTagVersion('temporalio/server:1.31.20')?.text).toBe('1.31.20');
+    expect(imageTagVersion('temporalio/server:10.1.2')?.text).toBe('10.1.2');
+    // A version later in the tag, or a repository named like a version, is no version of the image.
+    expect(imageTagVersion('temporalio/server:prod-1.30.8')).toBeUndefined();
+    expect(imageTagVersion('mirror.example/1.30.8')).toBeUndefined();
   });
 
   it('knows the schema versions of each release line it deploys (read from the server source of the named patch)', () => {
@@ -85,7 +91,9 @@ describe('server versions', () => {
   it('refuses a release line it does not deploy, listing those it does', () => {
     const error = expectValidationError(() => resolveServerVersion('p', { serverVersion: '1.29.4' }), 'INVALID_VERSION',
       { path: 'p', value: '"1.29.4"' });
-    expect(error.message).toContain('1.30.x, 1.31.x');
+    expect(error.message).toContain('serverVersion 1.29.4 is not a release line this chart deploys (1.30.x, 1.31.x)');
+    expect(error.fix).toBe(`choose a version of 1.30.x, 1.31.x, e.g. "${TEMPORAL_VERSION}"; an older cluster is upgraded one minor at a time ` +
+      'with the release of this package that deploys its next minor');
     expectValidationError(() => resolveServerVersion('p', { serverVersion: '1.32.0' }), 'INVALID_VERSION', { path: 'p' });
   });
 
@@ -95,7 +103,8 @@ describe('server versions', () => {
     expect(server.fix).toBe(`set serverVersion to "1.30.8", or serverImage to an image of ${TEMPORAL_VERSION}`);
     const tools = expectValidationError(() => resolveServerVersion('p', { serverVersion: '1.30.8', adminToolsImage: 'temporalio/admin-tools:1.31.2' }),
       'INVALID_IMAGE', { path: 'p' });
-    expect(tools.message).toContain('adminToolsImage is version 1.31.2 but serverVersion is 1.30.8');
+    expect(tools.message).toContain('adminToolsImage is version 1.31.2 but serverVersion is 1.30.8 (the admin tools install the ' +
+      'schema of their own release, and the server checks for it)');
     const digest = `mirror.example/temporal/server@sha256:${'b'.repeat(64)}`;
     expect(resolveServerVersion('p', { serverImage: digest, adminToolsImage: 'mirror.example/tools:prod' }))
       .toMatchObject({ serverImage: digest, adminToolsImage: 'mirror.example/tools:prod' });
@@ -120,17 +129,19 @@ describe('server versions', () => {
     it('refuses going back two minors, and another major', () => {
       const back = expectValidationError(() => resolveServerVersion('p', { serverVersion: '1.30.8', runningServerVersion: '1.32.1' }),
         'INVALID_UPGRADE', { path: 'p' });
-      expect(back.message).toContain('2 minors behind the running 1.32.1');
+      expect(back.message).toContain('serverVersion 1.30.8 is 2 minors behind the running 1.32.1');
       expect(back.fix).toContain('to 1.31.x');
       const major = expectValidationError(() => resolveServerVersion('p', { runningServerVersion: '2.31.2' }), 'INVALID_UPGRADE',
         { path: 'p' });
-      expect(major.message).toContain('changes the major version');
+      expect(major.message).toContain(`serverVersion ${TEMPORAL_VERSION} changes the major version of the running 2.31.2`);
+      expect(major.fix).toBe('stay on 2.x: upgrade one minor at a time');
     });
 
     it('refuses a running version that is not major.minor.patch', () => {
       const error = expectValidationError(() => resolveServerVersion('p', { runningServerVersion: '1.30' }), 'INVALID_VERSION',
         { path: 'p', value: '"1.30"' });
       expect(error.message).toContain('runningServerVersion');
+      expect(error.fix).toContain('as `temporal operator cluster system` reports it');
     });
 
     it('accepts exactly the targets within one minor of the running version (property)', () => {
