@@ -18,11 +18,11 @@ const ROOT = join(import.meta.dirname, '..');
 const DIR = join(ROOT, 'reports', 'mutation');
 const JEST_CONFIGS = { core: 'jest.mutation.config.js', codec: 'jest.mutation.config.js', proxy: 'jest.mutation.config.js',
   upstream: 'jest.mutation.config.js',
-  authorizer: 'jest.mutation-authorizer.config.js', startup: 'jest.mutation-startup.config.js' };
+  authorizer: 'jest.mutation-authorizer.config.js', startup: 'jest.mutation-startup.config.js', versions: 'jest.mutation-versions.config.js' };
 // The tests that exercise each group's code (jest's --findRelatedTests sees only files under the configs' test root).
 const TESTS = { core: ['test/services', 'test/authorizer', 'test/codec', 'test/cli'], codec: ['test/codec', 'test/services/codec-server'],
   proxy: ['test/services/authorizer-proxy'], upstream: ['test/services/authorizer-proxy'], authorizer: ['test/authorizer', 'test/cli', 'test/services/security', 'test/services/authorizer-proxy/config'],
-  startup: ['test/services/authorizer-proxy', 'test/services/codec-server'] };
+  startup: ['test/services/authorizer-proxy', 'test/services/codec-server'], versions: ['test/temporal/versions.test.ts'] };
 // Everything the tests may read (the scripts some tests run, imported types, charts...), not what is built or measured.
 const NOT_COPIED = new Set(['node_modules', 'reports', 'dist', 'artifacts', 'build', '.git', '.e2e']);
 const COPIED = readdirSync(ROOT).filter((e) => !NOT_COPIED.has(e) && !e.startsWith('.stryker-tmp'));
@@ -73,6 +73,10 @@ function sandbox(i) {
     cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
   }
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  // The bundled programs the chart ships (npm ci builds them): read by the chart's tests, never mutated.
+  if (existsSync(join(ROOT, 'build'))) {
+    symlinkSync(join(ROOT, 'build'), join(dir, 'build'));
+  }
   return dir;
 }
 
