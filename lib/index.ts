@@ -6,8 +6,9 @@ export { ValidationError, type ValidationCode } from './core/errors';
 export { Installation, type InstallationProps, type InstallationScopedProps } from './core/installation';
 export {
   type Admission, type Call, type ComponentDescription, type ComponentGroup, Components, type Endpoint,
-  endpointAddress, type FlowCategory, type IComponent, type IdentityRef, type MetricsEndpoint, metricsAdmissions, type NamedPort,
-  type OutsidePeers, type OutsideRole, type Protocol, scrapeAnnotations,
+  endpointAddress, type FlowCategory, type HealthCheck, type HealthEndpoints, healthProbe, type IComponent, type IdentityRef,
+  type MetricsEndpoint, metricsAdmissions, type NamedPort, type OutsidePeers, type OutsideRole, type ProbeTiming, type Protocol,
+  scrapeAnnotations,
 } from './core/component';
 export { type ServiceDns, serviceDnsNames, serviceDnsOf, serviceFqdn } from './core/dns';
 export { DEFAULT_IMAGES, IMAGE_USERS, TEMPORAL_VERSION } from './core/images';

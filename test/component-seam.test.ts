@@ -9,7 +9,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { SecureTemporalChart, SecureTemporalChartProps, SecureTemporalDeployment } from '../charts/secure-temporal-chart';
 import {
-  ComponentDescription, Components, Endpoint, IComponent, NamedPort, Peer, TlsIdentity, componentLabels,
+  ComponentDescription, Components, Endpoint, HealthEndpoints, healthProbe, IComponent, NamedPort, Peer, TlsIdentity, componentLabels,
   restrictedContainerSecurityContext, restrictedPodBasics, selectorLabels, serviceDnsOf, toResourceRequirements,
 } from '../index';
 import { expectValidationError, K8sObject, findObject } from './util';
@@ -31,6 +31,7 @@ class ReportService extends Construct implements IComponent {
     const labels = componentLabels(instance, 'reports');
     const selector = selectorLabels(instance, 'reports');
     const port: NamedPort = { name: 'http', port: 8443, protocol: 'TCP' };
+    const health: HealthEndpoints = { readiness: { port, path: '/ready', scheme: 'https' } };
     this.client = deployment.pki.issuePlatformClientCertificate(this, 'Client', { name: 'reports' });
     const workload = new k8s.KubeDeployment(this, 'Deployment', {
       metadata: { name, labels },
@@ -44,6 +45,7 @@ class ReportService extends Construct implements IComponent {
               name: 'reports',
               image: 'example.com/reports:1.0.0',
               ports: [{ name: port.name, containerPort: port.port, protocol: 'TCP' }],
+              readinessProbe: healthProbe(health.readiness, { periodSeconds: 10 }),
               resources: toResourceRequirements(this.node.path, { cpu: '50m', memory: '64Mi', memoryLimit: '128Mi' }),
               securityContext: restrictedContainerSecurityContext(),
               volumeMounts: [this.client.volumeMount('client-tls')],
@@ -70,6 +72,7 @@ class ReportService extends Construct implements IComponent {
       admits: deployment.webUi
         ? [{ from: deployment.webUi, port, category: 'service', purpose: 'the Web UI fetches reports' }] : [],
       presents: [this.client],
+      health,
       ...extra(port),
     };
     Components.register(this);
@@ -158,6 +161,57 @@ describe('a component defined outside the library', () => {
     expect(after.chart.network.document).toContain('| reports | ');
     expect(after.chart.network.document).toContain('| web | reports | 8443/TCP | service | the Web UI fetches reports |');
     expect(after.chart.network.document).toContain('| reports | cluster DNS (ns kube-system, pods k8s-app=kube-dns) | 53/UDP, 53/TCP | dns |');
+  });
+});
+
+describe('health checks: every long-running component describes what the kubelet checks, and its probes come from it', () => {
+  const app = new App({ outdir: '/nonexistent' });
+  const chart = new SecureTemporalChart(app, 'temporal', { addComponents: (scope, deployment) => new ReportService(scope, 'Reports', deployment) });
+  chart.toJson();
+  const components = Components.findAll(chart).map((c) => c.description);
+  type Probe = { httpGet?: { path: string; port: string; scheme?: string }; tcpSocket?: { port: string }; exec?: { command: string[] } };
+  type Container = { name: string; ports?: { name: string }[]; readinessProbe?: Probe; livenessProbe?: Probe; startupProbe?: Probe };
+  const containersOf = (d: ComponentDescription): Container[] =>
+    ((d.workload.toJson() as { spec?: { template?: { spec?: { containers?: Container[] } } } }).spec?.template?.spec?.containers ?? []);
+  const action = (p: Probe | undefined) => p === undefined ? undefined : (p.httpGet ?? p.tcpSocket ?? p.exec);
+  const derived = (check: HealthEndpoints['readiness'] | undefined) =>
+    check === undefined ? undefined : action(k8s.toJson_Probe(healthProbe(check)) as Probe);
+
+  it('does describe health for every Deployment and StatefulSet that serves, and none for Jobs or the idle admin tools pod', () => {
+    const without = components.filter((d) => d.health === undefined);
+    expect(without.filter((d) => d.workload.kind !== 'Job').map((d) => d.id)).toEqual(['admintools']);
+    expect(components.filter((d) => d.health !== undefined).map((d) => `${d.workload.kind}/${d.id}`).sort()).toEqual([
+      'Deployment/authorizer-proxy', 'Deployment/codec', 'Deployment/frontend', 'Deployment/history', 'Deployment/internal-frontend',
+      'Deployment/matching', 'Deployment/reports', 'Deployment/web', 'Deployment/worker', 'StatefulSet/postgres']);
+    // The admin tools pod only waits for `kubectl exec`: it has no probe, so nothing to describe.
+    expect(containersOf(without.find((d) => d.id === 'admintools') as ComponentDescription)[0].readinessProbe).toBeUndefined();
+  });
+
+  it('does derive each container probe from the description (the same check, on a port the component lists)', () => {
+    for (const d of components.filter((c) => c.health !== undefined)) {
+      const container = containersOf(d)[0];
+      const health = d.health as HealthEndpoints;
+      expect({ id: d.id, readiness: action(container.readinessProbe) }).toEqual({ id: d.id, readiness: derived(health.readiness) });
+      expect({ id: d.id, liveness: action(container.livenessProbe) })
+        .toEqual({ id: d.id, liveness: container.livenessProbe === undefined ? undefined : derived(health.liveness ?? health.readiness) });
+      expect({ id: d.id, startup: action(container.startupProbe) }).toEqual({ id: d.id, startup: derived(health.startup) });
+      for (const check of [health.readiness, health.liveness, health.startup]) {
+        if (check !== undefined && 'port' in check) {
+          expect(d.ports.map((p) => p.name)).toContain(check.port.name);
+        }
+      }
+    }
+  });
+
+  it('does check what each program serves: the proxy\'s /readyz and /healthz, the servers\' gRPC port, the database\'s pg_isready', () => {
+    const byId = new Map(components.map((d) => [d.id, d.health]));
+    expect(byId.get('authorizer-proxy')).toEqual({ readiness: expect.objectContaining({ path: '/readyz' }),
+      liveness: expect.objectContaining({ path: '/healthz' }) });
+    expect((byId.get('history')?.readiness as { port: NamedPort }).port.name).toBe('grpc-rpc');
+    expect((byId.get('postgres')?.readiness as { command: string[] }).command[0]).toBe('pg_isready');
+    expect(byId.get('reports')?.readiness).toEqual(expect.objectContaining({ path: '/ready', scheme: 'https' }));
+    const reports = containersOf(components.find((d) => d.id === 'reports') as ComponentDescription)[0];
+    expect(reports.readinessProbe?.httpGet).toEqual({ path: '/ready', port: 'http', scheme: 'HTTPS' });
   });
 });
 

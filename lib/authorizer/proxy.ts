@@ -3,7 +3,8 @@ import { Duration, Lazy } from 'cdk8s';
 import { ISecret, k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
-  Admission, Call, ComponentDescription, Components, Endpoint, IComponent, MetricsEndpoint, NamedPort, scrapeAnnotations,
+  Admission, Call, ComponentDescription, Components, Endpoint, HealthEndpoints, healthProbe, IComponent, MetricsEndpoint, NamedPort,
+  scrapeAnnotations,
 } from '../core/component';
 import { serviceDnsOf, serviceFqdn } from '../core/dns';
 import { ValidationError } from '../core/errors';
@@ -195,6 +196,10 @@ export class AuthorizerProxy extends Construct implements IComponent {
   private get metricsEndpoint(): MetricsEndpoint {
     return { port: this.ports.metrics, path: '/metrics' };
   }
+  /** Ready once its policy, keys and certificates are loaded (`/readyz`); alive while it serves (`/healthz`). */
+  private get health(): HealthEndpoints {
+    return { readiness: { port: this.ports.metrics, path: '/readyz' }, liveness: { port: this.ports.metrics, path: '/healthz' } };
+  }
   private readonly props: AuthorizerProxyProps;
 
   constructor(scope: Construct, id: string, props: AuthorizerProxyProps) {
@@ -335,12 +340,7 @@ export class AuthorizerProxy extends Construct implements IComponent {
         metadata: { name: this.name, labels },
         automountServiceAccountToken: false,
       });
-      const probe = (path: string, extra: Partial<k8s.Probe>): k8s.Probe => ({
-        httpGet: { path, port: k8s.IntOrString.fromString(this.ports.metrics.name) },
-        periodSeconds: 10,
-        timeoutSeconds: 5,
-        ...extra,
-      });
+
       const volumes: k8s.Volume[] = [
         TMP_VOLUME,
         this.serverIdentity.volume('server-tls'),
@@ -394,8 +394,9 @@ export class AuthorizerProxy extends Construct implements IComponent {
                 ports: Object.values(this.ports).map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' })),
                 // Ready only once its signing key is past the publish delay (see the signer): a replica started
                 // during a key rotation takes no call, and the frontend fetches no JWKS from it, until then.
-                readinessProbe: probe('/readyz', { failureThreshold: 1, periodSeconds: 5 }),
-                livenessProbe: probe('/healthz', { failureThreshold: 6, periodSeconds: 20 }),
+                readinessProbe: healthProbe(this.health.readiness, { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 1 }),
+                livenessProbe: healthProbe(this.health.liveness ?? this.health.readiness, { periodSeconds: 20, timeoutSeconds: 5,
+                  failureThreshold: 6 }),
                 resources,
                 securityContext: restrictedContainerSecurityContext(),
                 volumeMounts: mounts,
@@ -492,6 +493,7 @@ export class AuthorizerProxy extends Construct implements IComponent {
       calls,
       admits,
       metrics: this.metricsEndpoint,
+      health: this.health,
       serves: [this.serverIdentity],
       presents: [this.clientIdentity],
     };

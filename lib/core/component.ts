@@ -1,4 +1,5 @@
 import { ApiObject } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
 import { IConstruct } from 'constructs';
 import { ServiceDns, serviceFqdn } from './dns';
 import { ExternalPeer } from './peers';
@@ -6,9 +7,10 @@ import { ExternalPeer } from './peers';
 /**
  * The component seam. Every workload construct (a Temporal service, the Web UI, a Job, a database, a
  * construct of your own) describes itself once: which pods it runs, the ports it listens on, what it calls,
- * who outside may call it, and the certificates it serves and presents. Its container ports, Service ports
- * and probes are derived from the same `ports`; the network boundary derives its NetworkPolicy rows, DNS
- * egress, diagram node and docs row from the description, and knows no concrete construct class.
+ * who outside may call it, its metrics endpoint and health checks, and the certificates it serves and presents. Its
+ * container ports, Service ports and probes are derived from the same `ports` and `health`; the network boundary
+ * derives its NetworkPolicy rows, DNS egress, diagram node and docs row from the description, and knows no concrete
+ * construct class.
  */
 
 /** Transport protocols a NetworkPolicy port can name. */
@@ -134,6 +136,44 @@ export function scrapeAnnotations(metrics: MetricsEndpoint): Record<string, stri
   };
 }
 
+/**
+ * What the kubelet checks of a component's container: an HTTP GET of `path` on one of its ports, a TCP connect to the
+ * port (no path), or a command run in the container. The container's probes are derived from it (`healthProbe`), so
+ * the description says what each probe checks and a component of your own declares its checks the same way.
+ */
+export type HealthCheck =
+  | { readonly port: NamedPort; readonly path?: string; readonly scheme?: 'http' | 'https' }
+  | { readonly command: readonly string[] };
+
+/** A component's health checks. */
+export interface HealthEndpoints {
+  /** Ready to serve: its Services route to it, and a rollout waits for it before removing an old pod. */
+  readonly readiness: HealthCheck;
+  /** Alive: the kubelet restarts the container when it keeps failing. @default - the readiness check */
+  readonly liveness?: HealthCheck;
+  /** Started: the other checks wait for it (a slow start is not a failure). @default - none */
+  readonly startup?: HealthCheck;
+}
+
+/** How often and how patiently a probe checks. */
+export interface ProbeTiming {
+  readonly periodSeconds?: number;
+  readonly timeoutSeconds?: number;
+  readonly failureThreshold?: number;
+  readonly initialDelaySeconds?: number;
+}
+
+/** The Kubernetes probe of a health check. Pure. */
+export function healthProbe(check: HealthCheck, timing: ProbeTiming = {}): k8s.Probe {
+  const action: Partial<k8s.Probe> = 'command' in check
+    ? { exec: { command: [...check.command] } }
+    : check.path !== undefined
+      ? { httpGet: { path: check.path, port: k8s.IntOrString.fromString(check.port.name),
+        ...(check.scheme === 'https' ? { scheme: 'HTTPS' } : {}) } }
+      : { tcpSocket: { port: k8s.IntOrString.fromString(check.port.name) } };
+  return { ...action, ...timing };
+}
+
 /** A port of a component that only the components named may reach, and why. */
 export interface ExclusivePort {
   readonly port: NamedPort;
@@ -169,6 +209,8 @@ export interface ComponentDescription {
    * are derived from it. @default - no metrics
    */
   readonly metrics?: MetricsEndpoint;
+  /** What the kubelet checks; its containers' probes are derived from it. @default - no checks (Jobs) */
+  readonly health?: HealthEndpoints;
   /**
    * Ports only the components named may reach: a flow into one from anything else (a call, an admission, an extra
    * flow) fails the synth. The frontend's client ports name the authorizer proxy alone while it is on (the one door).

@@ -9,7 +9,8 @@ import {
   CODEC_BASELINE_BYTES, CODEC_ENV, CODEC_LIMITS, CODEC_MEMORY_PER_BODY_BYTE, CODEC_PORTS, codecInFlightBudget,
 } from '../codec/server-env';
 import {
-  Admission, Call, ComponentDescription, Components, Endpoint, IComponent, MetricsEndpoint, NamedPort, scrapeAnnotations,
+  Admission, Call, ComponentDescription, Components, Endpoint, HealthEndpoints, healthProbe, IComponent, MetricsEndpoint, NamedPort,
+  scrapeAnnotations,
 } from '../core/component';
 import { serviceDnsOf } from '../core/dns';
 import { ValidationError } from '../core/errors';
@@ -140,6 +141,11 @@ export class CodecServer extends Construct implements IComponent {
     return { port: this.ports.metrics, path: '/metrics' };
   }
 
+  /** `/healthz` on the metrics port: ready and alive. */
+  private get health(): HealthEndpoints {
+    return { readiness: { port: this.ports.metrics, path: '/healthz' } };
+  }
+
   constructor(scope: Construct, id: string, props: CodecServerProps) {
     super(scope, id);
     try {
@@ -267,12 +273,8 @@ export class CodecServer extends Construct implements IComponent {
         metadata: { name: this.name, labels },
         automountServiceAccountToken: false,
       });
-      const probe = (extra: Partial<k8s.Probe>): k8s.Probe => ({
-        httpGet: { path: '/healthz', port: k8s.IntOrString.fromString(this.ports.metrics.name) },
-        periodSeconds: 10,
-        timeoutSeconds: 5,
-        ...extra,
-      });
+      const probe = (extra: Partial<k8s.Probe>): k8s.Probe => healthProbe(this.health.readiness, { periodSeconds: 10, timeoutSeconds: 5,
+        ...extra });
       this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
         metadata: { name: this.name, labels },
         spec: {
@@ -362,6 +364,7 @@ export class CodecServer extends Construct implements IComponent {
       calls,
       admits,
       metrics: this.metricsEndpoint,
+      health: this.health,
       serves: [this.serverIdentity],
     };
   }

@@ -1,6 +1,6 @@
 import { k8s, Secret } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ComponentDescription, Components, Endpoint, IComponent, NamedPort } from '../core/component';
+import { ComponentDescription, Components, Endpoint, HealthEndpoints, healthProbe, IComponent, NamedPort } from '../core/component';
 import { serviceDnsOf, serviceFqdn } from '../core/dns';
 import { ValidationError } from '../core/errors';
 import { DEFAULT_IMAGES, IMAGE_USERS, requirePinnedImage } from '../core/images';
@@ -217,11 +217,9 @@ export class EvaluationPostgres extends Construct implements IComponent {
         env.push({ name: 'POSTGRES_PASSWORD_FILE', value: '/etc/postgres-secret/password' });
       }
 
-      const ready: k8s.Probe = {
-        exec: { command: ['pg_isready', '-h', '/var/run/postgresql', '-U', this.user] },
-        periodSeconds: 10,
-        timeoutSeconds: 5,
-      };
+      // pg_isready over the local socket: the server accepts connections (no TLS, no credentials needed).
+      const health: HealthEndpoints = { readiness: { command: ['pg_isready', '-h', '/var/run/postgresql', '-U', this.user] } };
+      const ready = healthProbe(health.readiness, { periodSeconds: 10, timeoutSeconds: 5 });
       this.statefulSet = new k8s.KubeStatefulSet(this, 'StatefulSet', {
         metadata: { name: this.name, labels, annotations },
         spec: {
@@ -268,6 +266,7 @@ export class EvaluationPostgres extends Construct implements IComponent {
         workload: this.statefulSet,
         selector: this.selector,
         ports: [postgresPort],
+        health,
         serves: this.serverIdentity ? [this.serverIdentity] : [],
         datastore: true,
       };

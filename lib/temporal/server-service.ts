@@ -1,7 +1,8 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
-  Admission, Call, ComponentDescription, Components, Endpoint, ExclusivePort, IComponent, IdentityRef, NamedPort, scrapeAnnotations,
+  Admission, Call, ComponentDescription, Components, Endpoint, ExclusivePort, HealthCheck, HealthEndpoints, healthProbe, IComponent,
+  IdentityRef, NamedPort, ProbeTiming, scrapeAnnotations,
 } from '../core/component';
 import { ServiceDns } from '../core/dns';
 import { IMAGE_USERS } from '../core/images';
@@ -90,6 +91,8 @@ export class TemporalServerService extends Construct implements IComponent {
   public readonly http?: Endpoint;
   /** The Prometheus metrics port. */
   public readonly metrics: Endpoint;
+  /** What its probes check: a TCP connect to the port the service listens on. */
+  public readonly health: HealthEndpoints;
   private readonly ports: readonly NamedPort[];
   private readonly props: TemporalServerServiceProps;
 
@@ -118,12 +121,9 @@ export class TemporalServerService extends Construct implements IComponent {
     const tls = storeTlsVolumes(props.stores);
     // Every service listens on its gRPC port, except the worker of releases before 1.31 (membership only).
     const probed = service === 'worker' && !props.version.release.workerServesGrpc ? named.membership : named.grpc;
-    const probe = (extra: Partial<k8s.Probe>): k8s.Probe => ({
-      tcpSocket: { port: k8s.IntOrString.fromString(probed.name) },
-      periodSeconds: 10,
-      timeoutSeconds: 5,
-      ...extra,
-    });
+    this.health = { startup: { port: probed }, readiness: { port: probed }, liveness: { port: probed } };
+    const probe = (check: HealthCheck, extra: ProbeTiming): k8s.Probe =>
+      healthProbe(check, { periodSeconds: 10, timeoutSeconds: 5, ...extra });
 
     this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
       metadata: { name: this.name, labels },
@@ -163,9 +163,9 @@ export class TemporalServerService extends Construct implements IComponent {
                 ...storePasswordEnv(props.stores),
               ],
               ports: containerPorts,
-              startupProbe: probe({ failureThreshold: 30, periodSeconds: 5 }),
-              readinessProbe: probe({ failureThreshold: 3 }),
-              livenessProbe: probe({ failureThreshold: 6, periodSeconds: 20 }),
+              startupProbe: probe(this.health.startup ?? this.health.readiness, { failureThreshold: 30, periodSeconds: 5 }),
+              readinessProbe: probe(this.health.readiness, { failureThreshold: 3 }),
+              livenessProbe: probe(this.health.liveness ?? this.health.readiness, { failureThreshold: 6, periodSeconds: 20 }),
               resources: props.resources,
               securityContext: restrictedContainerSecurityContext(),
               volumeMounts: [
@@ -219,6 +219,7 @@ export class TemporalServerService extends Construct implements IComponent {
       calls,
       admits,
       metrics: { port: this.metrics.port },
+      health: this.health,
       ...(exclusive !== undefined && exclusive.length > 0 ? { exclusive } : {}),
       serves: this.props.serves ?? [],
       presents: this.props.presents ?? [],

@@ -1,6 +1,6 @@
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ComponentDescription, Components, Endpoint, endpointAddress, IComponent, NamedPort } from '../core/component';
+import { ComponentDescription, Components, Endpoint, endpointAddress, HealthEndpoints, healthProbe, IComponent, NamedPort } from '../core/component';
 import { serviceDnsOf } from '../core/dns';
 import { ValidationError } from '../core/errors';
 import { DEFAULT_IMAGES, IMAGE_USERS, requirePinnedImage } from '../core/images';
@@ -235,11 +235,8 @@ export class TemporalWebUi extends Construct implements IComponent {
         metadata: { name: this.name, labels },
         automountServiceAccountToken: false,
       });
-      const probe = (extra: Partial<k8s.Probe>): k8s.Probe => ({
-        httpGet: { path: '/healthz', port: k8s.IntOrString.fromString(httpPort.name) },
-        periodSeconds: 10,
-        ...extra,
-      });
+      const health: HealthEndpoints = { readiness: { port: httpPort, path: '/healthz' } };
+      const probe = (extra: Partial<k8s.Probe>): k8s.Probe => healthProbe(health.readiness, { periodSeconds: 10, ...extra });
       this.deployment = new k8s.KubeDeployment(this, 'Deployment', {
         metadata: { name: this.name, labels },
         spec: {
@@ -321,6 +318,7 @@ export class TemporalWebUi extends Construct implements IComponent {
         ],
         admits: props.ingress ? [{ from: { outside: { role: 'ingress-controller' } }, port: httpPort, category: 'ingress',
           purpose: 'browsers reach the Web UI through the Ingress' }] : [],
+        health,
         presents: tls ? [tls.identity] : [],
       };
       Components.register(this);
