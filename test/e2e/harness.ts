@@ -225,8 +225,8 @@ export async function runJob(job: KubeObject, podName: string, timeoutMs: number
  * Kubernetes, one pod per IP). On one host they would clash, so each process gets its own free port:
  * the one port rewrite beyond the database's.
  */
-export async function serverRewriter(server: KubeObject): Promise<{ rewriter: Rewriter; metricsPort: number }> {
-  const metricsPort = await freePort();
+export async function serverRewriter(server: KubeObject, port?: number): Promise<{ rewriter: Rewriter; metricsPort: number }> {
+  const metricsPort = port ?? await freePort();
   const declared = containerPort(onlyContainer(server), 'metrics');
   return { rewriter: context().rewriter.endpoint(ANY_IP, declared, '127.0.0.1', metricsPort), metricsPort };
 }
@@ -238,10 +238,14 @@ export function serverDeployments(): Map<string, KubeObject> {
   return new Map(deployments.map((d) => [d.metadata.labels?.[COMPONENT_LABEL] ?? d.metadata.name, d]));
 }
 
-/** Starts the server of `deployment` in pod `<name>-0`. */
-export async function startServer(component: string, deployment: KubeObject): Promise<Server> {
-  const { rewriter, metricsPort } = await serverRewriter(deployment);
-  const local = pod(deployment, `${deployment.metadata.name}-0`, { rewriter });
+/**
+ * Starts the server of `deployment` in pod `<name>-0`. `metricsPort` keeps a restarted server where Prometheus scrapes
+ * it; `secrets` replaces the pod's Secrets (a certificate of its own; such a pod is not synced with the tier's).
+ */
+export async function startServer(component: string, deployment: KubeObject, opts: { metricsPort?: number; secrets?: Secrets } = {}):
+  Promise<Server> {
+  const { rewriter, metricsPort } = await serverRewriter(deployment, opts.metricsPort);
+  const local = pod(deployment, `${deployment.metadata.name}-0`, { rewriter, ...(opts.secrets ? { secrets: opts.secrets } : {}) });
   const container = onlyContainer(deployment);
   const server: Server = {
     component, pod: local, running: context().runner.start(local.containers[0]), metricsPort,
@@ -395,6 +399,7 @@ interface ServerTlsConfig { certFile: string; keyFile: string; clientCaFiles: st
 /** The part of a running server's rendered `global.tls` the tests read (paths already local). */
 export interface GlobalTls {
   readonly refreshInterval: string;
+  readonly expirationChecks: { warningWindow: string; errorWindow: string; checkInterval: string };
   readonly internode: { server: ServerTlsConfig; client: ClientTlsConfig };
   readonly frontend: { server: ServerTlsConfig; client: ClientTlsConfig };
 }

@@ -14,21 +14,22 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, SignJWT } from 'jose';
 import { stringify } from 'yaml';
-import { findAllByLabels, KubeObject, onlyContainer } from './manifests';
+import { findAllByLabels, KubeObject, onlyContainer, podSpec, Secrets } from './manifests';
 import { encode, grpcCall, grpcClient } from './grpc-call';
 import {
-  asTheProxy, clientAddress, context, currentSecrets, frontendAddress, MINUTE, NAMESPACE_B, proxy, READER, servers, TASK_WORKER, withLogs,
-  workloadFiles,
+  asTheProxy, clientAddress, context, currentSecrets, frontendAddress, globalTlsOf, MINUTE, NAMESPACE_B, proxy, READER, server,
+  serverDeployments, servers, startServer, TASK_WORKER, withLogs, workloadFiles,
 } from './harness';
 import { IDP_AUDIENCE } from './identity-provider';
-import { freePort, sleep, waitUntil } from './net';
+import { freePort, isPortFree, sleep, waitUntil } from './net';
 import { Running, tail } from './processes';
+import { goDurationMs } from './rotation';
 import { startCodecServer } from './web-ui';
 import { frontendTrust, proxyTrust } from './workload';
 
@@ -378,6 +379,51 @@ export function registerMonitoringTests(): void {
         }, { timeoutMs: 60_000, intervalMs: 2000 }).catch(() => undefined);
         expect(after).toEqual({ code: 0, details: expect.any(String) });
       }), 3 * MINUTE);
+
+      test('a short-lived certificate: history restarted with an internode certificate inside the warning window counts it, ' +
+        'and TemporalCertificateExpiring is raised', () => withLogs(async () => {
+        const c = context();
+        const history = server('history');
+        const deployment = serverDeployments().get('history') as KubeObject;
+        const secretName = podSpec(deployment).volumes?.find((v) => v.name === 'internode-tls')?.secret?.secretName ?? '';
+        const warningWindowMs = goDurationMs(globalTlsOf(history).expirationChecks.warningWindow);
+        // Issued like the real one (same CA, names, usages), but ending inside the warning window: what a failed renewal leaves.
+        const now = Date.now();
+        const short = await c.certificates.variant(c.namespace, secretName, 'short-lived-internode',
+          { notBefore: new Date(now - 3600_000), notAfter: new Date(now + warningWindowMs / 2) });
+        const secrets = { ...currentSecrets(), [secretName]: { ...currentSecrets()[secretName],
+          'tls.crt': readFileSync(short.cert, 'utf8'), 'tls.key': readFileSync(short.key, 'utf8') } };
+        const restart = async (opts: { secrets?: Secrets }) => {
+          await c.runner.stop(server('history').running, 60_000);
+          const started = await startServer('history', deployment, { metricsPort: history.metricsPort, ...opts });
+          await waitUntil('history to serve again', async () => {
+            if (started.running.exit !== undefined) {
+              throw new Error(`history exited ${started.running.exit.code}:\n${tail(started.running.logFile, 40)}`);
+            }
+            return !(await isPortFree(started.grpcPort));
+          }, { timeoutMs: 2 * MINUTE, intervalMs: 500 });
+        };
+        let raised: Sample[] = [];
+        let counted: Sample[] = [];
+        await restart({ secrets });
+        try {
+          // The server checks its certificates at start (then every checkInterval): the gauge, then the alert (pending:
+          // its `for` is 15 minutes).
+          await waitUntil('TemporalCertificateExpiring to be pending or firing', async () => {
+            counted = await query(port, 'certificates_expiring{pod="temporal-history-0"} > 0');
+            raised = await query(port, 'ALERTS{alertname="TemporalCertificateExpiring"}');
+            return raised.length > 0;
+          }, { timeoutMs: 60_000, intervalMs: 2000 }).catch(() => undefined);
+        } finally {
+          await restart({});
+        }
+        expect(counted.map((s) => [s.metric.pod, Number(s.value[1]) >= 1])).toEqual([['temporal-history-0', true]]);
+        expect(raised.map((a) => [a.metric.pod, a.metric.alertstate === 'pending' || a.metric.alertstate === 'firing']))
+          .toEqual([['temporal-history-0', true]]);
+        // Back on its own certificate, the next check counts nothing.
+        await waitUntil('history to count no expiring certificate', async () =>
+          (await query(port, 'certificates_expiring{pod="temporal-history-0"} == 0')).length === 1, { timeoutMs: 60_000, intervalMs: 2000 });
+      }), 6 * MINUTE);
 
       test('bursts of refused calls at the proxy (no role, no credential) and at the codec server (no token) raise their alerts', () =>
         withLogs(async () => {
