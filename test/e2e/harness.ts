@@ -51,9 +51,14 @@ export const NAMESPACE_B = 'e2e-b';
  * meet in the same partition, so a poll the frontend still holds is sure to take the next task (test/e2e/data-path.ts).
  */
 export const SINGLE_PARTITION_QUEUES = ['e2e-one-partition-0', 'e2e-one-partition-1', 'e2e-one-partition-2', 'e2e-one-partition-3'];
+/**
+ * A queue of `default` with one partition that no worker ever polls (test/e2e/monitoring.ts): matching counts a task
+ * added to it (`no_poller_tasks`) only on its root partition, so it has that one alone.
+ */
+export const NO_POLLER_QUEUE = 'e2e-one-partition-no-pollers';
 
 export function chartProps(idp: IdentityProvider, ui: UiAddresses = UI_ADDRESSES_UNUSED): SecureTemporalChartProps {
-  const onePartition = SINGLE_PARTITION_QUEUES.map((taskQueueName) => ({ value: 1, constraints: { namespace: 'default', taskQueueName } }));
+  const onePartition = [...SINGLE_PARTITION_QUEUES, NO_POLLER_QUEUE].map((taskQueueName) => ({ value: 1, constraints: { namespace: 'default', taskQueueName } }));
   return {
     dynamicConfig: { 'matching.numTaskqueueReadPartitions': onePartition, 'matching.numTaskqueueWritePartitions': onePartition },
     // The PodMonitors, the PrometheusRule and the dashboard, which a real Prometheus and promtool check (monitoring.ts).

@@ -23,8 +23,8 @@ import { stringify } from 'yaml';
 import { findAllByLabels, KubeObject, onlyContainer, podSpec, Secrets } from './manifests';
 import { encode, grpcCall, grpcClient } from './grpc-call';
 import {
-  asTheProxy, clientAddress, context, currentSecrets, frontendAddress, globalTlsOf, MINUTE, NAMESPACE_B, proxy, READER, server,
-  serverDeployments, servers, startServer, TASK_WORKER, withLogs, workloadFiles,
+  asTheProxy, clientAddress, context, currentSecrets, frontendAddress, globalTlsOf, MINUTE, NAMESPACE_B, NO_POLLER_QUEUE, proxy, READER,
+  server, serverDeployments, servers, startServer, TASK_WORKER, withLogs, workloadFiles,
 } from './harness';
 import { IDP_AUDIENCE } from './identity-provider';
 import { freePort, isPortFree, sleep, waitUntil } from './net';
@@ -156,10 +156,21 @@ async function query(port: number, promql: string): Promise<Sample[]> {
  * the frontend refuses (a token of the proxy's key without the permission), a codec request without a token (401),
  * and a workflow task started by a worker (its schedule-to-start latency).
  */
+/** A StartWorkflowExecution request of a `greet` workflow on `taskQueue` of `default`. */
+const startRequest = (taskQueue: string): Buffer => encode('StartWorkflowExecutionRequest', { namespace: 'default',
+  workflowId: `monitoring-${randomUUID()}`, workflowType: { name: 'greet' }, taskQueue: { name: taskQueue, kind: 1 }, requestId: randomUUID(),
+  input: { payloads: [] }, identity: 'e2e' });
+
+/** Starts a workflow on `taskQueue` through the proxy, as the tier's `write` identity. */
+async function startWorkflowOn(taskQueue: string): Promise<{ code: number; details: string }> {
+  const writer = workloadFiles();
+  return grpcCall({ address: clientAddress(), ...proxyTrust() }, { certFile: writer.cert, keyFile: writer.key }, 'StartWorkflowExecution',
+    startRequest(taskQueue));
+}
+
 async function causeTheCountedEvents(codecPort: number): Promise<void> {
   const viaProxy = { address: clientAddress(), ...proxyTrust() };
-  const start = (taskQueue: string) => encode('StartWorkflowExecutionRequest', { namespace: 'default', workflowId: `monitoring-${randomUUID()}`,
-    workflowType: { name: 'greet' }, taskQueue: { name: taskQueue, kind: 1 }, requestId: randomUUID(), input: { payloads: [] }, identity: 'e2e' });
+  const start = startRequest;
   const reader = workloadFiles(READER);
   expect((await grpcCall(viaProxy, { certFile: reader.cert, keyFile: reader.key }, 'StartWorkflowExecution', start('monitoring'))).code)
     .toBe(7);
@@ -243,12 +254,16 @@ export function registerMonitoringTests(): void {
       let prometheus: Running | undefined;
       let codec: { running: Running; metricsPort?: number } | undefined;
       let port = 0;
+      /** When the first task was added to NO_POLLER_QUEUE (its root partition loaded then). */
+      let noPollerQueueLoadedAt = 0;
 
       beforeAll(async () => {
         const c = context();
         // The Web UI tests' codec server when they ran, else one started here.
         codec = await startCodecServer();
         await causeTheCountedEvents(c.ui.codecPort);
+        noPollerQueueLoadedAt = Date.now();
+        expect((await startWorkflowOn(NO_POLLER_QUEUE)).code).toBe(0);
         port = await freePort();
         const jobs = monitors.map((m) => {
           const endpoint = (m.spec as unknown as PodMonitorSpec).podMetricsEndpoints[0];
@@ -424,6 +439,19 @@ export function registerMonitoringTests(): void {
         await waitUntil('history to count no expiring certificate', async () =>
           (await query(port, 'certificates_expiring{pod="temporal-history-0"} == 0')).length === 1, { timeoutMs: 60_000, intervalMs: 2000 });
       }), 6 * MINUTE);
+
+      test('a task added to a queue no worker has polled for 2 minutes is counted, and TemporalTaskQueueNoPollers is raised', () =>
+        withLogs(async () => {
+          // Matching counts such a task once the queue's partition has been loaded for 2 minutes and no poll came in that time.
+          await sleep(Math.max(0, noPollerQueueLoadedAt + 2 * MINUTE + 5000 - Date.now()));
+          expect((await startWorkflowOn(NO_POLLER_QUEUE)).code).toBe(0);
+          let raised: Sample[] = [];
+          await waitUntil('TemporalTaskQueueNoPollers to be pending or firing', async () => {
+            raised = await query(port, `ALERTS{alertname="TemporalTaskQueueNoPollers", taskqueue="${NO_POLLER_QUEUE}"}`);
+            return raised.length > 0;
+          }, { timeoutMs: 60_000, intervalMs: 2000 }).catch(() => undefined);
+          expect(raised.map((a) => [a.metric.exported_namespace, a.metric.taskqueue])).toEqual([['default', NO_POLLER_QUEUE]]);
+        }), 4 * MINUTE);
 
       test('bursts of refused calls at the proxy (no role, no credential) and at the codec server (no token) raise their alerts', () =>
         withLogs(async () => {
