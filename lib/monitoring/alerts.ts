@@ -159,8 +159,11 @@ export function alertGroups(path: string, options: AlertOptions): AlertGroup[] {
           + `(rate(task_schedule_to_start_latency_bucket{${ns}, task_type="Workflow"}[5m]))) > ${t.workflowTaskScheduleToStartSeconds}`,
           '10m', 'warning', 'Workflow tasks of {{ $labels.exported_namespace }} wait more than '
           + `${t.workflowTaskScheduleToStartSeconds} s for a worker (p95)`),
+        // A queue's series is born with its first unpolled task, at 1: `increase` cannot see a series' first value rise, so
+        // a series younger than the window counts by its value (as the reload failures do).
         rule('TemporalTaskQueueNoPollers',
-          `sum by (namespace, exported_namespace, taskqueue) (increase(no_poller_tasks{${ns}}[10m])) > 0`,
+          `sum by (namespace, exported_namespace, taskqueue) ((no_poller_tasks{${ns}} unless no_poller_tasks{${ns}} offset 10m)`
+          + ` or increase(no_poller_tasks{${ns}}[10m])) > 0`,
           '5m', 'warning', 'Tasks are added to {{ $labels.exported_namespace }}/{{ $labels.taskqueue }}, which no worker has polled for 2 minutes'),
       ],
     },

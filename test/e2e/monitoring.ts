@@ -19,12 +19,14 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, SignJWT } from 'jose';
+import { API_KEYS_FILE, createApiKey } from '../../lib/authorizer/api-keys';
 import { stringify } from 'yaml';
 import { findAllByLabels, KubeObject, onlyContainer, podSpec, Secrets } from './manifests';
 import { encode, grpcCall, grpcClient } from './grpc-call';
 import {
-  asTheProxy, clientAddress, context, currentSecrets, frontendAddress, globalTlsOf, MINUTE, NAMESPACE_B, NO_POLLER_QUEUE, proxy, READER,
-  server, serverDeployments, servers, startServer, TASK_WORKER, withLogs, workloadFiles,
+  API_KEY_OWNER, API_KEYS_SECRET, asTheProxy, clientAddress, codecKeysSecret, context, currentSecrets, frontendAddress, globalTlsOf, MINUTE,
+  NAMESPACE_B, NO_POLLER_QUEUE, proxy, READER, server, serverDeployments, servers, startServer, syncSecretVolumes, TASK_WORKER, withLogs,
+  workloadFiles,
 } from './harness';
 import { IDP_AUDIENCE } from './identity-provider';
 import { freePort, isPortFree, sleep, waitUntil } from './net';
@@ -84,7 +86,8 @@ function alertCases(ns: string): Record<string, { fire: AlertCase; quiet: AlertC
     '25m', '0x40', '0+60x40', { namespace: ns, service_name: 'history' }),
     TemporalWorkflowTaskScheduleToStartHigh: both(histogram('task_schedule_to_start_latency_bucket',
       'exported_namespace="default", task_type="Workflow"', '10'), '20m', '0x40', '0+60x40', { namespace: ns, exported_namespace: 'default' }),
-    TemporalTaskQueueNoPollers: both(counter('no_poller_tasks', 'exported_namespace="default", taskqueue="q"'), '15m', '0+1x40', '0x40',
+    // Born at 1 (a queue's first unpolled task): what `increase` alone misses.
+    TemporalTaskQueueNoPollers: both(counter('no_poller_tasks', 'exported_namespace="default", taskqueue="q"'), '15m', '_x5 1x40', '0x40',
       { namespace: ns, exported_namespace: 'default', taskqueue: 'q' }),
     AuthorizerProxyDenialBurst: both(counter('authorizer_proxy_calls_total', 'api="StartWorkflowExecution", decision="deny", status="PERMISSION_DENIED"'),
       '15m', '0+120x40', '0+30x40', { namespace: ns }),
@@ -452,6 +455,36 @@ export function registerMonitoringTests(): void {
           }, { timeoutMs: 60_000, intervalMs: 2000 }).catch(() => undefined);
           expect(raised.map((a) => [a.metric.exported_namespace, a.metric.taskqueue])).toEqual([['default', NO_POLLER_QUEUE]]);
         }), 4 * MINUTE);
+
+      test('API keys: the expired one and one added that ends within 14 days raise ApiKeyExpired and ApiKeyExpiringSoon; a codec key ' +
+        'ring naming a key it lacks raises CodecServerReloadFailing', () => withLogs(async () => {
+        const c = context();
+        const keys = c.userSecrets[API_KEYS_SECRET];
+        const ring = c.userSecrets[codecKeysSecret('default')];
+        const before = { keys: keys[API_KEYS_FILE], active: ring.active };
+        const soon = createApiKey('e2e-ci-soon', API_KEY_OWNER, new Date(Date.now() + 5 * 86_400_000));
+        const expected = ['ApiKeyExpired', 'ApiKeyExpiringSoon', 'CodecServerReloadFailing'];
+        let raised: Sample[] = [];
+        try {
+          const records = JSON.parse(before.keys) as { keys: unknown[] };
+          keys[API_KEYS_FILE] = JSON.stringify({ ...records, keys: [...records.keys, soon.record] });
+          ring.active = 'e2e-no-such-key';
+          // The kubelet's update of the Secrets' volumes; each program re-reads its files.
+          syncSecretVolumes();
+          await waitUntil('the API key and key ring alerts to be pending or firing', async () => {
+            raised = await query(port, `ALERTS{alertname=~"${expected.join('|')}"}`);
+            return expected.every((name) => raised.some((a) => a.metric.alertname === name));
+          }, { timeoutMs: 90_000, intervalMs: 2000 }).catch(() => undefined);
+        } finally {
+          keys[API_KEYS_FILE] = before.keys;
+          ring.active = before.active;
+          syncSecretVolumes();
+        }
+        const of = (name: string) => [...new Set(raised.filter((a) => a.metric.alertname === name)
+          .map((a) => a.metric.key_id ?? a.metric.what))].sort();
+        expect({ expired: of('ApiKeyExpired'), soon: of('ApiKeyExpiringSoon'), reload: of('CodecServerReloadFailing') })
+          .toEqual({ expired: ['e2e-ci-old'], soon: ['e2e-ci-soon'], reload: ['keys'] });
+      }), 3 * MINUTE);
 
       test('bursts of refused calls at the proxy (no role, no credential) and at the codec server (no token) raise their alerts', () =>
         withLogs(async () => {

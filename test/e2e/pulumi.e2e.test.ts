@@ -148,31 +148,20 @@ describe('pulumi up of stacks/ against a real API server', () => {
     const result = await stack.up({ expectNoChanges: true, onOutput: (line) => logs.push(line) });
     expect(result.summary.result).toBe('succeeded');
     expect(result.outputs.previousServerVersion.value).toBe(TEMPORAL_VERSION);
-    expect(result.summary.resourceChanges).toEqual({ same: objects.length + 2 });
+    // The chart's objects, the component and the stack unchanged; the stack's own outputs read (its StackReference).
+    expect(result.summary.resourceChanges).toEqual({ same: objects.length + 2, read: 1 });
   }, 10 * MINUTE);
 
   test('one changed prop is exactly one update', async () => {
     await stack.setConfig('secure-temporal:values', { value: JSON.stringify({ history: { replicas: 2 } }) });
     const preview = await stack.preview();
-    expect(preview.changeSummary).toEqual({ same: objects.length + 1, update: 1 });
+    expect(preview.changeSummary).toEqual({ same: objects.length + 1, update: 1, read: 1 });
     const result = await stack.up({ onOutput: (line) => logs.push(line) });
-    expect(result.summary.resourceChanges).toEqual({ same: objects.length + 1, update: 1 });
+    expect(result.summary.resourceChanges).toEqual({ same: objects.length + 1, update: 1, read: 1 });
     const history = objects.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-history'))!;
     const live = JSON.parse(cluster.kubectl(['get', 'deployment', history.metadata.name, '-n', history.metadata.namespace!, '-o', 'json'])) as
       { spec: { replicas: number } };
     expect(live.spec.replicas).toBe(2);
-  }, 10 * MINUTE);
-
-  test('an update two minors from the running version is refused by the program, with the fix, and changes nothing', async () => {
-    const before = await stack.outputs();
-    await stack.setConfig('secure-temporal:values', { value: JSON.stringify({ history: { replicas: 2 }, runningServerVersion: '1.29.3' }) });
-    try {
-      await expect(stack.preview()).rejects.toThrow(/2 minors ahead of the running 1\.29\.3[^]*first deploy serverVersion 1\.30\.x/);
-      await expect(stack.up({ onOutput: (line) => logs.push(line) })).rejects.toThrow(/INVALID_UPGRADE|2 minors ahead/);
-    } finally {
-      await stack.setConfig('secure-temporal:values', { value: JSON.stringify({ history: { replicas: 2 } }) });
-    }
-    expect((await stack.outputs()).serverVersion.value).toBe(before.serverVersion.value);
   }, 10 * MINUTE);
 
   test('destroy leaves nothing', async () => {
