@@ -82,6 +82,10 @@ export {
 export { SchemaJob, schemaSteps, sqlToolEnv } from './temporal/schema-job';
 export { type AuthorizationConfig, buildServerConfig, renderServerConfig, type ServerConfig } from './temporal/server-config';
 export { TemporalServerService } from './temporal/server-service';
+export {
+  checkUpgrade, imageTagVersion, parseServerVersion, type ResolvedServerVersion, resolveServerVersion, type SchemaVersions,
+  SERVER_RELEASES, type ServerRelease, type ServerVersion, type ServerVersionProps,
+} from './temporal/versions';
 export { TemporalWebUi, type TemporalWebUiProps, type WebUiIngressProps } from './temporal/web-ui';
 
 // Network: the boundary and its table.

@@ -240,7 +240,10 @@ export class SecureTemporal extends pulumi.ComponentResource {
     this.clientSecretNames = pulumi.output(chart.clientIdentities.map((i) => `${i.namespace}/${i.secretName}`));
     this.webUiService = pulumi.output(chart.webUi ? `${chart.installation.namespace}/${chart.webUi.service.metadata.name}` : undefined);
     this.objectCount = pulumi.output(objects.length + certificateSecrets.length);
-    this.serverVersion = pulumi.output(chart.cluster.serverVersion.version.text);
+    // Known once every server Deployment is updated: an update that fails before then does not record the new version as
+    // running, so the next one is still checked against the one that runs.
+    const servers = [...resources.entries()].filter(([n]) => objects.some((o) => resourceName(o) === n && isServer(o))).map(([, r]) => r);
+    this.serverVersion = pulumi.all(servers.map((r) => r.id)).apply(() => chart.cluster.serverVersion.version.text);
     this.registerOutputs({
       serverVersion: this.serverVersion,
       frontendAddress: this.frontendAddress,

@@ -20,7 +20,7 @@ export function selectorLabels(instance: string, component: string): Record<stri
 
 /** Pod annotation of server pods, and of schema Job pods: the Temporal server release they run or install. */
 export const SERVER_VERSION_ANNOTATION = 'secure-temporal.io/server-version';
-/** Annotation of a schema Job: the schema version it leaves the store at (what its release's servers check for). */
+/** Annotation of a schema Job: the schema version its release needs (at least; a rollback's Job leaves a newer one as it is). */
 export const SCHEMA_VERSION_ANNOTATION = 'secure-temporal.io/schema-version';
 
 /** Pod annotation whose value changes whenever the static config changes, so pods roll. */

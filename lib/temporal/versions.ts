@@ -41,7 +41,7 @@ export interface ServerVersion {
   readonly text: string;
 }
 
-const VERSION_PATTERN = /^(\d+)\.(\d+)\.(\d+)$/;
+const VERSION_PATTERN = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
 
 /** Parses `1.31.2`; undefined for anything else. Pure. */
 export function parseServerVersion(text: unknown): ServerVersion | undefined {
@@ -89,6 +89,14 @@ const supportedLines = (): string => SERVER_RELEASES.map((r) => `${r.minor}.x`).
  * Throws `INVALID_VERSION`, `INVALID_IMAGE` or `INVALID_UPGRADE`. Pure.
  */
 export function resolveServerVersion(path: string, props: ServerVersionProps): ResolvedServerVersion {
+  // An image whose tag names no version (a digest, a mirror's own tag) says nothing of its release: then the version
+  // must be told, or the chart would configure it (probes, schema versions) as the default release.
+  for (const [field, image] of [['serverImage', props.serverImage], ['adminToolsImage', props.adminToolsImage]] as const) {
+    if (image !== undefined && props.serverVersion === undefined && imageTagVersion(image) === undefined) {
+      throw new ValidationError('INVALID_VERSION', path, `${field} names no version, so serverVersion must say which release it runs`,
+        image, `set serverVersion to the release of ${field}, e.g. "${TEMPORAL_VERSION}"`);
+    }
+  }
   const text = props.serverVersion ?? TEMPORAL_VERSION;
   const version = parseServerVersion(text);
   if (version === undefined) {
@@ -138,7 +146,8 @@ export function checkUpgrade(path: string, running: ServerVersion, target: Serve
     throw new ValidationError('INVALID_UPGRADE', path, `serverVersion ${target.text} is ${jump} minors ahead of the running ` +
       `${running.text}; Temporal upgrades one minor at a time (each minor's schema and data migrations build on the previous one)`,
     target.text, `first deploy serverVersion ${next(running, 1)}.x with runningServerVersion "${running.text}" and let it converge ` +
-      `(schema Jobs Complete, every Deployment Available), then deploy ${target.text} with runningServerVersion "${next(running, 1)}.x"`);
+      `(schema Jobs Complete, every Deployment Available), then deploy ${target.text} with runningServerVersion set to the ` +
+      `${next(running, 1)} patch you deployed`);
   }
   if (jump < -1) {
     throw new ValidationError('INVALID_UPGRADE', path, `serverVersion ${target.text} is ${-jump} minors behind the running ` +

@@ -60,7 +60,9 @@ export const NO_POLLER_QUEUE = 'e2e-one-partition-no-pollers';
 export function chartProps(idp: IdentityProvider, ui: UiAddresses = UI_ADDRESSES_UNUSED): SecureTemporalChartProps {
   const onePartition = [...SINGLE_PARTITION_QUEUES, NO_POLLER_QUEUE].map((taskQueueName) => ({ value: 1, constraints: { namespace: 'default', taskQueueName } }));
   return {
-    dynamicConfig: { 'matching.numTaskqueueReadPartitions': onePartition, 'matching.numTaskqueueWritePartitions': onePartition },
+    dynamicConfig: { 'matching.numTaskqueueReadPartitions': onePartition, 'matching.numTaskqueueWritePartitions': onePartition,
+      // The no-poller queue stays loaded (matching unloads a queue idle for 5 minutes, and a reload restarts its 2 minutes).
+      'matching.maxTaskQueueIdleTime': [{ value: '30m', constraints: { namespace: 'default', taskQueueName: NO_POLLER_QUEUE } }] },
     // The PodMonitors, the PrometheusRule and the dashboard, which a real Prometheus and promtool check (monitoring.ts).
     monitors: { podMonitors: true, alertRules: true, dashboards: true },
     // The Web UI signs users in at the identity provider (as a port-forwarded UI at localhost would), and hands the

@@ -88,7 +88,8 @@ function alertCases(ns: string): Record<string, { fire: AlertCase; quiet: AlertC
       'exported_namespace="default", task_type="Workflow"', '10'), '20m', '0x40', '0+60x40', { namespace: ns, exported_namespace: 'default' }),
     // Born at 1 (a queue's first unpolled task): what `increase` alone misses.
     // (`_x5`: no sample for 5 minutes; the born series counts until it is 10 minutes old.)
-    TemporalTaskQueueNoPollers: both(counter('no_poller_tasks', 'exported_namespace="default", taskqueue="q"'), '12m', '_x5 1x40', '0x40',
+    // Quiet: a series at 3 for long (its tasks counted long ago), which a rule without `unless ... offset` would fire on.
+    TemporalTaskQueueNoPollers: both(counter('no_poller_tasks', 'exported_namespace="default", taskqueue="q"'), '12m', '_x5 1x40', '3x40',
       { namespace: ns, exported_namespace: 'default', taskqueue: 'q' }),
     AuthorizerProxyDenialBurst: both(counter('authorizer_proxy_calls_total', 'api="StartWorkflowExecution", decision="deny", status="PERMISSION_DENIED"'),
       '15m', '0+120x40', '0+30x40', { namespace: ns }),
@@ -367,10 +368,12 @@ export function registerMonitoringTests(): void {
             encode('DescribeNamespaceRequest', { namespace: 'default' }));
           const codecStatus = await new Promise<number>((resolve, reject) => {
             const req = httpsRequest({ host: '127.0.0.1', port: c.ui.codecPort, path: '/decode', method: 'POST', rejectUnauthorized: false,
+              timeout: 30_000,
               headers: { 'content-type': 'application/json', 'x-namespace': 'default', 'authorization': `Bearer ${token}` } }, (res) => {
               res.resume();
               res.on('end', () => resolve(res.statusCode ?? 0));
             });
+            req.on('timeout', () => req.destroy(new Error('the codec server did not answer within 30 s')));
             req.on('error', reject);
             req.end('{"payloads":[]}');
           });
@@ -424,8 +427,8 @@ export function registerMonitoringTests(): void {
         };
         let raised: Sample[] = [];
         let counted: Sample[] = [];
-        await restart({ secrets });
         try {
+          await restart({ secrets });
           // The server checks its certificates at start (then every checkInterval): the gauge, then the alert (pending:
           // its `for` is 15 minutes).
           await waitUntil('TemporalCertificateExpiring to be pending or firing', async () => {

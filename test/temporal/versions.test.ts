@@ -40,7 +40,8 @@ describe('server versions', () => {
   it('parses major.minor.patch and nothing else', () => {
     expect(parseServerVersion('1.31.2')).toEqual({ major: 1, minor: 31, patch: 2, text: '1.31.2' });
     expect(parseServerVersion('10.100.2')).toEqual({ major: 10, minor: 100, patch: 2, text: '10.100.2' });
-    for (const bad of ['v1.31.2', '1.31', '1.31.2.1', '1.31.x', ' 1.31.2', '1.31.2-rc1', '', 131, undefined, null,
+    expect(parseServerVersion('1.30.0')?.patch).toBe(0);
+    for (const bad of ['1.031.2', '01.31.2', '1.31.02', 'v1.31.2', '1.31', '1.31.2.1', '1.31.x', ' 1.31.2', '1.31.2-rc1', '', 131, undefined, null,
       { toString: () => '1.31.2' }]) {
       expect(parseServerVersion(bad)).toBeUndefined();
     }
@@ -106,8 +107,20 @@ describe('server versions', () => {
     expect(tools.message).toContain('adminToolsImage is version 1.31.2 but serverVersion is 1.30.8 (the admin tools install the ' +
       'schema of their own release, and the server checks for it)');
     const digest = `mirror.example/temporal/server@sha256:${'b'.repeat(64)}`;
-    expect(resolveServerVersion('p', { serverImage: digest, adminToolsImage: 'mirror.example/tools:prod' }))
-      .toMatchObject({ serverImage: digest, adminToolsImage: 'mirror.example/tools:prod' });
+    expect(resolveServerVersion('p', { serverVersion: '1.30.8', serverImage: digest, adminToolsImage: 'mirror.example/tools:prod' }))
+      .toMatchObject({ serverImage: digest, adminToolsImage: 'mirror.example/tools:prod', release: { minor: '1.30' } });
+  });
+
+  it('refuses an image whose tag names no version unless serverVersion says which release it runs', () => {
+    const digest = `mirror.example/temporal/server@sha256:${'b'.repeat(64)}`;
+    const server = expectValidationError(() => resolveServerVersion('p', { serverImage: digest }), 'INVALID_VERSION',
+      { path: 'p', value: JSON.stringify(digest) });
+    expect(server.message).toContain('serverImage names no version, so serverVersion must say which release it runs');
+    expect(server.fix).toBe(`set serverVersion to the release of serverImage, e.g. "${TEMPORAL_VERSION}"`);
+    const tools = expectValidationError(() => resolveServerVersion('p', { adminToolsImage: 'mirror.example/tools:prod' }), 'INVALID_VERSION',
+      { path: 'p' });
+    expect(tools.message).toContain('adminToolsImage names no version');
+    expect(() => resolveServerVersion('p', { serverImage: 'mirror.example/temporalio/server:1.31.2' })).not.toThrow();
   });
 
   describe('the running version (upgrades and rollbacks)', () => {
@@ -123,7 +136,7 @@ describe('server versions', () => {
         { path: 'p', value: `"${TEMPORAL_VERSION}"` });
       expect(error.message).toContain('2 minors ahead of the running 1.29.3');
       expect(error.fix).toBe('first deploy serverVersion 1.30.x with runningServerVersion "1.29.3" and let it converge (schema Jobs ' +
-        `Complete, every Deployment Available), then deploy ${TEMPORAL_VERSION} with runningServerVersion "1.30.x"`);
+        `Complete, every Deployment Available), then deploy ${TEMPORAL_VERSION} with runningServerVersion set to the 1.30 patch you deployed`);
     });
 
     it('refuses going back two minors, and another major', () => {
@@ -245,7 +258,7 @@ describe('server versions', () => {
       expect(refused.err).toContain('first deploy serverVersion 1.30.x with runningServerVersion "1.29.9"');
     });
 
-    it('refuses a version the schema does not admit (a number, a v prefix) before building anything', () => {
+    it('refuses a version with a v prefix, naming the field', () => {
       const refused = synthValues('serverVersion: v1.31.2\n');
       expect(refused.status).toBe(1);
       expect(refused.err).toContain('serverVersion');
