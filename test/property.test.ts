@@ -181,6 +181,8 @@ const clusterProps = fc.record({
   chartNamespace: mostly(namespace, fc.constant(null)),
   name,
   numHistoryShards: shards,
+  // Said, as a digest-pinned image needs; sometimes left out or not a release the chart deploys.
+  serverVersion: mostly(fc.constant('1.31.2'), fc.constantFrom(undefined, '1.29.0', 'v1.31.2', '1.30.8')),
   serverImage: image('temporalio/server', '1.31.2'),
   adminToolsImage: image('temporalio/admin-tools', '1.31.2'),
   clusterDomain: mostly(fc.constantFrom('cluster.local', 'k8s.example'), fc.constantFrom('Cluster.Local', 'cluster_local')),

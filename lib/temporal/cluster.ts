@@ -195,6 +195,13 @@ export class TemporalCluster extends Construct {
         throw new ValidationError('INVALID_SHARDS', path, 'numHistoryShards must be an integer from 1 to 65536',
           props.numHistoryShards, 'choose it once, e.g. 512 (production) or 4 (evaluation); it can never change');
       }
+      // An image given must be pinned before anything is read from its tag.
+      if (props.serverImage !== undefined) {
+        requirePinnedImage(path, 'serverImage', props.serverImage, DEFAULT_IMAGES.server);
+      }
+      if (props.adminToolsImage !== undefined) {
+        requirePinnedImage(path, 'adminToolsImage', props.adminToolsImage, DEFAULT_IMAGES.adminTools);
+      }
       this.serverVersion = resolveServerVersion(path, props);
       const serverImage = requirePinnedImage(path, 'serverImage', this.serverVersion.serverImage, DEFAULT_IMAGES.server);
       this.adminToolsImage = requirePinnedImage(path, 'adminToolsImage', this.serverVersion.adminToolsImage, DEFAULT_IMAGES.adminTools);
