@@ -242,7 +242,7 @@ export class SecureTemporal extends pulumi.ComponentResource {
     this.objectCount = pulumi.output(objects.length + certificateSecrets.length);
     // Known once every server Deployment is updated: an update that fails before then does not record the new version as
     // running, so the next one is still checked against the one that runs.
-    const servers = [...resources.entries()].filter(([n]) => objects.some((o) => resourceName(o) === n && isServer(o))).map(([, r]) => r);
+    const servers = objects.filter(isServer).map((o) => resources.get(resourceName(o))!);
     this.serverVersion = pulumi.all(servers.map((r) => r.id)).apply(() => chart.cluster.serverVersion.version.text);
     this.registerOutputs({
       serverVersion: this.serverVersion,

@@ -28,14 +28,19 @@ export const IMAGE_USERS = {
 const IMAGE_REFERENCE = new RegExp('^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*' +
   '(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$');
 
+/** The tag of an image reference (`repo:tag`, `registry:5000/repo:tag@sha256:...`), or '' when it has none. Pure. */
+export function imageTag(image: string): string {
+  const lastSegment = image.split('@')[0].split('/').pop() ?? '';
+  return lastSegment.includes(':') ? lastSegment.slice(lastSegment.indexOf(':') + 1) : '';
+}
+
 /**
  * Throws `INVALID_IMAGE` unless `image` names an exact tag or digest (never `:latest`, never untagged).
  * `example` is a valid image for this field (its default), shown in the fix.
  */
 export function requirePinnedImage(path: string, field: string, image: string, example: string): string {
-  const lastSegment = String(image).split('/').pop() ?? '';
   const digest = String(image).includes('@sha256:');
-  const tag = lastSegment.includes(':') ? lastSegment.slice(lastSegment.indexOf(':') + 1) : '';
+  const tag = imageTag(String(image));
   if (!digest && (tag === '' || tag === 'latest')) {
     throw new ValidationError('INVALID_IMAGE', path, `${field} must be pinned to an exact tag or digest`, image,
       `name an exact version, e.g. "${example}", or a digest "...@sha256:..."`);

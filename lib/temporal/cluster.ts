@@ -4,7 +4,6 @@ import { Construct } from 'constructs';
 import { Admission, Call, Endpoint, endpointAddress, ExclusivePort, IComponent } from '../core/component';
 import { serviceDnsOf, serviceFqdn } from '../core/dns';
 import { ValidationError } from '../core/errors';
-import { DEFAULT_IMAGES, requirePinnedImage } from '../core/images';
 import { Installation, InstallationScopedProps } from '../core/installation';
 import { componentLabels, selectorLabels } from '../core/labels';
 import { pascalCase, requireReplicas } from '../core/names';
@@ -195,16 +194,9 @@ export class TemporalCluster extends Construct {
         throw new ValidationError('INVALID_SHARDS', path, 'numHistoryShards must be an integer from 1 to 65536',
           props.numHistoryShards, 'choose it once, e.g. 512 (production) or 4 (evaluation); it can never change');
       }
-      // An image given must be pinned before anything is read from its tag.
-      if (props.serverImage !== undefined) {
-        requirePinnedImage(path, 'serverImage', props.serverImage, DEFAULT_IMAGES.server);
-      }
-      if (props.adminToolsImage !== undefined) {
-        requirePinnedImage(path, 'adminToolsImage', props.adminToolsImage, DEFAULT_IMAGES.adminTools);
-      }
       this.serverVersion = resolveServerVersion(path, props);
-      const serverImage = requirePinnedImage(path, 'serverImage', this.serverVersion.serverImage, DEFAULT_IMAGES.server);
-      this.adminToolsImage = requirePinnedImage(path, 'adminToolsImage', this.serverVersion.adminToolsImage, DEFAULT_IMAGES.adminTools);
+      const serverImage = this.serverVersion.serverImage;
+      this.adminToolsImage = this.serverVersion.adminToolsImage;
       this.defaultStore = resolveSqlStore(path, 'default', props.persistence?.default);
       this.visibilityStore = resolveSqlStore(path, 'visibility', props.persistence?.visibility);
       const proxyOptions = props.authorizerProxy === false ? undefined : props.authorizerProxy;

@@ -1,5 +1,5 @@
 import { ValidationError } from '../core/errors';
-import { DEFAULT_IMAGES, TEMPORAL_VERSION } from '../core/images';
+import { DEFAULT_IMAGES, imageTag, requirePinnedImage, TEMPORAL_VERSION } from '../core/images';
 
 /**
  * The schema versions a server minor needs in its two stores: `Version` and `VisibilityVersion` of the server's
@@ -59,9 +59,7 @@ export function releaseOf(v: ServerVersion): ServerRelease | undefined {
 
 /** The version in an image tag (`temporalio/server:1.31.2`, `...:1.29.1-tctl-1.18.4-cli-1.4.1`), if it names one. */
 export function imageTagVersion(image: string): ServerVersion | undefined {
-  const lastSegment = image.split('@')[0].split('/').pop() ?? '';
-  const tag = lastSegment.includes(':') ? lastSegment.slice(lastSegment.indexOf(':') + 1) : '';
-  const m = /^v?(\d+\.\d+\.\d+)(?:$|[-+_])/.exec(tag);
+  const m = /^v?(\d+\.\d+\.\d+)(?:$|[-+_])/.exec(imageTag(image));
   return m ? parseServerVersion(m[1]) : undefined;
 }
 
@@ -89,9 +87,14 @@ const supportedLines = (): string => SERVER_RELEASES.map((r) => `${r.minor}.x`).
  * Throws `INVALID_VERSION`, `INVALID_IMAGE` or `INVALID_UPGRADE`. Pure.
  */
 export function resolveServerVersion(path: string, props: ServerVersionProps): ResolvedServerVersion {
-  // An image whose tag names no version (a digest, a mirror's own tag) says nothing of its release: then the version
-  // must be told, or the chart would configure it (probes, schema versions) as the default release.
-  for (const [field, image] of [['serverImage', props.serverImage], ['adminToolsImage', props.adminToolsImage]] as const) {
+  // An image given must be pinned (`INVALID_IMAGE`) before anything is read from its tag. One whose tag names no version
+  // (a digest, a mirror's own tag) says nothing of its release: then the version must be told, or the chart would
+  // configure it (probes, schema versions) as the default release.
+  for (const [field, image, example] of [['serverImage', props.serverImage, DEFAULT_IMAGES.server],
+    ['adminToolsImage', props.adminToolsImage, DEFAULT_IMAGES.adminTools]] as const) {
+    if (image !== undefined) {
+      requirePinnedImage(path, field, image, example);
+    }
     if (image !== undefined && props.serverVersion === undefined && imageTagVersion(image) === undefined) {
       throw new ValidationError('INVALID_VERSION', path, `${field} names no version, so serverVersion must say which release it runs`,
         image, `set serverVersion to the release of ${field}, e.g. "${TEMPORAL_VERSION}"`);

@@ -239,8 +239,8 @@ export async function serverRewriter(server: KubeObject, port?: number): Promise
 }
 
 /** Deployments whose container runs `temporal-server`, by component label. */
-export function serverDeployments(): Map<string, KubeObject> {
-  const deployments = findAllByLabels(context().manifests.objects, 'Deployment', {})
+export function serverDeployments(manifests: Manifests = context().manifests): Map<string, KubeObject> {
+  const deployments = findAllByLabels(manifests.objects, 'Deployment', {})
     .filter((d) => onlyContainer(d).command?.[0] === 'temporal-server');
   return new Map(deployments.map((d) => [d.metadata.labels?.[COMPONENT_LABEL] ?? d.metadata.name, d]));
 }

@@ -15,9 +15,9 @@ import { TEMPORAL_VERSION } from '../../lib/core/images';
 import { SCHEMA_VERSION_ANNOTATION } from '../../lib/core/labels';
 import { SERVER_RELEASES } from '../../lib/temporal/versions';
 import {
-  context, MINUTE, pod, runJob, servers, serverRewriter, setUp, startCluster, startServer, tearDown, withLogs,
+  context, MINUTE, pod, runJob, serverDeployments, servers, serverRewriter, setUp, startCluster, startServer, tearDown, withLogs,
 } from './harness';
-import { containerPort, findAllByLabels, findComponent, KubeObject, Manifests, onlyContainer, synthesize } from './manifests';
+import { containerPort, findComponent, KubeObject, Manifests, onlyContainer, synthesize } from './manifests';
 import { isPortFree, sleep, waitUntil } from './net';
 import { peersBinDir } from './peers';
 import { tail } from './processes';
@@ -32,13 +32,6 @@ const NAMESPACE = 'default';
 
 beforeAll(() => setUp({ serverVersion: PREVIOUS }), 2 * MINUTE);
 afterAll(tearDown, 2 * MINUTE);
-
-/** The server Deployments of a synthesis, by component. */
-function serverDeploymentsOf(manifests: Manifests): Map<string, KubeObject> {
-  return new Map(findAllByLabels(manifests.objects, 'Deployment', {})
-    .filter((d) => onlyContainer(d).command?.[0] === 'temporal-server')
-    .map((d) => [d.metadata.labels?.['app.kubernetes.io/component'] ?? d.metadata.name, d]));
-}
 
 function schemaJobsOf(manifests: Manifests): KubeObject[] {
   return manifests.objects.filter((o) => o.kind === 'Job' && o.metadata.annotations?.[SCHEMA_VERSION_ANNOTATION] !== undefined);
@@ -99,7 +92,7 @@ async function apply(manifests: Manifests, label: string): Promise<Record<string
   for (const job of schemaJobsOf(manifests)) {
     await runJob(job, `${job.metadata.name}-${label}`, 3 * MINUTE);
   }
-  const deployments = serverDeploymentsOf(manifests);
+  const deployments = serverDeployments(manifests);
   const gaps: Record<string, number> = {};
   for (const component of ROLL_ORDER) {
     const deployment = deployments.get(component);
@@ -163,7 +156,7 @@ describe(`an upgrade from ${PREVIOUS} to ${TEMPORAL_VERSION}`, () => {
         expect(schemaJobsOf(upgraded).map((j) => j.metadata.annotations?.[SCHEMA_VERSION_ANNOTATION]).sort())
           .toEqual([current?.schema.default, current?.schema.visibility].sort());
         // A pod of the new release that starts before its schema Jobs have run refuses to serve: the server's own check.
-        const early = serverDeploymentsOf(upgraded).get('frontend');
+        const early = serverDeployments(upgraded).get('frontend');
         if (early === undefined) {
           throw new Error('no frontend Deployment');
         }

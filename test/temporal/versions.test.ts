@@ -82,11 +82,14 @@ describe('server versions', () => {
       .toEqual(['temporalio/server:1.30.8', 'temporalio/admin-tools:1.30.8', { default: '1.18', visibility: '1.13' }]);
   });
 
-  it('refuses a version that is not major.minor.patch, naming the field and the fix', () => {
-    const error = expectValidationError(() => resolveServerVersion('p', { serverVersion: 'v1.31.2' }), 'INVALID_VERSION',
-      { path: 'p', value: '"v1.31.2"' });
-    expect(error.message).toContain('serverVersion');
-    expect(error.fix).toContain('no "v" prefix');
+  it.each([
+    ['serverVersion', 'v1.31.2', 'no "v" prefix'],
+    ['runningServerVersion', '1.30', 'as `temporal operator cluster system` reports it'],
+  ] as const)('refuses a %s that is not major.minor.patch (%s), naming the field and the fix', (field, value, fix) => {
+    const error = expectValidationError(() => resolveServerVersion('p', { [field]: value }), 'INVALID_VERSION',
+      { path: 'p', value: JSON.stringify(value) });
+    expect(error.message).toContain(`${field} must be a Temporal server version major.minor.patch`);
+    expect(error.fix).toContain(fix);
   });
 
   it('refuses a release line it does not deploy, listing those it does', () => {
@@ -148,13 +151,6 @@ describe('server versions', () => {
         { path: 'p' });
       expect(major.message).toContain(`serverVersion ${TEMPORAL_VERSION} changes the major version of the running 2.31.2`);
       expect(major.fix).toBe('stay on 2.x: upgrade one minor at a time');
-    });
-
-    it('refuses a running version that is not major.minor.patch', () => {
-      const error = expectValidationError(() => resolveServerVersion('p', { runningServerVersion: '1.30' }), 'INVALID_VERSION',
-        { path: 'p', value: '"1.30"' });
-      expect(error.message).toContain('runningServerVersion');
-      expect(error.fix).toContain('as `temporal operator cluster system` reports it');
     });
 
     it('accepts exactly the targets within one minor of the running version (property)', () => {
