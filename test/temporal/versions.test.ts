@@ -114,6 +114,14 @@ describe('server versions', () => {
       .toMatchObject({ serverImage: digest, adminToolsImage: 'mirror.example/tools:prod', release: { minor: '1.30' } });
   });
 
+  it('refuses an image that is not pinned before reading a version from it, even with serverVersion said', () => {
+    for (const props of [{ serverImage: 'temporalio/server:latest' }, { serverVersion: '1.31.2', serverImage: 'temporalio/server' },
+      { serverVersion: '1.31.2', adminToolsImage: 'temporalio/admin-tools:latest' }]) {
+      const error = expectValidationError(() => resolveServerVersion('p', props), 'INVALID_IMAGE', { path: 'p' });
+      expect(error.message).toMatch(/(serverImage|adminToolsImage) must be pinned to an exact tag or digest/);
+    }
+  });
+
   it('refuses an image whose tag names no version unless serverVersion says which release it runs', () => {
     const digest = `mirror.example/temporal/server@sha256:${'b'.repeat(64)}`;
     const server = expectValidationError(() => resolveServerVersion('p', { serverImage: digest }), 'INVALID_VERSION',
